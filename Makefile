@@ -1,0 +1,71 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCALES := locales
+POT := $(LOCALES)/messages.pot
+PO_FILES := $(wildcard $(LOCALES)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+EXTRACT := $(BIN)/pybabel -q extract -F pyproject.toml --no-location --sort-by-file \
+	--add-comments=TRANSLATORS: --project=jaga-pekerja --copyright-holder="Jaga Pekerja" \
+	bot handlers storage
+
+.PHONY: install run console test lint typecheck pytest catalogs check-catalogs update-catalogs bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+# Compile each catalog; pybabel exits non-zero on a broken catalog and that fails the build.
+$(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po $(STAMP)
+	@$(BIN)/pybabel -q compile --domain=messages --input-file=$< --output-file=$@
+
+catalogs: $(MO_FILES)
+
+run: install catalogs
+	@if [ -n "$$JAGA_TELEGRAM_TOKEN" ] || grep -qs '^JAGA_TELEGRAM_TOKEN=.' .env; then \
+		exec $(BIN)/jaga run; \
+	else \
+		echo "No JAGA_TELEGRAM_TOKEN set: starting the terminal console (jaga console)." >&2; \
+		exec $(BIN)/jaga console; \
+	fi
+
+console: install catalogs
+	@$(BIN)/jaga console
+
+test: install catalogs check-catalogs lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install catalogs
+	$(BIN)/pytest -q
+
+# Fails when the code has strings the template or the catalogs do not have yet.
+check-catalogs: install
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	$(EXTRACT) -o $$tmp && \
+	if ! diff -q <(grep -v '^"POT-Creation-Date' $$tmp) <(grep -v '^"POT-Creation-Date' $(POT)) >/dev/null; then \
+		echo "locales/messages.pot is out of date: run 'make update-catalogs'" >&2; exit 1; fi
+	@$(BIN)/pybabel update --check --ignore-pot-creation-date -i $(POT) -d $(LOCALES) -D messages \
+		|| { echo "catalogs are out of date: run 'make update-catalogs'" >&2; exit 1; }
+
+# After changing user-facing strings: refresh the template and merge it into every catalog.
+update-catalogs: install
+	$(EXTRACT) -o $(POT)
+	$(BIN)/pybabel update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d $(LOCALES) -D messages
+
+bench: install catalogs
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(LOCALES)/*/LC_MESSAGES/*.mo .mypy_cache .ruff_cache .pytest_cache

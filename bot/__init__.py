@@ -1,0 +1,1 @@
+"""Jaga Pekerja: BPJS Ketenagakerjaan registration and help for informal workers, by Telegram."""

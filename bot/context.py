@@ -1,0 +1,94 @@
+"""The typed callback context: handlers reach settings and storage through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A multi-step flow whose state lives in the database (see handlers/router.py)."""
+
+    name: str
+    # Answers a message sent while the flow is active.
+    on_message: Callable[[Update, JagaContext], Coroutine[Any, Any, None]]
+    # Discards the flow's unsent state when the user cancels (/batal).
+    on_cancel: Callable[[JagaContext, int], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A Telegram command: its handler, its line in the command list and its menu button."""
+
+    name: str
+    callback: Callable[[Update, JagaContext], Coroutine[Any, Any, None]]
+    description: str  # marked with N_; translated when the command list is set
+    menu_label: str | None = None  # marked with N_; a button on the /start menu when set
+    private_only: bool = True
+
+
+class Services:
+    """Long-lived resources shared by all handlers: the Application's `bot_data`."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._db: Database | None = None
+        self.flows: dict[str, Flow] = {}
+        self.commands: dict[str, Command] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The deployment settings."""
+        if self._settings is None:
+            raise RuntimeError("settings are set by build_application")
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+
+    @property
+    def db(self) -> Database:
+        """The open database (opened in post_init, closed in post_shutdown)."""
+        if self._db is None:
+            raise RuntimeError("the database is opened in the Application's post_init")
+        return self._db
+
+    @db.setter
+    def db(self, value: Database | None) -> None:
+        self._db = value
+
+    @property
+    def db_open(self) -> bool:
+        """Whether post_init has opened the database."""
+        return self._db is not None
+
+
+class JagaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
+    """CallbackContext with typed access to our services."""
+
+    @property
+    def services(self) -> Services:
+        """Settings, database and flows."""
+        return self.bot_data
+
+    @property
+    def db(self) -> Database:
+        """The open database."""
+        return self.bot_data.db
+
+    @property
+    def settings(self) -> Settings:
+        """The deployment settings."""
+        return self.bot_data.settings
+
+
+CONTEXT_TYPES = ContextTypes(context=JagaContext, bot_data=Services)

@@ -1,0 +1,63 @@
+"""/start and /bantuan: the greeting, what the bot can do, and the main menu."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.context import JagaContext
+from handlers.common import Turn, answer_button, columns, inline, say
+
+
+def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
+    """The main menu: one button per command that has a menu label, in the user's language."""
+    _ = turn.gettext
+    buttons = [
+        (_(command.menu_label), f"MENU {command.name}")
+        for command in context.services.commands.values()
+        if command.menu_label
+    ]
+    return inline(columns(buttons, 2))
+
+
+async def start(update: Update, context: JagaContext) -> None:
+    """Greets the user, says what the bot can do and shows the main menu."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    text = _(
+        "Selamat datang di Jaga Pekerja.\n\n"
+        "Di sini Anda bisa:\n"
+        "• mendaftar BPJS Ketenagakerjaan (jaminan kecelakaan kerja dan kematian),\n"
+        "• melihat status pendaftaran dan klaim,\n"
+        "• bertanya soal iuran dan manfaat.\n\n"
+        "Silakan pilih tombol di bawah, atau tulis pertanyaan Anda."
+    )
+    await say(context, turn.chat_id, text, menu_keyboard(turn, context))
+
+
+async def help_command(update: Update, context: JagaContext) -> None:
+    """Lists the commands in plain words and where to get more help."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    lines = [_("Cara memakai Jaga Pekerja:"), ""]
+    lines += [
+        f"/{command.name} – {_(command.description)}"
+        for command in context.services.commands.values()
+    ]
+    lines += [
+        "",
+        _("Anda juga bisa langsung menulis pertanyaan."),
+        _("Untuk urusan di kantor BPJS Ketenagakerjaan, hubungi layanan 175."),
+    ]
+    await say(context, turn.chat_id, "\n".join(lines))
+
+
+async def menu_button(update: Update, context: JagaContext) -> None:
+    """Runs the command whose menu button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_button(query)
+    command = context.services.commands.get(query.data.removeprefix("MENU "))
+    if command is None:  # a menu from an older version of the bot
+        await start(update, context)
+        return
+    await command.callback(update, context)

@@ -1,0 +1,149 @@
+"""The database: one writer connection (serialised, short transactions) and one reader."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+# WAL lets the reader run beside the writer; FULL makes a committed answer survive power loss.
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+class Database:
+    """An open SQLite database; use `write()` for every change and `fetch*` for reads."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        # One connection is one transaction: coroutines must not interleave their statements.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating if needed) and migrate the database at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        reader = await _connect(path)
+        db = cls(path, writer, reader)
+        try:
+            await db.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one change in its own transaction; returns the number of rows changed."""
+        async with self.write() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one INSERT in its own transaction; returns the new rowid."""
+        async with self.write() as conn:
+            cursor = await conn.execute(sql, params)
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """The first row of a query over committed data, or None."""
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """All rows of a query over committed data."""
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[aiosqlite.Cursor]:
+        """A cursor to iterate rows without loading them all (exports)."""
+        conn = await _connect(self.path)
+        try:
+            async with conn.execute(sql, params) as cursor:
+                yield cursor
+        finally:
+            await conn.close()
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded, each atomically; returns their names."""
+        await self._writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY,"
+            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+        )
+        done = {
+            r[0] for r in await self._writer.execute_fetchall("SELECT name FROM schema_migrations")
+        }
+        applied = []
+        for name, sql in migrations():
+            if name in done:
+                continue
+            # executescript commits first, so the BEGIN/COMMIT here makes the step atomic.
+            escaped = name.replace("'", "''")
+            await self._writer.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\n;"
+                f"INSERT INTO schema_migrations(name) VALUES ('{escaped}');\nCOMMIT;"
+            )
+            log.info("event=migration_applied name=%s", name)
+            applied.append(name)
+        return applied
+
+    async def applied_migrations(self) -> list[str]:
+        """Names of the recorded migrations, in order."""
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY name")
+        return [r[0] for r in rows]
+
+
+def migrations() -> Iterable[tuple[str, str]]:
+    """The numbered migrations shipped in storage/migrations, in order."""
+    folder = resources.files("storage") / "migrations"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn

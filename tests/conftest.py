@@ -1,0 +1,126 @@
+"""Fixtures: a fresh database per test and the real Application on the recording Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import JagaApplication, build_application, running
+from bot.console import UpdateFactory
+from bot.fakeapi import ApiCall, RecordingBotApi
+from bot.i18n import catalog_compiled
+from bot.settings import Settings
+
+ADMIN_ID = 9001
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to run against uncompiled catalogs: English tests would silently see Indonesian."""
+    if not catalog_compiled("en"):
+        raise pytest.UsageError("compile the catalogs first: make catalogs")
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test: its own database, a fixed key, nothing read from the environment."""
+    values: dict[str, Any] = {
+        "db": tmp_path / "jaga.sqlite3",
+        "secret_key": "test-secret-key-of-enough-length-0123456789",
+        "admins": str(ADMIN_ID),
+        "telegram_token": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Test settings with a fresh temporary database."""
+    return make_settings(tmp_path)
+
+
+class Harness:
+    """The Application and what it said: send updates as users, read the recorded answers."""
+
+    def __init__(self, app: JagaApplication, api: RecordingBotApi):
+        self.app = app
+        self.api = api
+        self.updates = UpdateFactory(app.bot, api)
+
+    @property
+    def db(self) -> Any:
+        """The Application's open database."""
+        return self.app.bot_data.db
+
+    async def _process(self, update: Any) -> list[ApiCall]:
+        before = len(self.api.calls)
+        await self.app.process_update(update)
+        return self.api.calls[before:]
+
+    async def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> list[ApiCall]:
+        """The user sends text (a /command gets its entity); returns the calls it caused."""
+        return await self._process(self.updates.text(user_id, text, chat_id=chat_id))
+
+    async def press(
+        self, user_id: int, data: str, message: ApiCall | None = None
+    ) -> list[ApiCall]:
+        """The user presses the button with `data` (on `message`, default their last one)."""
+        return await self._process(self.updates.press(user_id, data, message))
+
+    async def tap(self, user_id: int, label: str) -> list[ApiCall]:
+        """The user presses the newest button labelled `label` (inline, or a reply keyboard)."""
+        for call in reversed(self.api.sent(user_id)):
+            for text, data in call.buttons:
+                if text == label:
+                    if data:
+                        return await self.press(user_id, data, call)
+                    return await self.send(user_id, label)
+        raise AssertionError(f"no button {label!r} in {self.labels(user_id)}")
+
+    async def update(self, update: Any) -> list[ApiCall]:
+        """Process any prepared update."""
+        return await self._process(update)
+
+    def last(self, user_id: int) -> ApiCall:
+        """The last message sent to the user."""
+        return self.api.last(user_id)
+
+    def text(self, user_id: int) -> str:
+        """The text of the last message sent to the user."""
+        return self.api.last(user_id).text
+
+    def labels(self, user_id: int) -> list[str]:
+        """Button labels of the last message that had buttons."""
+        for call in reversed(self.api.sent(user_id)):
+            if call.buttons:
+                return [label for label, _ in call.buttons]
+        return []
+
+
+HarnessFactory = Callable[..., AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+def harness_factory(settings: Settings) -> HarnessFactory:
+    """Start an Application on the test database (call twice to simulate a restart)."""
+
+    @asynccontextmanager
+    async def start(settings_: Settings | None = None) -> AsyncIterator[Harness]:
+        api = RecordingBotApi()
+        app = build_application(settings_ or settings, request=api)
+        async with running(app):
+            api.clear()
+            yield Harness(app, api)
+        assert api.unexpected == [], "the bot called Bot API methods the stand-in does not know"
+
+    return start
+
+
+@pytest.fixture
+async def harness(harness_factory: HarnessFactory) -> AsyncIterator[Harness]:
+    """A running Application with a fresh database."""
+    async with harness_factory() as h:
+        yield h

@@ -1,0 +1,75 @@
+"""Migrations: a fresh database reaches the latest version; an old one is upgraded intact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import db as db_module
+from storage.db import Database, migrations
+
+
+async def test_fresh_database_reaches_latest_migration(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "fresh.sqlite3")
+    try:
+        applied = await db.applied_migrations()
+        assert applied == [name for name, _ in migrations()]
+        assert applied[0] == "0001_initial"
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+    finally:
+        await db.close()
+
+
+async def test_existing_database_is_upgraded_without_losing_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    first_only = list(migrations())[:1]
+    monkeypatch.setattr(db_module, "migrations", lambda: first_only)
+    old = await Database.open(path)
+    await old.execute("INSERT INTO users(telegram_id, language) VALUES (1, 'en'), (2, 'id')")
+    await old.close()
+    monkeypatch.undo()
+
+    db = await Database.open(path)
+    try:
+        assert await db.applied_migrations() == [name for name, _ in migrations()]
+        rows = await db.fetchall("SELECT telegram_id, language FROM users ORDER BY telegram_id")
+        assert [tuple(r) for r in rows] == [(1, "en"), (2, "id")]
+        # Opening again applies nothing twice.
+        assert await db.migrate() == []
+    finally:
+        await db.close()
+
+
+async def test_failed_migration_leaves_nothing_half_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = [*migrations(), ("9999_broken", "CREATE TABLE half (x INTEGER); SELECT * FROM nope;")]
+    monkeypatch.setattr(db_module, "migrations", lambda: broken)
+    with pytest.raises(Exception, match="nope"):
+        await Database.open(tmp_path / "b.sqlite3")
+    monkeypatch.undo()
+    db = await Database.open(tmp_path / "b.sqlite3")
+    try:
+        assert await db.fetchval("SELECT count(*) FROM sqlite_master WHERE name='half'") == 0
+    finally:
+        await db.close()
+
+
+async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "w.sqlite3")
+    try:
+
+        async def insert_then_fail() -> None:
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO users(telegram_id) VALUES (7)")
+                raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError):
+            await insert_then_fail()
+        assert await db.fetchval("SELECT count(*) FROM users") == 0
+    finally:
+        await db.close()
