@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.context import CONTEXT_TYPES, Command, JagaContext, Services
+from bot.crypto import FieldCipher
 from bot.i18n import LANGUAGES, N_, translator
 from bot.settings import Settings
 from handlers import errors, language, router, start
@@ -102,6 +103,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     app: JagaApplication = builder.build()  # type: ignore[assignment]
     app.bot_data.settings = settings
+    app.bot_data.cipher = FieldCipher(settings.key)
     register_handlers(app)
     return app
 

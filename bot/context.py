@@ -9,6 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
+from bot.crypto import FieldCipher
 from bot.settings import Settings
 from storage.db import Database
 
@@ -41,6 +42,7 @@ class Services:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._db: Database | None = None
+        self._cipher: FieldCipher | None = None
         self.flows: dict[str, Flow] = {}
         self.commands: dict[str, Command] = {}
 
@@ -67,6 +69,17 @@ class Services:
         self._db = value
 
     @property
+    def cipher(self) -> FieldCipher:
+        """Encryption and keyed hashes for NIK and phone numbers."""
+        if self._cipher is None:
+            raise RuntimeError("the cipher is set by build_application")
+        return self._cipher
+
+    @cipher.setter
+    def cipher(self, value: FieldCipher) -> None:
+        self._cipher = value
+
+    @property
     def db_open(self) -> bool:
         """Whether post_init has opened the database."""
         return self._db is not None
@@ -89,6 +102,11 @@ class JagaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
     def settings(self) -> Settings:
         """The deployment settings."""
         return self.bot_data.settings
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """Encryption and keyed hashes for NIK and phone numbers."""
+        return self.bot_data.cipher
 
 
 CONTEXT_TYPES = ContextTypes(context=JagaContext, bot_data=Services)

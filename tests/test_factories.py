@@ -1,0 +1,29 @@
+"""The shared submission factory produces rows the flow and the desk can rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import FieldCipher
+from storage import registrations
+from storage.db import Database
+from tests.factories import nik_for, submitted_registration
+
+
+async def test_submission_is_stored_encrypted_and_unique_per_nik(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "f.sqlite3")
+    cipher = FieldCipher(b"k" * 32)
+    try:
+        nik = nik_for()
+        row = await submitted_registration(db, cipher, nik=nik)
+        assert row["status"] == "diajukan"
+        assert row["ref"].startswith("JP-1210-")
+        assert nik.encode() not in row["nik_enc"]
+        assert cipher.decrypt(row["nik_enc"]) == nik
+        assert row["nik_masked"] == nik[:4] + "********" + nik[12:]
+        with pytest.raises(registrations.DuplicateNik):
+            await submitted_registration(db, cipher, nik=nik, operator_id=777)
+    finally:
+        await db.close()
