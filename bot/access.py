@@ -1,0 +1,61 @@
+"""What a person may see and do, from JAGA_ADMINS and the roles table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from storage import roles
+from storage.db import Database
+
+
+def within(code: str, region: str) -> bool:
+    """Whether region `code` lies in (or is) `region`, e.g. 12.10.19.1001 within 12.10."""
+    return code == region or code.startswith(region + ".")
+
+
+@dataclass(frozen=True)
+class Access:
+    """One person's roles: admin of the deployment, reviewer per kabupaten, cadre per desa."""
+
+    telegram_id: int
+    admin_regions: tuple[str, ...]
+    reviewer_regions: tuple[str, ...]
+    cadre_regions: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        """Holds the admin role."""
+        return bool(self.admin_regions)
+
+    @property
+    def is_reviewer(self) -> bool:
+        """Reviews some kabupaten (admins review everywhere they administer)."""
+        return bool(self.reviewer_regions) or self.is_admin
+
+    @property
+    def is_cadre(self) -> bool:
+        """A cadre of some desa."""
+        return bool(self.cadre_regions)
+
+    def can_review(self, region_code: str) -> bool:
+        """May review submissions whose address is in `region_code`."""
+        return any(within(region_code, r) for r in self.admin_regions + self.reviewer_regions)
+
+    def review_regions(self) -> tuple[str, ...]:
+        """The regions whose submissions this person reviews."""
+        return self.admin_regions + self.reviewer_regions
+
+
+async def access_of(db: Database, settings: Settings, telegram_id: int) -> Access:
+    """Look up a person's roles now (every action is re-checked, never cached in a button)."""
+    held = await roles.held_by(db, telegram_id)
+    admin = [region for role, region in held if role == "admin"]
+    if telegram_id in settings.admins:
+        admin.insert(0, settings.region)
+    return Access(
+        telegram_id=telegram_id,
+        admin_regions=tuple(dict.fromkeys(admin)),
+        reviewer_regions=tuple(region for role, region in held if role == "reviewer"),
+        cadre_regions=tuple(region for role, region in held if role == "cadre"),
+    )

@@ -1,0 +1,54 @@
+"""Roles: admin, reviewer (a kabupaten), cadre (a desa); granted and revoked with a trail."""
+
+from __future__ import annotations
+
+from storage.db import Database
+
+ROLES = ("admin", "reviewer", "cadre")
+
+
+async def grant(
+    db: Database, telegram_id: int, role: str, region_code: str, granted_by: str
+) -> bool:
+    """Give a role for a region; False if it was already held."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    changed = await db.execute(
+        "INSERT INTO roles(telegram_id, role, region_code, granted_by) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        (telegram_id, role, region_code, granted_by),
+    )
+    return changed > 0
+
+
+async def revoke(db: Database, telegram_id: int, role: str, region_code: str | None = None) -> int:
+    """End a role (in one region, or everywhere); returns how many grants ended."""
+    sql = (
+        "UPDATE roles SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
+        "WHERE telegram_id = ? AND role = ? AND revoked_at IS NULL"
+    )
+    params: tuple[object, ...] = (telegram_id, role)
+    if region_code is not None:
+        sql += " AND region_code = ?"
+        params += (region_code,)
+    return await db.execute(sql, params)
+
+
+async def held_by(db: Database, telegram_id: int) -> list[tuple[str, str]]:
+    """The (role, region code) pairs a person holds now."""
+    rows = await db.fetchall(
+        "SELECT role, region_code FROM roles WHERE telegram_id = ? AND revoked_at IS NULL "
+        "ORDER BY role, region_code",
+        (telegram_id,),
+    )
+    return [(r["role"], r["region_code"]) for r in rows]
+
+
+async def holders(db: Database, role: str, region_prefix: str) -> list[tuple[int, str]]:
+    """(Telegram id, region code) of everyone holding `role` in or under a region."""
+    rows = await db.fetchall(
+        "SELECT telegram_id, region_code FROM roles WHERE role = ? AND revoked_at IS NULL "
+        "AND (region_code = ? OR region_code LIKE ? || '.%') ORDER BY telegram_id",
+        (role, region_prefix, region_prefix),
+    )
+    return [(r["telegram_id"], r["region_code"]) for r in rows]
