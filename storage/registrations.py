@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+from storage import audit
 from storage.db import Database
 
 # Statuses in which a NIK counts as registered (a second submission is refused).
@@ -102,18 +104,20 @@ class DuplicateNik(Exception):
     """The NIK was submitted by someone else in the meantime."""
 
 
-async def submit(db: Database, registration_id: int, ref: str, flags: str) -> None:
-    """Turn a draft into a submission with its reference number, in one transaction."""
-    import sqlite3
-
+async def submit(
+    db: Database, registration_id: int, ref: str, flags: str, actor: str = "system"
+) -> None:
+    """Turn a draft into a submission with its reference number, logged, in one transaction."""
     try:
         async with db.write() as conn:
-            await conn.execute(
+            cursor = await conn.execute(
                 "UPDATE registrations SET status = 'diajukan', ref = ?, flags = ?, step = NULL, "
                 f"editing = 0, scratch = '{{}}', submitted_at = {_NOW}, updated_at = {_NOW} "
                 "WHERE id = ? AND status = 'draft'",
                 (ref, flags, registration_id),
             )
+            if cursor.rowcount:
+                await audit.log_transition(conn, registration_id, actor, "draft", "diajukan")
     except sqlite3.IntegrityError as exc:
         if "nik_hash" in str(exc):
             raise DuplicateNik from None

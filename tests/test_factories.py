@@ -27,3 +27,17 @@ async def test_submission_is_stored_encrypted_and_unique_per_nik(tmp_path: Path)
             await submitted_registration(db, cipher, nik=nik, operator_id=777)
     finally:
         await db.close()
+
+
+async def test_submission_is_logged_and_the_log_is_append_only(tmp_path: Path) -> None:
+    from storage import audit
+
+    db = await Database.open(tmp_path / "a.sqlite3")
+    try:
+        row = await submitted_registration(db, FieldCipher(b"k" * 32))
+        events = await audit.history(db, row["id"])
+        assert [(e["from_status"], e["to_status"]) for e in events] == [("draft", "diajukan")]
+        with pytest.raises(Exception, match="append-only"):
+            await db.execute("UPDATE registration_events SET reason = 'x'")
+    finally:
+        await db.close()

@@ -1,0 +1,35 @@
+"""The audit trail of registration status changes, written in the transaction of the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+
+
+async def log_transition(
+    conn: aiosqlite.Connection,
+    registration_id: int,
+    actor: str,
+    from_status: str | None,
+    to_status: str,
+    reason: str | None = None,
+) -> None:
+    """Append one status change; call inside the `db.write()` block that makes the change."""
+    await conn.execute(
+        "INSERT INTO registration_events(registration_id, actor, from_status, to_status, reason) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (registration_id, actor, from_status, to_status, reason),
+    )
+
+
+async def history(db: Database, registration_id: int) -> list[dict[str, Any]]:
+    """A registration's status changes, oldest first."""
+    rows = await db.fetchall(
+        "SELECT actor, from_status, to_status, reason, at FROM registration_events "
+        "WHERE registration_id = ? ORDER BY id",
+        (registration_id,),
+    )
+    return [dict(r) for r in rows]
