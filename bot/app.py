@@ -22,11 +22,11 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.context import CONTEXT_TYPES, Command, JagaContext, Services
+from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.i18n import LANGUAGES, N_, translator
 from bot.settings import Settings
-from handlers import errors, language, router, start
+from handlers import errors, language, registration, router, start
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ def commands() -> list[Command]:
     """Every command, in the order of Telegram's command list and the /start menu."""
     return [
         Command("start", start.start, N_("menu utama")),
+        Command(
+            "daftar", registration.daftar, N_("daftar BPJS Ketenagakerjaan"), N_("Daftar BPJS")
+        ),
         Command("bahasa", language.ask, N_("ganti bahasa"), menu_label=N_("Bahasa / Language")),
         Command("batal", router.cancel, N_("berhenti dari langkah yang sedang berjalan")),
         Command("bantuan", start.help_command, N_("cara memakai bot ini"), N_("Bantuan")),
@@ -53,6 +56,12 @@ def register_handlers(app: JagaApplication) -> None:
     """Adds every handler. Order matters: the first matching handler in a group wins."""
     services = app.bot_data
     services.commands = {command.name: command for command in commands()}
+    # Flows keep their state in SQLite; the router hands them the messages of users inside them.
+    services.flows = {
+        registration.FLOW: Flow(
+            registration.FLOW, registration.on_message, registration.on_cancel
+        ),
+    }
 
     # Group -1 runs before everything: updates we deliberately do not serve stop here.
     app.add_handler(TypeHandler(Update, _only_people_in_private_chats), group=-1)
@@ -64,6 +73,8 @@ def register_handlers(app: JagaApplication) -> None:
     # Button presses, by the prefix of their callback data.
     app.add_handler(CallbackQueryHandler(start.menu_button, pattern=r"^MENU "))
     app.add_handler(CallbackQueryHandler(language.choose, pattern=r"^LANG "))
+    app.add_handler(CallbackQueryHandler(registration.button, pattern=r"^REG "))
+    app.add_handler(CallbackQueryHandler(registration.resume_choice, pattern=r"^REGX "))
     # Any other press is a button from an old message or an old version of the bot.
     app.add_handler(CallbackQueryHandler(router.stale_button))
 

@@ -98,16 +98,17 @@ class UpdateFactory:
 
     def press(self, user_id: int, data: str, message: ApiCall | None = None) -> Update:
         """A press on an inline button with `data`, on `message` (default: the last one sent)."""
-        if message is None:
+        if message is None and self.api.sent(user_id):
             message = self.api.last(user_id)
-        message_id = message.message_id
-        chat_id = message.chat_id if message.chat_id is not None else user_id
+        # With no message at all, the press is forged or from a chat history the bot lost.
+        message_id = message.message_id if message else 1
+        chat_id = message.chat_id if message and message.chat_id is not None else user_id
         bot_message = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
             "from": BOT_USER,
-            "text": message.text,
+            "text": message.text if message else "",
         }
         query = {
             "id": str(next(self._update_ids)),

@@ -46,6 +46,18 @@ async def draft_of(db: Database, operator_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+async def active_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
+    """The registration a person is answering questions for: their draft, or one being fixed."""
+    row = await db.fetchone(
+        "SELECT * FROM registrations WHERE (status = 'draft' AND operator_id = :id) "
+        "OR (status = 'perlu_perbaikan' AND step IS NOT NULL "
+        "    AND (operator_id = :id OR worker_telegram_id = :id)) "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
+        {"id": telegram_id},
+    )
+    return None if row is None else dict(row)
+
+
 async def create_draft(db: Database, operator_id: int, step: str) -> int:
     """Start a new draft (replacing an unsent one) waiting at `step`; returns its id."""
     async with db.write() as conn:
