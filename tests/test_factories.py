@@ -41,3 +41,16 @@ async def test_submission_is_logged_and_the_log_is_append_only(tmp_path: Path) -
             await db.execute("UPDATE registration_events SET reason = 'x'")
     finally:
         await db.close()
+
+
+def test_field_cipher_round_trip_detects_wrong_key_and_tampering() -> None:
+    cipher = FieldCipher(b"k" * 32)
+    token = cipher.encrypt("1210191505800042")
+    assert cipher.encrypt("1210191505800042") != token  # a fresh nonce every time
+    assert cipher.decrypt(token) == "1210191505800042"
+    with pytest.raises(ValueError, match="wrong JAGA_SECRET_KEY"):
+        FieldCipher(b"x" * 32).decrypt(token)
+    tampered = token[:-1] + bytes([token[-1] ^ 1])
+    with pytest.raises(ValueError, match="altered"):
+        cipher.decrypt(tampered)
+    assert cipher.lookup_hash("nik", "1") != cipher.lookup_hash("phone", "1")

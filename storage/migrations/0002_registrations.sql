@@ -1,5 +1,5 @@
 -- A registration: a draft while it is being filled in, then a submission the district reviews.
--- NIK and phone are stored encrypted (Fernet) and looked up by keyed hash (HMAC-SHA256).
+-- NIK and phone are stored encrypted (AES-256-GCM) and looked up by keyed hash (HMAC-SHA256).
 CREATE TABLE registrations (
     id                   INTEGER PRIMARY KEY,
     ref                  TEXT UNIQUE,              -- reference number, given on submission
