@@ -1,0 +1,152 @@
+"""CSV and XLSX export of submissions, in the columns of design.md, streamed row by row."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from bot.crypto import FieldCipher
+from bot.review import region_name, wib_date
+from storage import review as store
+from storage.db import Database
+
+COLUMNS = (
+    "ref", "status", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "nama_ibu_kandung",
+    "no_hp", "kode_desa", "desa", "kecamatan", "kabupaten", "pekerjaan", "penghasilan",
+    "program", "iuran_bulanan", "periode_bayar", "sumber_iuran", "ahli_waris",
+    "hubungan_ahli_waris", "didaftarkan_oleh", "diajukan_pada", "ditinjau_oleh",
+    "ditinjau_pada", "alasan",
+)  # fmt: skip
+FORMATS = ("csv", "xlsx")
+# Columns written as text in XLSX whatever they look like (16-digit NIKs, leading zeros, '+').
+TEXT_COLUMNS = frozenset({"nik", "no_hp", "kode_desa", "ref", "didaftarkan_oleh", "ditinjau_oleh"})
+# Rows read from the database at a time: the memory an export needs, whatever its length.
+CHUNK = 1000
+# Reasons are shown only where the state has one; an older note would mislead.
+_REASON_STATUSES = ("ditolak", "perlu_perbaikan")
+
+
+def _date(stamp: str | None) -> str:
+    """A stored UTC timestamp as the WIB calendar date, ISO `YYYY-MM-DD`."""
+    day = wib_date(stamp)
+    return "" if day is None else day.isoformat()
+
+
+def values(row: dict[str, Any], cipher: FieldCipher) -> list[Any]:
+    """One export row, in COLUMNS order (text, whole rupiah, ISO dates)."""
+    desa = row.get("desa_code") or ""
+    occupation = row.get("occupation") or ""
+    if occupation == "lainnya" and row.get("occupation_other"):
+        occupation = row["occupation_other"]
+    return [
+        row.get("ref") or "",
+        row["status"],
+        cipher.decrypt(row["nik_enc"]) if row.get("nik_enc") else "",
+        row.get("name") or "",
+        row.get("birth_date") or "",
+        row.get("sex") or "",
+        row.get("mother_name") or "",
+        cipher.decrypt(row["phone_enc"]) if row.get("phone_enc") else "",
+        desa,
+        region_name(desa),
+        region_name(row.get("kecamatan_code")),
+        region_name(row.get("kabupaten_code")),
+        occupation,
+        row.get("income"),
+        row.get("programs") or "",
+        row.get("monthly_contribution"),
+        row.get("pay_period_months"),
+        row.get("program_source") or row.get("sumber_iuran") or "mandiri",
+        row.get("heir_name") or "",
+        row.get("heir_relation") or "",
+        "sendiri" if row.get("for_self") else str(row.get("operator_id") or ""),
+        _date(row.get("submitted_at")),
+        str(row["reviewed_by"]) if row.get("reviewed_by") else "",
+        _date(row.get("reviewed_at")),
+        (row.get("reason") or "") if row["status"] in _REASON_STATUSES else "",
+    ]
+
+
+async def export(
+    db: Database,
+    cipher: FieldCipher,
+    path: Path,
+    fmt: str,
+    *,
+    regions: Sequence[str] | None = None,
+    status: str | None = None,
+) -> int:
+    """Write the submissions (in `regions`, with `status`) to `path`; returns the row count.
+
+    Runs in a worker thread so the bot keeps answering meanwhile. Rows stream from the database
+    straight into the file, so memory does not grow with the count; the file appears under its
+    name only when complete.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose csv or xlsx")
+    return await asyncio.to_thread(write, db.path, cipher, path, fmt, regions, status)
+
+
+def write(
+    db_path: Path,
+    cipher: FieldCipher,
+    path: Path,
+    fmt: str,
+    regions: Sequence[str] | None,
+    status: str | None,
+) -> int:
+    """The export itself, blocking (see `export`)."""
+    rows = store.export_rows(db_path, regions, status, CHUNK)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        count = _csv(rows, cipher, partial) if fmt == "csv" else _xlsx(rows, cipher, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def _csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:
+    count = 0
+    # utf-8-sig: Excel opens the file with the right encoding (names with diacritics).
+    with path.open("w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in values(row, cipher)])
+            count += 1
+    return count
+
+
+def _xlsx(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:
+    workbook = Workbook(write_only=True)  # rows go to a temporary file, not memory
+    sheet = workbook.create_sheet("pendaftaran")
+    sheet.append(list(COLUMNS))
+    count = 0
+    for row in rows:
+        sheet.append(_xlsx_cells(sheet, values(row, cipher)))
+        count += 1
+    workbook.save(path)
+    return count
+
+
+def _xlsx_cells(sheet: Any, row: list[Any]) -> list[Any]:
+    cells: list[Any] = []
+    for name, value in zip(COLUMNS, row, strict=True):
+        if isinstance(value, str) and (name in TEXT_COLUMNS or value.startswith("=")):
+            # A text cell with the text format: no scientific notation, no leading zero lost,
+            # and user-typed text that starts with '=' never becomes a formula.
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cell.number_format = "@"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells

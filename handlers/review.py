@@ -1,0 +1,929 @@
+"""/tinjau, /ekspor, /laporan: the district review desk in a private chat (reviewers only).
+
+Every press is re-checked on the server: the presser's role now, the submission's district and
+its state. Callback data: `REV <id> <action> [arg]`, `REVQ ALL|D12`, `EXP <format> [status]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import clock, review
+from bot import export as exporter
+from bot import report as reporter
+from bot.access import Access, access_of, within
+from bot.context import JagaContext
+from bot.i18n import Translator
+from bot.registration import age_on
+from handlers.common import Turn, answer_button, columns, inline, say
+from storage import funding, registrations, users
+from storage import review as store
+
+log = logging.getLogger(__name__)
+
+FLOW = "tinjau"
+# A sponsor's name or a note to the worker: long enough for a sentence, short enough to read.
+MAX_NOTE = 300
+
+
+# --- who may use the desk -------------------------------------------------------------------
+
+
+async def _reviewer(context: JagaContext, turn: Turn) -> Access | None:
+    """The reviewer's access, or None after telling a non-reviewer this is not for them."""
+    access = await access_of(context.db, context.settings, turn.id)
+    if access.is_reviewer:
+        return access
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Perintah ini khusus petugas peninjau dinas tenaga kerja kabupaten. "
+            "Ketik /start untuk melihat menu."
+        ),
+    )
+    return None
+
+
+def _refuse_log(turn: Turn, data: str, why: str) -> None:
+    log.warning("event=review_refused user=%s data=%r reason=%s", turn.id, data[:64], why)
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+async def queue(update: Update, context: JagaContext) -> None:
+    """Shows the counts of the reviewer's district, then the oldest waiting card."""
+    turn = await Turn.load(update, context)
+    access = await _reviewer(context, turn)
+    if access is None:
+        return
+    await _clear(context, turn)  # a note half-asked for an earlier card is dropped
+    step = await store.step_of(context.db, turn.id)
+    await _summary(context, turn, access, bool(step["decile_only"]))
+    await _next_card(context, turn, access)
+
+
+async def queue_filter(update: Update, context: JagaContext) -> None:
+    """Switches the queue between all submissions and P3KE deciles 1–2 only, then shows a card."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    access = await access_of(context.db, context.settings, turn.id)
+    if not access.is_reviewer:
+        _refuse_log(turn, query.data, "role")
+        await answer_button(query, turn.gettext("Anda tidak berwenang meninjau pengajuan."))
+        return
+    await answer_button(query)
+    decile_only = query.data.removeprefix("REVQ ").strip() == "D12"
+    await _clear(context, turn)
+    await store.set_step(context.db, turn.id, decile_only=int(decile_only))
+    await _summary(context, turn, access, decile_only)
+    await _next_card(context, turn, access)
+
+
+def _area_names(access: Access) -> str:
+    return ", ".join(review.region_name(r) for r in access.review_regions())
+
+
+async def _summary(context: JagaContext, turn: Turn, access: Access, decile_only: bool) -> None:
+    _ = turn.gettext
+    tr = turn.tr
+    regions = access.review_regions()
+    counts = await store.status_counts(context.db, regions)
+    waiting = await store.queue_size(context.db, regions, decile_only)
+    lines = [
+        _("Antrean tinjauan: {area}").format(area=_area_names(access)),
+        _("Menunggu keputusan: {n}").format(n=tr.number(counts.get("diajukan", 0))),
+        _("Menunggu perbaikan dari pekerja: {n}").format(
+            n=tr.number(counts.get("perlu_perbaikan", 0))
+        ),
+        _("Disetujui: {a} · Ditolak: {r} · Terdaftar: {t}").format(
+            a=tr.number(counts.get("disetujui", 0)),
+            r=tr.number(counts.get("ditolak", 0)),
+            t=tr.number(counts.get("terdaftar", 0)),
+        ),
+    ]
+    if decile_only:
+        lines.append(
+            _("Filter: hanya desil 1–2 P3KE ({n} menunggu).").format(n=tr.number(waiting))
+        )
+        button = (_("Tampilkan semua"), "REVQ ALL")
+    else:
+        button = (_("Hanya desil 1–2 P3KE"), "REVQ D12")
+    await say(context, turn.chat_id, "\n".join(lines), inline([[button]]))
+
+
+async def _next_card(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    after: tuple[str, int] | None = None,
+    skipped: int | None = None,
+) -> None:
+    """Locks and shows the next waiting card, or says the queue is empty."""
+    _ = turn.gettext
+    regions = access.review_regions()
+    step = await store.step_of(context.db, turn.id)
+    decile_only = bool(step["decile_only"])
+    # A few tries: another reviewer may take a card between our query and our lock.
+    for _attempt in range(5):
+        row = await store.next_in_queue(context.db, turn.id, regions, decile_only, after)
+        if row is None and after is not None:
+            row = await store.next_in_queue(context.db, turn.id, regions, decile_only, None)
+        if row is None or row["id"] == skipped:
+            break
+        if await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+            await _show_card(context, turn, access, row)
+            return
+    if skipped is not None:
+        text = _("Tidak ada pengajuan lain di antrean. Ketik /tinjau untuk mulai lagi.")
+    else:
+        text = _("Tidak ada pengajuan yang menunggu keputusan Anda. Terima kasih!")
+    await say(context, turn.chat_id, text)
+
+
+def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
+    _ = tr.gettext
+    row = card.row
+    lines = [
+        _("Pengajuan {ref} ({position} dari {waiting} menunggu)").format(
+            ref=row["ref"], position=card.position, waiting=regions_waiting
+        )
+    ]
+    submitted = review.wib_date(row.get("submitted_at"))
+    if submitted is not None:
+        lines.append(_("Diajukan: {date}").format(date=tr.date(submitted)))
+    if row.get("for_self"):
+        lines.append(_("Didaftarkan oleh: pekerja sendiri"))
+    else:
+        lines.append(
+            _("Didaftarkan oleh: kader (Telegram {id})").format(id=row.get("operator_id"))
+        )
+    lines.append("")
+    lines.append(_("NIK: {nik}").format(nik=card.nik))
+    lines.append(_("Nama: {name}").format(name=row.get("name") or "-"))
+    if row.get("birth_date"):
+        birth = dt.date.fromisoformat(row["birth_date"])
+        lines.append(
+            _("Tanggal lahir: {date} ({age} tahun)").format(
+                date=tr.date(birth), age=age_on(birth, clock.today())
+            )
+        )
+    sex = {"L": _("Laki-laki"), "P": _("Perempuan")}.get(row.get("sex") or "", "-")
+    lines.append(_("Jenis kelamin: {sex}").format(sex=sex))
+    lines.append(_("Nama ibu kandung: {name}").format(name=row.get("mother_name") or "-"))
+    lines.append(_("Nomor HP: {phone}").format(phone=card.phone or "-"))
+    lines.append(
+        _("Alamat: {desa}, Kec. {kecamatan}, {kabupaten}").format(
+            desa=review.region_name(row.get("desa_code")),
+            kecamatan=review.region_name(row.get("kecamatan_code")),
+            kabupaten=review.region_name(row.get("kabupaten_code")),
+        )
+    )
+    occupation = row.get("occupation") or "-"
+    if row.get("occupation_other"):
+        occupation += f" ({row['occupation_other']})"
+    lines.append(_("Pekerjaan: {occupation}").format(occupation=occupation))
+    if row.get("income") is not None:
+        lines.append(_("Penghasilan: {money} per bulan").format(money=tr.money(row["income"])))
+    programs = review.PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
+    lines.append(_("Program: {programs}").format(programs=programs))
+    if row.get("monthly_contribution") is not None:
+        lines.append(
+            _("Iuran: {money} per bulan, dibayar tiap {months} bulan").format(
+                money=tr.money(row["monthly_contribution"]),
+                months=row.get("pay_period_months") or 1,
+            )
+        )
+    payer = {"sendiri": _("pekerja sendiri"), "program": _("program pemerintah atau sponsor")}
+    lines.append(
+        _("Pembayar yang diminta: {payer}").format(payer=payer.get(row.get("payer") or "", "-"))
+    )
+    if row.get("heir_name"):
+        lines.append(
+            _("Ahli waris: {name} ({relation})").format(
+                name=row["heir_name"], relation=row.get("heir_relation") or "-"
+            )
+        )
+    if card.flags:
+        lines += ["", _("Perlu diperiksa:")]
+        lines += [review.describe_flag(tr, flag) for flag in card.flags]
+    return "\n".join(lines)
+
+
+def _card_keyboard(turn: Turn, registration_id: int) -> InlineKeyboardMarkup:
+    _ = turn.gettext
+    rid = registration_id
+    return inline(
+        [
+            [(_("Setujui"), f"REV {rid} OK"), (_("Tolak"), f"REV {rid} NO")],
+            [(_("Minta perbaikan"), f"REV {rid} FIX"), (_("Lewati"), f"REV {rid} SKIP")],
+        ]
+    )
+
+
+async def _show_card(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any]
+) -> None:
+    regions = access.review_regions()
+    card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
+    await say(
+        context,
+        turn.chat_id,
+        _card_text(turn.tr, card, card.waiting),
+        _card_keyboard(turn, row["id"]),
+    )
+
+
+# --- button presses -------------------------------------------------------------------------
+
+
+async def button(update: Update, context: JagaContext) -> None:
+    """Handles every card button after re-checking role, district, state and lock."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    parts = query.data.split()
+    if len(parts) < 3 or not parts[1].isdigit():
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    registration_id, action, arg = int(parts[1]), parts[2], (parts[3] if len(parts) > 3 else "")
+    access = await access_of(context.db, context.settings, turn.id)
+    if not access.is_reviewer:
+        _refuse_log(turn, query.data, "role")
+        await answer_button(query, _("Anda tidak berwenang meninjau pengajuan."))
+        return
+    row = await registrations.get(context.db, registration_id)
+    if not review.may_review(access, row):
+        _refuse_log(turn, query.data, "scope")
+        await answer_button(query, _("Anda tidak berwenang meninjau pengajuan ini."))
+        return
+    assert row is not None
+    if action == "SKIP":
+        await answer_button(query)
+        await _clear(context, turn)
+        await store.unlock(context.db, row["id"], turn.id)
+        await _next_card(
+            context, turn, access, after=(row["submitted_at"], row["id"]), skipped=row["id"]
+        )
+        return
+    if not await _still_open(context, turn, query, row):
+        return
+    if action == "F" and arg in review.FIX_FIELDS:
+        await answer_button(query)
+        chosen = await _toggle_field(context, turn, row, arg)
+        try:
+            await query.edit_message_reply_markup(_fix_keyboard(turn, row["id"], chosen))
+        except BadRequest:  # "message is not modified" after a double press
+            log.debug("event=fix_keyboard_unchanged registration=%s", row["id"])
+        return
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    await answer_button(query)
+    await handler(context, turn, access, row, arg)
+
+
+async def _still_open(context: JagaContext, turn: Turn, query: Any, row: dict[str, Any]) -> bool:
+    """Whether the card may still be acted on by this reviewer; refreshes its lock if so."""
+    if row["status"] != "diajukan":
+        await answer_button(query)
+        await say(context, turn.chat_id, _decided_text(turn, row))
+        return False
+    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        await answer_button(query)
+        await say(context, turn.chat_id, _locked_text(turn, row))
+        return False
+    return True
+
+
+def _decided_text(turn: Turn, row: dict[str, Any]) -> str:
+    _ = turn.gettext
+    status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+    if row.get("reviewed_by"):
+        return _(
+            "Pengajuan {ref} sudah diputuskan: {status} (oleh petugas {who}). "
+            "Keputusan Anda tidak disimpan."
+        ).format(ref=row["ref"], status=status, who=row["reviewed_by"])
+    return _("Pengajuan {ref} tidak menunggu keputusan lagi (status: {status}).").format(
+        ref=row["ref"], status=status
+    )
+
+
+def _locked_text(turn: Turn, row: dict[str, Any]) -> str:
+    return turn.gettext(
+        "Pengajuan {ref} sedang dibuka petugas lain. Coba lagi beberapa menit lagi, "
+        "atau ketik /tinjau untuk pengajuan berikutnya."
+    ).format(ref=row["ref"])
+
+
+async def _view(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Shows the card again (from a Kembali button)."""
+    await _clear(context, turn)
+    await _show_card(context, turn, access, row)
+
+
+async def _choose_program(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Lists the funding programs for the worker's desa with places left; asks which pays."""
+    await _clear(context, turn)
+    _ = turn.gettext
+    tr = turn.tr
+    rid = row["id"]
+    choices = await review.program_choices(context.db, row)
+    lines = [
+        _("Setujui {ref} ({name}). Siapa yang membayar iuran?").format(
+            ref=row["ref"], name=row.get("name") or "-"
+        )
+    ]
+    buttons = []
+    for choice in choices:
+        program = choice.program
+        line = _("{name} – {source}: terpakai {used} dari {quota}").format(
+            name=program.name,
+            source=_(review.SOURCE_LABELS[program.source_type]),
+            used=tr.number(choice.used),
+            quota=tr.number(program.quota),
+        )
+        if program.quota_per_desa is not None:
+            line += _("; desa ini {used} dari {quota}").format(
+                used=tr.number(choice.used_desa or 0), quota=tr.number(program.quota_per_desa)
+            )
+        lines.append("• " + line)
+        label = _("{name} (sisa {left})").format(name=program.name, left=tr.number(choice.left))
+        buttons.append((label, f"REV {rid} P {program.id}"))
+    if not choices:
+        lines.append(_("Belum ada program pendanaan yang terbuka untuk desa ini."))
+    buttons.append((_(review.SELF_PAID), f"REV {rid} P 0"))
+    buttons.append((_("Kembali"), f"REV {rid} V"))
+    await say(context, turn.chat_id, "\n".join(lines), inline(columns(buttons, 1)))
+
+
+async def _program_of(context: JagaContext, arg: str) -> funding.Program | None:
+    return await funding.get(context.db, int(arg)) if arg.isdigit() and arg != "0" else None
+
+
+async def _confirm_program(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks to confirm the approval with the chosen program (or to record a sponsor first)."""
+    await _clear(context, turn)
+    _ = turn.gettext
+    rid = row["id"]
+    program = await _program_of(context, arg)
+    pid = program.id if program is not None else 0
+    payer = program.name if program is not None else _(review.SELF_PAID)
+    text = _("Setujui {ref} ({name}), iuran dibayar: {payer}?").format(
+        ref=row["ref"], name=row.get("name") or "-", payer=payer
+    )
+    keyboard = inline(
+        [
+            [(_("Ya, setujui"), f"REV {rid} A {pid}")],
+            [(_("Catat sponsor dulu"), f"REV {rid} S {pid}")],
+            [(_("Kembali"), f"REV {rid} OK")],
+        ]
+    )
+    await say(context, turn.chat_id, text, keyboard)
+
+
+async def _approve_now(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Approves without a sponsor."""
+    await _approve(context, turn, access, row, arg, None)
+
+
+async def _ask_sponsor(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks for the sponsor's name (SERTAKAN: an official or company paying for this worker)."""
+    _ = turn.gettext
+    program = await _program_of(context, arg)
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action="sponsor",
+        program_id=program.id if program is not None else 0,
+        reason_code=None,
+        fields="[]",
+    )
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Tulis nama sponsor yang membayar iuran pekerja ini (pegawai, perusahaan, atau "
+            "donatur), lalu kirim."
+        ),
+        inline([[(_("Setujui tanpa sponsor"), f"REV {row['id']} A {arg or 0}")]]),
+    )
+
+
+async def _approve(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    arg: str,
+    sponsor: str | None,
+) -> None:
+    _ = turn.gettext
+    tr = turn.tr
+    program = await _program_of(context, arg)
+    if arg not in ("", "0") and program is None:
+        await say(context, turn.chat_id, _("Program itu tidak ada. Silakan pilih lagi."))
+        await _choose_program(context, turn, access, row, "")
+        return
+    try:
+        await review.approve(
+            context.bot,
+            context.db,
+            context.settings,
+            row["id"],
+            turn.id,
+            program.id if program is not None else None,
+            sponsor,
+        )
+    except store.QuotaFull as full:
+        if full.desa is not None:
+            text = _(
+                "Tidak bisa disetujui: kuota {program} untuk desa {desa} sudah penuh "
+                "({used} dari {quota}). Pilih sumber iuran lain."
+            ).format(
+                program=full.program.name,
+                desa=review.region_name(full.desa),
+                used=tr.number(full.used),
+                quota=tr.number(full.quota),
+            )
+        else:
+            text = _(
+                "Tidak bisa disetujui: kuota {program} sudah penuh ({used} dari {quota}). "
+                "Pilih sumber iuran lain."
+            ).format(
+                program=full.program.name, used=tr.number(full.used), quota=tr.number(full.quota)
+            )
+        await say(context, turn.chat_id, text)
+        await _choose_program(context, turn, access, row, "")
+        return
+    except store.ProgramUnavailable:
+        await say(
+            context,
+            turn.chat_id,
+            _("Program itu sudah ditutup atau tidak mencakup desa ini. Pilih sumber iuran lain."),
+        )
+        await _choose_program(context, turn, access, row, "")
+        return
+    except store.DecisionRefused as refused:
+        await _refused(context, turn, refused)
+        return
+    await _clear(context, turn)
+    payer = program.name if program is not None else _(review.SELF_PAID)
+    text = _("Disetujui: {ref} ({name}), iuran dibayar: {payer}.").format(
+        ref=row["ref"], name=row.get("name") or "-", payer=payer
+    )
+    if sponsor:
+        text += "\n" + _("Sponsor: {sponsor}").format(sponsor=sponsor)
+    text += "\n" + _("Pekerja sudah diberi tahu.")
+    await say(context, turn.chat_id, text)
+    await _next_card(context, turn, access)
+
+
+async def _refused(context: JagaContext, turn: Turn, refused: store.DecisionRefused) -> None:
+    await _clear(context, turn)
+    row = refused.row
+    if refused.why == "locked" and row is not None:
+        text = _locked_text(turn, row)
+    elif refused.why == "decided" and row is not None:
+        text = _decided_text(turn, row)
+    else:
+        text = turn.gettext("Pengajuan ini tidak ditemukan.")
+    await say(context, turn.chat_id, text)
+
+
+async def _choose_reason(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Lists the rejection reasons."""
+    await _clear(context, turn)
+    _ = turn.gettext
+    rid = row["id"]
+    buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
+    buttons.append((_("Kembali"), f"REV {rid} V"))
+    await say(
+        context,
+        turn.chat_id,
+        _("Tolak {ref} ({name}). Pilih alasannya:").format(
+            ref=row["ref"], name=row.get("name") or "-"
+        ),
+        inline(columns(buttons, 1)),
+    )
+
+
+async def _ask_reject_note(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks for an optional note to the worker about the rejection."""
+    _ = turn.gettext
+    code = arg if arg in review.REJECT_REASONS else "lain"
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action="reject",
+        program_id=None,
+        reason_code=code,
+        fields="[]",
+    )
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Alasan: {reason}\nTulis catatan untuk pekerja jika perlu, lalu kirim. "
+            "Atau tekan tombol di bawah."
+        ).format(reason=_(review.REJECT_REASONS[code])),
+        inline(
+            [
+                [(_("Tolak tanpa catatan"), f"REV {row['id']} X {code}")],
+                [(_("Kembali"), f"REV {row['id']} NO")],
+            ]
+        ),
+    )
+
+
+async def _reject_now(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Rejects without a note."""
+    await _reject(context, turn, access, row, arg, "")
+
+
+async def _reject(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    code: str,
+    note: str,
+) -> None:
+    _ = turn.gettext
+    try:
+        await review.reject(
+            context.bot, context.db, context.settings, row["id"], turn.id, code, note
+        )
+    except store.DecisionRefused as refused:
+        await _refused(context, turn, refused)
+        return
+    await _clear(context, turn)
+    await say(
+        context,
+        turn.chat_id,
+        _("Ditolak: {ref} ({name}). Alasan: {reason}\nPekerja sudah diberi tahu.").format(
+            ref=row["ref"],
+            name=row.get("name") or "-",
+            reason=review.reason_text(turn.tr, code, note),
+        ),
+    )
+    await _next_card(context, turn, access)
+
+
+def _fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineKeyboardMarkup:
+    _ = turn.gettext
+    rid = registration_id
+    buttons = [
+        (("☑ " if name in chosen else "☐ ") + _(label), f"REV {rid} F {name}")
+        for name, label in review.FIX_FIELDS.items()
+    ]
+    rows = columns(buttons, 2)
+    rows.append([(_("Lanjut"), f"REV {rid} FN"), (_("Kembali"), f"REV {rid} V")])
+    return inline(rows)
+
+
+async def _fix_step(context: JagaContext, turn: Turn, row: dict[str, Any]) -> list[str]:
+    """The fields chosen so far for this card (a fix step for another card starts afresh)."""
+    step = await store.step_of(context.db, turn.id)
+    if step["action"] == "fix" and step["registration_id"] == row["id"]:
+        return [f for f in json.loads(step["fields"]) if f in review.FIX_FIELDS]
+    return []
+
+
+async def _choose_fields(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks which parts the worker must fix (several may be ticked), then Lanjut."""
+    _ = turn.gettext
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action="fix",
+        program_id=None,
+        reason_code=None,
+        fields="[]",
+    )
+    await users.set_active_flow(context.db, turn.id, None)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
+            "dari satu), lalu tekan Lanjut."
+        ).format(ref=row["ref"], name=row.get("name") or "-"),
+        _fix_keyboard(turn, row["id"], []),
+    )
+
+
+async def _toggle_field(
+    context: JagaContext, turn: Turn, row: dict[str, Any], arg: str
+) -> list[str]:
+    """Ticks or unticks one part; returns the parts now ticked."""
+    chosen = await _fix_step(context, turn, row)
+    chosen = [f for f in chosen if f != arg] if arg in chosen else [*chosen, arg]
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action="fix",
+        program_id=None,
+        reason_code=None,
+        fields=json.dumps(chosen),
+    )
+    return chosen
+
+
+async def _ask_fix_note(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks for the note that tells the worker what is wrong."""
+    _ = turn.gettext
+    chosen = await _fix_step(context, turn, row)
+    if not chosen:
+        await say(
+            context,
+            turn.chat_id,
+            _("Pilih minimal satu bagian yang perlu diperbaiki."),
+            _fix_keyboard(turn, row["id"], []),
+        )
+        return
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Yang perlu diperbaiki: {fields}\nTulis catatan untuk pekerja: apa yang salah dan "
+            "bagaimana memperbaikinya. Lalu kirim."
+        ).format(fields=labels),
+        inline([[(_("Kirim tanpa catatan"), f"REV {row['id']} FS")]]),
+    )
+
+
+async def _send_fix_now(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Sends the fix request without a note."""
+    await _send_fix(context, turn, access, row, "")
+
+
+async def _send_fix(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], note: str
+) -> None:
+    _ = turn.gettext
+    chosen = await _fix_step(context, turn, row)
+    if not chosen:
+        await _choose_fields(context, turn, access, row, "")
+        return
+    try:
+        await review.request_fix(
+            context.bot, context.db, context.settings, row["id"], turn.id, chosen, note
+        )
+    except store.DecisionRefused as refused:
+        await _refused(context, turn, refused)
+        return
+    await _clear(context, turn)
+    labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Permintaan perbaikan {ref} terkirim ({fields}). Setelah diperbaiki, pengajuan "
+            "kembali ke antrean."
+        ).format(ref=row["ref"], fields=labels),
+    )
+    await _next_card(context, turn, access)
+
+
+async def _clear(context: JagaContext, turn: Turn) -> None:
+    await store.clear_step(context.db, turn.id)
+    # Only our own flow: a reviewer may also be half-way through something else.
+    if (await users.get_or_create(context.db, turn.id)).active_flow == FLOW:
+        await users.set_active_flow(context.db, turn.id, None)
+
+
+_ACTIONS = {
+    "V": _view,
+    "OK": _choose_program,
+    "P": _confirm_program,
+    "A": _approve_now,
+    "S": _ask_sponsor,
+    "NO": _choose_reason,
+    "R": _ask_reject_note,
+    "X": _reject_now,
+    "FIX": _choose_fields,
+    "FN": _ask_fix_note,
+    "FS": _send_fix_now,
+}
+
+
+# --- typed answers (sponsor name, notes) ----------------------------------------------------
+
+
+async def on_message(update: Update, context: JagaContext) -> None:
+    """Takes the sponsor's name or the note the reviewer was asked for, then decides."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.effective_message
+    access = await access_of(context.db, context.settings, turn.id)
+    step = await store.step_of(context.db, turn.id)
+    row = (
+        await registrations.get(context.db, step["registration_id"])
+        if step["registration_id"]
+        else None
+    )
+    if not access.is_reviewer or step["action"] is None or not review.may_review(access, row):
+        await _clear(context, turn)
+        await say(
+            context,
+            turn.chat_id,
+            _("Tidak ada langkah tinjauan yang menunggu. Ketik /tinjau untuk membuka antrean."),
+        )
+        return
+    assert row is not None and message is not None
+    text = (message.text or "").strip()
+    if not text:
+        await say(
+            context,
+            turn.chat_id,
+            _("Mohon kirim teks biasa, atau tekan salah satu tombol di atas."),
+        )
+        return
+    if len(text) > MAX_NOTE:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Terlalu panjang: paling banyak {n} huruf. Silakan kirim yang lebih singkat."
+            ).format(n=MAX_NOTE),
+        )
+        return
+    if row["status"] != "diajukan":
+        await _clear(context, turn)
+        await say(context, turn.chat_id, _decided_text(turn, row))
+        return
+    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        await _clear(context, turn)
+        await say(context, turn.chat_id, _locked_text(turn, row))
+        return
+    if step["action"] == "sponsor":
+        await _approve(context, turn, access, row, str(step["program_id"] or 0), text)
+    elif step["action"] == "reject":
+        await _reject(context, turn, access, row, step["reason_code"] or "lain", text)
+    else:
+        await _send_fix(context, turn, access, row, text)
+
+
+async def on_cancel(context: JagaContext, user_id: int) -> None:
+    """Forgets the unfinished review step (/batal); the card is left for later."""
+    await store.clear_step(context.db, user_id)
+
+
+# --- /ekspor --------------------------------------------------------------------------------
+
+
+async def export_command(update: Update, context: JagaContext) -> None:
+    """Asks which file format the export of the reviewer's district should have."""
+    turn = await Turn.load(update, context)
+    access = await _reviewer(context, turn)
+    if access is None:
+        return
+    _ = turn.gettext
+    status = _status_arg(context.args)
+    suffix = f" {status}" if status else ""
+    text = _("Ekspor pengajuan {area}").format(area=_area_names(access))
+    if status:
+        text += " " + _("(status: {status})").format(status=_(review.STATUS_LABELS[status]))
+    text += "\n" + _(
+        "Berkas ini berisi NIK dan nomor HP: simpan dengan aman dan jangan diteruskan."
+    )
+    text += "\n" + _("Pilih format:")
+    await say(
+        context,
+        turn.chat_id,
+        text,
+        inline([[("CSV", f"EXP csv{suffix}"), ("Excel (XLSX)", f"EXP xlsx{suffix}")]]),
+    )
+
+
+def _status_arg(args: list[str] | None) -> str | None:
+    if args:
+        value = args[0].strip().lower()
+        if value in review.STATES:
+            return value
+    return None
+
+
+async def export_button(update: Update, context: JagaContext) -> None:
+    """Writes the export of the reviewer's district and sends it as a file."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    parts = query.data.split()
+    access = await access_of(context.db, context.settings, turn.id)
+    if not access.is_reviewer:
+        _refuse_log(turn, query.data, "role")
+        await answer_button(query, _("Anda tidak berwenang mengekspor data."))
+        return
+    if len(parts) < 2 or parts[1] not in exporter.FORMATS:
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    fmt = parts[1]
+    status = _status_arg(parts[2:])
+    await answer_button(query, _("Sedang menyiapkan berkas…"))
+    regions = access.review_regions()
+    stamp = clock.today().isoformat()
+    area = "-".join(r.replace(".", "") for r in regions)
+    filename = f"jaga-{area}-{status or 'semua'}-{stamp}.{fmt}"
+    with tempfile.TemporaryDirectory(prefix="jaga-export-") as folder:
+        path = Path(folder) / filename
+        count = await exporter.export(
+            context.db, context.cipher, path, fmt, regions=regions, status=status
+        )
+        log.info(
+            "event=export user=%s regions=%s status=%s format=%s rows=%s",
+            turn.id,
+            ",".join(regions),
+            status,
+            fmt,
+            count,
+        )
+        with path.open("rb") as f:
+            await context.bot.send_document(
+                turn.chat_id,
+                f,
+                filename=filename,
+                caption=_("{n} pengajuan. Berisi data pribadi: simpan dengan aman.").format(
+                    n=turn.tr.number(count)
+                ),
+            )
+
+
+# --- /laporan -------------------------------------------------------------------------------
+
+
+async def report_command(update: Update, context: JagaContext) -> None:
+    """Sends the district report (counts, quotas, coverage) and its bar chart."""
+    turn = await Turn.load(update, context)
+    access = await _reviewer(context, turn)
+    if access is None:
+        return
+    _ = turn.gettext
+    regions = access.review_regions()
+    region = regions[0]
+    if context.args:
+        wanted = context.args[0].strip()
+        if any(within(wanted, r) for r in regions):
+            region = wanted
+        else:
+            await say(
+                context,
+                turn.chat_id,
+                _("Wilayah {code} di luar wilayah tugas Anda. Laporan untuk {area}:").format(
+                    code=wanted[:20], area=review.region_name(region)
+                ),
+            )
+    report = await reporter.build(context.db, context.settings, region)
+    for text in reporter.render(turn.tr, report, turn.tr.date(clock.today())):
+        await say(context, turn.chat_id, text)
+    png = await asyncio.to_thread(reporter.chart_png, turn.tr, report)
+    await context.bot.send_photo(
+        turn.chat_id,
+        png,
+        caption=_("Pengajuan per kecamatan, {area}").format(area=report.name),
+    )

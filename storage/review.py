@@ -1,0 +1,406 @@
+"""The review desk's tables: queue, card locks, decisions with quotas, fix requests, steps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage import audit, funding
+from storage.db import Database
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+
+class DecisionRefused(Exception):
+    """The registration cannot be decided now: `why` is 'missing', 'decided' or 'locked'."""
+
+    def __init__(self, why: str, row: dict[str, Any] | None = None):
+        super().__init__(why)
+        self.why = why
+        self.row = row
+
+
+class ProgramUnavailable(Exception):
+    """The chosen program is closed, outside its period or does not cover the worker's desa."""
+
+
+class QuotaFull(Exception):
+    """The program has no place left (in total, or in the worker's desa when `desa` is set)."""
+
+    def __init__(self, program: funding.Program, used: int, quota: int, desa: str | None):
+        super().__init__(f"quota full: {used}/{quota}")
+        self.program = program
+        self.used = used
+        self.quota = quota
+        self.desa = desa
+
+
+def region_clause(regions: Sequence[str], table: str = "") -> tuple[str, list[str]]:
+    """SQL matching registrations whose address lies in any of `regions` (and its params)."""
+    prefix = f"{table}." if table else ""
+    parts: list[str] = []
+    params: list[str] = []
+    for region in regions:
+        if region.count(".") == 1:  # a kabupaten: the indexed column
+            parts.append(f"{prefix}kabupaten_code = ?")
+            params.append(region)
+        else:
+            parts.append(f"({prefix}desa_code = ? OR {prefix}desa_code LIKE ? || '.%')")
+            params += [region, region]
+    return "(" + (" OR ".join(parts) or "0") + ")", params
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _queue_filter(regions: Sequence[str], decile_only: bool) -> tuple[str, list[Any]]:
+    where, params = region_clause(regions, "r")
+    sql = f"r.status = 'diajukan' AND {where}"
+    if decile_only:
+        sql += " AND r.nik_hash IN (SELECT nik_hash FROM p3ke WHERE decile <= 2)"
+    return sql, list(params)
+
+
+async def status_counts(db: Database, regions: Sequence[str]) -> dict[str, int]:
+    """Submissions per status in these regions (drafts excluded)."""
+    where, params = region_clause(regions)
+    rows = await db.fetchall(
+        f"SELECT status, COUNT(*) FROM registrations WHERE status != 'draft' AND {where} "
+        "GROUP BY status",
+        params,
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def queue_size(db: Database, regions: Sequence[str], decile_only: bool) -> int:
+    """Submissions waiting for a decision (with the decile filter, if on)."""
+    where, params = _queue_filter(regions, decile_only)
+    return int(await db.fetchval(f"SELECT COUNT(*) FROM registrations r WHERE {where}", params))
+
+
+async def next_in_queue(
+    db: Database,
+    reviewer_id: int,
+    regions: Sequence[str],
+    decile_only: bool,
+    after: tuple[str, int] | None = None,
+) -> dict[str, Any] | None:
+    """The oldest waiting submission not locked by someone else (after a skipped one)."""
+    where, params = _queue_filter(regions, decile_only)
+    sql = (
+        f"SELECT r.* FROM registrations r WHERE {where} "
+        f"AND (r.locked_by IS NULL OR r.locked_by = ? OR r.locked_until <= {_NOW})"
+    )
+    params.append(reviewer_id)
+    if after is not None:
+        sql += " AND (r.submitted_at, r.id) > (?, ?)"
+        params += [after[0], after[1]]
+    sql += " ORDER BY r.submitted_at, r.id LIMIT 1"
+    row = await db.fetchone(sql, params)
+    return None if row is None else dict(row)
+
+
+async def position(db: Database, row: dict[str, Any], regions: Sequence[str]) -> int:
+    """The 1-based place of a submission in its queue, oldest first."""
+    where, params = _queue_filter(regions, False)
+    value = await db.fetchval(
+        f"SELECT COUNT(*) FROM registrations r WHERE {where} AND (r.submitted_at, r.id) <= (?, ?)",
+        [*params, row["submitted_at"], row["id"]],
+    )
+    return int(value or 0)
+
+
+# --- locks ----------------------------------------------------------------------------------
+
+
+async def lock(db: Database, registration_id: int, reviewer_id: int, minutes: int) -> bool:
+    """Take (or extend) the card lock; False if another reviewer holds it or it is decided."""
+    changed = await db.execute(
+        f"UPDATE registrations SET locked_by = ?, "
+        f"locked_until = strftime('%Y-%m-%dT%H:%M:%SZ','now', '+{int(minutes)} minutes') "
+        "WHERE id = ? AND status = 'diajukan' "
+        f"AND (locked_by IS NULL OR locked_by = ? OR locked_until <= {_NOW})",
+        (reviewer_id, registration_id, reviewer_id),
+    )
+    return changed > 0
+
+
+async def unlock(db: Database, registration_id: int, reviewer_id: int) -> None:
+    """Give the card back (on skip) so another reviewer may take it at once."""
+    await db.execute(
+        "UPDATE registrations SET locked_by = NULL, locked_until = NULL "
+        "WHERE id = ? AND locked_by = ?",
+        (registration_id, reviewer_id),
+    )
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+async def _decidable(
+    conn: aiosqlite.Connection, registration_id: int, reviewer_id: int
+) -> dict[str, Any]:
+    """The row, if this reviewer may decide it now; raises DecisionRefused otherwise."""
+    async with conn.execute(
+        f"SELECT *, {_NOW} AS now_ FROM registrations WHERE id = ?", (registration_id,)
+    ) as cursor:
+        found = await cursor.fetchone()
+    if found is None:
+        raise DecisionRefused("missing")
+    row = dict(found)
+    if row["status"] != "diajukan":
+        raise DecisionRefused("decided", row)
+    locked_by = row["locked_by"]
+    if locked_by not in (None, reviewer_id) and (row["locked_until"] or "") > row["now_"]:
+        raise DecisionRefused("locked", row)
+    return row
+
+
+async def approve(
+    db: Database,
+    registration_id: int,
+    reviewer_id: int,
+    program_id: int | None,
+    *,
+    sponsor: str | None,
+    day: str,
+) -> dict[str, Any]:
+    """Approve against a program (None: paid by the worker); quota checked in the transaction.
+
+    The write transaction is BEGIN IMMEDIATE, so the count and the update cannot interleave with
+    another approval: two reviewers can never both take the last place.
+    """
+    async with db.write() as conn:
+        row = await _decidable(conn, registration_id, reviewer_id)
+        source = "mandiri"
+        note = "mandiri"
+        if program_id is not None:
+            async with conn.execute(
+                "SELECT * FROM funding_programs WHERE id = ?", (program_id,)
+            ) as cursor:
+                found = await cursor.fetchone()
+            if found is None:
+                raise ProgramUnavailable
+            program = funding.Program.from_row(found)
+            if not program.open_on(day) or not program.covers(row["desa_code"] or ""):
+                raise ProgramUnavailable
+            used = await funding.used_in(conn, program.id)
+            if used >= program.quota:
+                raise QuotaFull(program, used, program.quota, None)
+            if program.quota_per_desa is not None:
+                used_desa = await funding.used_in(conn, program.id, row["desa_code"])
+                if used_desa >= program.quota_per_desa:
+                    raise QuotaFull(program, used_desa, program.quota_per_desa, row["desa_code"])
+            source = program.source_type
+            note = f"program {program.id}: {program.name}"
+        if sponsor:
+            note += f"; sponsor: {sponsor}"
+        await conn.execute(
+            "UPDATE registrations SET status = 'disetujui', funding_program_id = ?, "
+            "sumber_iuran = ?, sponsor = ?, reviewed_by = ?, reviewed_at = "
+            f"{_NOW}, reason = NULL, reason_code = NULL, locked_by = NULL, locked_until = NULL, "
+            f"updated_at = {_NOW} WHERE id = ?",
+            (program_id, source, sponsor, reviewer_id, registration_id),
+        )
+        await audit.log_transition(
+            conn, registration_id, str(reviewer_id), "diajukan", "disetujui", note
+        )
+    return row
+
+
+async def reject(
+    db: Database, registration_id: int, reviewer_id: int, reason_code: str, reason: str
+) -> dict[str, Any]:
+    """Reject with a reason code and its text (label and note), logged."""
+    async with db.write() as conn:
+        row = await _decidable(conn, registration_id, reviewer_id)
+        await conn.execute(
+            "UPDATE registrations SET status = 'ditolak', reason_code = ?, reason = ?, "
+            f"reviewed_by = ?, reviewed_at = {_NOW}, locked_by = NULL, locked_until = NULL, "
+            f"updated_at = {_NOW} WHERE id = ?",
+            (reason_code, reason, reviewer_id, registration_id),
+        )
+        await audit.log_transition(
+            conn, registration_id, str(reviewer_id), "diajukan", "ditolak", reason
+        )
+    return row
+
+
+async def request_fix(
+    db: Database, registration_id: int, reviewer_id: int, fields: Sequence[str], note: str
+) -> dict[str, Any]:
+    """Send back for correction of `fields` with a note; the worker's flow closes the request."""
+    reason = ", ".join(fields) + (f" – {note}" if note else "")
+    async with db.write() as conn:
+        row = await _decidable(conn, registration_id, reviewer_id)
+        # An older request left open (should not happen) is superseded by this one.
+        await conn.execute(
+            f"UPDATE fix_requests SET done_at = {_NOW} WHERE registration_id = ? "
+            "AND done_at IS NULL",
+            (registration_id,),
+        )
+        await conn.execute(
+            "INSERT INTO fix_requests(registration_id, fields, note, requested_by) "
+            "VALUES (?, ?, ?, ?)",
+            (registration_id, json.dumps(list(fields)), note, reviewer_id),
+        )
+        await conn.execute(
+            "UPDATE registrations SET status = 'perlu_perbaikan', reason = ?, reason_code = "
+            f"'perbaikan', reviewed_by = ?, reviewed_at = {_NOW}, locked_by = NULL, "
+            f"locked_until = NULL, updated_at = {_NOW} WHERE id = ?",
+            (reason, reviewer_id, registration_id),
+        )
+        await audit.log_transition(
+            conn, registration_id, str(reviewer_id), "diajukan", "perlu_perbaikan", reason
+        )
+    return row
+
+
+async def open_fix_request(db: Database, registration_id: int) -> tuple[list[str], str] | None:
+    """The fields to fix and the reviewer's note of the open request, or None."""
+    row = await db.fetchone(
+        "SELECT fields, note FROM fix_requests WHERE registration_id = ? AND done_at IS NULL "
+        "ORDER BY id DESC LIMIT 1",
+        (registration_id,),
+    )
+    if row is None:
+        return None
+    return list(json.loads(row["fields"])), str(row["note"])
+
+
+async def close_fix_request(conn: aiosqlite.Connection, registration_id: int) -> None:
+    """Mark the open request done; call inside the `db.write()` block that resubmits."""
+    await conn.execute(
+        f"UPDATE fix_requests SET done_at = {_NOW} WHERE registration_id = ? AND done_at IS NULL",
+        (registration_id,),
+    )
+
+
+# --- what the card shows ----------------------------------------------------------------------
+
+
+async def other_refs_with_nik(db: Database, nik_hash: str, other_than: int) -> list[str]:
+    """References of other submissions (any state) with the same NIK."""
+    rows = await db.fetchall(
+        "SELECT ref FROM registrations WHERE nik_hash = ? AND id != ? AND status != 'draft' "
+        "ORDER BY id",
+        (nik_hash, other_than),
+    )
+    return [r[0] for r in rows]
+
+
+async def other_refs_with_phone(db: Database, phone_hash: str, other_than: int) -> list[str]:
+    """References of other submissions (any state) with the same phone number."""
+    rows = await db.fetchall(
+        "SELECT ref FROM registrations WHERE phone_hash = ? AND id != ? AND status != 'draft' "
+        "ORDER BY id LIMIT 5",
+        (phone_hash, other_than),
+    )
+    return [r[0] for r in rows]
+
+
+# --- a reviewer's unfinished step -----------------------------------------------------------
+
+STEP_FIELDS = frozenset(
+    {"decile_only", "registration_id", "action", "program_id", "reason_code", "fields"}
+)
+
+
+async def step_of(db: Database, reviewer_id: int) -> dict[str, Any]:
+    """The reviewer's step row (defaults when they have none)."""
+    row = await db.fetchone("SELECT * FROM review_steps WHERE reviewer_id = ?", (reviewer_id,))
+    if row is None:
+        return {
+            "reviewer_id": reviewer_id,
+            "decile_only": 0,
+            "registration_id": None,
+            "action": None,
+            "program_id": None,
+            "reason_code": None,
+            "fields": "[]",
+        }
+    return dict(row)
+
+
+async def set_step(db: Database, reviewer_id: int, **values: Any) -> None:
+    """Store part of a reviewer's step (committed before the next prompt)."""
+    unknown = set(values) - STEP_FIELDS
+    if unknown:
+        raise ValueError(f"not a step field: {sorted(unknown)}")
+    names = ", ".join(values)
+    marks = ", ".join(f":{n}" for n in values)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in values)
+    await db.execute(
+        f"INSERT INTO review_steps(reviewer_id, {names}) VALUES (:reviewer_id, {marks}) "
+        f"ON CONFLICT(reviewer_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
+        {**values, "reviewer_id": reviewer_id},
+    )
+
+
+async def clear_step(db: Database, reviewer_id: int) -> None:
+    """Forget the unfinished action (the queue filter stays)."""
+    await set_step(
+        db,
+        reviewer_id,
+        registration_id=None,
+        action=None,
+        program_id=None,
+        reason_code=None,
+        fields="[]",
+    )
+
+
+# --- reports and export ---------------------------------------------------------------------
+
+
+async def counts_by_desa(db: Database, region: str) -> list[tuple[str, str, str, int]]:
+    """(kecamatan code, desa code, status, count) of submissions in a region."""
+    where, params = region_clause([region])
+    rows = await db.fetchall(
+        "SELECT kecamatan_code, desa_code, status, COUNT(*) FROM registrations "
+        f"WHERE status != 'draft' AND {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        params,
+    )
+    return [(r[0] or "", r[1] or "", r[2], r[3]) for r in rows]
+
+
+def export_query(regions: Sequence[str] | None, status: str | None) -> tuple[str, list[Any]]:
+    """The SQL (and params) of the export rows, oldest submission first."""
+    sql = (
+        "SELECT r.*, p.source_type AS program_source FROM registrations r "
+        "LEFT JOIN funding_programs p ON p.id = r.funding_program_id WHERE r.status != 'draft'"
+    )
+    params: list[Any] = []
+    if regions is not None:
+        where, region_params = region_clause(regions, "r")
+        sql += f" AND {where}"
+        params += region_params
+    if status is not None:
+        sql += " AND r.status = ?"
+        params.append(status)
+    return sql + " ORDER BY r.id", params
+
+
+def export_rows(
+    path: Path, regions: Sequence[str] | None, status: str | None, chunk: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """The export rows, read in chunks on a private read-only connection (for a worker thread).
+
+    Plain sqlite3 rather than aiosqlite: the export runs in a thread of its own so the bot keeps
+    answering, and one thread hop per row would cost more than the rows themselves.
+    """
+    sql, params = export_query(regions, status)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        cursor = conn.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            for row in rows:
+                yield dict(row)
+    finally:
+        conn.close()
