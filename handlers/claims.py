@@ -1,0 +1,229 @@
+"""/klaim: the linked worker's claims, or one claim by its number, with the steps and what next."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from telegram import Update
+
+from bot import membership
+from bot.context import Flow, JagaContext
+from bot.i18n import N_, Translator
+from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.status import limit_reached
+from storage import membership as store
+
+log = logging.getLogger(__name__)
+
+FLOW = "klaim"
+MAX_SHOWN = 5
+
+TYPE_WORDS = {
+    "JKK": N_("JKK (kecelakaan kerja)"),
+    "JKM": N_("JKM (santunan kematian)"),
+    "JHT": N_("JHT (jaminan hari tua)"),
+    "BEASISWA": N_("Beasiswa anak"),
+}
+STEP_WORDS = {
+    "diajukan": N_("Diajukan"),
+    "diverifikasi": N_("Berkas diperiksa"),
+    "diproses": N_("Diproses BPJS"),
+    "disetujui": N_("Disetujui"),
+    "dibayar": N_("Dibayar"),
+    "ditolak": N_("Ditolak"),
+}
+MARKS = {"done": "✅", "current": "▶️", "todo": "⬜"}
+
+# What to prepare while a claim is open, per type (domain.md §6 [CONFIRMED]; no durations where
+# the sources conflict or are unknown).
+OPEN_NEXT = {
+    "JKK": N_(
+        "Pastikan laporan Tahap I sudah masuk (paling lambat 2×24 jam setelah kecelakaan). "
+        "Siapkan KPJ, e-KTP, kronologi kecelakaan, surat keterangan dokter, dan laporan polisi "
+        "bila kecelakaan lalu lintas. Setelah sembuh atau ada keterangan dokter, ajukan "
+        "Formulir Tahap II. Status kasus diputuskan paling lama 30 hari setelah laporan Tahap I."
+    ),
+    "JKM": N_(
+        "Ahli waris menyiapkan: KPJ, e-KTP peserta dan ahli waris, akta kematian, Kartu "
+        "Keluarga, surat keterangan ahli waris, buku nikah (bila suami/istri) dan buku tabungan, "
+        "lalu membawanya ke kantor cabang BPJS Ketenagakerjaan. Lama proses berbeda-beda; "
+        "tanyakan ke kantor cabang atau BPJS 175."
+    ),
+    "JHT": N_(
+        "Siapkan KPJ, e-KTP, Kartu Keluarga, buku tabungan, dan NPWP bila saldo di atas "
+        "Rp50 juta. Saldo sampai Rp15 juta bisa diurus lewat aplikasi JMO; di atas itu lewat "
+        "Lapak Asik (online) atau kantor cabang."
+    ),
+    "BEASISWA": N_(
+        "Siapkan formulir beasiswa, surat keterangan sekolah/kampus, KTP atau kartu pelajar "
+        "anak, dan akta kelahiran anak. Berkas diajukan di kantor cabang BPJS Ketenagakerjaan."
+    ),
+}
+ASK_BRANCH = N_(
+    "Bila BPJS meminta kelengkapan berkas, datang ke kantor cabang BPJS Ketenagakerjaan atau "
+    "hubungi BPJS 175."
+)
+
+
+def describe_claim(tr: Translator, claim: dict[str, Any]) -> str:
+    """One claim: type, steps done and current, last change, amount paid, and what to do next."""
+    _ = tr.gettext
+    status = claim["status"]
+    kind = TYPE_WORDS[claim["type"]]
+    lines = [_("Klaim {type} – nomor {number}").format(type=_(kind), number=claim["claim_no"])]
+    for step, state in membership.iter_claim_steps(status):
+        suffix = _(" (sekarang)") if state == "current" else ""
+        lines.append(f"{MARKS[state]} {_(STEP_WORDS[step])}{suffix}")
+    changed = dt.date.fromisoformat(claim["status_date"])
+    lines.append(_("Perubahan terakhir: {date}").format(date=tr.date(changed)))
+    if status == "dibayar" and claim.get("amount_paid") is not None:
+        lines.append(_("Dibayar: {amount}").format(amount=tr.money(int(claim["amount_paid"]))))
+    lines.append("")
+    if status in ("diajukan", "diverifikasi", "diproses"):
+        prepare = OPEN_NEXT[claim["type"]]
+        lines.append(_(prepare))
+        lines.append(_(ASK_BRANCH))
+    elif status == "disetujui":
+        lines.append(
+            _(
+                "Klaim sudah disetujui dan menunggu pembayaran ke rekening. Bila lama tidak "
+                "masuk, tanyakan ke kantor cabang BPJS Ketenagakerjaan atau BPJS 175."
+            )
+        )
+    elif status == "dibayar":
+        lines.append(
+            _(
+                "Bila dana belum masuk ke rekening, hubungi kantor cabang BPJS Ketenagakerjaan "
+                "atau BPJS 175 dengan membawa buku tabungan."
+            )
+        )
+        if claim["type"] == "BEASISWA":
+            lines.append(_("Beasiswa diajukan lagi setiap tahun sesuai jenjang sekolah anak."))
+    else:  # ditolak
+        lines.append(
+            _(
+                "Tanyakan alasan penolakan dan berkas apa yang bisa dilengkapi ke kantor cabang "
+                "BPJS Ketenagakerjaan atau BPJS 175."
+            )
+        )
+    return "\n".join(lines)
+
+
+def _footer(tr: Translator) -> str:
+    _ = tr.gettext
+    return _(
+        "Data klaim berasal dari BPJS cabang dan bisa terlambat beberapa hari. Nama tahap di "
+        "sini adalah ringkasan; status resmi ada di menu Tracking Klaim aplikasi JMO."
+    )
+
+
+async def klaim(update: Update, context: JagaContext) -> None:
+    """Shows the linked worker's claims, a claim by number (/klaim NOMOR), or asks the number."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    number = " ".join(context.args or []).strip()
+    if number:
+        await show_by_number(context, turn, number)
+        return
+    worker = await membership.worker_of(context.db, turn.id)
+    if worker is None:
+        await store.set_flow_state(context.db, turn.id, FLOW, "number")
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Ketik nomor klaim Anda. Bila ini data Anda sendiri, hubungkan akun ini dengan "
+                "NIK dan tanggal lahir untuk melihat semua klaim Anda.\n"
+                "Ketik /batal untuk berhenti."
+            ),
+            inline([[(_("Hubungkan data saya"), "STS SELF")]]),
+        )
+        return
+    claims = await store.claims_of(context.db, worker.nik_hash, worker.kpj, limit=MAX_SHOWN + 1)
+    buttons: list[list[Button]] = [[(_("Cari dengan nomor klaim"), "CLM NO")]]
+    if not claims:
+        await say(
+            context,
+            turn.chat_id,
+            _("Belum ada data klaim untuk Anda.") + "\n\n" + _footer(turn.tr),
+            inline(buttons),
+        )
+        return
+    parts = [describe_claim(turn.tr, claim) for claim in claims[:MAX_SHOWN]]
+    if len(claims) > MAX_SHOWN:
+        parts.append(_("Hanya {count} klaim terbaru yang ditampilkan.").format(count=MAX_SHOWN))
+    parts.append(_footer(turn.tr))
+    await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons))
+
+
+async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
+    """One claim by number: free for the worker's own claims, counted against the limit else."""
+    _ = turn.gettext
+    number = number.strip()
+    claim = await store.claim_by_no(context.db, number) or await store.claim_by_no(
+        context.db, number.upper()
+    )
+    worker = await membership.worker_of(context.db, turn.id)
+    own = (
+        claim is not None
+        and worker is not None
+        and (
+            claim["nik_hash"] == worker.nik_hash
+            or (worker.kpj is not None and claim["kpj"] == worker.kpj)
+        )
+    )
+    if not own:
+        if not await membership.may_look_up(context.db, turn.id):
+            await limit_reached(context, turn)
+            return
+        await store.record_lookup(context.db, turn.id)
+    if claim is None:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Klaim dengan nomor {number} tidak ditemukan. Periksa lagi nomornya. Data klaim "
+                "dari BPJS cabang bisa terlambat beberapa hari."
+            ).format(number=number),
+            inline([[(_("Coba nomor lain"), "CLM NO")]]),
+        )
+        return
+    await say(context, turn.chat_id, describe_claim(turn.tr, claim) + "\n\n" + _footer(turn.tr))
+
+
+async def button(update: Update, context: JagaContext) -> None:
+    """CLM NO: asks for a claim number."""
+    query = update.callback_query
+    assert query is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    await answer_button(query)
+    await store.set_flow_state(context.db, turn.id, FLOW, "number")
+    await say(context, turn.chat_id, _("Ketik nomor klaim. Ketik /batal untuk berhenti."))
+
+
+async def on_message(update: Update, context: JagaContext) -> None:
+    """Takes the claim number and shows that claim."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.effective_message
+    text = (message.text or "").strip() if message is not None else ""
+    if not text or len(text) > 40:
+        await say(
+            context,
+            turn.chat_id,
+            _("Ketik nomor klaim saja (huruf dan angka), atau /batal."),
+        )
+        return
+    await store.end_flow(context.db, turn.id, FLOW)
+    await show_by_number(context, turn, text)
+
+
+async def on_cancel(context: JagaContext, telegram_id: int) -> None:
+    """Nothing typed is kept; forgets the step."""
+    await store.clear_flow_state(context.db, telegram_id, FLOW)
+
+
+CLAIMS_FLOW = Flow(FLOW, on_message, on_cancel)

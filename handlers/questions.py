@@ -1,0 +1,564 @@
+"""Questions in the worker's own words, the /iuran calculator, and questions passed to officials.
+
+Free text outside a flow lands here (handlers/router.py). A contribution question with an income
+("iuran kalau penghasilan 2 juta?") is computed from the contribution table; anything else is
+matched against the curated knowledge base of the user's language. When nothing fits well
+enough the bot says so, offers the closest topics, and offers to pass the question to the
+worker's cadre or district, who answer it with /pertanyaan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from lokal import parse_rupiah
+from telegram import LinkPreviewOptions, Update
+from telegram.error import BadRequest, Forbidden
+
+from bot import membership
+from bot.access import access_of, within
+from bot.context import Flow, JagaContext
+from bot.contributions import Mark, is_transport, load_table
+from bot.i18n import Translator, translator
+from bot.knowledge import KnowledgeBase, Topic, parse_contribution_question
+from handlers.common import Button, Turn, answer_button, inline, say
+from storage import membership as store
+from storage import questions, roles
+from storage.users import get_or_create
+
+log = logging.getLogger(__name__)
+
+IURAN_FLOW_NAME = "iuran"
+ANSWER_FLOW_NAME = "jawab"
+MAX_RELATED = 3
+MAX_LISTED = 5
+# Incomes offered as buttons in /iuran (rupiah a month); anything else can be typed.
+INCOME_CHOICES = (1_000_000, 1_500_000, 2_000_000, 3_000_000)
+SECTORS = {"T": "transport", "N": "non_transport", "G": "government"}
+
+
+def knowledge(language: str) -> KnowledgeBase:
+    """The knowledge base of a language, or the Indonesian one when it has none yet."""
+    try:
+        return KnowledgeBase.load(language)
+    except FileNotFoundError:
+        return KnowledgeBase.load("id")
+
+
+async def send(context: JagaContext, chat_id: int, text: str, rows: list[list[Button]]) -> None:
+    """Send an answer without link previews (sources are URLs) and with its buttons."""
+    await context.bot.send_message(
+        chat_id,
+        text,
+        reply_markup=inline(rows) if rows else None,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+
+
+# --- free text ------------------------------------------------------------------------------
+
+
+async def on_text(update: Update, context: JagaContext) -> None:
+    """Answers free text outside a flow: a contribution, a topic, or an honest 'I don't know'."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.effective_message
+    text = (message.text or "").strip() if message is not None else ""
+    if not text:
+        await say(
+            context,
+            turn.chat_id,
+            _("Saya hanya bisa membaca pesan teks. Tulis pertanyaan Anda, atau ketik /start."),
+        )
+        return
+    income = parse_contribution_question(text)
+    if income is not None:
+        await show_contribution(context, turn, income, await _sector_of(context, turn.id))
+        return
+    kb = knowledge(turn.tr.language)
+    match = kb.answer(text)
+    if match is not None:
+        log.info("event=question_answered topic=%s score=%.2f", match.topic.id, match.score)
+        await show_topic(context, turn, kb, match.topic)
+        return
+    question_id = await questions.add_draft(context.db, turn.id, text)
+    log.info("event=question_unanswered id=%s", question_id)
+    rows: list[list[Button]] = [[(t.title, f"ASK {t.id}")] for t in kb.closest(text, 3)]
+    rows.append([(_("Teruskan ke petugas"), f"ASK FWD {question_id}")])
+    await send(
+        context,
+        turn.chat_id,
+        _(
+            "Maaf, saya belum bisa menjawab pertanyaan itu dengan pasti, dan saya tidak mau "
+            "menebak.\n\n"
+            "Mungkin salah satu topik di bawah ini yang Anda cari. Atau teruskan pertanyaan Anda "
+            "ke kader desa atau petugas kabupaten; jawabannya akan dikirim lewat chat ini."
+        ),
+        rows,
+    )
+
+
+async def show_topic(context: JagaContext, turn: Turn, kb: KnowledgeBase, topic: Topic) -> None:
+    """A topic's answer, its source, and buttons to related topics."""
+    _ = turn.gettext
+    text = f"{topic.title}\n\n{topic.answer}\n\n" + _("Sumber: {source}").format(
+        source=topic.source
+    )
+    rows: list[list[Button]] = []
+    for related in topic.related[:MAX_RELATED]:
+        rows.append([(kb.topic(related).title, f"ASK {related}")])
+    await send(context, turn.chat_id, text, rows)
+
+
+async def ask_button(update: Update, context: JagaContext) -> None:
+    """ASK <topic> shows a topic; ASK FWD <id> passes an unanswered question to the officials."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    args = query.data.split()[1:]
+    if len(args) == 2 and args[0] == "FWD" and args[1].isdigit():
+        await answer_button(query)
+        await forward(context, turn, int(args[1]))
+        return
+    kb = knowledge(turn.tr.language)
+    try:
+        topic = kb.topic(args[0]) if len(args) == 1 else None
+    except KeyError:
+        topic = None
+    if topic is None:
+        await answer_button(query, _("Topik ini sudah tidak ada. Silakan tulis pertanyaan Anda."))
+        return
+    await answer_button(query)
+    await show_topic(context, turn, kb, topic)
+
+
+async def _region_of(context: JagaContext, telegram_id: int) -> str | None:
+    """The desa (or kabupaten) of the worker behind this account, when known."""
+    worker = await membership.worker_of(context.db, telegram_id)
+    registration = worker.registration if worker is not None else None
+    if registration is None:
+        return None
+    return registration.get("desa_code") or registration.get("kabupaten_code")
+
+
+async def _sector_of(context: JagaContext, telegram_id: int) -> str | None:
+    """'transport', 'non_transport' or 'government' from the worker's registration, if any."""
+    worker = await membership.worker_of(context.db, telegram_id)
+    registration = worker.registration if worker is not None else None
+    if registration is None or not registration.get("occupation"):
+        return None
+    if registration.get("payer") == "program":
+        return "government"
+    try:
+        return "transport" if is_transport(registration["occupation"]) else "non_transport"
+    except ValueError:
+        return None
+
+
+async def forward(context: JagaContext, turn: Turn, question_id: int) -> None:
+    """Passes the asker's question on (once) and tells the officials of their region."""
+    _ = turn.gettext
+    question = await questions.get(context.db, question_id)
+    if question is None or question["asker_id"] != turn.id:
+        await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+        return
+    if question["status"] != "draft":
+        await say(context, turn.chat_id, _("Pertanyaan ini sudah diteruskan ke petugas."))
+        return
+    region = await _region_of(context, turn.id)
+    if not await questions.forward(context.db, question_id, turn.id, region):
+        await say(context, turn.chat_id, _("Pertanyaan ini sudah diteruskan ke petugas."))
+        return
+    log.info("event=question_forwarded id=%s region=%s", question_id, region)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Pertanyaan Anda sudah diteruskan ke petugas. Jawabannya akan dikirim lewat chat "
+            "ini. Untuk hal yang mendesak, hubungi BPJS 175."
+        ),
+    )
+    if region is not None:
+        await _tell_officials(context, region)
+
+
+async def _tell_officials(context: JagaContext, region: str) -> None:
+    """A short note to the reviewers of the kabupaten and the cadres of the desa."""
+    recipients = {tid for tid, _ in await roles.holders(context.db, "reviewer", region[:5])}
+    if len(region) > 5:
+        recipients |= {tid for tid, _ in await roles.holders(context.db, "cadre", region)}
+    for telegram_id in sorted(recipients):
+        user = await get_or_create(context.db, telegram_id)
+        _ = translator(user.language or context.settings.language).gettext
+        try:
+            await context.bot.send_message(
+                telegram_id,
+                _(
+                    "Ada pertanyaan baru dari pekerja. Ketik /pertanyaan untuk membaca "
+                    "dan menjawab."
+                ),
+            )
+        except (Forbidden, BadRequest) as exc:
+            log.warning("event=question_notice_failed to=%s error=%s", telegram_id, exc)
+
+
+# --- contributions --------------------------------------------------------------------------
+
+
+def contribution_text(tr: Translator, income: int, sector: str | None, on: dt.date) -> str:
+    """Monthly and per-period amounts for 2 and 3 programs, with the discount when it applies."""
+    _ = tr.gettext
+    table = load_table()
+    bracket = table.bracket_for(income)
+    government = sector == "government"
+    transport = sector == "transport"
+    # Unknown sector: normal amounts; the discount is offered once the sector is chosen.
+    no_discount = sector is None or government
+    lines = [_("Iuran untuk penghasilan {income} per bulan").format(income=tr.money(income))]
+    if bracket.mark.plain:
+        lines.append(_("Dasar penghasilan: {base}.").format(base=tr.money(bracket.base)))
+    else:
+        lines.append(
+            _(
+                "Menurut tabel iuran BPJS (PP 44/2015), penghasilan ini masuk dasar penghasilan "
+                "{base}."
+            ).format(base=tr.money(bracket.base))
+        )
+    applies = False
+    weakest = bracket.mark
+    for with_jht in (False, True):
+        c = table.monthly(
+            bracket, with_jht=with_jht, on=on, transport=transport, government_paid=no_discount
+        )
+        applies = applies or c.discount_applies
+        if not c.mark.plain and c.mark is not Mark.LIKELY:
+            weakest = c.mark
+        heading = (
+            _("JKK + JKM + JHT (3 program): {amount} per bulan")
+            if with_jht
+            else _("JKK + JKM (2 program): {amount} per bulan")
+        )
+        lines += ["", heading.format(amount=tr.money(c.total))]
+        parts = [
+            _("JKK {amount}").format(amount=tr.money(c.jkk)),
+            _("JKM {amount}").format(amount=tr.money(c.jkm)),
+        ]
+        if with_jht:
+            parts.append(_("JHT {amount}").format(amount=tr.money(c.jht)))
+        detail = " + ".join(parts)
+        if c.discount_applies:
+            detail += " − " + _("diskon {amount}").format(amount=tr.money(c.discount))
+        lines.append(f"({detail})")
+        periods = [
+            _("{months} bulan {amount}").format(
+                months=months,
+                amount=tr.money(
+                    table.period_total(
+                        bracket,
+                        with_jht=with_jht,
+                        start=on,
+                        months=months,
+                        transport=transport,
+                        government_paid=no_discount,
+                    )
+                ),
+            )
+            for months in table.periods
+            if months > 1
+        ]
+        lines.append(_("Bayar sekaligus: {periods}").format(periods=" · ".join(periods)))
+    lines.append("")
+    discount = table.discount
+    if applies:
+        window = discount.window(transport=transport)
+        lines.append(
+            _(
+                "Sudah termasuk diskon {percent}% iuran JKK dan JKM ({regulation}) yang berlaku "
+                "sampai {end}. JHT tidak didiskon. Bayar sekaligus dihitung per bulan: bulan "
+                "sesudah {end} tanpa diskon."
+            ).format(
+                percent=discount.percent, regulation=discount.regulation, end=tr.date(window.end)
+            )
+        )
+    elif government:
+        lines.append(
+            _(
+                "Iuran yang dibayar Pemda atau program pemerintah tidak mendapat diskon {reg}."
+            ).format(reg=discount.regulation)
+        )
+    elif sector is None and any(discount.window(transport=t).contains(on) for t in (True, False)):
+        lines.append(
+            _(
+                "Diskon {percent}% iuran JKK dan JKM ({regulation}): ojek, sopir dan kurir "
+                "{t_start} – {t_end}; pekerjaan lain {n_start} – {n_end}. Pilih pekerjaan Anda "
+                "untuk menghitung dengan diskon."
+            ).format(
+                percent=discount.percent,
+                regulation=discount.regulation,
+                t_start=tr.date(discount.transport.start),
+                t_end=tr.date(discount.transport.end),
+                n_start=tr.date(discount.non_transport.start),
+                n_end=tr.date(discount.non_transport.end),
+            )
+        )
+    if weakest is Mark.LIKELY:
+        lines.append(_("Pastikan angkanya ke BPJS 175 atau kantor cabang sebelum membayar."))
+    elif not weakest.plain:
+        lines.append(
+            _(
+                "Angka untuk penghasilan setinggi ini belum pasti. Tanyakan ke BPJS 175 atau "
+                "kantor cabang sebelum membayar."
+            )
+        )
+    lines.append(
+        _("Sumber: tabel iuran versi {version} (PP 44/2015, PP 50/2025).").format(
+            version=table.version
+        )
+    )
+    return "\n".join(lines).strip()
+
+
+async def show_contribution(
+    context: JagaContext, turn: Turn, income: int, sector: str | None
+) -> None:
+    """The contribution for an income; when the sector is unknown and a discount is on, asks it."""
+    _ = turn.gettext
+    on = membership.today()
+    text = contribution_text(turn.tr, income, sector, on)
+    rows: list[list[Button]] = []
+    discount = load_table().discount
+    if sector is None and any(discount.window(transport=t).contains(on) for t in (True, False)):
+        rows.append([(_("Ojek, sopir, kurir"), f"IUR C {income} T")])
+        rows.append([(_("Nelayan, petani, pedagang, lainnya"), f"IUR C {income} N")])
+    rows.append([(_("Hitung lagi"), "IUR START")])
+    await send(context, turn.chat_id, text, rows)
+
+
+# --- /iuran ---------------------------------------------------------------------------------
+
+
+def _sector_buttons(turn: Turn) -> list[list[Button]]:
+    _ = turn.gettext
+    return [
+        [(_("Ojek, sopir, kurir"), "IUR S T")],
+        [(_("Nelayan, petani, pedagang, lainnya"), "IUR S N")],
+        [(_("Iuran dibayar Pemda/program"), "IUR S G")],
+    ]
+
+
+async def iuran(update: Update, context: JagaContext) -> None:
+    """/iuran: asks the kind of work (for the discount), then the income."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    await store.set_flow_state(context.db, turn.id, IURAN_FLOW_NAME, "sector")
+    await say(
+        context,
+        turn.chat_id,
+        _("Menghitung iuran BPJS Ketenagakerjaan.\n\nApa pekerjaan Anda?"),
+        inline(_sector_buttons(turn)),
+    )
+
+
+def _income_buttons(turn: Turn) -> list[list[Button]]:
+    _ = turn.gettext
+    first, *others = INCOME_CHOICES
+    rows = [[(_("Di bawah {amount}").format(amount=turn.tr.money(1_100_000)), f"IUR I {first}")]]
+    rows += [[(turn.tr.money(amount), f"IUR I {amount}")] for amount in others]
+    return rows
+
+
+async def iuran_button(update: Update, context: JagaContext) -> None:
+    """IUR S <sector> asks the income; IUR I <income> and IUR C <income> <sector> compute."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    await answer_button(query)
+    args = query.data.split()[1:]
+    if args == ["START"]:
+        await iuran(update, context)
+        return
+    if len(args) == 2 and args[0] == "S" and args[1] in SECTORS:
+        await store.set_flow_state(
+            context.db, turn.id, IURAN_FLOW_NAME, "income", sector=SECTORS[args[1]]
+        )
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Berapa penghasilan Anda rata-rata per bulan? Pilih, atau tulis angkanya "
+                "(misalnya 1,5 juta)."
+            ),
+            inline(_income_buttons(turn)),
+        )
+        return
+    if len(args) == 2 and args[0] == "I" and args[1].isdigit():
+        state = await store.flow_state(context.db, turn.id, IURAN_FLOW_NAME)
+        sector = state.get("sector") if state else None
+        await store.end_flow(context.db, turn.id, IURAN_FLOW_NAME)
+        await show_contribution(context, turn, int(args[1]), sector)
+        return
+    if len(args) == 3 and args[0] == "C" and args[1].isdigit() and args[2] in SECTORS:
+        await show_contribution(context, turn, int(args[1]), SECTORS[args[2]])
+        return
+    await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+
+
+async def iuran_message(update: Update, context: JagaContext) -> None:
+    """Takes the typed income (tolerant: `1,5 juta`, `Rp 2.000.000`) and shows the result."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    state = await store.flow_state(context.db, turn.id, IURAN_FLOW_NAME)
+    message = update.effective_message
+    text = (message.text or "").strip() if message is not None else ""
+    if state is None or state["step"] == "sector":
+        if state is None:
+            await store.set_flow_state(context.db, turn.id, IURAN_FLOW_NAME, "sector")
+        await say(
+            context,
+            turn.chat_id,
+            _("Silakan pilih pekerjaan Anda dengan tombol di bawah, atau /batal."),
+            inline(_sector_buttons(turn)),
+        )
+        return
+    parsed = parse_rupiah(text) if text else None
+    if parsed is None or parsed.amount < 100_000:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Penghasilan itu tidak terbaca. Tulis penghasilan per bulan dalam rupiah, "
+                "misalnya 1500000 atau 1,5 juta. Atau ketik /batal."
+            ),
+            inline(_income_buttons(turn)),
+        )
+        return
+    await store.end_flow(context.db, turn.id, IURAN_FLOW_NAME)
+    await show_contribution(context, turn, round(parsed.amount), state.get("sector"))
+
+
+async def iuran_cancel(context: JagaContext, telegram_id: int) -> None:
+    """Forgets the answers given so far."""
+    await store.clear_flow_state(context.db, telegram_id, IURAN_FLOW_NAME)
+
+
+IURAN_FLOW = Flow(IURAN_FLOW_NAME, iuran_message, iuran_cancel)
+
+
+# --- /pertanyaan: officials answer passed-on questions --------------------------------------
+
+
+async def _visible(context: JagaContext, telegram_id: int, region: str | None) -> bool:
+    """Whether this person may answer a question from `region` (re-checked on every action)."""
+    access = await access_of(context.db, context.settings, telegram_id)
+    if region is None:
+        return access.is_admin
+    return any(within(region, r) for r in access.review_regions() + access.cadre_regions)
+
+
+async def pertanyaan(update: Update, context: JagaContext) -> None:
+    """Lists the open questions of the official's regions, each with an answer button."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    access = await access_of(context.db, context.settings, turn.id)
+    if not (access.is_reviewer or access.is_cadre):
+        await say(context, turn.chat_id, _("Perintah ini untuk kader dan petugas kabupaten."))
+        return
+    waiting = [
+        q for q in await questions.open_questions(context.db)
+        if await _visible(context, turn.id, q["region_code"])
+    ]  # fmt: skip
+    if not waiting:
+        await say(context, turn.chat_id, _("Tidak ada pertanyaan yang menunggu jawaban."))
+        return
+    lines = [_("Pertanyaan yang menunggu jawaban ({count}):").format(count=len(waiting))]
+    rows: list[list[Button]] = []
+    for question in waiting[:MAX_LISTED]:
+        lines.append(f"\n#{question['id']} ({question['region_code'] or '-'}): {question['text']}")
+        rows.append([(_("Jawab #{id}").format(id=question["id"]), f"QNA {question['id']}")])
+    await say(context, turn.chat_id, "\n".join(lines)[:4000], inline(rows))
+
+
+async def answer_question_button(update: Update, context: JagaContext) -> None:
+    """QNA <id>: takes the official's next message as the answer to that question."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    arg = query.data.removeprefix("QNA ").strip()
+    question = await questions.get(context.db, int(arg)) if arg.isdigit() else None
+    if question is None or not await _visible(context, turn.id, question["region_code"]):
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    if question["status"] != "open":
+        await answer_button(query, _("Pertanyaan ini sudah dijawab."))
+        return
+    await answer_button(query)
+    await store.set_flow_state(
+        context.db, turn.id, ANSWER_FLOW_NAME, "answer", question_id=question["id"]
+    )
+    await say(
+        context,
+        turn.chat_id,
+        _("Tulis jawaban untuk pertanyaan #{id}:\n«{text}»\n\nKetik /batal untuk batal.").format(
+            id=question["id"], text=question["text"]
+        ),
+    )
+
+
+async def answer_message(update: Update, context: JagaContext) -> None:
+    """Stores the answer and sends it to the asker."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    state = await store.flow_state(context.db, turn.id, ANSWER_FLOW_NAME)
+    message = update.effective_message
+    text = (message.text or "").strip() if message is not None else ""
+    if state is None:
+        await store.end_flow(context.db, turn.id, ANSWER_FLOW_NAME)
+        await pertanyaan(update, context)
+        return
+    if not text:
+        await say(context, turn.chat_id, _("Tulis jawabannya sebagai teks, atau /batal."))
+        return
+    question = await questions.get(context.db, int(state["question_id"]))
+    await store.end_flow(context.db, turn.id, ANSWER_FLOW_NAME)
+    if question is None or not await _visible(context, turn.id, question["region_code"]):
+        await say(context, turn.chat_id, _("Anda tidak lagi bisa menjawab pertanyaan ini."))
+        return
+    if not await questions.answer(context.db, question["id"], turn.id, text[:3000]):
+        await say(context, turn.chat_id, _("Pertanyaan ini sudah dijawab orang lain."))
+        return
+    asker = await get_or_create(context.db, question["asker_id"])
+    tr = translator(asker.language or context.settings.language)
+    try:
+        await context.bot.send_message(
+            question["asker_id"], _answer_text(tr, question["text"], text[:3000])
+        )
+    except (Forbidden, BadRequest) as exc:
+        log.warning("event=question_answer_undelivered id=%s error=%s", question["id"], exc)
+        await say(
+            context,
+            turn.chat_id,
+            _("Jawaban tersimpan, tetapi tidak bisa dikirim: pekerja itu tidak lagi memakai bot."),
+        )
+        return
+    log.info("event=question_answered_by_official id=%s by=%s", question["id"], turn.id)
+    await say(context, turn.chat_id, _("Jawaban terkirim. Terima kasih."))
+
+
+def _answer_text(tr: Translator, question: str, answer: str) -> str:
+    """The official's answer as the asker receives it, in the asker's language."""
+    _ = tr.gettext
+    return _("Jawaban petugas untuk pertanyaan Anda:\n«{question}»\n\n{answer}").format(
+        question=question, answer=answer
+    )
+
+
+async def answer_cancel(context: JagaContext, telegram_id: int) -> None:
+    """Leaves the question open for later."""
+    await store.clear_flow_state(context.db, telegram_id, ANSWER_FLOW_NAME)
+
+
+ANSWER_FLOW = Flow(ANSWER_FLOW_NAME, answer_message, answer_cancel)

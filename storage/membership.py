@@ -1,0 +1,260 @@
+"""Members and claims from BPJS extracts, account links, lookup counts, flow state and notices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from storage import audit
+from storage.db import Database
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+
+# --- members and claims ---------------------------------------------------------------------
+
+
+async def upsert_member(conn: aiosqlite.Connection, member: dict[str, Any]) -> bool:
+    """Insert or refresh one member inside an import transaction; True when something changed."""
+    cursor = await conn.execute(
+        "INSERT INTO members(nik_hash, nik_enc, nik_masked, kpj, programs, protected_until, "
+        "last_paid, status, birth_date) VALUES (:nik_hash, :nik_enc, :nik_masked, :kpj, "
+        ":programs, :protected_until, :last_paid, :status, :birth_date) "
+        "ON CONFLICT(nik_hash) DO UPDATE SET kpj = excluded.kpj, programs = excluded.programs, "
+        "protected_until = excluded.protected_until, last_paid = excluded.last_paid, "
+        "status = excluded.status, birth_date = coalesce(excluded.birth_date, birth_date), "
+        f"updated_at = {_NOW} "
+        "WHERE (kpj, programs, protected_until, coalesce(last_paid, ''), status, "
+        "coalesce(birth_date, '')) IS NOT (excluded.kpj, excluded.programs, "
+        "excluded.protected_until, coalesce(excluded.last_paid, ''), excluded.status, "
+        "coalesce(excluded.birth_date, birth_date, ''))",
+        member,
+    )
+    return cursor.rowcount > 0
+
+
+async def kpj_owners(db: Database, kpjs: Sequence[str]) -> dict[str, str]:
+    """Which NIK hash already holds each of these KPJ numbers."""
+    owners: dict[str, str] = {}
+    for start in range(0, len(kpjs), 500):
+        chunk = list(kpjs[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT kpj, nik_hash FROM members WHERE kpj IN ({marks})", chunk
+        )
+        owners.update({r["kpj"]: r["nik_hash"] for r in rows})
+    return owners
+
+
+async def member_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | None:
+    """The imported member record of a NIK."""
+    row = await db.fetchone("SELECT * FROM members WHERE nik_hash = ?", (nik_hash,))
+    return None if row is None else dict(row)
+
+
+async def upsert_claim(conn: aiosqlite.Connection, claim: dict[str, Any]) -> bool:
+    """Insert or refresh one claim inside an import transaction; True when something changed."""
+    cursor = await conn.execute(
+        "INSERT INTO claims(claim_no, nik_hash, kpj, type, status, status_date, amount_paid) "
+        "VALUES (:claim_no, :nik_hash, :kpj, :type, :status, :status_date, :amount_paid) "
+        "ON CONFLICT(claim_no) DO UPDATE SET nik_hash = coalesce(excluded.nik_hash, nik_hash), "
+        "kpj = coalesce(excluded.kpj, kpj), type = excluded.type, status = excluded.status, "
+        "status_date = excluded.status_date, amount_paid = excluded.amount_paid, "
+        f"updated_at = {_NOW} "
+        "WHERE (type, status, status_date, coalesce(amount_paid, -1)) IS NOT "
+        "(excluded.type, excluded.status, excluded.status_date, "
+        "coalesce(excluded.amount_paid, -1)) "
+        "OR (excluded.nik_hash IS NOT NULL AND nik_hash IS NOT excluded.nik_hash) "
+        "OR (excluded.kpj IS NOT NULL AND kpj IS NOT excluded.kpj)",
+        claim,
+    )
+    return cursor.rowcount > 0
+
+
+async def claim_by_no(db: Database, claim_no: str) -> dict[str, Any] | None:
+    """One claim by its number."""
+    row = await db.fetchone("SELECT * FROM claims WHERE claim_no = ?", (claim_no,))
+    return None if row is None else dict(row)
+
+
+async def claims_of(
+    db: Database, nik_hash: str, kpj: str | None, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """A worker's claims (by NIK hash or KPJ), most recently changed first."""
+    rows = await db.fetchall(
+        "SELECT * FROM claims WHERE nik_hash = ? OR (? IS NOT NULL AND kpj = ?) "
+        "ORDER BY status_date DESC, claim_no LIMIT ?",
+        (nik_hash, kpj, kpj, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+async def register_approved(
+    conn: aiosqlite.Connection, nik_hash: str, kpj: str
+) -> dict[str, Any] | None:
+    """Move an approved registration of this NIK to `terdaftar` with its KPJ, logged; or None."""
+    cursor = await conn.execute(
+        "SELECT id, operator_id, worker_telegram_id, ref, name FROM registrations "
+        "WHERE nik_hash = ? AND status = 'disetujui'",
+        (nik_hash,),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    await conn.execute(
+        f"UPDATE registrations SET status = 'terdaftar', kpj = ?, updated_at = {_NOW} "
+        "WHERE id = ? AND status = 'disetujui'",
+        (kpj, row["id"]),
+    )
+    await audit.log_transition(conn, row["id"], "import", "disetujui", "terdaftar")
+    return dict(row)
+
+
+# --- the worker a Telegram account stands for -----------------------------------------------
+
+
+async def own_registration(db: Database, telegram_id: int) -> dict[str, Any] | None:
+    """The newest submitted registration whose worker is this Telegram account."""
+    row = await db.fetchone(
+        "SELECT * FROM registrations WHERE worker_telegram_id = ? AND status != 'draft' "
+        "ORDER BY (status = 'ditolak'), id DESC LIMIT 1",
+        (telegram_id,),
+    )
+    return None if row is None else dict(row)
+
+
+async def registration_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | None:
+    """The live (else the newest) submitted registration of a NIK."""
+    row = await db.fetchone(
+        "SELECT * FROM registrations WHERE nik_hash = ? AND status != 'draft' "
+        "ORDER BY (status = 'ditolak'), id DESC LIMIT 1",
+        (nik_hash,),
+    )
+    return None if row is None else dict(row)
+
+
+async def linked_nik_hash(db: Database, telegram_id: int) -> str | None:
+    """The NIK hash this account proved once (NIK + birth date), if any."""
+    value = await db.fetchval(
+        "SELECT nik_hash FROM member_links WHERE telegram_id = ?", (telegram_id,)
+    )
+    return None if value is None else str(value)
+
+
+async def link(db: Database, telegram_id: int, nik_hash: str) -> None:
+    """Link this account to a worker (replacing an earlier link)."""
+    await db.execute(
+        "INSERT INTO member_links(telegram_id, nik_hash) VALUES (?, ?) "
+        f"ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, linked_at = {_NOW}",
+        (telegram_id, nik_hash),
+    )
+
+
+# --- lookup limit ---------------------------------------------------------------------------
+
+
+async def lookups_in_last_hour(db: Database, telegram_id: int) -> int:
+    """How many lookups this person made in the past hour."""
+    value = await db.fetchval(
+        "SELECT count(*) FROM status_lookups WHERE telegram_id = ? "
+        "AND at > strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 hour')",
+        (telegram_id,),
+    )
+    return int(value or 0)
+
+
+async def record_lookup(db: Database, telegram_id: int) -> None:
+    """Count one lookup (and forget those older than a day)."""
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO status_lookups(telegram_id) VALUES (?)", (telegram_id,))
+        await conn.execute(
+            "DELETE FROM status_lookups WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day')"
+        )
+
+
+# --- flow state -----------------------------------------------------------------------------
+
+
+async def flow_state(db: Database, telegram_id: int, flow: str) -> dict[str, Any] | None:
+    """The step and answers of a person's status/claims/iuran/answer flow, if they are in it."""
+    row = await db.fetchone(
+        "SELECT step, data FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
+        (telegram_id, flow),
+    )
+    if row is None:
+        return None
+    return {"step": row["step"], **json.loads(row["data"])}
+
+
+async def set_flow_state(
+    db: Database, telegram_id: int, flow: str, step: str, **data: Any
+) -> None:
+    """Store the step a flow waits at and make it the person's active flow, in one commit."""
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO membership_flow_state(telegram_id, flow, step, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
+            f"data = excluded.data, updated_at = {_NOW}",
+            (telegram_id, flow, step, json.dumps(data)),
+        )
+        await conn.execute(
+            "INSERT INTO users(telegram_id, active_flow) VALUES (?, ?) ON CONFLICT(telegram_id) "
+            f"DO UPDATE SET active_flow = excluded.active_flow, updated_at = {_NOW}",
+            (telegram_id, flow),
+        )
+
+
+async def end_flow(db: Database, telegram_id: int, flow: str) -> None:
+    """Forget a flow's state and leave it (if it is still the active one)."""
+    async with db.write() as conn:
+        await conn.execute(
+            "DELETE FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
+            (telegram_id, flow),
+        )
+        await conn.execute(
+            f"UPDATE users SET active_flow = NULL, updated_at = {_NOW} "
+            "WHERE telegram_id = ? AND active_flow = ?",
+            (telegram_id, flow),
+        )
+
+
+async def clear_flow_state(db: Database, telegram_id: int, flow: str) -> None:
+    """Forget a flow's state (the caller handles users.active_flow)."""
+    await db.execute(
+        "DELETE FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
+        (telegram_id, flow),
+    )
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+async def add_notice(
+    conn: aiosqlite.Connection, telegram_id: int, kind: str, **params: Any
+) -> None:
+    """Queue a message for a person inside the transaction that caused it."""
+    await conn.execute(
+        "INSERT INTO member_notices(telegram_id, kind, params) VALUES (?, ?, ?)",
+        (telegram_id, kind, json.dumps(params)),
+    )
+
+
+async def pending_notices(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    """Notices not yet sent, oldest first."""
+    rows = await db.fetchall(
+        "SELECT id, telegram_id, kind, params FROM member_notices "
+        "WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
+        (limit,),
+    )
+    return [{**dict(r), "params": json.loads(r["params"])} for r in rows]
+
+
+async def mark_notice(db: Database, notice_id: int, *, failed: bool = False) -> None:
+    """Record that a notice went out (or cannot: the person blocked the bot)."""
+    if failed:
+        await db.execute("UPDATE member_notices SET failed = 1 WHERE id = ?", (notice_id,))
+    else:
+        await db.execute(f"UPDATE member_notices SET sent_at = {_NOW} WHERE id = ?", (notice_id,))

@@ -1,0 +1,51 @@
+"""Questions the bot could not answer, passed on to the asker's cadre or district."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.db import Database
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+
+async def add_draft(db: Database, asker_id: int, text: str) -> int:
+    """Keep an unanswered question so that the asker can choose to pass it on; returns its id."""
+    return await db.insert(
+        "INSERT INTO questions(asker_id, text) VALUES (?, ?)", (asker_id, text[:1000])
+    )
+
+
+async def get(db: Database, question_id: int) -> dict[str, Any] | None:
+    """One question."""
+    row = await db.fetchone("SELECT * FROM questions WHERE id = ?", (question_id,))
+    return None if row is None else dict(row)
+
+
+async def forward(db: Database, question_id: int, asker_id: int, region_code: str | None) -> bool:
+    """Pass a draft question on (only its asker can); False if it was already passed on."""
+    changed = await db.execute(
+        f"UPDATE questions SET status = 'open', region_code = ?, forwarded_at = {_NOW} "
+        "WHERE id = ? AND asker_id = ? AND status = 'draft'",
+        (region_code, question_id, asker_id),
+    )
+    return changed > 0
+
+
+async def open_questions(db: Database, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Questions waiting for an answer, oldest first (the caller filters by region)."""
+    rows = await db.fetchall(
+        "SELECT * FROM questions WHERE status = 'open' ORDER BY forwarded_at, id LIMIT ?",
+        (limit,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def answer(db: Database, question_id: int, answered_by: int, text: str) -> bool:
+    """Store the answer of an open question; False if someone answered it first."""
+    changed = await db.execute(
+        f"UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, "
+        f"answered_at = {_NOW} WHERE id = ? AND status = 'open'",
+        (text, answered_by, question_id),
+    )
+    return changed > 0

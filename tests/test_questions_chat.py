@@ -1,0 +1,128 @@
+"""Free-text questions: curated answers with sources, honest 'I don't know', passing them on."""
+
+from __future__ import annotations
+
+from storage import roles
+from tests.conftest import ADMIN_ID, Harness
+from tests.factories import submitted_registration
+
+WORKER = 501
+REVIEWER = 601
+OTHER_REVIEWER = 602
+CADRE = 603
+STRANGER = 604
+
+
+async def test_question_gets_a_curated_answer_with_source_and_related_buttons(
+    harness: Harness,
+) -> None:
+    await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
+    call = harness.last(WORKER)
+    assert call.text.startswith("Manfaat ikut BPJS TK\n\n")
+    assert "\n\nSumber: domain.md §3" in call.text
+    assert call.params["link_preview_options"]["is_disabled"] is True
+    assert 1 <= len(call.buttons) <= 3
+    assert all(data.startswith("ASK ") for _, data in call.buttons)
+    label = call.buttons[0][0]
+    await harness.tap(WORKER, label)
+    assert harness.text(WORKER).startswith(label + "\n\n")
+
+
+async def test_stale_topic_button(harness: Harness) -> None:
+    calls = await harness.press(WORKER, "ASK topik_lama")
+    answers = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert answers[0].params["text"].startswith("Topik ini sudah tidak ada.")
+
+
+async def test_unknown_question_is_answered_honestly_and_passed_to_the_district(
+    harness: Harness,
+) -> None:
+    await roles.grant(harness.db, REVIEWER, "reviewer", "12.10", "cli")
+    await roles.grant(harness.db, OTHER_REVIEWER, "reviewer", "12.12", "cli")
+    await roles.grant(harness.db, CADRE, "cadre", "12.10.19.1001", "cli")
+    await submitted_registration(harness.db, harness.app.bot_data.cipher, operator_id=WORKER)
+
+    await harness.send(WORKER, "kapan jadwal kapal feri ke pulau samosir")
+    text = harness.text(WORKER)
+    assert text.startswith("Maaf, saya belum bisa menjawab pertanyaan itu dengan pasti")
+    assert "Rp" not in text
+    labels = harness.labels(WORKER)
+    assert labels[-1] == "Teruskan ke petugas"
+    assert len(labels) == 4
+    row = await harness.db.fetchone("SELECT id, status FROM questions")
+    assert row["status"] == "draft"
+
+    calls = await harness.tap(WORKER, "Teruskan ke petugas")
+    assert "sudah diteruskan ke petugas" in harness.text(WORKER)
+    told = {c.chat_id for c in calls if c.method == "sendMessage"} - {WORKER}
+    assert told == {REVIEWER, CADRE}
+    assert "/pertanyaan" in harness.text(REVIEWER)
+    stored = await harness.db.fetchone("SELECT status, region_code FROM questions")
+    assert (stored["status"], stored["region_code"]) == ("open", "12.10.19.1001")
+    # Pressing again changes nothing.
+    await harness.press(WORKER, f"ASK FWD {row['id']}")
+    assert harness.text(WORKER) == "Pertanyaan ini sudah diteruskan ke petugas."
+
+    # Another district does not see it, and cannot answer it with an old button.
+    await harness.send(OTHER_REVIEWER, "/pertanyaan")
+    assert harness.text(OTHER_REVIEWER) == "Tidak ada pertanyaan yang menunggu jawaban."
+    calls = await harness.press(OTHER_REVIEWER, f"QNA {row['id']}")
+    assert calls[-1].params["text"] == "Tombol ini sudah tidak berlaku."
+
+    await harness.send(REVIEWER, "/pertanyaan")
+    assert "kapal feri" in harness.text(REVIEWER)
+    await harness.tap(REVIEWER, f"Jawab #{row['id']}")
+    assert "Tulis jawaban untuk pertanyaan" in harness.text(REVIEWER)
+    await harness.send(REVIEWER, "Itu bukan urusan BPJS; tanyakan ke Dinas Perhubungan.")
+    assert harness.text(REVIEWER) == "Jawaban terkirim. Terima kasih."
+    answer = harness.text(WORKER)
+    assert answer.startswith("Jawaban petugas untuk pertanyaan Anda:")
+    assert "Dinas Perhubungan" in answer
+    done = await harness.db.fetchone("SELECT status, answered_by FROM questions")
+    assert (done["status"], done["answered_by"]) == ("answered", REVIEWER)
+
+    # The cadre's old button is now answered idempotently.
+    calls = await harness.press(CADRE, f"QNA {row['id']}")
+    assert calls[-1].params["text"] == "Pertanyaan ini sudah dijawab."
+
+
+async def test_question_without_a_region_goes_to_the_admin(harness: Harness) -> None:
+    await harness.send(WORKER, "berapa saldo jht saya")
+    assert harness.labels(WORKER)[-1] == "Teruskan ke petugas"
+    await harness.tap(WORKER, "Teruskan ke petugas")
+    await harness.send(ADMIN_ID, "/pertanyaan")
+    assert "saldo jht" in harness.text(ADMIN_ID)
+    await harness.tap(ADMIN_ID, "Jawab #1")
+    await harness.send(ADMIN_ID, "/batal")
+    assert await harness.db.fetchval("SELECT status FROM questions") == "open"
+
+
+async def test_only_officials_can_list_questions(harness: Harness) -> None:
+    await harness.send(STRANGER, "/pertanyaan")
+    assert harness.text(STRANGER) == "Perintah ini untuk kader dan petugas kabupaten."
+
+
+async def test_someone_elses_forward_button_does_nothing(harness: Harness) -> None:
+    await harness.send(WORKER, "kapan jadwal kapal feri ke pulau samosir")
+    await harness.press(STRANGER, "ASK FWD 1")
+    assert harness.text(STRANGER) == "Tombol ini sudah tidak berlaku."
+    assert await harness.db.fetchval("SELECT status FROM questions") == "draft"
+
+
+async def test_answer_to_a_worker_who_blocked_the_bot_is_kept(harness: Harness) -> None:
+    await harness.send(WORKER, "kapan jadwal kapal feri ke pulau samosir")
+    await harness.tap(WORKER, "Teruskan ke petugas")
+    await harness.send(ADMIN_ID, "/pertanyaan")
+    await harness.tap(ADMIN_ID, "Jawab #1")
+    harness.api.fail_next("sendMessage", status=403, chat_id=WORKER)
+    await harness.send(ADMIN_ID, "Tanyakan ke Dinas Perhubungan.")
+    assert "Jawaban tersimpan, tetapi tidak bisa dikirim" in harness.text(ADMIN_ID)
+    assert await harness.db.fetchval("SELECT answer FROM questions") == (
+        "Tanyakan ke Dinas Perhubungan."
+    )
+
+
+async def test_message_inside_a_flow_is_not_treated_as_a_question(harness: Harness) -> None:
+    await harness.press(WORKER, "STS OTHER")
+    await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
+    assert "NIK harus 16 angka" in harness.text(WORKER)

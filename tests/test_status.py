@@ -1,0 +1,227 @@
+"""/status: linked and unlinked users, arrears warnings, NIK + birth date lookups, the limit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot import membership
+from bot.membership import FileSource, import_members
+from storage import audit
+from storage import membership as store
+from tests.conftest import Harness, HarnessFactory
+from tests.factories import nik_for, submitted_registration
+
+WORKER = 501
+CADRE = 777
+MEMBER_HEADER = "nik,kpj,program,dilindungi_sampai,tanggal_bayar_terakhir,status"
+
+
+def pin_today(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
+    monkeypatch.setattr(membership, "today", lambda: day)
+
+
+async def add_member(
+    h: Harness, tmp_path: Path, nik: str, until: str = "2026-12-31", status: str = "aktif"
+) -> None:
+    path = tmp_path / f"m{nik}.csv"
+    path.write_text(
+        f"{MEMBER_HEADER}\n{nik},12345678901,JKK+JKM+JHT,{until},2026-12-01,{status}\n",
+        encoding="utf-8",
+    )
+    await import_members(h.db, h.app.bot_data.cipher, FileSource(path))
+
+
+async def lookup(h: Harness, user: int, nik: str, birth: str, button: str = "STS OTHER") -> str:
+    await h.press(user, button)
+    await h.send(user, nik)
+    await h.send(user, birth)
+    return h.text(user)
+
+
+async def test_unlinked_user_is_offered_to_link_or_look_up(harness: Harness) -> None:
+    await harness.send(WORKER, "/status")
+    assert "belum terhubung" in harness.text(WORKER)
+    assert harness.labels(WORKER)[:2] == ["Hubungkan data saya", "Cek status orang lain"]
+
+
+async def test_menu_button_opens_status(harness: Harness) -> None:
+    await harness.send(WORKER, "/start")
+    await harness.tap(WORKER, "Cek status")
+    assert "belum terhubung" in harness.text(WORKER)
+
+
+async def test_self_registered_worker_sees_state_and_history(harness: Harness) -> None:
+    cipher = harness.app.bot_data.cipher
+    row = await submitted_registration(harness.db, cipher, operator_id=WORKER)
+    async with harness.db.write() as conn:
+        await conn.execute(
+            "UPDATE registrations SET status = 'perlu_perbaikan', reason = ? WHERE id = ?",
+            ("Foto KTP buram", row["id"]),
+        )
+        await audit.log_transition(
+            conn, row["id"], "9001", "diajukan", "perlu_perbaikan", "Foto KTP buram"
+        )
+    await harness.send(WORKER, "/status")
+    text = harness.text(WORKER)
+    assert f"Nomor pendaftaran: {row['ref']}" in text
+    assert "Status: Petugas kabupaten meminta data diperbaiki." in text
+    assert "Alasan: Foto KTP buram" in text
+    assert ": pendaftaran dikirim" in text
+    assert ": petugas meminta perbaikan (Foto KTP buram)" in text
+    assert "Belum ada data kepesertaan" not in text
+    assert "Status klaim" in harness.labels(WORKER)
+
+
+async def test_member_within_protection_period(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nik = nik_for()
+    await submitted_registration(
+        harness.db, harness.app.bot_data.cipher, operator_id=WORKER, nik=nik, status="disetujui"
+    )
+    await add_member(harness, tmp_path, nik)
+    pin_today(monkeypatch, dt.date(2026, 12, 31))
+    await harness.send(WORKER, "/status")
+    text = harness.text(WORKER)
+    assert "Status: Sudah terdaftar di BPJS Ketenagakerjaan." in text
+    assert ": terdaftar di BPJS Ketenagakerjaan" in text
+    assert "Nomor KPJ: 12345678901" in text
+    assert "JKK, JKM dan JHT" in text
+    assert "Terlindungi sampai: 31 Desember 2026" in text
+    assert "Pembayaran terakhir: 1 Desember 2026" in text
+    assert "paling lambat 31 Desember 2026" in text
+    assert "PERINGATAN" not in text and "PERHATIAN" not in text
+
+
+@pytest.mark.parametrize(
+    ("today", "expected", "absent"),
+    [
+        (dt.date(2027, 1, 1), "iuran bulan ini belum dibayar", "PERINGATAN"),
+        (dt.date(2027, 1, 31), "iuran bulan ini belum dibayar", "PERINGATAN"),
+        (dt.date(2027, 2, 1), "PERINGATAN: iuran sudah 2 bulan belum dibayar.", "PERHATIAN"),
+        (dt.date(2027, 3, 31), "PERINGATAN: iuran sudah 3 bulan belum dibayar.", "PERHATIAN"),
+        (dt.date(2027, 4, 1), "PERHATIAN: iuran belum dibayar lebih dari 3 bulan", "PERINGATAN"),
+    ],
+)
+async def test_late_contributions_are_warned_about(
+    harness: Harness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    today: dt.date,
+    expected: str,
+    absent: str,
+) -> None:
+    nik = nik_for()
+    await add_member(harness, tmp_path, nik)
+    await membership_link(harness, nik)
+    pin_today(monkeypatch, today)
+    await harness.send(WORKER, "/status")
+    text = harness.text(WORKER)
+    assert expected in text
+    assert absent not in text
+    if today <= dt.date(2027, 3, 31):
+        assert "masih bisa dibayar sampai 31 Maret 2027" in text
+    else:
+        assert "dimulai dari nol" in text
+
+
+async def membership_link(h: Harness, nik: str) -> None:
+    await store.link(h.db, WORKER, h.app.bot_data.cipher.lookup_hash("nik", nik))
+
+
+async def test_ended_membership_from_bpjs_data(harness: Harness, tmp_path: Path) -> None:
+    nik = nik_for()
+    await add_member(harness, tmp_path, nik, status="berakhir")
+    await membership_link(harness, nik)
+    await harness.send(WORKER, "/status")
+    assert "kepesertaan ini sudah berakhir" in harness.text(WORKER)
+
+
+async def test_worker_links_imported_record_with_nik_and_birth_date(
+    harness: Harness, tmp_path: Path
+) -> None:
+    nik = nik_for(birth="150580", female=True)  # day 55: born 15 May 1980
+    await add_member(harness, tmp_path, nik)
+    spaced = f"{nik[:4]} {nik[4:8]} {nik[8:12]} {nik[12:]}"
+    text = await lookup(harness, WORKER, spaced, "15 Mei 1980", button="STS SELF")
+    assert text.startswith("Akun Telegram ini sekarang terhubung dengan data Anda.")
+    assert "Nomor KPJ: 12345678901" in text
+    user = await harness.db.fetchone(
+        "SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,)
+    )
+    assert user["active_flow"] is None
+    assert await harness.db.fetchval("SELECT count(*) FROM membership_flow_state") == 0
+    # Linked once: /status shows it straight away, without counting a lookup.
+    await harness.send(WORKER, "/status")
+    assert "Nomor KPJ: 12345678901" in harness.text(WORKER)
+
+
+async def test_wrong_birth_date_and_unknown_nik_get_the_same_answer(
+    harness: Harness, tmp_path: Path
+) -> None:
+    cipher = harness.app.bot_data.cipher
+    nik = nik_for()
+    await submitted_registration(harness.db, cipher, operator_id=WORKER, nik=nik)
+    wrong_pair = await lookup(harness, CADRE, nik, "16-05-1980")
+    wrong_buttons = harness.labels(CADRE)
+    unknown = await lookup(harness, CADRE, nik_for(), "15-05-1980")
+    assert wrong_pair == unknown
+    assert wrong_buttons == harness.labels(CADRE)
+    assert "tidak ditemukan" in unknown
+    right = await lookup(harness, CADRE, nik, "15-05-1980")
+    assert right.startswith("Data pekerja yang Anda cari:")
+    assert "Nama: Budi Santoso" in right
+    # Looking up someone else does not link them to the cadre's account.
+    await harness.send(CADRE, "/status")
+    assert "belum terhubung" in harness.text(CADRE)
+
+
+async def test_lookups_are_limited_per_hour(harness: Harness) -> None:
+    for _ in range(membership.LOOKUPS_PER_HOUR):
+        text = await lookup(harness, CADRE, nik_for(), "15-05-1980")
+        assert "tidak ditemukan" in text
+    await harness.press(CADRE, "STS OTHER")
+    assert "5 kali mencari data dalam satu jam terakhir" in harness.text(CADRE)
+    assert await harness.db.fetchval("SELECT count(*) FROM membership_flow_state") == 0
+    # Another person is not affected.
+    await harness.press(WORKER, "STS OTHER")
+    assert "Ketik NIK pekerja" in harness.text(WORKER)
+
+
+async def test_limit_also_holds_when_reached_mid_flow(harness: Harness) -> None:
+    await harness.press(CADRE, "STS OTHER")
+    await harness.send(CADRE, nik_for())
+    for _ in range(membership.LOOKUPS_PER_HOUR):
+        await harness.db.execute("INSERT INTO status_lookups(telegram_id) VALUES (?)", (CADRE,))
+    await harness.send(CADRE, "15-05-1980")
+    assert "5 kali mencari data" in harness.text(CADRE)
+
+
+async def test_bad_inputs_get_a_way_forward_and_batal_forgets_the_nik(harness: Harness) -> None:
+    await harness.press(CADRE, "STS OTHER")
+    await harness.send(CADRE, "12345")
+    assert "NIK harus 16 angka" in harness.text(CADRE)
+    await harness.send(CADRE, nik_for())
+    await harness.send(CADRE, "kemarin")
+    assert "Tanggal itu tidak terbaca" in harness.text(CADRE)
+    state = await harness.db.fetchone("SELECT step, data FROM membership_flow_state")
+    assert state["step"] == "birth"
+    assert "nik_enc" in state["data"]
+    await harness.send(CADRE, "/batal")
+    assert harness.text(CADRE).startswith("Dibatalkan.")
+    assert await harness.db.fetchval("SELECT count(*) FROM membership_flow_state") == 0
+    assert await harness.db.fetchval("SELECT count(*) FROM status_lookups") == 0
+
+
+async def test_flow_survives_a_restart(harness_factory: HarnessFactory, tmp_path: Path) -> None:
+    nik = nik_for()
+    async with harness_factory() as first:
+        await add_member(first, tmp_path, nik)
+        await first.press(CADRE, "STS OTHER")
+        await first.send(CADRE, nik)
+    async with harness_factory() as second:
+        await second.send(CADRE, "15-05-1980")
+        assert "Nomor KPJ: 12345678901" in second.text(CADRE)
