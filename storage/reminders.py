@@ -1,0 +1,103 @@
+"""Reminders: who is due one, and a record of each reminder queued so none is sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from storage import outbox
+from storage.db import Database
+
+KINDS = ("protection", "fix", "draft", "cadre_summary")
+
+
+async def queue_once(
+    db: Database,
+    *,
+    kind: str,
+    subject: str,
+    period: str,
+    recipient_id: int,
+    text: str,
+    buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
+    at: str,
+    not_since: str | None = None,
+) -> int | None:
+    """Queue a reminder unless this (kind, subject, period) was queued already.
+
+    `at` (UTC ISO) is the scan's time, recorded as the reminder's. With `not_since`, also skip
+    it when the subject had a reminder of this kind since then (at most one a week). The record
+    and the outbox row are written in one transaction, so a crash never leaves one without the
+    other. Returns the outbox row id, or None.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown reminder kind {kind!r}")
+    async with db.write() as conn:
+        if not_since is not None:
+            cursor = await conn.execute(
+                "SELECT 1 FROM reminders_sent WHERE kind = ? AND subject = ? AND created_at > ? "
+                "LIMIT 1",
+                (kind, subject, not_since),
+            )
+            if await cursor.fetchone() is not None:
+                return None
+        cursor = await conn.execute(
+            "INSERT INTO reminders_sent(kind, subject, period, recipient_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, subject, period) DO NOTHING",
+            (kind, subject, period, recipient_id, at),
+        )
+        if cursor.rowcount == 0:
+            return None
+        record_id = cursor.lastrowid
+        outbox_id = await outbox.enqueue(conn, "reminder", recipient_id, text, buttons)
+        await conn.execute(
+            "UPDATE reminders_sent SET outbox_id = ? WHERE id = ?", (outbox_id, record_id)
+        )
+        return outbox_id
+
+
+async def sent(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
+    """Reminders queued so far (of one kind), oldest first."""
+    sql = "SELECT * FROM reminders_sent"
+    params: list[Any] = []
+    if kind is not None:
+        sql += " WHERE kind = ?"
+        params.append(kind)
+    rows = await db.fetchall(sql + " ORDER BY id", params)
+    return [dict(r) for r in rows]
+
+
+async def fixes_due(db: Database, requested_before: str) -> list[dict[str, Any]]:
+    """Registrations sent back for fixing before `requested_before` and still not fixed."""
+    rows = await db.fetchall(
+        "SELECT r.id, r.ref, r.name, r.operator_id, r.for_self, f.id AS fix_id "
+        "FROM fix_requests f JOIN registrations r ON r.id = f.registration_id "
+        "WHERE f.done_at IS NULL AND f.requested_at <= ? AND r.status = 'perlu_perbaikan' "
+        "ORDER BY f.id",
+        (requested_before,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def members_due(db: Database, ends_by: str, ended_after: str) -> list[dict[str, Any]]:
+    """Active members whose protection ends by `ends_by` and did not end before `ended_after`.
+
+    Each comes with whom to tell: the Telegram account linked to the NIK, else the worker's own
+    account from the registration, else the cadre who registered them (`recipient_id`, with
+    `for_cadre` = 1), and what the registration knows about income and occupation.
+    """
+    rows = await db.fetchall(
+        "SELECT m.nik_hash, m.nik_masked, m.programs, m.protected_until, "
+        " r.name, r.income, r.occupation, r.operator_id, r.for_self, "
+        " COALESCE(l.telegram_id, r.worker_telegram_id, r.operator_id) AS recipient_id, "
+        " (l.telegram_id IS NULL AND r.worker_telegram_id IS NULL) AS for_cadre "
+        "FROM members m "
+        "LEFT JOIN member_links l ON l.nik_hash = m.nik_hash "
+        "LEFT JOIN registrations r ON r.id = (SELECT id FROM registrations "
+        "  WHERE nik_hash = m.nik_hash AND status != 'draft' "
+        "  ORDER BY (status = 'ditolak'), id DESC LIMIT 1) "
+        "WHERE m.status = 'aktif' AND m.protected_until <= ? AND m.protected_until >= ? "
+        "ORDER BY m.protected_until, m.nik_hash",
+        (ends_by, ended_after),
+    )
+    return [dict(r) for r in rows if r["recipient_id"] is not None]
