@@ -1,0 +1,610 @@
+"""/data_saya and the guards around personal data: groups, forwards, oversized texts, floods.
+
+/data_saya shows a worker everything stored about them and offers two buttons per registration:
+ask for a correction (a request the district's reviewers see) and withdraw consent, which deletes
+the registration, or for an approved enrolment removes everything the district does not need for
+its payments. A cadre reaches a worker they registered only by typing the worker's NIK and birth
+date. Callback data: `DATA FIX <id>`, `DATA DEL <id>`, `DATA DELOK <id>`, `DATA NO`,
+`DATA OTHER`; every press is re-checked against the database (owner, cadre proof, state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot import clock
+from bot.context import Flow, JagaContext
+from bot.crypto import mask_phone
+from bot.flood import FloodLimiter
+from bot.i18n import LANGUAGE_NAMES, N_, Translator, translator
+from bot.logging_setup import IDENTIFIER_TYPES, mask_text
+from bot.review import SOURCE_LABELS
+from bot.untrusted import MAX_TEXT_LENGTH, clean_text
+from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.registration import FLOW as REGISTRATION_FLOW
+from handlers.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
+from storage import privacy, roles, users
+
+log = logging.getLogger(__name__)
+
+FLOW = "data_saya"
+# Failed NIK + birth date proofs a cadre may make in this many hours.
+MAX_ATTEMPTS = 5
+ATTEMPT_WINDOW_HOURS = 24
+
+FIELD_NAMES = {
+    "phone": N_("nomor HP"),
+    "mother_name": N_("nama ibu kandung"),
+    "heir": N_("ahli waris"),
+    "income": N_("penghasilan yang Anda sebutkan"),
+    "telegram": N_("tautan ke akun Telegram Anda dan kader Anda"),
+}
+KEPT_NAMES = (
+    N_("nomor pendaftaran dan status"),
+    N_("NIK, nama, tanggal lahir dan jenis kelamin"),
+    N_("alamat (desa, kecamatan, kabupaten) dan pekerjaan"),
+    N_("program, dasar penghasilan, iuran, periode bayar dan sumber iuran"),
+    N_("nomor KPJ dan tanggal pemeriksaan"),
+)
+
+
+# --- /data_saya ------------------------------------------------------------------------------
+
+
+async def data_saya(update: Update, context: JagaContext) -> None:
+    """Shows everything stored about the user, with buttons to correct or delete it."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    # A new look at one's data ends any earlier cadre proof and unfinished step.
+    await privacy.set_session(
+        context.db, turn.id, step=None, nik_hash=None, verified_id=None, correction_id=None
+    )
+    if turn.user.active_flow == FLOW:
+        await users.set_active_flow(context.db, turn.id, None)
+    rows = await privacy.registrations_of(context.db, turn.id)
+    language = LANGUAGE_NAMES.get(turn.user.language or context.settings.language, "")
+    parts = [
+        _("Data Anda di Jaga Pekerja"),
+        _("Akun: ID Telegram {id}, bahasa {language}.").format(id=turn.id, language=language),
+    ]
+    buttons: list[list[Button]] = []
+    if not rows:
+        parts.append(_("Tidak ada data pendaftaran atas nama Anda."))
+    for row in rows:
+        parts.append(describe(turn.tr, context, row))
+        buttons += _row_buttons(turn, row)
+    parts.append(
+        _(
+            "Data ini hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan dan hanya dilihat "
+            "petugas kabupaten Anda. NIK dan nomor HP ditampilkan sebagian demi keamanan."
+        )
+    )
+    access = await roles.held_by(context.db, turn.id)
+    cadre = any(role == "cadre" for role, _region in access)
+    if cadre or await privacy.registered_for_others(context.db, turn.id):
+        buttons.append([(_("Data pekerja yang saya daftarkan"), "DATA OTHER")])
+    await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons) if buttons else None)
+
+
+def _row_buttons(turn: Turn, row: dict[str, Any]) -> list[list[Button]]:
+    _ = turn.gettext
+    label = row["ref"] or _("draf")
+    out: list[list[Button]] = []
+    if row["status"] != "draft":
+        out.append([(_("Minta perbaikan {ref}").format(ref=label), f"DATA FIX {row['id']}")])
+    out.append([(_("Hapus data {ref}").format(ref=label), f"DATA DEL {row['id']}")])
+    return out
+
+
+def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
+    """Every stored field of a registration, in plain words (NIK and phone partly hidden)."""
+    _ = tr.gettext
+    lines = [
+        _("Pendaftaran {ref}").format(ref=row["ref"] or _("(belum dikirim)")),
+        _("Status: {status}").format(status=_(STATUS_WORDS.get(row["status"], row["status"]))),
+    ]
+
+    def add(label: str, value: object) -> None:
+        if value not in (None, ""):
+            lines.append(f"{label}: {_display(str(value))}")
+
+    add(_("Nama"), row.get("name"))
+    add(_("NIK"), row.get("nik_masked"))
+    if row.get("birth_date"):
+        add(_("Tanggal lahir"), tr.date(dt.date.fromisoformat(row["birth_date"])))
+    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.get("sex") or "")
+    add(_("Jenis kelamin"), sex)
+    add(_("Nama ibu kandung"), row.get("mother_name"))
+    if row.get("phone_enc"):
+        try:
+            phone = mask_phone(context.cipher.decrypt(row["phone_enc"]))
+        except ValueError:
+            phone = "***"
+        add(_("Nomor HP"), phone)
+    add(_("Kode desa"), row.get("desa_code"))
+    occupation = row.get("occupation")
+    if occupation:
+        add(
+            _("Pekerjaan"),
+            row.get("occupation_other") or _(OCCUPATION_LABELS.get(occupation, occupation)),
+        )
+    if row.get("income") is not None:
+        add(_("Penghasilan per bulan"), tr.money(int(row["income"])))
+    if row.get("programs"):
+        add(_("Program"), PROGRAM_LABELS.get(row["programs"], row["programs"]))
+    if row.get("monthly_contribution") is not None:
+        add(_("Iuran per bulan"), tr.money(int(row["monthly_contribution"])))
+    if row.get("pay_period_months"):
+        add(_("Dibayar tiap"), _("{n} bulan").format(n=row["pay_period_months"]))
+    payer = {"sendiri": _("Anda sendiri"), "program": _("program pemerintah")}
+    add(_("Pembayar iuran"), payer.get(row.get("payer") or ""))
+    if row.get("sumber_iuran"):
+        add(_("Sumber iuran"), _(SOURCE_LABELS.get(row["sumber_iuran"], row["sumber_iuran"])))
+    if row.get("heir_name"):
+        relation = _(
+            HEIR_LABELS.get(row.get("heir_relation") or "", row.get("heir_relation") or "")
+        )
+        add(_("Ahli waris"), f"{row['heir_name']} ({relation})" if relation else row["heir_name"])
+    add(_("Nomor KPJ"), row.get("kpj"))
+    if row.get("consent_at"):
+        consent = _stored_date(tr, row["consent_at"])
+        add(_("Persetujuan"), _("diberikan {date} (versi {version})").format(
+            date=consent, version=row.get("consent_version") or "-"
+        ))  # fmt: skip
+    if row.get("for_self") == 0:
+        who = _("kader desa (ID Telegram {id})").format(id=row["operator_id"])
+    elif row.get("operator_id") == 0:
+        who = _("tidak lagi tertaut ke akun Telegram")
+    else:
+        who = _("Anda sendiri")
+    add(_("Didaftarkan oleh"), who)
+    if row.get("submitted_at"):
+        add(_("Dikirim"), _stored_date(tr, row["submitted_at"]))
+    return "\n".join(lines)
+
+
+def _display(value: str) -> str:
+    """Stored text as shown: without direction marks or invisible characters."""
+    return clean_text(value)
+
+
+def _stored_date(tr: Translator, stamp: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    return tr.date(moment.astimezone(clock.WIB).date())
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: JagaContext) -> None:
+    """Answers a `DATA …` press after re-checking who may act on which registration."""
+    query = update.callback_query
+    assert query is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    parts = (query.data or "").split()
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "OTHER" and len(parts) == 2:
+        await answer_button(query)
+        await _ask_nik(context, turn)
+        return
+    if action == "NO" and len(parts) == 2:
+        await answer_button(query, _("Baik, tidak ada yang dihapus."))
+        return
+    if action not in {"FIX", "DEL", "DELOK"} or len(parts) != 3 or not parts[2].isdigit():
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    registration_id = int(parts[2])
+    row = await _registration(context, registration_id)
+    on_behalf = None if row is None else await _may_act(context, turn.id, row)
+    if row is None or on_behalf is None:
+        done = await privacy.withdrawn_by(context.db, registration_id, turn.id)
+        if done is not None and action in {"DEL", "DELOK"}:
+            await answer_button(query, _("Data ini sudah dihapus sebelumnya."))
+            return
+        log.info("event=data_button_refused user=%s action=%s", turn.id, action)
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    await answer_button(query)
+    if action == "FIX":
+        await _ask_correction(context, turn, row)
+    elif action == "DEL":
+        await _confirm_delete(context, turn, row)
+    else:
+        await _delete(context, turn, row, on_behalf=on_behalf)
+
+
+async def _registration(context: JagaContext, registration_id: int) -> dict[str, Any] | None:
+    row = await context.db.fetchone("SELECT * FROM registrations WHERE id = ?", (registration_id,))
+    return None if row is None else dict(row)
+
+
+async def _may_act(context: JagaContext, telegram_id: int, row: dict[str, Any]) -> bool | None:
+    """False: the worker themselves; True: their cadre, proved by NIK + birth date; None: no."""
+    if row["worker_telegram_id"] == telegram_id:
+        return False
+    if row["operator_id"] == telegram_id and row["for_self"] != 0:
+        return False
+    if row["operator_id"] == telegram_id and row["for_self"] == 0:
+        state = await privacy.session(context.db, telegram_id, attempts_window=_window())
+        if state.verified_id == row["id"]:
+            return True
+    return None
+
+
+async def _confirm_delete(context: JagaContext, turn: Turn, row: dict[str, Any]) -> None:
+    """Says plainly what withdrawing consent deletes and what stays, then asks to confirm."""
+    _ = turn.gettext
+    ref = row["ref"] or _("draf")
+    if row["status"] in privacy.KEPT_STATUSES:
+        removed = ", ".join(_(name) for name in FIELD_NAMES.values())
+        kept = "\n".join("• " + _(name) for name in KEPT_NAMES)
+        text = _(
+            "Pendaftaran {ref} sudah disetujui. Jika persetujuan ditarik, data ini dihapus: "
+            "{removed}.\n\n"
+            "Yang tetap disimpan, karena kabupaten wajib menyimpannya untuk pembayaran iuran:\n"
+            "{kept}\n\n"
+            "Kepesertaan di BPJS Ketenagakerjaan tidak otomatis berhenti; untuk itu hubungi "
+            "kantor BPJS atau petugas kabupaten. Lanjutkan?"
+        ).format(ref=ref, removed=removed, kept=kept)
+    else:
+        text = _(
+            "Semua data pendaftaran {ref} akan dihapus dan tidak bisa dikembalikan. "
+            "Pendaftaran ini juga batal. Lanjutkan?"
+        ).format(ref=ref)
+    keyboard = inline(
+        [
+            [(_("Ya, tarik persetujuan dan hapus"), f"DATA DELOK {row['id']}")],
+            [(_("Tidak jadi"), "DATA NO")],
+        ]
+    )
+    await say(context, turn.chat_id, text, keyboard)
+
+
+async def _delete(
+    context: JagaContext, turn: Turn, row: dict[str, Any], *, on_behalf: bool
+) -> None:
+    """Withdraws consent, deletes or anonymises, and confirms what was deleted."""
+    _ = turn.gettext
+    result = await privacy.withdraw(context.db, row["id"], turn.id, on_behalf=on_behalf)
+    if result is None:
+        await say(context, turn.chat_id, _("Data ini sudah dihapus sebelumnya."))
+        return
+    log.info(
+        "event=consent_withdrawn registration=%s outcome=%s on_behalf=%s",
+        row["id"],
+        result.outcome,
+        int(on_behalf),
+    )
+    if result.status == "draft" and turn.user.active_flow == REGISTRATION_FLOW:
+        await users.set_active_flow(context.db, turn.id, None)  # the draft it answered is gone
+    ref = result.ref or _("draf")
+    if result.outcome == "deleted":
+        text = _(
+            "Selesai. Persetujuan Anda sudah dicatat ditarik dan seluruh data pendaftaran {ref} "
+            "sudah dihapus: NIK, nama, tanggal lahir, nama ibu, nomor HP, alamat, pekerjaan, "
+            "penghasilan, program dan ahli waris."
+        ).format(ref=ref)
+    else:
+        removed = ", ".join(_(name) for name in FIELD_NAMES.values())
+        kept = "\n".join("• " + _(name) for name in KEPT_NAMES)
+        text = _(
+            "Selesai. Persetujuan Anda sudah dicatat ditarik. Dari pendaftaran {ref} sudah "
+            "dihapus: {removed}.\n\nYang tetap disimpan untuk pembayaran iuran oleh kabupaten:\n"
+            "{kept}"
+        ).format(ref=ref, removed=removed, kept=kept)
+    await say(context, turn.chat_id, text)
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+
+async def _ask_correction(context: JagaContext, turn: Turn, row: dict[str, Any]) -> None:
+    """Asks what is wrong; the next text message is the correction request."""
+    _ = turn.gettext
+    await privacy.set_session(context.db, turn.id, step="correction", correction_id=row["id"])
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Tulis apa yang salah dan apa yang benar, misalnya: “Nama ibu kandung yang benar "
+            "Siti Aminah”. Petugas kabupaten akan memeriksa dan memperbaikinya.\n"
+            "Ketik /batal jika tidak jadi."
+        ),
+    )
+
+
+async def _store_correction(
+    context: JagaContext, turn: Turn, state: privacy.Session, text: str
+) -> None:
+    _ = turn.gettext
+    row = (
+        None if state.correction_id is None else await _registration(context, state.correction_id)
+    )
+    on_behalf = None if row is None else await _may_act(context, turn.id, row)
+    if row is None or on_behalf is None:
+        await _end(context, turn)
+        await say(context, turn.chat_id, _("Data ini sudah tidak ada. Ketik /data_saya."))
+        return
+    if len(text) < 3:
+        await say(context, turn.chat_id, _("Mohon tulis perbaikannya dengan kalimat singkat."))
+        return
+    await privacy.request_correction(
+        context.db, row, turn.id, context.cipher.encrypt(text), on_behalf=on_behalf
+    )
+    await users.set_active_flow(context.db, turn.id, None)
+    log.info("event=correction_requested registration=%s", row["id"])
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Terima kasih. Permintaan perbaikan untuk {ref} sudah diteruskan ke petugas "
+            "kabupaten. Anda akan diberi tahu jika ada yang perlu dilengkapi."
+        ).format(ref=row["ref"]),
+    )
+    await _tell_reviewers(context, row, text)
+
+
+async def _tell_reviewers(context: JagaContext, row: dict[str, Any], text: str) -> None:
+    """Tells the reviewers of the registration's kabupaten, with NIK and phone masked."""
+    region = row.get("kabupaten_code") or ""
+    reviewers = {tid for tid, _code in await roles.holders(context.db, "reviewer", region)}
+    for reviewer in sorted(reviewers):
+        user = await users.get_or_create(context.db, reviewer)
+        _ = translator(user.language or context.settings.language).gettext
+        notice = _(
+            "Permintaan perbaikan data untuk {ref}: “{text}”\nPeriksa lewat /tinjau."
+        ).format(ref=row["ref"], text=mask_text(text, IDENTIFIER_TYPES))
+        try:
+            await context.bot.send_message(reviewer, notice)
+        except TelegramError as exc:
+            log.warning("event=correction_notice_failed user=%s error=%s", reviewer, exc)
+
+
+# --- a cadre's worker ------------------------------------------------------------------------
+
+
+async def _ask_nik(context: JagaContext, turn: Turn) -> None:
+    _ = turn.gettext
+    state = await privacy.session(context.db, turn.id, attempts_window=_window())
+    if state.attempts >= MAX_ATTEMPTS:
+        await say(context, turn.chat_id, _("Terlalu banyak percobaan. Silakan coba lagi besok."))
+        return
+    await privacy.set_session(context.db, turn.id, step="nik", nik_hash=None, verified_id=None)
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Untuk melihat data pekerja yang Anda daftarkan, ketik NIK pekerja itu (16 angka).\n"
+            "Ketik /batal jika tidak jadi."
+        ),
+    )
+
+
+async def _nik(context: JagaContext, turn: Turn, text: str) -> None:
+    _ = turn.gettext
+    nik = re.sub(r"[\s.\-]", "", clean_text(text))
+    if not re.fullmatch(r"[0-9]{16}", nik):
+        await say(context, turn.chat_id, _("NIK harus 16 angka. Silakan ketik lagi."))
+        return
+    await privacy.set_session(
+        context.db, turn.id, step="birth_date", nik_hash=context.cipher.lookup_hash("nik", nik)
+    )
+    await say(
+        context, turn.chat_id, _("Sekarang ketik tanggal lahir pekerja itu, contoh: 15-05-1980.")
+    )
+
+
+_DATE = re.compile(r"^(\d{1,2})[\s./-]+(\d{1,2})[\s./-]+(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_birth_date(text: str) -> dt.date | None:
+    """`15-05-1980`, `15/5/1980`, `15 5 1980` or `1980-05-15`; None if not a real date."""
+    value = clean_text(text)
+    try:
+        if m := _ISO.match(value):
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DATE.match(value):
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+    return None
+
+
+async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, text: str) -> None:
+    _ = turn.gettext
+    birth = parse_birth_date(text)
+    if birth is None:
+        await say(
+            context, turn.chat_id, _("Tanggal tidak terbaca. Ketik seperti ini: 15-05-1980.")
+        )
+        return
+    row = None
+    if state.nik_hash is not None:
+        row = await privacy.registered_by(context.db, turn.id, state.nik_hash, birth.isoformat())
+    if row is None:
+        # The same answer for an unknown NIK and a wrong date: nothing to learn by guessing.
+        failures = await privacy.failed_attempt(context.db, turn.id, attempts_window=_window())
+        await users.set_active_flow(context.db, turn.id, None)
+        log.info("event=cadre_proof_failed user=%s attempts=%d", turn.id, failures)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "NIK dan tanggal lahir itu tidak cocok dengan pekerja yang Anda daftarkan. "
+                "Periksa KTP-nya lalu coba lagi lewat /data_saya."
+            ),
+        )
+        return
+    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, verified_id=row["id"])
+    await users.set_active_flow(context.db, turn.id, None)
+    await say(
+        context,
+        turn.chat_id,
+        describe(turn.tr, context, row),
+        inline(_row_buttons(turn, row)),
+    )
+
+
+# --- the flow's messages ---------------------------------------------------------------------
+
+
+async def on_message(update: Update, context: JagaContext) -> None:
+    """Takes the text the current /data_saya step waits for (NIK, birth date or correction)."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.effective_message
+    state = await privacy.session(context.db, turn.id, attempts_window=_window())
+    if state.step is None:
+        await _end(context, turn)
+        await say(context, turn.chat_id, _("Ketik /data_saya untuk melihat data Anda."))
+        return
+    if message is None or not message.text:
+        await say(context, turn.chat_id, _("Mohon ketik jawaban Anda sebagai teks."))
+        return
+    text = clean_text(message.text)
+    if state.step == "nik":
+        await _nik(context, turn, text)
+    elif state.step == "birth_date":
+        await _birth_date(context, turn, state, text)
+    else:
+        await _store_correction(context, turn, state, text)
+
+
+async def on_cancel(context: JagaContext, telegram_id: int) -> None:
+    """Forgets the unfinished step (failed attempts are kept)."""
+    await privacy.set_session(
+        context.db, telegram_id, step=None, nik_hash=None, correction_id=None
+    )
+
+
+async def _end(context: JagaContext, turn: Turn) -> None:
+    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, correction_id=None)
+    await users.set_active_flow(context.db, turn.id, None)
+
+
+def _window() -> str:
+    since = clock.now() - dt.timedelta(hours=ATTEMPT_WINDOW_HOURS)
+    return clock.utc_iso(since)
+
+
+FLOW_DEF = Flow(FLOW, on_message, on_cancel)
+
+
+# --- guards: groups, forwards, oversized texts, floods ---------------------------------------
+
+GROUP_COMMANDS = frozenset({"start", "bantuan"})
+
+
+async def answer_in_group(update: Update, context: JagaContext) -> None:
+    """In a group, /start and /bantuan get one short answer with a button to the private chat."""
+    message = update.message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return
+    command, _sep, mention = message.text.split()[0][1:].partition("@")
+    if command.lower() not in GROUP_COMMANDS:
+        return
+    if mention and mention.lower() != (context.bot.username or "").lower():
+        return  # addressed to another bot in the group
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Buka chat pribadi"), url=f"https://t.me/{context.bot.username}"
+                )
+            ]
+        ]
+    )
+    await message.reply_text(
+        _(
+            "Jaga Pekerja hanya melayani lewat chat pribadi, supaya data pribadi Anda tidak "
+            "terlihat orang lain. Tekan tombol di bawah."
+        ),
+        reply_markup=keyboard,
+        do_quote=False,
+    )
+
+
+async def refused_unread(update: Update, context: JagaContext) -> bool:
+    """Answers, without reading it, a forwarded message or an oversized text; True if so.
+
+    A forwarded message is never taken as an answer: it may carry someone else's data.
+    """
+    message = update.message
+    if message is None:
+        return False
+    if message.forward_origin is not None:
+        text = N_(
+            "Pesan terusan tidak saya baca, karena bisa berisi data orang lain. "
+            "Silakan ketik sendiri jawaban atau pertanyaan Anda."
+        )
+    elif len(message.text or message.caption or "") > MAX_TEXT_LENGTH:
+        text = N_("Pesan Anda terlalu panjang. Mohon kirim paling banyak {n} huruf.")
+    else:
+        return False
+    turn = await Turn.load(update, context)
+    log.info(
+        "event=message_refused user=%s forwarded=%d", turn.id, message.forward_origin is not None
+    )
+    await say(context, turn.chat_id, turn.gettext(text).format(n=MAX_TEXT_LENGTH))
+    return True
+
+
+class FloodGuard:
+    """The group -10 handler: serves, warns once, or silently drops a person's update."""
+
+    def __init__(self, limiter: FloodLimiter):
+        self.limiter = limiter
+
+    async def __call__(self, update: Update, context: JagaContext) -> None:
+        """Stops updates of a person who sends far more than anyone can type."""
+        user = update.effective_user
+        if user is None:
+            return
+        verdict = self.limiter.check(user.id)
+        if verdict == FloodLimiter.SERVE:
+            return
+        if verdict == FloodLimiter.WARN:
+            log.warning("event=flood_limited user=%s", user.id)
+            chat = update.effective_chat
+            if chat is not None and chat.type == "private" and not user.is_bot:
+                turn = await Turn.load(update, context)
+                await say(
+                    context,
+                    turn.chat_id,
+                    turn.gettext(
+                        "Pesan Anda datang terlalu cepat. Mohon tunggu sebentar, lalu kirim "
+                        "lagi pesan terakhir Anda."
+                    ),
+                )
+        raise ApplicationHandlerStop
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+async def retention_job(context: JagaContext) -> None:
+    """Daily: deletes rejected submissions and abandoned drafts past their retention period."""
+    settings = context.settings
+    now = clock.now()
+    rejected, drafts = await privacy.purge_expired(
+        context.db,
+        rejected_before=clock.utc_iso(now - dt.timedelta(days=settings.rejected_retention_days)),
+        drafts_before=clock.utc_iso(now - dt.timedelta(days=settings.draft_retention_days)),
+    )
+    log.info("event=retention_purge rejected=%d drafts=%d", rejected, drafts)
