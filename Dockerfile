@@ -25,7 +25,7 @@ RUN useradd --system --uid 10001 --home-dir /app jaga && mkdir /data && chown ja
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=jaga /app /app
 WORKDIR /app
-USER jaga
+USER 10001
 VOLUME ["/data"]
 ENTRYPOINT ["jaga"]
 CMD ["run"]

@@ -43,6 +43,7 @@ test: install catalogs check-catalogs lint typecheck pytest
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: install
 	$(BIN)/mypy
@@ -62,9 +63,10 @@ check-catalogs: install
 # After changing user-facing strings: refresh the template and merge it into every catalog.
 update-catalogs: install
 	$(EXTRACT) -o $(POT)
-	$(BIN)/pybabel update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d $(LOCALES) -D messages
+	$(BIN)/pybabel update --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete -i $(POT) -d $(LOCALES) -D messages
 
 bench: install catalogs
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

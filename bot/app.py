@@ -9,7 +9,6 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -22,11 +21,29 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import outbox
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
+from bot.flood import FloodLimiter
 from bot.i18n import LANGUAGES, N_, translator
+from bot.processing import update_processing
+from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
-from handlers import errors, language, registration, router, start
+from handlers import (
+    admin,
+    broadcasts,
+    cadres,
+    claims,
+    errors,
+    language,
+    privacy,
+    questions,
+    registration,
+    review,
+    router,
+    start,
+    status,
+)
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -46,9 +63,29 @@ def commands() -> list[Command]:
         Command(
             "daftar", registration.daftar, N_("daftar BPJS Ketenagakerjaan"), N_("Daftar BPJS")
         ),
+        Command("status", status.status, N_("status pendaftaran saya"), N_("Cek status")),
+        Command("klaim", claims.klaim, N_("status klaim"), N_("Status klaim")),
+        Command("iuran", questions.iuran, N_("hitung iuran per bulan"), N_("Hitung iuran")),
+        # Officials answer the questions workers passed on (no menu button: not for workers).
+        Command("pertanyaan", questions.pertanyaan, N_("jawab pertanyaan pekerja (petugas)")),
+        # The district review desk (reviewers only; no menu button either).
+        Command("tinjau", review.queue, N_("tinjau pengajuan (petugas kabupaten)")),
+        Command("ekspor", review.export_command, N_("unduh data pengajuan (petugas)")),
+        Command("laporan", review.report_command, N_("laporan dan grafik kabupaten (petugas)")),
+        # Cadres and broadcasts (issue 6): invite links and the cadre view; paced broadcasts.
+        Command("kader", cadres.kader, N_("undangan kader dan ringkasan kader desa")),
+        Command("siaran", broadcasts.siaran, N_("kirim siaran ke kader atau pekerja (petugas)")),
         Command("bahasa", language.ask, N_("ganti bahasa"), menu_label=N_("Bahasa / Language")),
         Command("batal", router.cancel, N_("berhenti dari langkah yang sedang berjalan")),
         Command("bantuan", start.help_command, N_("cara memakai bot ini"), N_("Bantuan")),
+        Command("berhenti", broadcasts.stop, N_("berhenti menerima siaran")),
+        Command("mulai", broadcasts.resume, N_("menerima siaran lagi")),
+        Command(
+            "data_saya",
+            privacy.data_saya,
+            N_("lihat, perbaiki atau hapus data saya"),
+            N_("Data saya"),
+        ),
     ]
 
 
@@ -61,20 +98,54 @@ def register_handlers(app: JagaApplication) -> None:
         registration.FLOW: Flow(
             registration.FLOW, registration.on_message, registration.on_cancel
         ),
+        privacy.FLOW: privacy.FLOW_DEF,  # /data_saya: cadre's NIK + birth date, a correction
+        # /status NIK + birth date, /klaim claim number, /iuran income, an official's answer.
+        status.FLOW: status.STATUS_FLOW,
+        claims.FLOW: claims.CLAIMS_FLOW,
+        questions.IURAN_FLOW_NAME: questions.IURAN_FLOW,
+        questions.ANSWER_FLOW_NAME: questions.ANSWER_FLOW,
+        # A reviewer's note on a rejection or fix request, or a sponsor's name.
+        review.FLOW: Flow(review.FLOW, review.on_message, review.on_cancel),
+        # A new cadre typing their name; a broadcast's text.
+        cadres.FLOW: Flow(cadres.FLOW, cadres.on_message, cadres.on_cancel),
+        broadcasts.FLOW: Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel),
     }
 
-    # Group -1 runs before everything: updates we deliberately do not serve stop here.
+    # Group -10 runs first: a person sending far more than anyone can type is slowed down
+    # (one polite message, then silence until their bucket refills; in-memory, per process).
+    settings = services.settings
+    flood = FloodLimiter(settings.flood_burst, settings.flood_rate)
+    app.add_handler(TypeHandler(Update, privacy.FloodGuard(flood)), group=-10)
+    # Group -1: updates we deliberately do not serve stop here.
     app.add_handler(TypeHandler(Update, _only_people_in_private_chats), group=-1)
 
     # Commands work everywhere, also in the middle of a flow (which can then be resumed).
     for command in services.commands.values():
         app.add_handler(CommandHandler(command.name, command.callback))
+    # Admin only and unlisted: grant or revoke roles (the Telegram side of `jaga grant`).
+    app.add_handler(CommandHandler(admin.COMMAND, admin.roles_command))
 
     # Button presses, by the prefix of their callback data.
     app.add_handler(CallbackQueryHandler(start.menu_button, pattern=r"^MENU "))
     app.add_handler(CallbackQueryHandler(language.choose, pattern=r"^LANG "))
     app.add_handler(CallbackQueryHandler(registration.button, pattern=r"^REG "))
     app.add_handler(CallbackQueryHandler(registration.resume_choice, pattern=r"^REGX "))
+    # "Perbaiki data" buttons from the review desk, reminders and the cadre view.
+    app.add_handler(CallbackQueryHandler(registration.fix, pattern=r"^FIX "))
+    app.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^DATA "))
+    # Status lookups, claims, knowledge topics, the calculator, officials answering questions.
+    app.add_handler(CallbackQueryHandler(status.button, pattern=r"^STS "))
+    app.add_handler(CallbackQueryHandler(claims.button, pattern=r"^CLM "))
+    app.add_handler(CallbackQueryHandler(questions.ask_button, pattern=r"^ASK "))
+    app.add_handler(CallbackQueryHandler(questions.iuran_button, pattern=r"^IUR "))
+    app.add_handler(CallbackQueryHandler(questions.answer_question_button, pattern=r"^QNA "))
+    # The review desk: card actions, the queue filter, export formats (all re-checked).
+    app.add_handler(CallbackQueryHandler(review.button, pattern=r"^REV "))
+    app.add_handler(CallbackQueryHandler(review.queue_filter, pattern=r"^REVQ "))
+    app.add_handler(CallbackQueryHandler(review.export_button, pattern=r"^EXP "))
+    # Cadre invites and views; composing broadcasts (role and scope re-checked on each press).
+    app.add_handler(CallbackQueryHandler(cadres.button, pattern=r"^KDR "))
+    app.add_handler(CallbackQueryHandler(broadcasts.button, pattern=r"^SIA "))
     # Any other press is a button from an old message or an old version of the bot.
     app.add_handler(CallbackQueryHandler(router.stale_button))
 
@@ -82,6 +153,10 @@ def register_handlers(app: JagaApplication) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, router.edited_message))
     app.add_handler(MessageHandler(filters.COMMAND, router.unknown_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, router.message))
+
+    # Group 1, after the update was handled: someone marked as having blocked the bot (a 403 to
+    # a broadcast) wrote to it, so they can be messaged again.
+    app.add_handler(TypeHandler(Update, broadcasts.seen), group=1)
 
     app.add_error_handler(errors.on_error)
 
@@ -92,6 +167,10 @@ async def _only_people_in_private_chats(update: Update, context: JagaContext) ->
     if user is None or chat is None or user.is_bot:
         raise ApplicationHandlerStop
     if chat.type != "private":
+        await privacy.answer_in_group(update, context)  # /start, /bantuan: a private-chat button
+        raise ApplicationHandlerStop
+    # Never read: forwarded messages (may carry others' data) and texts longer than any answer.
+    if await privacy.refused_unread(update, context):
         raise ApplicationHandlerStop
 
 
@@ -100,13 +179,20 @@ def build_application(
 ) -> JagaApplication:
     """The Application for these settings; `request` replaces the network (console, tests)."""
     token = CONSOLE_TOKEN if request is not None and settings.telegram_token is None else None
+    processor, update_queue = update_processing(settings.max_concurrent_updates)
     builder = (
         Application.builder()
         .token(token or settings.token())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .context_types(CONTEXT_TYPES)
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(
+            # Paced; 429s, 5xx and timeouts retried (bot/retry.py).
+            RetryingRateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=2)
+        )
+        # Concurrent across people, ordered per user and chat, bounded (bot/processing.py).
+        .concurrent_updates(processor)
+        .update_queue(update_queue)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -129,11 +215,20 @@ async def _post_init(app: JagaApplication) -> None:
         # The deployment's language is the default for everyone; the others by language_code.
         code = None if lang == services.settings.language else lang
         await app.bot.set_my_commands(bot_commands, language_code=code)
+    # Daily retention: rejected submissions and abandoned drafts past their period are deleted.
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            privacy.retention_job, interval=24 * 3600, first=60, name="retention"
+        )
+        # Messages queued by `jaga import members` (e.g. "now terdaftar, your KPJ is ...").
+        app.job_queue.run_repeating(status.notices_job, interval=60, first=10, name="notices")
+    await outbox.start_background(app)  # the paced outbox sender and the reminder scan job
 
 
 async def _post_shutdown(app: JagaApplication) -> None:
     """Closes the database."""
     services = app.bot_data
+    await outbox.stop_background(app)  # the outbox sender stops before the database closes
     if services.db_open:
         await services.db.close()
         services.db = None

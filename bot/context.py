@@ -45,6 +45,8 @@ class Services:
         self._cipher: FieldCipher | None = None
         self.flows: dict[str, Flow] = {}
         self.commands: dict[str, Command] = {}
+        # When the admins were last told of each kind of error (handlers/errors.py throttles).
+        self.error_notices: dict[str, float] = {}
 
     @property
     def settings(self) -> Settings:

@@ -40,6 +40,36 @@ class Settings(BaseSettings):
     # Abandoned registration drafts: one reminder after this many hours idle, deletion after days.
     draft_reminder_hours: int = Field(default=24, ge=1)
     draft_retention_days: int = Field(default=14, ge=1)
+    # Rejected submissions are deleted this many days after the rejection (UU 27/2022 Pasal 43).
+    rejected_retention_days: int = Field(default=90, ge=1)
+    # Per-user flood limit: a burst of this many updates, then this many a second on average.
+    flood_burst: int = Field(default=30, ge=1)
+    flood_rate: float = Field(default=1.0, gt=0)
+    # Log lines as key=value (`kv`) or one JSON object per line (`json`); personal data masked.
+    log_format: Literal["kv", "json"] = "kv"
+    # The webhook's secret token (1-256 of A-Z a-z 0-9 _ -); derived from the secret key if unset.
+    webhook_secret: SecretStr | None = None
+    # Updates handled at once (different people concurrently, one person's in order).
+    max_concurrent_updates: int = Field(default=128, ge=1, le=4096)
+    # Messages a second to Telegram overall (AIORateLimiter); Telegram's bulk limit is about 30.
+    max_messages_per_second: float = Field(default=30, gt=0)
+    # Broadcasts and reminders (bot/outbox.py): the outbox's own pace, and how long a claimed
+    # message may stay unanswered before another sender (after a crash) sends it again.
+    outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
+    outbox_lease_seconds: float = Field(default=60, gt=0)
+    # Cadre invite links stay valid this many days.
+    cadre_invite_days: int = Field(default=7, ge=1, le=90)
+    # Reminders (bot/reminders.py): scanned every N minutes, sent only between these WIB hours;
+    # registrations to fix after N days; protection ending within N days; cadre summary weekday
+    # (0 = Monday).
+    reminder_scan_minutes: int = Field(default=30, ge=1)
+    reminder_start_hour: int = Field(default=8, ge=0, le=23)
+    reminder_end_hour: int = Field(default=20, ge=1, le=24)
+    fix_reminder_days: int = Field(default=2, ge=1)
+    protection_reminder_days: int = Field(default=7, ge=1)
+    cadre_summary_weekday: int = Field(default=0, ge=0, le=6)
+    # Potential workers per kabupaten for the coverage rate in /laporan: `12.10=181567,12.05=…`.
+    potential_workers: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -54,6 +84,22 @@ class Settings(BaseSettings):
                     "JAGA_ADMINS must be Telegram user ids separated by commas"
                 ) from None
         return value
+
+    @field_validator("potential_workers", mode="before")
+    @classmethod
+    def _split_potential_workers(cls, value: object) -> object:
+        """Accept `12.10=181567,12.05=250000` (the documented form) as well as a dict."""
+        if not isinstance(value, str):
+            return value
+        result: dict[str, int] = {}
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            code, sep, count = part.partition("=")
+            if not sep or not count.strip().isdigit() or not code.strip():
+                raise ValueError("JAGA_POTENTIAL_WORKERS must look like 12.10=181567,12.05=250000")
+            result[code.strip()] = int(count.strip())
+        return result
 
     @field_validator("region")
     @classmethod

@@ -25,6 +25,7 @@ from bot.registration import (
     FIELDS,
     HEIR_RELATIONS,
     OCCUPATION_CODES,
+    ORDER,
     PERIODS,
     Step,
     age_on,
@@ -43,7 +44,7 @@ from bot.registration import (
     search_regions,
 )
 from handlers.common import Button, Turn, answer_button, columns, inline, say
-from storage import registrations, users
+from storage import registrations, review, users
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,41 @@ async def resume_choice(update: Update, context: JagaContext) -> None:
         await _start_new(context, turn)
         return
     await users.set_active_flow(context.db, turn.id, FLOW)
+    await _ask_current(context, turn)
+
+
+async def fix(update: Update, context: JagaContext) -> None:
+    """Opens exactly the questions a reviewer asked to fix (`FIX <id>`), the first one first."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    value = query.data.removeprefix("FIX ")
+    r = await registrations.get(context.db, int(value)) if value.isdigit() else None
+    request = None
+    allowed = r is not None and turn.id in (r["operator_id"], r["worker_telegram_id"])
+    if r is not None and allowed and r["status"] == "perlu_perbaikan":
+        request = await review.open_fix_request(context.db, r["id"])
+    if r is None or request is None:
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    await answer_button(query)
+    requested, note = request
+    fields = sorted((f for f in requested if f in FIELDS), key=lambda f: ORDER.index(FIELDS[f][0]))
+    if not fields:
+        fields = ["name"]  # a request with no known field: let them check everything from the name
+    await registrations.update(
+        context.db,
+        r["id"],
+        step=FIELDS[fields[0]][0],
+        editing=1,
+        scratch=_scratch(r, fixing=fields, page=None, decade=None, correcting_birth=None),
+    )
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    lines = [_("Perbaikan untuk pendaftaran {ref}.").format(ref=r["ref"])]
+    if note:
+        lines.append(_("Catatan petugas: {note}").format(note=note))
+    await say(context, turn.chat_id, "\n".join(lines))
     await _ask_current(context, turn)
 
 
@@ -1012,7 +1048,10 @@ async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], v
         await _ask_current(context, turn)
         return
     if value == "send":
-        await _submit(context, turn, r)
+        if r["status"] == "perlu_perbaikan":
+            await _resubmit(context, turn, r)
+        else:
+            await _submit(context, turn, r)
         return
     await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
 
@@ -1085,6 +1124,33 @@ async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
     if not r["for_self"]:
         lines.append(_("Untuk mendaftarkan orang lain lagi, ketik /daftar."))
     await say(context, turn.chat_id, "\n".join(lines))
+
+
+async def _resubmit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
+    """Sends the corrected registration back to the reviewer's queue."""
+    _ = turn.gettext
+    settings = context.settings
+    duplicate_phone = bool(r["phone_hash"]) and await registrations.phone_in_use(
+        context.db, r["phone_hash"], other_than=r["id"]
+    )
+    flags = flags_for(
+        r,
+        duplicate_phone=duplicate_phone,
+        today=clock.today(),
+        min_age=settings.min_age,
+        max_age=settings.max_age,
+    )
+    done = await registrations.resubmit(context.db, r["id"], json.dumps(flags), actor=str(turn.id))
+    await users.set_active_flow(context.db, turn.id, None)
+    if not done:
+        await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+        return
+    log.info("event=registration_resubmitted registration=%s ref=%s", r["id"], r["ref"])
+    text = _(
+        "Terima kasih. Perbaikan untuk {ref} sudah dikirim dan akan diperiksa lagi oleh petugas. "
+        "Kabar akan dikirim lewat chat ini."
+    ).format(ref=r["ref"])
+    await say(context, turn.chat_id, text)
 
 
 _TEXT_ANSWERS = {

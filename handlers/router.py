@@ -7,6 +7,7 @@ import logging
 from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
+from handlers import questions
 from handlers.common import Turn, answer_button, say
 from storage import users
 
@@ -20,16 +21,8 @@ async def message(update: Update, context: JagaContext) -> None:
     if flow is not None:
         await flow.on_message(update, context)
         return
-    questions = context.services.flows.get("tanya")
-    if questions is not None:
-        await questions.on_message(update, context)
-        return
-    _ = turn.gettext
-    await say(
-        context,
-        turn.chat_id,
-        _("Maaf, saya belum mengerti. Ketik /start untuk melihat menu, atau /bantuan."),
-    )
+    # Outside a flow, any message is a question about coverage.
+    await questions.on_text(update, context)
 
 
 async def cancel(update: Update, context: JagaContext) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import JagaContext
+from handlers import cadres
 from handlers.common import Turn, answer_button, columns, inline, say
 
 
@@ -21,6 +22,10 @@ def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
 
 async def start(update: Update, context: JagaContext) -> None:
     """Greets the user, says what the bot can do and shows the main menu."""
+    # A cadre invite link (t.me/<bot>?start=<code>) arrives as `/start <code>`: handlers/cadres.py.
+    if context.args and cadres.is_invite_code(context.args[0]):
+        await cadres.open_invite(update, context, context.args[0])
+        return
     turn = await Turn.load(update, context)
     _ = turn.gettext
     text = _(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiosqlite
+from lokal import mask_pii
 
 from storage.db import Database
 
@@ -18,6 +19,8 @@ async def log_transition(
     reason: str | None = None,
 ) -> None:
     """Append one status change; call inside the `db.write()` block that makes the change."""
+    if reason:  # free text from a reviewer may quote a NIK or phone: never keep them in clear
+        reason = mask_pii(reason, mode="partial", types=("NIK", "KK", "PHONE")).text
     await conn.execute(
         "INSERT INTO registration_events(registration_id, actor, from_status, to_status, reason) "
         "VALUES (?, ?, ?, ?, ?)",

@@ -136,6 +136,24 @@ async def submit(
         raise
 
 
+async def resubmit(db: Database, registration_id: int, flags: str, actor: str) -> bool:
+    """Send a corrected registration back to the queue, closing its fix request; False if stale."""
+    from storage import review  # the review desk owns fix requests
+
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE registrations SET status = 'diajukan', flags = ?, step = NULL, editing = 0, "
+            f"scratch = '{{}}', submitted_at = {_NOW}, updated_at = {_NOW} "
+            "WHERE id = ? AND status = 'perlu_perbaikan'",
+            (flags, registration_id),
+        )
+        if not cursor.rowcount:
+            return False
+        await review.close_fix_request(conn, registration_id)
+        await audit.log_transition(conn, registration_id, actor, "perlu_perbaikan", "diajukan")
+    return True
+
+
 async def by_operator(db: Database, operator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
     """Submissions a person made (themselves or for others), newest first."""
     rows = await db.fetchall(

@@ -92,7 +92,8 @@ async def test_fisherman_registers_himself(harness: Harness) -> None:
     assert [e["to_status"] for e in await audit.history(h.db, row["id"])] == ["diajukan"]
     StoredRegistration.model_validate(row)
     # The flow is over: free text is no longer an answer to it.
-    assert (await h.db.fetchval("SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,))) is None
+    flow = await h.db.fetchval("SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,))
+    assert flow is None
 
 
 async def test_cadre_registers_three_workers_in_a_row(harness: Harness) -> None:
@@ -372,3 +373,45 @@ async def test_registration_in_english(harness: Harness) -> None:
     await h.tap(WORKER, "I agree")
     await h.tap(WORKER, "Myself")
     assert h.text(WORKER).startswith("Type your NIK")
+
+
+async def test_fix_request_opens_exactly_those_questions_and_returns_to_queue(
+    harness: Harness,
+) -> None:
+    from storage import review
+
+    h = harness
+    await answer_until_summary(h, WORKER, nik=nik_for())
+    await h.tap(WORKER, "Kirim")
+    row = (await registrations.by_operator(h.db, WORKER))[0]
+    await review.request_fix(h.db, row["id"], 9001, ["mother_name", "address"], "Cek lagi")
+    # Someone else pressing the worker's fix button changes nothing.
+    calls = await h.press(CADRE, f"FIX {row['id']}")
+    assert calls[0].params["text"] == "Tombol ini sudah tidak berlaku."
+    calls = await h.press(WORKER, f"FIX {row['id']}")
+    assert calls[1].text.startswith(f"Perbaikan untuk pendaftaran {row['ref']}.")
+    assert "Catatan petugas: Cek lagi" in calls[1].text
+    assert h.text(WORKER).startswith("Ketik nama ibu kandung Anda.")
+    await h.send(WORKER, "nur aisyah")
+    # The next requested field follows directly, then the summary.
+    assert h.text(WORKER).startswith("Di kabupaten/kota mana")
+    await h.tap(WORKER, "Kabupaten Labuhanbatu")
+    await h.tap(WORKER, "Panai Hilir")
+    await h.tap(WORKER, "Sei Lumut")
+    assert h.text(WORKER).startswith("Periksa data berikut:")
+    await h.tap(WORKER, "Kirim perbaikan")
+    assert "sudah dikirim dan akan diperiksa lagi" in h.text(WORKER)
+    fixed = await registrations.get(h.db, row["id"])
+    assert fixed is not None
+    assert (fixed["status"], fixed["mother_name"]) == ("diajukan", "Nur Aisyah")
+    assert fixed["desa_code"] != row["desa_code"]
+    assert await review.open_fix_request(h.db, row["id"]) is None
+    history = [(e["from_status"], e["to_status"]) for e in await audit.history(h.db, row["id"])]
+    assert history == [
+        ("draft", "diajukan"),
+        ("diajukan", "perlu_perbaikan"),
+        ("perlu_perbaikan", "diajukan"),
+    ]
+    # Pressing the old fix button again is stale.
+    calls = await h.press(WORKER, f"FIX {row['id']}")
+    assert calls[0].params["text"] == "Tombol ini sudah tidak berlaku."

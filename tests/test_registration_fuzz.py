@@ -52,9 +52,7 @@ async def test_random_sequences_never_raise_and_drafts_validate(
         async with running(app):
             h = Harness(app, api)
             for uid, (kind, value) in steps:
-                if kind == "text":
-                    calls = await h.send(uid, str(value))
-                elif kind == "command":
+                if kind in ("text", "command"):
                     calls = await h.send(uid, str(value))
                 elif kind == "sticker":
                     calls = await h.update(h.updates.sticker(uid))
