@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import outbox
+from bot import outbox, reminders
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
@@ -94,22 +94,23 @@ def register_handlers(app: JagaApplication) -> None:
     services = app.bot_data
     services.commands = {command.name: command for command in commands()}
     # Flows keep their state in SQLite; the router hands them the messages of users inside them.
-    services.flows = {
-        registration.FLOW: Flow(
-            registration.FLOW, registration.on_message, registration.on_cancel
-        ),
-        privacy.FLOW: privacy.FLOW_DEF,  # /data_saya: cadre's NIK + birth date, a correction
-        # /status NIK + birth date, /klaim claim number, /iuran income, an official's answer.
-        status.FLOW: status.STATUS_FLOW,
-        claims.FLOW: claims.CLAIMS_FLOW,
-        questions.IURAN_FLOW_NAME: questions.IURAN_FLOW,
-        questions.ANSWER_FLOW_NAME: questions.ANSWER_FLOW,
+    flows = [
+        Flow(registration.FLOW, registration.on_message, registration.on_cancel),
+        # /status and /klaim: NIK + birth date, or a claim number; /iuran: occupation, income.
+        Flow(status.FLOW, status.on_message, status.on_cancel),
+        Flow(claims.FLOW, claims.on_message, claims.on_cancel),
+        Flow(questions.IURAN_FLOW_NAME, questions.iuran_message, questions.iuran_cancel),
+        # An official typing the answer to a worker's question.
+        Flow(questions.ANSWER_FLOW_NAME, questions.answer_message, questions.answer_cancel),
+        # /data_saya: a cadre proving a worker's NIK + birth date; the text of a correction.
+        Flow(privacy.FLOW, privacy.on_message, privacy.on_cancel),
         # A reviewer's note on a rejection or fix request, or a sponsor's name.
-        review.FLOW: Flow(review.FLOW, review.on_message, review.on_cancel),
+        Flow(review.FLOW, review.on_message, review.on_cancel),
         # A new cadre typing their name; a broadcast's text.
-        cadres.FLOW: Flow(cadres.FLOW, cadres.on_message, cadres.on_cancel),
-        broadcasts.FLOW: Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel),
-    }
+        Flow(cadres.FLOW, cadres.on_message, cadres.on_cancel),
+        Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel),
+    ]
+    services.flows = {flow.name: flow for flow in flows}
 
     # Group -10 runs first: a person sending far more than anyone can type is slowed down
     # (one polite message, then silence until their bucket refills; in-memory, per process).
@@ -215,14 +216,22 @@ async def _post_init(app: JagaApplication) -> None:
         # The deployment's language is the default for everyone; the others by language_code.
         code = None if lang == services.settings.language else lang
         await app.bot.set_my_commands(bot_commands, language_code=code)
-    # Daily retention: rejected submissions and abandoned drafts past their period are deleted.
+    # Repeating jobs (they run once the Application is started: jaga run, not the tests).
     if app.job_queue is not None:
+        # Daily retention: rejected submissions and abandoned drafts past their period go.
         app.job_queue.run_repeating(
             privacy.retention_job, interval=24 * 3600, first=60, name="retention"
         )
+        # Reminders: protection ending, fixes waiting, idle drafts, cadres' weekly summary.
+        app.job_queue.run_repeating(
+            reminders.job,
+            interval=services.settings.reminder_scan_minutes * 60,
+            first=30,
+            name="reminders",
+        )
         # Messages queued by `jaga import members` (e.g. "now terdaftar, your KPJ is ...").
         app.job_queue.run_repeating(status.notices_job, interval=60, first=10, name="notices")
-    await outbox.start_background(app)  # the paced outbox sender and the reminder scan job
+    await outbox.start_background(app)  # the paced sender of broadcasts and reminders
 
 
 async def _post_shutdown(app: JagaApplication) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -12,6 +12,9 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot.crypto import FieldCipher
 from bot.settings import Settings
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.outbox import OutboxSender
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Services:
         self._cipher: FieldCipher | None = None
         self.flows: dict[str, Flow] = {}
         self.commands: dict[str, Command] = {}
+        # The paced sender of broadcasts and reminders, while the Application runs.
+        self.outbox: OutboxSender | None = None
         # When the admins were last told of each kind of error (handlers/errors.py throttles).
         self.error_notices: dict[str, float] = {}
 

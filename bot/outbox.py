@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 import math
 import time
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import reminders
 from bot.i18n import translator
 from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
@@ -38,7 +36,6 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.app import JagaApplication
-    from bot.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -353,13 +350,6 @@ def report_text(broadcast: dict[str, object], counts: dict[str, int], language: 
 
 # --- wiring into the Application (post_init / post_shutdown) ---------------------------------
 
-_SENDERS: weakref.WeakKeyDictionary[Services, OutboxSender] = weakref.WeakKeyDictionary()
-
-
-def sender_of(services: Services) -> OutboxSender | None:
-    """The running sender of an Application, if started."""
-    return _SENDERS.get(services)
-
 
 def build_sender(
     bot: Bot,
@@ -396,25 +386,17 @@ def plain_bot(app: JagaApplication) -> Bot:
 
 
 async def start_background(app: JagaApplication) -> None:
-    """Start the outbox sender and schedule the reminder scan (called from post_init)."""
+    """Start the outbox sender (called from post_init)."""
     services = app.bot_data
     limiter = app.bot.rate_limiter
     overall = limiter.overall_limiter if isinstance(limiter, RetryingRateLimiter) else None
     sender = build_sender(plain_bot(app), services.db, services.settings, overall=overall)
-    _SENDERS[services] = sender
+    services.outbox = sender
     sender.start()
-    if app.job_queue is not None:
-        # Runs only once the Application is started (jaga run), never in Application tests.
-        app.job_queue.run_repeating(
-            reminders.job,
-            interval=dt.timedelta(minutes=services.settings.reminder_scan_minutes),
-            first=dt.timedelta(seconds=30),
-            name="REMINDERS",
-        )
 
 
 async def stop_background(app: JagaApplication) -> None:
     """Stop the sender before the database closes (called from post_shutdown)."""
-    sender = _SENDERS.pop(app.bot_data, None)
+    sender, app.bot_data.outbox = app.bot_data.outbox, None
     if sender is not None:
         await sender.stop()

@@ -19,7 +19,6 @@ from telegram import Update
 from telegram.constants import MessageLimit
 
 from bot import clock
-from bot import outbox as sender
 from bot.access import Access, access_of
 from bot.context import JagaContext
 from bot.i18n import N_
@@ -459,9 +458,8 @@ async def _go(
         recipients,
         send_at > now,
     )
-    running = sender.sender_of(context.services)
-    if running is not None:
-        running.wake()
+    if context.services.outbox is not None:
+        context.services.outbox.wake()
 
 
 async def _edit_text(

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 
 from bot import membership
-from bot.context import Flow, JagaContext
+from bot.context import JagaContext
 from bot.i18n import N_, Translator
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.status import limit_reached
@@ -224,6 +224,3 @@ async def on_message(update: Update, context: JagaContext) -> None:
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
     """Nothing typed is kept; forgets the step."""
     await store.clear_flow_state(context.db, telegram_id, FLOW)
-
-
-CLAIMS_FLOW = Flow(FLOW, on_message, on_cancel)

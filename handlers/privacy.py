@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import clock
-from bot.context import Flow, JagaContext
+from bot.context import JagaContext
 from bot.crypto import mask_phone
 from bot.flood import FloodLimiter
 from bot.i18n import LANGUAGE_NAMES, N_, Translator, translator
@@ -499,9 +499,6 @@ async def _end(context: JagaContext, turn: Turn) -> None:
 def _window() -> str:
     since = clock.now() - dt.timedelta(hours=ATTEMPT_WINDOW_HOURS)
     return clock.utc_iso(since)
-
-
-FLOW_DEF = Flow(FLOW, on_message, on_cancel)
 
 
 # --- guards: groups, forwards, oversized texts, floods ---------------------------------------

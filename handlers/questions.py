@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot import membership
 from bot.access import access_of, within
-from bot.context import Flow, JagaContext
+from bot.context import JagaContext
 from bot.contributions import Mark, is_transport, load_table
 from bot.i18n import Translator, translator
 from bot.knowledge import KnowledgeBase, Topic, parse_contribution_question
@@ -444,9 +444,6 @@ async def iuran_cancel(context: JagaContext, telegram_id: int) -> None:
     await store.clear_flow_state(context.db, telegram_id, IURAN_FLOW_NAME)
 
 
-IURAN_FLOW = Flow(IURAN_FLOW_NAME, iuran_message, iuran_cancel)
-
-
 # --- /pertanyaan: officials answer passed-on questions --------------------------------------
 
 
@@ -559,6 +556,3 @@ def _answer_text(tr: Translator, question: str, answer: str) -> str:
 async def answer_cancel(context: JagaContext, telegram_id: int) -> None:
     """Leaves the question open for later."""
     await store.clear_flow_state(context.db, telegram_id, ANSWER_FLOW_NAME)
-
-
-ANSWER_FLOW = Flow(ANSWER_FLOW_NAME, answer_message, answer_cancel)
