@@ -1074,9 +1074,8 @@ STATUS_WORDS = {
 }
 
 
-async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
-    """Turns the draft into a submission with a reference number and says what happens next."""
-    _ = turn.gettext
+async def _flags(context: JagaContext, r: dict[str, Any]) -> str:
+    """The reviewer's flags for a registration as it is about to be (re)submitted, as JSON."""
     settings = context.settings
     duplicate_phone = bool(r["phone_hash"]) and await registrations.phone_in_use(
         context.db, r["phone_hash"], other_than=r["id"]
@@ -1088,9 +1087,16 @@ async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
         min_age=settings.min_age,
         max_age=settings.max_age,
     )
+    return json.dumps(flags)
+
+
+async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
+    """Turns the draft into a submission with a reference number and says what happens next."""
+    _ = turn.gettext
+    flags = await _flags(context, r)
     ref = reference(r["id"], r["kabupaten_code"])
     try:
-        await registrations.submit(context.db, r["id"], ref, json.dumps(flags), actor=str(turn.id))
+        await registrations.submit(context.db, r["id"], ref, flags, actor=str(turn.id))
     except registrations.DuplicateNik:
         await registrations.delete_draft(context.db, turn.id)
         await users.set_active_flow(context.db, turn.id, None)
@@ -1129,18 +1135,8 @@ async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
 async def _resubmit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
     """Sends the corrected registration back to the reviewer's queue."""
     _ = turn.gettext
-    settings = context.settings
-    duplicate_phone = bool(r["phone_hash"]) and await registrations.phone_in_use(
-        context.db, r["phone_hash"], other_than=r["id"]
-    )
-    flags = flags_for(
-        r,
-        duplicate_phone=duplicate_phone,
-        today=clock.today(),
-        min_age=settings.min_age,
-        max_age=settings.max_age,
-    )
-    done = await registrations.resubmit(context.db, r["id"], json.dumps(flags), actor=str(turn.id))
+    flags = await _flags(context, r)
+    done = await registrations.resubmit(context.db, r["id"], flags, actor=str(turn.id))
     await users.set_active_flow(context.db, turn.id, None)
     if not done:
         await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
