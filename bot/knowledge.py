@@ -40,6 +40,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 _SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 
 
+_URL = re.compile(r",?\s*https?://\S+")
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """One curated answer with its source, certainty mark and related topics."""
@@ -52,6 +55,13 @@ class Topic:
     related: tuple[str, ...]
     examples: tuple[str, ...]
     keywords: tuple[str, ...]
+
+    @property
+    def cited(self) -> str:
+        """The source as a reader sees it: publications and dates, no file names or URLs."""
+        public = self.source.split(" — ", 1)[-1]
+        names = [_URL.sub("", part).strip(" ,") for part in public.split(" ; ")]
+        return "; ".join(name for name in names if name) or self.source
 
     @property
     def has_figure(self) -> bool:

@@ -103,7 +103,7 @@ async def show_topic(context: JagaContext, turn: Turn, kb: KnowledgeBase, topic:
     """A topic's answer, its source, and buttons to related topics."""
     _ = turn.gettext
     text = f"{topic.title}\n\n{topic.answer}\n\n" + _("Sumber: {source}").format(
-        source=topic.source
+        source=topic.cited
     )
     rows: list[list[Button]] = []
     for related in topic.related[:MAX_RELATED]:

@@ -236,3 +236,12 @@ def test_contribution_question_parsed(text: str, income: int) -> None:
 )
 def test_not_a_contribution_question(text: str) -> None:
     assert parse_contribution_question(text) is None
+
+
+def test_citations_shown_to_users_name_publications_not_files_or_urls() -> None:
+    for language in ("id", "en"):
+        for topic in KnowledgeBase.load(language).topics:
+            cited = topic.cited
+            assert cited, topic.id
+            for internal in ("domain.md", "design.md", "http", "§"):
+                assert internal not in cited, (language, topic.id, cited)

@@ -19,7 +19,8 @@ async def test_question_gets_a_curated_answer_with_source_and_related_buttons(
     await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
     call = harness.last(WORKER)
     assert call.text.startswith("Manfaat ikut BPJS TK\n\n")
-    assert "\n\nSumber: domain.md §3" in call.text
+    assert call.text.endswith("\n\nSumber: Kemnaker e-kliping PP 82/2019")
+    assert "domain.md" not in call.text
     assert call.params["link_preview_options"]["is_disabled"] is True
     assert 1 <= len(call.buttons) <= 3
     assert all(data.startswith("ASK ") for _, data in call.buttons)
