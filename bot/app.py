@@ -229,8 +229,6 @@ async def _post_init(app: JagaApplication) -> None:
             first=30,
             name="reminders",
         )
-        # Messages queued by `jaga import members` (e.g. "now terdaftar, your KPJ is ...").
-        app.job_queue.run_repeating(status.notices_job, interval=60, first=10, name="notices")
     await outbox.start_background(app)  # the paced sender of broadcasts and reminders
 
 

@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 
 from lokal import parse_nik
 
+from bot import notify
 from bot.crypto import FieldCipher, mask_nik
 from storage import membership as store
+from storage import outbox
 from storage.db import Database
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -459,10 +461,11 @@ class ImportSummary:
 
 
 async def import_members(
-    db: Database, cipher: FieldCipher, source: MembershipSource
+    db: Database, cipher: FieldCipher, source: MembershipSource, *, default_language: str = "id"
 ) -> ImportSummary:
     """Upsert every member of the source in one transaction; approved registrations that now
-    have a KPJ become `terdaftar` and their worker (or the cadre who registered them) is told."""
+    have a KPJ become `terdaftar`, and the messages telling their worker and the cadre who
+    registered them go into the outbox in that same transaction (the bot's sender delivers)."""
     records = source.members()
     errors: list[RowError] = []
     first_line: dict[str, int] = {}
@@ -510,16 +513,18 @@ async def import_members(
             registration = await store.register_approved(conn, nik_hash, record.kpj)
             if registration is not None:
                 summary.registered.append(str(registration["ref"]))
-                worker = registration["worker_telegram_id"]
-                await store.add_notice(
-                    conn,
-                    int(worker or registration["operator_id"]),
-                    "terdaftar" if worker else "terdaftar_kader",
-                    ref=registration["ref"],
-                    kpj=record.kpj,
-                    name=registration["name"],
-                    protected_until=record.protected_until.isoformat(),
+                # Rendering only reads (committed data): no deadlock on the open transaction.
+                messages = await notify.status_messages(
+                    db,
+                    {**registration, "kpj": record.kpj},
+                    "terdaftar",
+                    None,
+                    default_language=default_language,
                 )
+                for message in messages:
+                    await outbox.enqueue(
+                        conn, "terdaftar", message.chat_id, message.text, message.buttons
+                    )
     return summary
 
 

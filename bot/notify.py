@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -16,6 +17,52 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to one chat, not sent yet: sent directly or put in the outbox."""
+
+    chat_id: int
+    text: str
+    buttons: Buttons | None = None
+
+
+async def status_messages(
+    db: Database,
+    registration_row: dict[str, Any],
+    new_status: str,
+    reason: str | None,
+    *,
+    note: str | None = None,
+    default_language: str = "id",
+) -> list[OutgoingMessage]:
+    """The messages telling the worker and the registering cadre, each in their own language.
+
+    `reason` is an Indonesian source string (a reason label, translated here) or free text;
+    `note` is the reviewer's own words, passed on as written. Only reads (committed data), so
+    it may be called while a write transaction is open (the import does).
+    """
+    row = registration_row
+    worker = row.get("worker_telegram_id")
+    operator = row.get("operator_id")
+    fixer = worker or operator
+    recipients: list[int] = []
+    for person in (worker, operator):
+        if person and int(person) not in recipients:
+            recipients.append(int(person))
+    messages: list[OutgoingMessage] = []
+    for person in recipients:
+        language = await users.language_of(db, person) or default_language
+        tr = translator(language)
+        text = await _message(tr, db, row, new_status, reason, note, cadre=person != worker)
+        buttons = None
+        if new_status == "perlu_perbaikan" and person == fixer:
+            buttons = [[(tr.gettext("Perbaiki data"), f"FIX {row['id']}")]]
+        messages.append(OutgoingMessage(person, text, buttons))
+    return messages
+
 
 async def notify_status_change(
     bot: Bot,
@@ -27,49 +74,36 @@ async def notify_status_change(
     note: str | None = None,
     default_language: str = "id",
 ) -> None:
-    """Message the worker and the registering cadre, each in their own language.
+    """Message the worker and the registering cadre now (see `status_messages`).
 
-    `reason` is an Indonesian source string (a reason label, translated here) or free text;
-    `note` is the reviewer's own words, passed on as written. A blocked bot (403) or any other
-    send failure is logged and never undoes the decision.
+    A blocked bot (403) or any other send failure is logged and never undoes the decision.
     """
-    row = registration_row
-    worker = row.get("worker_telegram_id")
-    operator = row.get("operator_id")
-    fixer = worker or operator
-    recipients: list[int] = []
-    for person in (worker, operator):
-        if person and person not in recipients:
-            recipients.append(int(person))
-    for person in recipients:
-        language = (await users.get_or_create(db, person)).language or default_language
-        tr = translator(language)
-        text = await _message(tr, db, row, new_status, reason, note, cadre=person != worker)
+    messages = await status_messages(
+        db, registration_row, new_status, reason, note=note, default_language=default_language
+    )
+    for message in messages:
         keyboard = None
-        if new_status == "perlu_perbaikan" and person == fixer:
+        if message.buttons:
             keyboard = InlineKeyboardMarkup(
                 [
-                    [
-                        InlineKeyboardButton(
-                            tr.gettext("Perbaiki data"), callback_data=f"FIX {row['id']}"
-                        )
-                    ]
+                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                    for row in message.buttons
                 ]
             )
         try:
-            await bot.send_message(person, text, reply_markup=keyboard)
+            await bot.send_message(message.chat_id, message.text, reply_markup=keyboard)
         except Forbidden:
             log.warning(
                 "event=notify_blocked registration=%s user=%s status=%s",
-                row["id"],
-                person,
+                registration_row["id"],
+                message.chat_id,
                 new_status,
             )
         except TelegramError as exc:
             log.warning(
                 "event=notify_failed registration=%s user=%s status=%s error=%s",
-                row["id"],
-                person,
+                registration_row["id"],
+                message.chat_id,
                 new_status,
                 exc,
             )

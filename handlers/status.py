@@ -7,12 +7,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden
+from telegram import Update
 
 from bot import membership
-from bot.context import Flow, JagaContext
-from bot.i18n import N_, Translator, translator
+from bot.context import JagaContext
+from bot.i18n import N_, Translator
 from bot.membership import Worker
 from handlers.common import Button, Turn, answer_button, inline, say
 from storage import audit
@@ -321,55 +320,3 @@ async def on_message(update: Update, context: JagaContext) -> None:
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
     """Forgets the NIK typed so far."""
     await store.clear_flow_state(context.db, telegram_id, FLOW)
-
-
-STATUS_FLOW = Flow(FLOW, on_message, on_cancel)
-
-
-# --- notices from imports -------------------------------------------------------------------
-
-
-def notice_text(tr: Translator, kind: str, params: dict[str, Any]) -> str:
-    """The message for a queued notice, in the recipient's language."""
-    _ = tr.gettext
-    until = tr.date(dt.date.fromisoformat(params["protected_until"]))
-    if kind == "terdaftar":
-        return _(
-            "Kabar baik: pendaftaran {ref} sudah terdaftar di BPJS Ketenagakerjaan.\n"
-            "Nomor kartu (KPJ) Anda: {kpj}\n"
-            "Terlindungi sampai: {date}\n\n"
-            "Ketik /status untuk melihat rinciannya."
-        ).format(ref=params["ref"], kpj=params["kpj"], date=until)
-    return _(
-        "Pendaftaran {ref} atas nama {name} sudah terdaftar di BPJS Ketenagakerjaan.\n"
-        "Nomor kartu (KPJ): {kpj}\n"
-        "Terlindungi sampai: {date}\n\n"
-        "Mohon sampaikan kepada pekerja tersebut."
-    ).format(ref=params["ref"], name=params["name"] or "-", kpj=params["kpj"], date=until)
-
-
-async def send_notices(bot: Bot, db: Database, default_language: str) -> int:
-    """Sends the notices imports queued (e.g. 'now terdaftar'); returns how many went out."""
-    sent = 0
-    for notice in await store.pending_notices(db):
-        language = await db.fetchval(
-            "SELECT language FROM users WHERE telegram_id = ?", (notice["telegram_id"],)
-        )
-        tr = translator(language or default_language)
-        try:
-            await bot.send_message(
-                notice["telegram_id"], notice_text(tr, notice["kind"], notice["params"])
-            )
-        except (Forbidden, BadRequest) as exc:  # blocked the bot, or never pressed Start
-            log.warning("event=notice_undeliverable id=%s error=%s", notice["id"], exc)
-            await store.mark_notice(db, notice["id"], failed=True)
-            continue
-        await store.mark_notice(db, notice["id"])
-        sent += 1
-    return sent
-
-
-async def notices_job(context: JagaContext) -> None:
-    """The repeating job that delivers import notices while the bot runs."""
-    if context.bot_data.db_open:
-        await send_notices(context.bot, context.db, context.settings.language)

@@ -1,4 +1,4 @@
-"""Members and claims from BPJS extracts, account links, lookup counts, flow state and notices."""
+"""Members and claims from BPJS extracts, account links, lookup counts and flow state."""
 
 from __future__ import annotations
 
@@ -227,34 +227,3 @@ async def clear_flow_state(db: Database, telegram_id: int, flow: str) -> None:
         "DELETE FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
         (telegram_id, flow),
     )
-
-
-# --- notices --------------------------------------------------------------------------------
-
-
-async def add_notice(
-    conn: aiosqlite.Connection, telegram_id: int, kind: str, **params: Any
-) -> None:
-    """Queue a message for a person inside the transaction that caused it."""
-    await conn.execute(
-        "INSERT INTO member_notices(telegram_id, kind, params) VALUES (?, ?, ?)",
-        (telegram_id, kind, json.dumps(params)),
-    )
-
-
-async def pending_notices(db: Database, limit: int = 100) -> list[dict[str, Any]]:
-    """Notices not yet sent, oldest first."""
-    rows = await db.fetchall(
-        "SELECT id, telegram_id, kind, params FROM member_notices "
-        "WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
-        (limit,),
-    )
-    return [{**dict(r), "params": json.loads(r["params"])} for r in rows]
-
-
-async def mark_notice(db: Database, notice_id: int, *, failed: bool = False) -> None:
-    """Record that a notice went out (or cannot: the person blocked the bot)."""
-    if failed:
-        await db.execute("UPDATE member_notices SET failed = 1 WHERE id = ?", (notice_id,))
-    else:
-        await db.execute(f"UPDATE member_notices SET sent_at = {_NOW} WHERE id = ?", (notice_id,))

@@ -30,6 +30,14 @@ async def get_or_create(db: Database, telegram_id: int) -> User:
     return User(row["telegram_id"], row["language"], row["active_flow"])
 
 
+async def language_of(db: Database, telegram_id: int) -> str | None:
+    """The language a user chose, or None (unknown user or no choice yet); reads only."""
+    language = await db.fetchval(
+        "SELECT language FROM users WHERE telegram_id = ?", (telegram_id,)
+    )
+    return None if language is None else str(language)
+
+
 async def set_language(db: Database, telegram_id: int, language: str) -> None:
     """Remember the language a user chose."""
     await db.execute(

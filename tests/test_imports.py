@@ -1,7 +1,8 @@
-"""`jaga import members|claims`: good files, bad rows, re-imports, and 'now terdaftar' notices."""
+"""`jaga import members|claims`: good files, bad rows, re-imports, 'now terdaftar' messages."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from pathlib import Path
@@ -11,10 +12,10 @@ from openpyxl import Workbook
 
 from bot import cli
 from bot.membership import FileSource, ImportFailed, import_claims, import_members
-from handlers.status import send_notices
-from storage import audit
+from storage import audit, outbox, users
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
+from tests.test_outbox import fast_sender
 
 MEMBER_HEADER = "nik,kpj,program,dilindungi_sampai,tanggal_bayar_terakhir,status"
 CLAIM_HEADER = "no_klaim,nik,kpj,jenis,status,tanggal_status,jumlah_dibayar"
@@ -27,6 +28,24 @@ def write(path: Path, *lines: str) -> Path:
 
 async def count(h: Harness, table: str) -> int:
     return int(await h.db.fetchval(f"SELECT count(*) FROM {table}"))
+
+
+async def queued(h: Harness) -> list[tuple[str, int, str]]:
+    """The outbox rows (kind, chat, text), by chat."""
+    rows = await h.db.fetchall("SELECT kind, chat_id, text FROM outbox ORDER BY chat_id, id")
+    return [(r["kind"], r["chat_id"], r["text"]) for r in rows]
+
+
+async def wait_until_delivered(h: Harness, limit: float = 10.0) -> None:
+    """Wait (bounded) until the sender has dealt with every outbox row."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    marks = ", ".join("?" for _ in outbox.FINAL)
+    while await h.db.fetchval(
+        f"SELECT count(*) FROM outbox WHERE status NOT IN ({marks})", outbox.FINAL
+    ):
+        assert loop.time() < deadline, "the sender did not finish"
+        await asyncio.sleep(0.02)
 
 
 async def test_members_csv_is_imported_and_reimport_changes_nothing(
@@ -195,34 +214,97 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
     )
     assert still == "diajukan"
 
-    assert await send_notices(harness.app.bot, harness.db, "id") == 2
-    worker_text = harness.text(601)
-    assert "sudah terdaftar di BPJS Ketenagakerjaan" in worker_text
-    assert "12345678901" in worker_text
-    assert "31 Desember 2026" in worker_text
-    cadre_text = harness.text(603)
-    assert "atas nama Sari" in cadre_text
-    assert "Mohon sampaikan kepada pekerja tersebut." in cadre_text
+    # The messages wait in the outbox, written in the same transaction as the change.
+    assert await queued(harness) == [
+        (
+            "terdaftar",
+            601,
+            f"Selamat, Budi Santoso sudah terdaftar di BPJS Ketenagakerjaan "
+            f"(nomor {registration['ref']}).\nNomor kepesertaan (KPJ): 12345678901",
+        ),
+        (
+            "terdaftar",
+            603,
+            "Kabar untuk pekerja yang Anda daftarkan:\n"
+            f"Selamat, Sari sudah terdaftar di BPJS Ketenagakerjaan (nomor {by_cadre['ref']})."
+            "\nNomor kepesertaan (KPJ): 12345678903",
+        ),
+    ]
 
     # A re-import neither repeats the transition nor the message.
     again = await import_members(harness.db, cipher, FileSource(path))
     assert again.registered == []
-    assert await send_notices(harness.app.bot, harness.db, "id") == 0
+    assert len(await queued(harness)) == 2
     assert len(await audit.history(harness.db, registration["id"])) == len(events)
 
 
-async def test_notice_to_a_person_who_blocked_the_bot_is_not_retried(
+async def test_failed_import_queues_no_message(harness: Harness, tmp_path: Path) -> None:
+    cipher = harness.app.bot_data.cipher
+    nik = nik_for()
+    await submitted_registration(harness.db, cipher, nik=nik, operator_id=621, status="disetujui")
+    path = write(
+        tmp_path / "m.csv",
+        MEMBER_HEADER,
+        f"{nik},12345678901,JKK+JKM,2026-12-31,,aktif",
+        f"{nik_for()},12345678902,JKK+JKM,2026-12-31,,hilang",
+    )
+    with pytest.raises(ImportFailed):
+        await import_members(harness.db, cipher, FileSource(path))
+    assert await queued(harness) == []
+    assert await harness.db.fetchval("SELECT status FROM registrations") == "disetujui"
+
+
+async def test_message_is_in_the_recipients_language(harness: Harness, tmp_path: Path) -> None:
+    cipher = harness.app.bot_data.cipher
+    nik = nik_for()
+    await users.set_language(harness.db, 631, "en")
+    row = await submitted_registration(
+        harness.db, cipher, nik=nik, operator_id=631, status="disetujui"
+    )
+    path = write(tmp_path / "m.csv", MEMBER_HEADER, f"{nik},12345678901,JKK+JKM,2026-12-31,,aktif")
+    await import_members(harness.db, cipher, FileSource(path))
+    assert await queued(harness) == [
+        (
+            "terdaftar",
+            631,
+            f"Congratulations, Budi Santoso is now registered with BPJS Ketenagakerjaan "
+            f"(number {row['ref']}).\nMembership number (KPJ): 12345678901",
+        )
+    ]
+
+
+async def test_sender_delivers_import_messages_and_skips_who_blocked_the_bot(
     harness: Harness, tmp_path: Path
 ) -> None:
     cipher = harness.app.bot_data.cipher
-    nik = nik_for()
-    await submitted_registration(harness.db, cipher, nik=nik, operator_id=611, status="disetujui")
-    path = write(tmp_path / "m.csv", MEMBER_HEADER, f"{nik},12345678901,JKK+JKM,2026-12-31,,aktif")
+    blocked_nik, nik = nik_for(), nik_for()
+    await submitted_registration(
+        harness.db, cipher, nik=blocked_nik, operator_id=611, status="disetujui"
+    )
+    row = await submitted_registration(
+        harness.db, cipher, nik=nik, operator_id=612, status="disetujui"
+    )
+    path = write(
+        tmp_path / "m.csv",
+        MEMBER_HEADER,
+        f"{blocked_nik},12345678901,JKK+JKM,2026-12-31,,aktif",
+        f"{nik},12345678902,JKK+JKM,2026-12-31,,aktif",
+    )
     await import_members(harness.db, cipher, FileSource(path))
     harness.api.fail_next("sendMessage", status=403, chat_id=611)
-    assert await send_notices(harness.app.bot, harness.db, "id") == 0
-    assert await send_notices(harness.app.bot, harness.db, "id") == 0
-    assert await harness.db.fetchval("SELECT failed FROM member_notices") == 1
+    sender = await fast_sender(harness)
+    try:
+        await wait_until_delivered(harness)
+    finally:
+        await sender.stop()
+    assert harness.text(612) == (
+        f"Selamat, Budi Santoso sudah terdaftar di BPJS Ketenagakerjaan (nomor {row['ref']})."
+        "\nNomor kepesertaan (KPJ): 12345678902"
+    )
+    statuses = await harness.db.fetchall("SELECT chat_id, status FROM outbox ORDER BY chat_id")
+    assert [tuple(r) for r in statuses] == [(611, "blocked"), (612, "sent")]
+    # The person who blocked the bot was tried once, not again and again.
+    assert len([c for c in harness.api.sent(611) if c.method == "sendMessage"]) == 1
 
 
 async def test_claims_csv_import_update_and_bad_rows(harness: Harness, tmp_path: Path) -> None:
