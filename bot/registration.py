@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz import fuzz, process
 
 from bot.access import within
+from bot.i18n import N_
 
 # Bump when the consent text changes: every registration stores the version it agreed to.
 CONSENT_VERSION = "2026-11-23.1"
@@ -76,6 +77,35 @@ OCCUPATION_CODES = (
     "nelayan", "petani", "sawit", "peternak", "pedagang", "ojek_sopir", "buruh_harian", "lainnya",
 )  # fmt: skip
 HEIR_RELATIONS = ("pasangan", "anak", "orang_tua", "saudara", "lainnya")
+PROGRAM_LABELS = {"JKK_JKM": "JKK + JKM", "JKK_JKM_JHT": "JKK + JKM + JHT"}
+# A registration's state in plain words for workers and cadres.
+STATUS_WORDS = {
+    "draft": N_("belum dikirim"),
+    "diajukan": N_("sedang diperiksa petugas"),
+    "perlu_perbaikan": N_("perlu diperbaiki"),
+    "disetujui": N_("disetujui, menunggu pendaftaran di BPJS"),
+    "ditolak": N_("ditolak"),
+    "terdaftar": N_("sudah terdaftar di BPJS"),
+}
+# Button and card labels (marked for translation, translated where shown).
+OCCUPATION_LABELS = {
+    "nelayan": N_("Nelayan"),
+    "petani": N_("Petani"),
+    "sawit": N_("Pekebun / buruh sawit"),
+    "peternak": N_("Peternak"),
+    "pedagang": N_("Pedagang"),
+    "ojek_sopir": N_("Ojek / sopir"),
+    "buruh_harian": N_("Buruh harian"),
+    "lainnya": N_("Lainnya"),
+}
+HEIR_LABELS = {
+    "pasangan": N_("Suami / istri"),
+    "anak": N_("Anak"),
+    "orang_tua": N_("Orang tua"),
+    "saudara": N_("Saudara kandung"),
+    "lainnya": N_("Lainnya"),
+}
+
 PERIODS = (1, 3, 6, 12)
 
 FLAG_CODES = frozenset(

@@ -78,8 +78,6 @@ FIX_FIELDS = {
     "heir": N_("Ahli waris"),
 }
 
-PROGRAM_LABELS = {"JKK_JKM": "JKK + JKM", "JKK_JKM_JHT": "JKK + JKM + JHT"}
-
 
 @lru_cache(maxsize=4096)
 def region_name(code: str | None) -> str:

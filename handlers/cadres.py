@@ -22,8 +22,7 @@ from telegram import Update
 from bot import clock
 from bot.access import Access, access_of, within
 from bot.context import JagaContext
-from bot.i18n import N_
-from bot.registration import check_name, children, region_name
+from bot.registration import STATUS_WORDS, check_name, children, region_name
 from bot.reminders import desa_quota, quota_lines
 from handlers.common import Button, Turn, answer_button, columns, inline, say
 from storage import cadres, users
@@ -34,13 +33,6 @@ FLOW = "kader"
 _CODE = re.compile(r"k[A-Za-z0-9_-]{16}")
 _PAGE = 30  # region buttons a page (a kecamatan can have 80 desa)
 # Registration states as a cadre reads them (translated where shown).
-_STATUS_LABELS = {
-    "diajukan": N_("diajukan, menunggu ditinjau"),
-    "perlu_perbaikan": N_("perlu diperbaiki"),
-    "disetujui": N_("disetujui"),
-    "terdaftar": N_("terdaftar di BPJS"),
-    "ditolak": N_("ditolak"),
-}
 
 
 def is_invite_code(value: str) -> bool:
@@ -252,8 +244,8 @@ async def _per_cadre(context: JagaContext, turn: Turn, access: Access) -> None:
         for entry in await cadres.counts_per_cadre(context.db, region):
             counts = entry["counts"]
             parts = [
-                f"{_(_STATUS_LABELS[status])} {turn.tr.number(counts[status])}"
-                for status in _STATUS_LABELS
+                f"{_(STATUS_WORDS[status])} {turn.tr.number(counts[status])}"
+                for status in STATUS_WORDS
                 if counts.get(status)
             ]
             lines.append(
@@ -283,7 +275,7 @@ async def _cadre_view(context: JagaContext, turn: Turn, access: Access) -> None:
         ]
         lines += [
             f"• {_(label)}: {turn.tr.number(counts[status])}"
-            for status, label in _STATUS_LABELS.items()
+            for status, label in STATUS_WORDS.items()
             if counts.get(status)
         ]
         quotas = await desa_quota(context.db, desa, clock.today())

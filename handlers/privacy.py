@@ -25,11 +25,11 @@ from bot.crypto import mask_phone
 from bot.flood import FloodLimiter
 from bot.i18n import LANGUAGE_NAMES, N_, Translator, translator
 from bot.logging_setup import IDENTIFIER_TYPES, mask_text
+from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
 from bot.review import SOURCE_LABELS
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
-from handlers.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
 from storage import privacy, roles, users
 
 log = logging.getLogger(__name__)

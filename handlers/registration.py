@@ -23,10 +23,14 @@ from bot.registration import (
     CONSENT_VERSION,
     EXAMPLE_NIK,
     FIELDS,
+    HEIR_LABELS,
     HEIR_RELATIONS,
     OCCUPATION_CODES,
+    OCCUPATION_LABELS,
     ORDER,
     PERIODS,
+    PROGRAM_LABELS,
+    STATUS_WORDS,
     Step,
     age_on,
     check_free_text,
@@ -51,24 +55,6 @@ log = logging.getLogger(__name__)
 FLOW = "daftar"
 PAGE_SIZE = 10
 
-OCCUPATION_LABELS = {
-    "nelayan": N_("Nelayan"),
-    "petani": N_("Petani"),
-    "sawit": N_("Pekebun / buruh sawit"),
-    "peternak": N_("Peternak"),
-    "pedagang": N_("Pedagang"),
-    "ojek_sopir": N_("Ojek / sopir"),
-    "buruh_harian": N_("Buruh harian"),
-    "lainnya": N_("Lainnya"),
-}
-HEIR_LABELS = {
-    "pasangan": N_("Suami / istri"),
-    "anak": N_("Anak"),
-    "orang_tua": N_("Orang tua"),
-    "saudara": N_("Saudara kandung"),
-    "lainnya": N_("Lainnya"),
-}
-PROGRAM_LABELS = {"JKK_JKM": "JKK + JKM", "JKK_JKM_JHT": "JKK + JKM + JHT"}
 FIELD_LABELS = {
     "nik": N_("Ubah NIK"),
     "name": N_("Ubah nama"),
@@ -1062,16 +1048,6 @@ async def _summary_text(context: JagaContext, turn: Turn, r: dict[str, Any], tex
         turn,
         turn.gettext("Silakan periksa data, lalu tekan Kirim atau salah satu tombol Ubah."),
     )
-
-
-STATUS_WORDS = {
-    "draft": N_("belum dikirim"),
-    "diajukan": N_("sedang diperiksa petugas"),
-    "perlu_perbaikan": N_("perlu diperbaiki"),
-    "disetujui": N_("disetujui, menunggu pendaftaran di BPJS"),
-    "ditolak": N_("ditolak"),
-    "terdaftar": N_("sudah terdaftar di BPJS"),
-}
 
 
 async def _flags(context: JagaContext, r: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from bot import report as reporter
 from bot.access import Access, access_of, within
 from bot.context import JagaContext
 from bot.i18n import Translator
-from bot.registration import age_on
+from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age_on
 from handlers.common import Turn, answer_button, columns, inline, say
 from storage import funding, registrations, users
 from storage import review as store
@@ -190,13 +190,14 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
             kabupaten=review.region_name(row.get("kabupaten_code")),
         )
     )
-    occupation = row.get("occupation") or "-"
+    occupation_label = OCCUPATION_LABELS.get(row.get("occupation") or "")
+    occupation = _(occupation_label) if occupation_label else "-"
     if row.get("occupation_other"):
         occupation += f" ({row['occupation_other']})"
     lines.append(_("Pekerjaan: {occupation}").format(occupation=occupation))
     if row.get("income") is not None:
         lines.append(_("Penghasilan: {money} per bulan").format(money=tr.money(row["income"])))
-    programs = review.PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
+    programs = PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
     lines.append(_("Program: {programs}").format(programs=programs))
     if row.get("monthly_contribution") is not None:
         lines.append(
@@ -210,9 +211,11 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
         _("Pembayar yang diminta: {payer}").format(payer=payer.get(row.get("payer") or "", "-"))
     )
     if row.get("heir_name"):
+        relation_label = HEIR_LABELS.get(row.get("heir_relation") or "")
         lines.append(
             _("Ahli waris: {name} ({relation})").format(
-                name=row["heir_name"], relation=row.get("heir_relation") or "-"
+                name=row["heir_name"],
+                relation=_(relation_label) if relation_label else "-",
             )
         )
     if card.flags:

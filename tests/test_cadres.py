@@ -153,7 +153,7 @@ async def test_cadre_view_counts_fix_buttons_and_quota(harness: Harness) -> None
     await harness.send(cadre, "/kader")
     text = harness.text(cadre)
     assert "Pekerja yang Anda daftarkan: 3" in text
-    assert "diajukan, menunggu ditinjau: 1" in text and "perlu diperbaiki: 1" in text
+    assert "sedang diperiksa petugas: 1" in text and "perlu diperbaiki: 1" in text
     assert "DBH Sawit: 1 dari 20 kuota desa terpakai, sisa 19." in text
     assert harness.last(cadre).buttons == [(f"Ahmad Yani ({fix['ref']})", f"FIX {fix['id']}")]
 
