@@ -1,6 +1,353 @@
-"""`make bench` entry point; the harness arrives with the throughput work (issue 7)."""
+"""`make bench`: throughput, latency and storage figures of the real bot; see BENCHMARKS.md."""
 
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-print("bench: no benchmark harness yet", file=sys.stderr)
-raise SystemExit(0)
+from bench import report
+from bench.people import Lost, Pacer, Person, Tally, echo_person
+from bench.scripts import jaga_person, workload_name
+from bench.standin import BotState, StandIn
+
+OUT = Path("bench/out")
+SECRET = "bench-secret-key-of-enough-length-0123456789"
+
+
+@dataclass
+class Phase:
+    """One measured run of people against one bot process."""
+
+    name: str
+    people: int
+    offered: str
+    seconds: float
+    tally: Tally
+    cpu_seconds: float
+    peak_rss_mb: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def updates_per_second(self) -> float:
+        """Answered updates per wall-clock second."""
+        return self.tally.answered / self.seconds if self.seconds else 0.0
+
+
+class BotProcess:
+    """A bot in a child process, pointed at the stand-in by JAGA_TELEGRAM_API_URL."""
+
+    def __init__(self, standin: StandIn, name: str, command: list[str], env: dict[str, str]):
+        self.standin = standin
+        self.name = name
+        self.command = command
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.state: BotState | None = None
+        self.startup_seconds = 0.0
+
+    async def start(self, token: str, workdir: Path) -> BotState:
+        """Start it and wait until it polls for updates."""
+        self.state = self.standin.add_bot(token)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
+        env.update(self.env)
+        env.update(
+            JAGA_TELEGRAM_TOKEN=token,
+            JAGA_TELEGRAM_API_URL=self.standin.api_url,
+            JAGA_SECRET_KEY=SECRET,
+            PYTHONPATH=str(Path.cwd()),
+        )
+        log = (workdir / f"{self.name}.log").open("wb")
+        started = time.monotonic()
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        while self.state.calls.get("getUpdates", 0) == 0:
+            if self.proc.returncode is not None or time.monotonic() - started > 120:
+                raise RuntimeError(f"{self.name} did not start: see {workdir / self.name}.log")
+            await asyncio.sleep(0.005)
+        self.startup_seconds = time.monotonic() - started
+        return self.state
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        """The process's peak resident set (VmHWM)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def stop(self) -> int:
+        """SIGINT (as Ctrl-C), as run_polling expects; killed if it does not end in 30 s."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        return self.proc.returncode or 0
+
+
+def bot_env(args: argparse.Namespace) -> dict[str, str]:
+    """The settings both bots run with; the people act with no pause, far faster than anyone
+    types, so the per-person flood guard is raised above what they send."""
+    return {
+        "JAGA_MAX_CONCURRENT_UPDATES": str(args.concurrency),
+        "JAGA_MAX_MESSAGES_PER_SECOND": str(args.rate_limit),
+        "JAGA_FLOOD_BURST": "1000",
+        "JAGA_FLOOD_RATE": "1000",
+    }
+
+
+Script = Callable[[Person], Awaitable[None]]
+
+
+async def run_people(
+    standin: StandIn,
+    bot: BotProcess,
+    name: str,
+    count: int,
+    first_id: int,
+    script: Script,
+    rate: float | None,
+) -> Phase:
+    """Run `count` people through `script` at once and measure the bot meanwhile."""
+    assert bot.state is not None
+    tally = Tally()
+    pacer = Pacer(rate)
+    people = [Person(standin, bot.state, first_id + i, tally, pacer) for i in range(count)]
+
+    async def one(person: Person) -> None:
+        try:
+            await script(person)
+            tally.finished += 1
+        except Lost as exc:
+            if len(tally.errors) < 5:
+                tally.errors.append(str(exc))
+        finally:
+            person.close()
+
+    cpu = bot.cpu_seconds()
+    started = time.monotonic()
+    await asyncio.gather(*(one(p) for p in people))
+    seconds = time.monotonic() - started
+    offered = "closed loop: each person acts on each answer at once"
+    if rate is not None:
+        offered = f"open loop: {rate:.0f} actions/s over all people"
+    return Phase(name, count, offered, seconds, tally, bot.cpu_seconds() - cpu, bot.peak_rss_mb())
+
+
+async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Echo ceiling, registration at saturation, registration at half of that rate."""
+    standin = StandIn(args.latency / 1000)
+    await standin.start()
+    common = bot_env(args)
+    results: dict[str, Any] = {"phases": []}
+    try:
+        echo = BotProcess(standin, "echo", [sys.executable, "-m", "bench.echo"], common)
+        await echo.start("100001:echo", out)
+        await run_people(standin, echo, "warm-up", 20, 10, lambda p: echo_person(p, 3), None)
+        ceiling = await run_people(
+            standin,
+            echo,
+            "echo ceiling",
+            args.workers,
+            1_000_000,
+            lambda p: echo_person(p, args.echo_messages),
+            None,
+        )
+        results["phases"].append(ceiling)
+        await echo.stop()
+
+        jaga = BotProcess(
+            standin,
+            "jaga",
+            [sys.executable, "-m", "bot", "run"],
+            {**common, "JAGA_DB": str(out / "throughput.sqlite3"), "JAGA_REGION": "12"},
+        )
+        _remove(out, "throughput.sqlite3*")
+        await jaga.start("100002:jaga", out)
+        results["startup_seconds_empty_db"] = jaga.startup_seconds
+        await run_people(standin, jaga, "warm-up", 20, 10, jaga_person, None)
+        saturated = await run_people(
+            standin, jaga, workload_name(), args.workers, 2_000_000, jaga_person, None
+        )
+        results["phases"].append(saturated)
+        half = saturated.updates_per_second / 2
+        halfload = await run_people(
+            standin,
+            jaga,
+            f"{workload_name()} at half rate",
+            args.half_workers,
+            3_000_000,
+            jaga_person,
+            half,
+        )
+        results["phases"].append(halfload)
+        await jaga.stop()
+        results["unexpected_methods"] = sorted(
+            {m for s in standin.bots.values() for m in s.unexpected}
+        )
+    finally:
+        await standin.stop()
+    return results
+
+
+async def profile(args: argparse.Namespace, out: Path) -> str:
+    """The registration run once more, the bot under pyinstrument; returns its text report."""
+    if shutil.which("pyinstrument", path=str(Path(sys.executable).parent)) is None:
+        return "pyinstrument is not installed (pip install -e '.[bench]')"
+    standin = StandIn(args.latency / 1000)
+    await standin.start()
+    session = out / "profile.pyisession"
+    session.unlink(missing_ok=True)
+    try:
+        command = [
+            sys.executable,
+            "-m",
+            "pyinstrument",
+            "--renderer=session",
+            f"--outfile={session}",
+            "-m",
+            "bot",
+            "run",
+        ]
+        _remove(out, "profile.sqlite3*")
+        jaga = BotProcess(
+            standin,
+            "profile",
+            command,
+            {**bot_env(args), "JAGA_DB": str(out / "profile.sqlite3")},
+        )
+        await jaga.start("100003:profile", out)
+        await run_people(
+            standin, jaga, "profile", args.profile_workers, 4_000_000, jaga_person, None
+        )
+        await jaga.stop()
+    finally:
+        await standin.stop()
+    if not session.exists():
+        return "no profile written"
+    # Flat: each function's own time, heaviest first; the tree is in profile.html.
+    flat = await _python(
+        "-m", "pyinstrument", f"--load={session}", "-r", "text", "-p", "flat=true",
+        "-p", "processor_options.filter_threshold=0.005",
+    )  # fmt: skip
+    await _python("-m", "pyinstrument", f"--load={session}", "-r", "html", "-o",
+                  str(out / "profile.html"))  # fmt: skip
+    return flat
+
+
+async def storage(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Generate (or reuse) the big database, then measure lookups, exports and start-up."""
+    import json
+
+    path = out / f"storage-{args.rows}.sqlite3"
+    result: dict[str, Any] = {"rows": args.rows}
+    if not path.exists() or args.fresh:
+        _remove(out, f"storage-{args.rows}.sqlite3*")
+        gen = await _python("-m", "bench.storage", "generate", str(path), str(args.rows))
+        result["generate_seconds"] = json.loads(gen)["seconds"]
+    result.update(
+        json.loads(await _python("-m", "bench.storage", "measure", str(path), str(args.rows)))
+    )
+    # Start-up of `jaga run` on the big database, through the stand-in (latency included).
+    standin = StandIn(args.latency / 1000)
+    await standin.start()
+    try:
+        jaga = BotProcess(
+            standin, "startup", [sys.executable, "-m", "bot", "run"], {"JAGA_DB": str(path)}
+        )
+        await jaga.start("100004:startup", out)
+        result["startup_seconds"] = jaga.startup_seconds
+        result["startup_calls"] = sum(jaga.state.calls.values()) if jaga.state else 0
+        result["bot_rss_mb"] = jaga.peak_rss_mb()
+        await jaga.stop()
+    finally:
+        await standin.stop()
+    return result
+
+
+def _remove(folder: Path, pattern: str) -> None:
+    """Delete a database left by an earlier run (and its WAL files)."""
+    for stale in folder.glob(pattern):
+        stale.unlink()
+
+
+async def _python(*argv: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *argv, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": "."}
+    )
+    stdout, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode})")
+    return stdout.decode()
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options; the defaults are what `make bench` runs."""
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--latency", type=float, default=50, help="ms added to every Bot API call")
+    p.add_argument("--workers", type=int, default=500, help="people at once at saturation")
+    p.add_argument("--half-workers", type=int, default=100, help="people in the half-rate run")
+    p.add_argument("--echo-messages", type=int, default=20, help="messages per echo person")
+    p.add_argument("--concurrency", type=int, default=64, help="JAGA_MAX_CONCURRENT_UPDATES")
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        default=100_000,
+        help="JAGA_MAX_MESSAGES_PER_SECOND for both bots (default: not binding)",
+    )
+    p.add_argument("--rows", type=int, default=1_000_000, help="stored workers for storage")
+    p.add_argument("--fresh", action="store_true", help="regenerate the storage database")
+    p.add_argument("--profile-workers", type=int, default=100, help="people in the profile run")
+    p.add_argument("--skip", action="append", default=[], choices=["storage", "profile"])
+    p.add_argument("--out", type=Path, default=OUT / "report.md", help="the Markdown report")
+    return p
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Run every part in turn and write the report."""
+    out = args.out.parent.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    print(f"bench: throughput ({args.workers} people, {args.latency:.0f} ms)", file=sys.stderr)
+    results = await throughput(args, out)
+    if "profile" not in args.skip:
+        print("bench: profile", file=sys.stderr)
+        results["profile"] = await profile(args, out)
+    if "storage" not in args.skip:
+        print(f"bench: storage ({args.rows:,} rows)", file=sys.stderr)
+        results["storage"] = await storage(args, out)
+    results["total_seconds"] = time.monotonic() - started
+    results["machine"] = report.machine()
+    results["args"] = vars(args)
+    text = report.render(results)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    print(
+        f"bench: report written to {args.out} ({results['total_seconds']:.0f} s)", file=sys.stderr
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(parser().parse_args())))

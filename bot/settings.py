@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # The webhook's secret token (1-256 of A-Z a-z 0-9 _ -); derived from the secret key if unset.
     webhook_secret: SecretStr | None = None
     # Updates handled at once (different people concurrently, one person's in order).
-    max_concurrent_updates: int = Field(default=128, ge=1, le=4096)
+    max_concurrent_updates: int = Field(default=64, ge=1, le=4096)
     # Messages a second to Telegram overall (AIORateLimiter); Telegram's bulk limit is about 30.
     max_messages_per_second: float = Field(default=30, gt=0)
     # Broadcasts and reminders (bot/outbox.py): the outbox's own pace, and how long a claimed
