@@ -226,17 +226,25 @@ async def button(update: Update, context: JagaContext) -> None:
             await users.set_active_flow(context.db, turn.id, FLOW)
             await _ask_current(context, turn)
         return
-    await answer_button(query)
-    await users.set_active_flow(context.db, turn.id, FLOW)
-    handler = _CHOICES[Step(parts[1])]
-    await handler(context, turn, registration, parts[2])
+    try:
+        if turn.user.active_flow != FLOW:
+            await users.set_active_flow(context.db, turn.id, FLOW)
+        await _CHOICES[Step(parts[1])](context, turn, registration, parts[2])
+    finally:
+        # Answered once the next question is on its way: the spinner stops either way, and
+        # the next prompt arrives one Bot API round trip sooner.
+        await answer_button(query)
 
 
 # --- asking -------------------------------------------------------------------------------------
 
 
-async def _ask_current(context: JagaContext, turn: Turn) -> None:
-    registration = await registrations.active_of(context.db, turn.id)
+async def _ask_current(
+    context: JagaContext, turn: Turn, registration: dict[str, Any] | None = None
+) -> None:
+    """Ask the question the registration waits for (read from the database unless given)."""
+    if registration is None:
+        registration = await registrations.active_of(context.db, turn.id)
     if registration is None or registration["step"] is None:
         return
     if registration["step"] == Step.SUMMARY:
@@ -564,7 +572,8 @@ async def _advance(
     if following == Step.SUMMARY and merged["status"] == "draft":
         fields.setdefault("editing", 1)  # from the summary on, a change returns to it
     await registrations.update(context.db, r["id"], step=following, **fields)
-    await _ask_current(context, turn)
+    # What was just committed, so the next question needs no read-back.
+    await _ask_current(context, turn, {**merged, **fields, "step": following})
 
 
 async def _again(context: JagaContext, turn: Turn, problem: str) -> None:

@@ -227,7 +227,8 @@ async def test_wrong_birth_date_is_asked_with_buttons_and_flagged(harness: Harne
     await h.tap(WORKER, "Februari")
     assert h.labels(WORKER)[-1] == "28"  # 1981 was not a leap year
     calls = await h.press(WORKER, "REG birth_d 30")
-    assert calls[-2].text == "Tanggal itu tidak ada. Silakan pilih lagi."
+    sent = [c.text for c in calls if c.method == "sendMessage"]
+    assert sent[0] == "Tanggal itu tidak ada. Silakan pilih lagi."
     await h.tap(WORKER, "28")
     await h.tap(WORKER, "Perempuan")
     row = await row_of(h, WORKER)
@@ -337,7 +338,8 @@ async def test_stale_buttons_are_refused_and_the_question_repeated(harness: Harn
     await h.send(WORKER, "Siti")
     await h.send(WORKER, "081234567890")
     calls = await h.press(WORKER, "REG kab 31.71")
-    assert calls[-2].text == "Tombol ini sudah tidak berlaku."
+    sent = [c.text for c in calls if c.method == "sendMessage"]
+    assert sent[0] == "Tombol ini sudah tidak berlaku."
     assert (await row_of(h, WORKER))["kabupaten_code"] is None
     # Someone without a registration pressing a registration button.
     calls = await h.press(CADRE, "REG summary send", consent)
