@@ -62,7 +62,10 @@ class Database:
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR);
+                # a second ROLLBACK would raise and hide the real error.
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -150,6 +151,59 @@ async def test_health_reports_the_database(
         await server.close_all_connections()
 
 
+def dockerfile_healthcheck() -> list[str]:
+    """The exec-form command of the Dockerfile's HEALTHCHECK."""
+    text = (Path(__file__).parent.parent / "Dockerfile").read_text(encoding="utf-8")
+    joined = text.replace("\\\n", " ")
+    [line] = [ln for ln in joined.splitlines() if ln.startswith("HEALTHCHECK ")]
+    command = json.loads(line[line.index("CMD ") + 4 :])
+    assert isinstance(command, list)
+    return [str(part) for part in command]
+
+
+async def run_probe(command: list[str], port: int) -> int:
+    """Run the health probe (with the test's port) without blocking the event loop."""
+    assert command[:2] == ["python", "-c"]
+    code = command[2].replace("8081", str(port))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_the_dockerfile_healthcheck_probes_the_health_endpoint(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import parser
+
+    command = dockerfile_healthcheck()
+    assert "http://127.0.0.1:8081/health" in command[2]
+    run_args = parser().parse_args(["run"])  # the probe targets `jaga run`'s defaults
+    assert (run_args.health_listen, run_args.health_port) == ("127.0.0.1", 8081)
+    monkeypatch.setattr(webhook, "HEALTH_TIMEOUT", 0.2)
+    port = free_port()
+    assert await run_probe(command, port) != 0  # nothing listens: unhealthy
+    server = webhook.health_server(harness.app)
+    server.listen(port, address="127.0.0.1")
+    try:
+        assert await run_probe(command, port) == 0
+        other = sqlite3.connect(harness.db.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the database cannot be written: 503, unhealthy
+        try:
+            assert await run_probe(command, port) != 0
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await run_probe(command, port) == 0
+    finally:
+        server.stop()
+        await server.close_all_connections()
+
+
 # --- graceful stop ---------------------------------------------------------------------------
 
 
@@ -171,6 +225,57 @@ async def test_stop_finishes_the_updates_being_handled(settings: Settings) -> No
         await asyncio.wait_for(began.wait(), 5)
         await app.stop()  # as on SIGTERM: no new updates, the running ones finish
         assert {c.chat_id for c in api.sent()} == {821, 822, 823}
+
+
+async def test_stop_lets_the_outbox_answer_its_messages_in_flight_before_the_db_closes(
+    settings: Settings,
+) -> None:
+    from storage import outbox
+
+    chats = (831, 832, 833)
+    api = RecordingBotApi()
+    began: set[int] = set()
+
+    def slow(call: Any) -> float:
+        if call.method == "sendMessage" and int(call.params["chat_id"]) in chats:
+            began.add(int(call.params["chat_id"]))
+            return 1.0  # well within stop()'s grace (5 s)
+        return 0.0
+
+    api.delay = slow
+    app = build_application(settings, request=api)
+    at_close: list[str] = []
+    async with running(app):
+        db = app.bot_data.db
+        real_close = db.close
+
+        async def close() -> None:  # what the outbox says at the moment the database closes
+            rows = await db.fetchall("SELECT status FROM outbox ORDER BY chat_id")
+            at_close.extend(r["status"] for r in rows)
+            await real_close()
+
+        db.close = close  # type: ignore[method-assign]
+        async with db.write() as conn:
+            for chat in chats:
+                # Due already (a millisecond later would be claimed in a later round).
+                await outbox.enqueue(
+                    conn,
+                    "reminder",
+                    chat,
+                    f"Pengingat untuk {chat}",
+                    not_before="2000-01-01T00:00:00.000Z",
+                )
+        sender = app.bot_data.outbox
+        assert sender is not None
+        sender.wake()
+        await until(lambda: began == set(chats))  # all three sends are under way
+        in_flight = await db.fetchall("SELECT status FROM outbox")
+        assert [r["status"] for r in in_flight] == ["sending"] * 3
+    # Leaving `running` is post_shutdown: the sender stops (waiting for its sends), then the
+    # database closes. Every message in flight was answered and recorded before that.
+    assert at_close == ["sent"] * 3
+    sent = [c for c in api.sent() if c.text.startswith("Pengingat untuk")]
+    assert sorted(c.chat_id for c in sent if c.chat_id is not None) == list(chats)
 
 
 # --- database faults -------------------------------------------------------------------------
@@ -229,6 +334,61 @@ async def test_full_disk_during_a_correction_asks_to_try_again(
     monkeypatch.setattr(privacy, "request_correction", real)
     await h.send(USER, "Nama ibu yang benar Siti Rahma")  # the step was kept: it still waits
     assert "sudah diteruskan" in h.text(USER)
+
+
+async def test_a_really_full_database_asks_to_try_again_and_keeps_earlier_answers(
+    harness: Harness,
+) -> None:
+    """SQLITE_FULL for real: the writer may not grow the file, and the answer needs a new page."""
+    h = harness
+    nik = nik_for("12.10.19")
+    await h.send(USER, "/daftar")
+    await h.tap(USER, "Setuju")
+    await h.tap(USER, "Diri saya sendiri")
+    await h.send(USER, nik)
+    draft = await registrations.draft_of(h.db, USER)
+    assert draft is not None and draft["nik_hash"] and draft["name"] is None
+    # Another person's draft on the same (only) page of the table, padded until the page has
+    # fewer free bytes than the name answer needs: storing it must split the page.
+    other = await registrations.create_draft(h.db, USER + 1, "consent")
+
+    async def table_pages() -> list[Any]:
+        return list(await h.db.fetchall("SELECT unused FROM dbstat WHERE name = 'registrations'"))
+
+    [page] = await table_pages()
+    pad = max(page["unused"] - 40, 0)
+    for _ in range(64):
+        await registrations.update(h.db, other, scratch=json.dumps({"pad": "x" * pad}))
+        [page] = await table_pages()
+        if page["unused"] <= 6:
+            break
+        pad += 1
+    assert page["unused"] <= 6 and len(await table_pages()) == 1
+    # Free pages inside the file would take the split without growing it: use them up.
+    await h.db.execute("CREATE TABLE test_filler(x BLOB)")
+    free = await h.db.fetchval("PRAGMA freelist_count")
+    await h.db.execute("INSERT INTO test_filler VALUES (zeroblob(?))", (free * 4096,))
+    assert await h.db.fetchval("PRAGMA freelist_count") == 0
+    writer = h.db._writer
+    pages = (await writer.execute_fetchall("PRAGMA page_count"))[0][0]
+    await writer.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        # The real error, at the storage layer first ...
+        await registrations.update(h.db, draft["id"], name="Budi Santoso")
+    # ... then through the flow: the user is asked to send it again; nothing is lost.
+    await h.send(USER, "budi santoso")
+    assert "belum bisa disimpan karena gangguan penyimpanan" in h.text(USER)
+    after = await registrations.draft_of(h.db, USER)
+    assert after is not None
+    assert after["nik_hash"] == draft["nik_hash"] and after["nik_enc"] == draft["nik_enc"]
+    assert after["birth_date"] == draft["birth_date"] and after["step"] == draft["step"]
+    assert after["name"] is None
+    # Space again (the operator freed the disk): the same answer goes through.
+    await writer.execute("PRAGMA max_page_count = 1073741823")
+    await h.send(USER, "budi santoso")
+    stored = await registrations.draft_of(h.db, USER)
+    assert stored is not None and stored["name"] == "Budi Santoso"
+    assert "belum bisa disimpan" not in h.text(USER)
 
 
 # --- Telegram faults -------------------------------------------------------------------------
