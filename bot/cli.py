@@ -57,6 +57,68 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    """jaga rotate-key --new-key-file PATH: all personal data under a new key (bot/keys.py)."""
+    from pathlib import Path
+
+    from bot.keys import RotationError, install_key_file, read_new_key, rotate
+
+    from_env = settings.secret_key is not None and bool(settings.secret_key.get_secret_value())
+    key_file = settings.db.parent / "secret.key"
+    old_copy = key_file.with_name(key_file.name + ".old")
+    try:
+        if not from_env and not key_file.exists():
+            raise RotationError(
+                f"there is no key yet (JAGA_SECRET_KEY unset, no {key_file}): nothing to rotate"
+            )
+        if not from_env and old_copy.exists():
+            raise RotationError(
+                f"{old_copy} is still there from an earlier rotation: keep it somewhere safe "
+                "if old backups need it, remove it, and run this again"
+            )
+        new = read_new_key(Path(args.new_key_file), settings.key)
+        done = asyncio.run(rotate(settings.db, settings.key, new))
+    except RotationError as exc:
+        print(f"jaga: {exc}", file=sys.stderr)
+        return 1
+    for name, count in sorted((done.encrypted + done.hashed).items()):
+        print(f"{name}: {count} values")
+    if done.flow_states:
+        print(f"membership_flow_state.data: {done.flow_states} unfinished steps")
+    for name, count in sorted(done.dropped.items()):
+        print(f"{name}: {count} rows cleared (their value is stored nowhere in clear)")
+    if done.p3ke_deleted:
+        print(
+            f"P3KE list: {done.p3ke_deleted} NIK hashes deleted (only hashes were stored); "
+            "import it again: jaga import p3ke FILE"
+        )
+    if from_env:
+        print(
+            f"Done. Now set JAGA_SECRET_KEY to the contents of {args.new_key_file} (the old "
+            "value no longer decrypts anything) before starting the bot."
+        )
+    else:
+        try:
+            install_key_file(key_file, new)
+        except OSError as exc:
+            print(
+                f"jaga: the database now uses the key in {args.new_key_file}, but writing "
+                f"{key_file} failed ({exc.strerror}): copy that file to {key_file} (mode 0600) "
+                "before starting the bot",
+                file=sys.stderr,
+            )
+            return 1
+        print(
+            f"Done. {key_file} holds the new key; the old one is in {old_copy}: delete it once "
+            "no backup made before this rotation is needed (they need the old key)."
+        )
+    print(
+        "Backups made before now need the old key. Take a new backup (jaga backup). If "
+        "JAGA_WEBHOOK_SECRET is unset the webhook secret changes too; jaga run sets it again."
+    )
+    return 0
+
+
 def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot import console
 
@@ -92,13 +154,18 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         from bot import desk_cli
 
         return desk_cli.import_p3ke(settings, args.path)
-    run = import_members if args.kind == "members" else import_claims
 
     async def go() -> int:
         source = FileSource(Path(args.path))
         db = await Database.open(settings.db)
         try:
-            summary = await run(db, FieldCipher(settings.key), source)
+            cipher = FieldCipher(settings.key)
+            if args.kind == "members":
+                summary = await import_members(
+                    db, cipher, source, default_language=settings.language
+                )
+            else:
+                summary = await import_claims(db, cipher, source)
         except ImportFailed as exc:
             print(f"jaga: {args.path}: {exc}", file=sys.stderr)
             for error in exc.errors:
@@ -139,6 +206,12 @@ def parser() -> argparse.ArgumentParser:
     desk_cli.add_arguments(sub)  # grant, program, export: the review desk
     backup = sub.add_parser("backup", help="copy the database while the bot runs (online)")
     backup.add_argument("path", help="the backup file to create (must not exist)")
+    rotate = sub.add_parser(
+        "rotate-key", help="re-encrypt all personal data under a new key (bot stopped)"
+    )
+    rotate.add_argument(
+        "--new-key-file", required=True, metavar="PATH", help="file holding the new key"
+    )
     return p
 
 
@@ -148,6 +221,7 @@ COMMANDS = {
     "migrate": _migrate,
     "import": _import,
     "backup": _backup,
+    "rotate-key": _rotate_key,
     **desk_cli.COMMANDS,
 }
 

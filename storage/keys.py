@@ -1,0 +1,217 @@
+"""Key rotation's storage side: exclusive access and every column the secret key protects.
+
+The lists below name each column holding ciphertext (`FieldCipher.encrypt`) or a keyed hash
+(`FieldCipher.lookup_hash`); tests/test_keys.py fails when a migration adds an `*_enc` or
+`*_hash` column that is not listed here. Table and column names in the SQL come from these
+constants only, never from input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Database
+
+# What to do with a keyed hash whose value is known nowhere in clear (so it cannot be recomputed):
+# `null`: clear the column; `delete`: delete the row; `null_or_delete`: clear it unless it is the
+# row's only way to be found (claims: no KPJ either), then delete; `reset_session`: clear it and
+# the step that waits for it.
+Unknown = Literal["null", "delete", "null_or_delete", "reset_session"]
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """A column of ciphertext; rows are addressed by rowid."""
+
+    table: str
+    column: str
+
+    @property
+    def name(self) -> str:
+        """`table.column`."""
+        return f"{self.table}.{self.column}"
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """A column of keyed hashes of `kind` ("nik" or "phone"); rows are addressed by rowid."""
+
+    table: str
+    column: str
+    kind: str
+    unknown: Unknown
+    where: str = "1"  # which rows hold such a hash (reminders_sent: protection reminders only)
+
+    @property
+    def name(self) -> str:
+        """`table.column`."""
+        return f"{self.table}.{self.column}"
+
+
+ENCRYPTED = (
+    Encrypted("registrations", "nik_enc"),
+    Encrypted("registrations", "phone_enc"),
+    Encrypted("members", "nik_enc"),
+    Encrypted("privacy_requests", "text_enc"),
+)
+
+# Each hash is recomputed from the value it stands for, found by its old hash among every NIK
+# and phone number stored encrypted (registrations, members, flow states).
+HASHED = (
+    Hashed("registrations", "nik_hash", "nik", "null"),
+    Hashed("registrations", "phone_hash", "phone", "null"),
+    Hashed("members", "nik_hash", "nik", "delete"),
+    Hashed("claims", "nik_hash", "nik", "null_or_delete"),
+    Hashed("member_links", "nik_hash", "nik", "delete"),
+    Hashed("privacy_sessions", "nik_hash", "nik", "reset_session"),
+    Hashed("reminders_sent", "subject", "nik", "delete", where="kind = 'protection'"),
+)
+
+# Hash-only tables: the values were never stored, so the table is emptied and must be imported
+# again with the new key.
+HASH_ONLY = ("p3ke.nik_hash",)
+
+# JSON columns whose `*_enc` keys hold base64 ciphertext and `*_hash` keys keyed NIK hashes.
+FLOW_STATE = ("membership_flow_state", "data")
+
+
+class DatabaseBusy(Exception):
+    """Another process (the bot, an import, a backup) has the database open."""
+
+
+async def open_exclusive(path: Path) -> Database:
+    """The database opened by this process alone, migrated; DatabaseBusy if anyone else has it.
+
+    `locking_mode=EXCLUSIVE` set before the first access makes SQLite refuse while any other
+    connection has the WAL database open (even an idle one, like a running bot), and keeps
+    everyone else out until `close()`.
+    """
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=1.0)
+    conn.row_factory = aiosqlite.Row
+    try:
+        await conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        await conn.execute("PRAGMA busy_timeout=1000")
+        try:
+            await conn.execute("BEGIN EXCLUSIVE")
+            await conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise DatabaseBusy(str(exc)) from None
+        await conn.execute("PRAGMA foreign_keys=ON")
+        db = Database(path, conn, conn)
+        await db.migrate()
+    except BaseException:
+        await conn.close()
+        raise
+    return db
+
+
+async def columns_named_like_secrets(db: Database) -> set[str]:
+    """`table.column` of every column whose name ends in `_enc` or `_hash`."""
+    found: set[str] = set()
+    tables = await db.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for (table,) in tables:
+        for column in await db.fetchall(f"PRAGMA table_info({table})"):
+            if column["name"].endswith(("_enc", "_hash")):
+                found.add(f"{table}.{column['name']}")
+    return found
+
+
+async def encrypted_values(conn: aiosqlite.Connection, col: Encrypted) -> list[tuple[int, bytes]]:
+    """(rowid, ciphertext) of every row where the column is set."""
+    rows = await conn.execute_fetchall(
+        f"SELECT rowid, {col.column} FROM {col.table} WHERE {col.column} IS NOT NULL"
+    )
+    return [(int(r[0]), bytes(r[1])) for r in rows]
+
+
+async def set_encrypted(
+    conn: aiosqlite.Connection, col: Encrypted, values: list[tuple[bytes, int]]
+) -> None:
+    """Write (ciphertext, rowid) pairs."""
+    await conn.executemany(f"UPDATE {col.table} SET {col.column} = ? WHERE rowid = ?", values)
+
+
+async def hashed_values(conn: aiosqlite.Connection, col: Hashed) -> list[tuple[int, str]]:
+    """(rowid, hash) of every row where the column holds a hash."""
+    rows = await conn.execute_fetchall(
+        f"SELECT rowid, {col.column} FROM {col.table} "
+        f"WHERE {col.column} IS NOT NULL AND ({col.where})"
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+async def set_hashed(
+    conn: aiosqlite.Connection, col: Hashed, values: list[tuple[str, int]]
+) -> None:
+    """Write (hash, rowid) pairs."""
+    await conn.executemany(f"UPDATE {col.table} SET {col.column} = ? WHERE rowid = ?", values)
+
+
+async def drop_unknown(conn: aiosqlite.Connection, col: Hashed, rowids: list[int]) -> int:
+    """Apply the column's `unknown` rule to rows whose hash cannot be recomputed; rows affected."""
+    count = 0
+    for rowid in rowids:
+        if col.unknown == "delete":
+            sql = f"DELETE FROM {col.table} WHERE rowid = ?"
+        elif col.unknown == "null_or_delete":
+            cursor = await conn.execute(
+                f"UPDATE {col.table} SET {col.column} = NULL WHERE rowid = ? AND kpj IS NOT NULL",
+                (rowid,),
+            )
+            if cursor.rowcount:
+                count += 1
+                continue
+            sql = f"DELETE FROM {col.table} WHERE rowid = ?"
+        elif col.unknown == "reset_session":
+            sql = f"UPDATE {col.table} SET {col.column} = NULL, step = NULL WHERE rowid = ?"
+        else:
+            sql = f"UPDATE {col.table} SET {col.column} = NULL WHERE rowid = ?"
+        cursor = await conn.execute(sql, (rowid,))
+        count += cursor.rowcount
+    return count
+
+
+async def flow_states(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+    """(rowid, JSON data) of every status/claims/iuran/answer flow state."""
+    table, column = FLOW_STATE
+    rows = await conn.execute_fetchall(f"SELECT rowid, {column} FROM {table}")
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+async def set_flow_state_data(conn: aiosqlite.Connection, values: list[tuple[str, int]]) -> None:
+    """Write (JSON data, rowid) pairs."""
+    table, column = FLOW_STATE
+    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", values)
+
+
+async def end_flow_states(conn: aiosqlite.Connection, rowids: list[int]) -> None:
+    """Forget flow states that cannot be carried over; their people start that step again."""
+    for rowid in rowids:
+        await conn.execute(
+            "UPDATE users SET active_flow = NULL WHERE telegram_id = "
+            "(SELECT telegram_id FROM membership_flow_state WHERE rowid = ?)",
+            (rowid,),
+        )
+        await conn.execute("DELETE FROM membership_flow_state WHERE rowid = ?", (rowid,))
+
+
+async def clear_hash_only(conn: aiosqlite.Connection, source: str) -> int:
+    """Empty the P3KE list (hashes of NIKs stored nowhere) and record it; rows deleted."""
+    cursor = await conn.execute("DELETE FROM p3ke")
+    deleted = cursor.rowcount
+    if deleted:
+        await conn.execute("INSERT INTO p3ke_imports(source, rows) VALUES (?, 0)", (source,))
+    return deleted
+
+
+async def row_count(conn: aiosqlite.Connection, table: str) -> int:
+    """How many rows a table holds (for the report)."""
+    rows: Any = await conn.execute_fetchall(f"SELECT COUNT(*) FROM {table}")
+    return int(rows[0][0])
