@@ -1,7 +1,9 @@
 """/tinjau, /ekspor, /laporan: the district review desk in a private chat (reviewers only).
 
 Every press is re-checked on the server: the presser's role now, the submission's district and
-its state. Callback data: `REV <id> <action> [arg]`, `REVQ ALL|D12`, `EXP <format> [status]`.
+its state. Callback data: `REV <id> <action> [arg]`, `REVQ ALL|D12`, `EXP <format> [status]`;
+`REVQ C [<request id> F|D|DY]`: correction requests from /data_saya (list, ask the worker to fix a
+submission under review, or mark one done after the change was made outside the bot).
 """
 
 from __future__ import annotations
@@ -15,22 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot import clock, review
 from bot import export as exporter
 from bot import report as reporter
 from bot.access import Access, access_of, within
 from bot.context import JagaContext
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
+from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age_on
 from handlers.common import Turn, answer_button, columns, inline, say
-from storage import funding, registrations, users
+from storage import funding, privacy, registrations, users
 from storage import review as store
 
 log = logging.getLogger(__name__)
 
 FLOW = "tinjau"
+# Correction requests listed at once (the oldest first; the rest after these are done).
+MAX_CORRECTIONS_SHOWN = 10
+# Registrations BPJS already has: their data is changed outside the bot.
+APPROVED_STATES = ("disetujui", "terdaftar")
 # A sponsor's name or a note to the worker: long enough for a sentence, short enough to read.
 MAX_NOTE = 300
 
@@ -83,8 +90,12 @@ async def queue_filter(update: Update, context: JagaContext) -> None:
         _refuse_log(turn, query.data, "role")
         await answer_button(query, turn.gettext("Anda tidak berwenang meninjau pengajuan."))
         return
+    args = query.data.removeprefix("REVQ ").split()
+    if args[:1] == ["C"]:
+        await _correction_button(context, turn, access, query, args[1:])
+        return
     await answer_button(query)
-    decile_only = query.data.removeprefix("REVQ ").strip() == "D12"
+    decile_only = args == ["D12"]
     await _clear(context, turn)
     await store.set_step(context.db, turn.id, decile_only=int(decile_only))
     await _summary(context, turn, access, decile_only)
@@ -113,6 +124,11 @@ async def _summary(context: JagaContext, turn: Turn, access: Access, decile_only
             t=tr.number(counts.get("terdaftar", 0)),
         ),
     ]
+    corrections = await _open_corrections(context, access)
+    if corrections:
+        lines.append(
+            _("Permintaan perbaikan data dari pekerja: {n}").format(n=tr.number(len(corrections)))
+        )
     if decile_only:
         lines.append(
             _("Filter: hanya desil 1–2 P3KE ({n} menunggu).").format(n=tr.number(waiting))
@@ -120,7 +136,10 @@ async def _summary(context: JagaContext, turn: Turn, access: Access, decile_only
         button = (_("Tampilkan semua"), "REVQ ALL")
     else:
         button = (_("Hanya desil 1–2 P3KE"), "REVQ D12")
-    await say(context, turn.chat_id, "\n".join(lines), inline([[button]]))
+    rows = [[button]]
+    if corrections:
+        rows.append([(_("Lihat permintaan perbaikan data"), "REVQ C")])
+    await say(context, turn.chat_id, "\n".join(lines), inline(rows))
 
 
 async def _next_card(
@@ -641,15 +660,19 @@ async def _choose_fields(
         fields="[]",
     )
     await users.set_active_flow(context.db, turn.id, None)
-    await say(
-        context,
-        turn.chat_id,
-        _(
-            "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
-            "dari satu), lalu tekan Lanjut."
-        ).format(ref=row["ref"], name=row.get("name") or "-"),
-        _fix_keyboard(turn, row["id"], []),
-    )
+    text = _(
+        "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
+        "dari satu), lalu tekan Lanjut."
+    ).format(ref=row["ref"], name=row.get("name") or "-")
+    wishes = [
+        _correction_text(context, c)
+        for c in await _open_corrections(context, access)
+        if c["registration_id"] == row["id"]
+    ]
+    if wishes:
+        text += "\n\n" + _("Permintaan perbaikan dari pekerja:") + "\n"
+        text += "\n".join(f"«{w}»" for w in wishes)
+    await say(context, turn.chat_id, text, _fix_keyboard(turn, row["id"], []))
 
 
 async def _toggle_field(
@@ -721,15 +744,204 @@ async def _send_fix(
         return
     await _clear(context, turn)
     labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen)
+    text = _(
+        "Permintaan perbaikan {ref} terkirim ({fields}). Setelah diperbaiki, pengajuan "
+        "kembali ke antrean."
+    ).format(ref=row["ref"], fields=labels)
+    # The worker now corrects the data themselves: their correction requests are answered.
+    resolved = 0
+    for request in await _open_corrections(context, access):
+        if request["registration_id"] == row["id"]:
+            resolved += await privacy.resolve_correction(context.db, request["id"], turn.id)
+    if resolved:
+        text += "\n" + _(
+            "Permintaan perbaikan data dari pekerja untuk {ref} ditandai selesai."
+        ).format(ref=row["ref"])
+    await say(context, turn.chat_id, text)
+    await _next_card(context, turn, access)
+
+
+# --- correction requests from /data_saya ---------------------------------------------------
+
+
+async def _open_corrections(context: JagaContext, access: Access) -> list[dict[str, Any]]:
+    """Open correction requests of the person's review regions, oldest first."""
+    found: dict[int, dict[str, Any]] = {}
+    for region in access.review_regions():
+        for request in await privacy.open_corrections(context.db, region):
+            found[request["id"]] = request
+    return [found[key] for key in sorted(found)]
+
+
+def _correction_text(context: JagaContext, request: dict[str, Any]) -> str:
+    """What the person asked to correct, decrypted, with NIK and phone numbers masked."""
+    if not request.get("text_enc"):
+        return "-"
+    try:
+        text = context.cipher.decrypt(request["text_enc"])
+    except ValueError:
+        log.warning("event=correction_undecryptable request=%s", request["id"])
+        return "-"
+    return mask_text(text, IDENTIFIER_TYPES)
+
+
+async def _correction_button(
+    context: JagaContext, turn: Turn, access: Access, query: Any, args: list[str]
+) -> None:
+    """Lists open correction requests, or acts on one after re-checking scope and state."""
+    _ = turn.gettext
+    if not args:
+        await answer_button(query)
+        await _list_corrections(context, turn, access)
+        return
+    if len(args) != 2 or not args[0].isdigit() or args[1] not in ("F", "D", "DY"):
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    request_id, action = int(args[0]), args[1]
+    request = next(
+        (c for c in await _open_corrections(context, access) if c["id"] == request_id), None
+    )
+    if request is None:  # done by another reviewer, or not this reviewer's district
+        await answer_button(query, _("Permintaan perbaikan ini sudah selesai ditangani."))
+        return
+    row = (
+        await registrations.get(context.db, request["registration_id"])
+        if request["registration_id"] is not None
+        else None
+    )
+    if row is not None and not review.may_review(access, row):
+        _refuse_log(turn, query.data, "scope")
+        await answer_button(query, _("Anda tidak berwenang meninjau pengajuan ini."))
+        return
+    await answer_button(query)
+    ref = request["ref"] or "-"
+    if action == "F":
+        if row is None or row["status"] != "diajukan":
+            await say(context, turn.chat_id, _correction_state_changed(turn, ref, row))
+            await _list_corrections(context, turn, access)
+            return
+        if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+            await say(context, turn.chat_id, _locked_text(turn, row))
+            return
+        await _choose_fields(context, turn, access, row, "")
+        return
+    if row is not None and row["status"] == "diajukan":
+        # Under review: the worker should fix it themselves (the F button), not the reviewer.
+        await say(context, turn.chat_id, _correction_state_changed(turn, ref, row))
+        await _list_corrections(context, turn, access)
+        return
+    if action == "D":
+        if row is not None and row["status"] in APPROVED_STATES:
+            text = _(
+                "Pengajuan {ref} sudah disetujui, jadi datanya diubah di luar bot (misalnya di "
+                "kantor BPJS Ketenagakerjaan dan di catatan dinas). Apakah perubahan itu sudah "
+                "dilakukan?"
+            ).format(ref=ref)
+        else:
+            text = _(
+                "Tandai permintaan perbaikan untuk {ref} selesai? Lakukan ini setelah "
+                "perubahannya dibuat."
+            ).format(ref=ref)
+        await say(
+            context,
+            turn.chat_id,
+            text,
+            inline(
+                [
+                    [(_("Ya, sudah diubah"), f"REVQ C {request_id} DY")],
+                    [(_("Belum, kembali"), "REVQ C")],
+                ]
+            ),
+        )
+        return
+    if not await privacy.resolve_correction(context.db, request_id, turn.id):
+        await say(context, turn.chat_id, _("Permintaan perbaikan ini sudah selesai ditangani."))
+        return
+    log.info("event=correction_resolved request=%s reviewer=%s", request_id, turn.id)
     await say(
         context,
         turn.chat_id,
-        _(
-            "Permintaan perbaikan {ref} terkirim ({fields}). Setelah diperbaiki, pengajuan "
-            "kembali ke antrean."
-        ).format(ref=row["ref"], fields=labels),
+        _("Permintaan perbaikan untuk {ref} ditandai selesai. Peminta sudah diberi tahu.").format(
+            ref=ref
+        ),
     )
-    await _next_card(context, turn, access)
+    await _tell_requester(context, request)
+
+
+def _correction_state_changed(turn: Turn, ref: str, row: dict[str, Any] | None) -> str:
+    _ = turn.gettext
+    if row is None:
+        return _("Data pendaftaran {ref} sudah dihapus.").format(ref=ref)
+    status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+    return _("Status {ref} sekarang: {status}. Pilih lagi dari daftar.").format(
+        ref=ref, status=status
+    )
+
+
+async def _list_corrections(context: JagaContext, turn: Turn, access: Access) -> None:
+    """One message per open correction request, with the action its state allows."""
+    _ = turn.gettext
+    requests = await _open_corrections(context, access)
+    if not requests:
+        await say(
+            context, turn.chat_id, _("Tidak ada permintaan perbaikan data yang belum ditangani.")
+        )
+        return
+    for request in requests[:MAX_CORRECTIONS_SHOWN]:
+        row = (
+            await registrations.get(context.db, request["registration_id"])
+            if request["registration_id"] is not None
+            else None
+        )
+        ref = request["ref"] or "-"
+        by = _("kader, atas nama pekerja") if request["on_behalf"] else _("pekerja sendiri")
+        lines = [_("Permintaan perbaikan data untuk {ref}").format(ref=ref)]
+        if row is not None:
+            status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+            lines.append(
+                _("Nama: {name} · Status: {status}").format(
+                    name=row.get("name") or "-", status=status
+                )
+            )
+        sent = review.wib_date(request["created_at"])
+        if sent is not None:
+            lines.append(_("Dikirim {date} oleh {by}").format(date=turn.tr.date(sent), by=by))
+        lines.append(f"«{_correction_text(context, request)}»")
+        rid = request["id"]
+        if row is None:
+            lines.append(_("Data pendaftaran ini sudah dihapus."))
+            button = (_("Tandai selesai"), f"REVQ C {rid} D")
+        elif row["status"] == "diajukan":
+            button = (_("Minta pekerja memperbaiki"), f"REVQ C {rid} F")
+        else:
+            button = (_("Sudah diubah, tandai selesai"), f"REVQ C {rid} D")
+        await say(context, turn.chat_id, "\n".join(lines), inline([[button]]))
+    if len(requests) > MAX_CORRECTIONS_SHOWN:
+        await say(
+            context,
+            turn.chat_id,
+            _("Masih ada {n} permintaan lagi. Selesaikan yang di atas, lalu buka /tinjau.").format(
+                n=turn.tr.number(len(requests) - MAX_CORRECTIONS_SHOWN)
+            ),
+        )
+
+
+async def _tell_requester(context: JagaContext, request: dict[str, Any]) -> None:
+    """Tells whoever asked for the correction that it was handled (UU 27/2022 Pasal 30)."""
+    user = await users.get_or_create(context.db, request["requested_by"])
+    _ = translator(user.language or context.settings.language).gettext
+    try:
+        await context.bot.send_message(
+            request["requested_by"],
+            _(
+                "Permintaan perbaikan data Anda untuk {ref} sudah ditangani petugas kabupaten. "
+                "Lihat data Anda lewat /data_saya."
+            ).format(ref=request["ref"] or "-"),
+        )
+    except TelegramError as exc:
+        log.warning(
+            "event=correction_done_notice_failed user=%s error=%s", request["requested_by"], exc
+        )
 
 
 async def _clear(context: JagaContext, turn: Turn) -> None:
