@@ -124,6 +124,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._progress_due = 0.0
         self._renew_due = 0.0
+        self._releasing = False  # set by a graceful stop: unsent rows go back to the queue
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class OutboxSender:
     async def stop(self, *, graceful: float = 5.0) -> None:
         """Stop claiming; let sends in flight finish for up to `graceful` seconds, cancel the rest.
 
+        Cancelled rows that had not yet been handed to Telegram are put back in the queue.
         With `graceful=0` everything stops at once, as if the process died: rows in flight
         stay `sending` and a later sender sends them again when their lease lapses.
         """
@@ -146,6 +148,7 @@ class OutboxSender:
         pending = set(self._inflight)
         if pending and graceful > 0:
             _done, pending = await asyncio.wait(pending, timeout=graceful)
+        self._releasing = graceful > 0
         for task in pending:
             task.cancel()
         for task in pending:
@@ -229,8 +232,9 @@ class OutboxSender:
 
     # --- one message -----------------------------------------------------------------------
 
-    async def _deliver(self, message: outbox.Message) -> None:
-        last = self._last_sent.get(message.chat_id)
+    async def _wait_turn(self, chat_id: int) -> None:
+        """Wait for the chat's 1-a-second spacing, the sender's pace and the bot-wide budget."""
+        last = self._last_sent.get(chat_id)
         if last is not None:
             wait = last + self.per_chat_interval - time.monotonic()
             if wait > 0:
@@ -238,6 +242,16 @@ class OutboxSender:
         await self.bucket.take()
         if self.overall is not None:
             await self.overall.acquire()
+
+    async def _deliver(self, message: outbox.Message) -> None:
+        try:
+            await self._wait_turn(message.chat_id)
+        except asyncio.CancelledError:
+            # Stopped before the message left: on a graceful stop the row goes straight back
+            # to the queue instead of waiting for its lease to lapse after the restart.
+            if self._releasing:
+                await asyncio.shield(outbox.release(self.db, message.id))
+            raise
         markup = None
         if message.buttons:
             markup = InlineKeyboardMarkup(

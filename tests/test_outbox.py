@@ -228,3 +228,22 @@ async def test_restart_in_the_middle_misses_nobody(harness_factory: HarnessFacto
     twice = {chat for chat, n in total.items() if n > 1}
     assert max(total.values()) <= 2
     assert twice <= in_flight, "only messages in flight at the kill may go out twice"
+
+
+async def test_graceful_stop_puts_unsent_rows_back_in_the_queue(harness: Harness) -> None:
+    await add_cadres(harness, range(401, 421))
+    # A slow pace: most rows are still waiting for their turn when the sender stops.
+    sender = await fast_sender(harness, rate=5.0, concurrency=20)
+    broadcast_id = await queue_broadcast(harness)
+    for _ in range(250):  # at most 5 s for the first message to go out
+        if delivered(harness.api, "Rapat kader hari Senin."):
+            break
+        await asyncio.sleep(0.02)
+    await sender.stop(graceful=0.05)
+    counts = await outbox.counts(harness.db, broadcast_id)
+    sent = sum(delivered(harness.api, "Rapat kader hari Senin.").values())
+    assert 1 <= sent < 20
+    # Nothing is left leased: what went out is sent, the rest waits for the next sender at once.
+    assert counts["sending"] == 0
+    assert counts["sent"] == sent
+    assert counts["pending"] == 20 - sent
