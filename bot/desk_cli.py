@@ -72,7 +72,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     export = sub.add_parser("export", help="export submissions as CSV or XLSX")
     export.add_argument("--format", required=True, choices=("csv", "xlsx"))
-    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--out", required=True, help="the file to write; - for CSV on stdout")
     export.add_argument("--region", help="only this region (e.g. 12.10)")
     export.add_argument("--status", choices=review.STATES)
 
@@ -172,13 +172,26 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     """jaga export --format csv|xlsx --out PATH [--region CODE] [--status STATUS]."""
     from bot import export as exporter
 
+    to_stdout = args.out == "-"
+    if to_stdout and args.format != "csv":
+        return _fail("--out - writes CSV to standard output; give a file name for xlsx")
     out = Path(args.out)
-    if not out.parent.is_dir():
+    if not to_stdout and not out.parent.is_dir():
         return _fail(f"folder {out.parent} does not exist")
     if args.region and get_wilayah(args.region) is None:
         return _fail(f"unknown region code {args.region}")
 
     async def run(db: Database) -> int:
+        if to_stdout:  # the rows on standard output, the count on standard error
+            count = await exporter.export_csv_to(
+                db,
+                FieldCipher(settings.key),
+                sys.stdout,
+                regions=[args.region] if args.region else None,
+                status=args.status,
+            )
+            print(f"{count} rows", file=sys.stderr)
+            return 0
         count = await exporter.export(
             db,
             FieldCipher(settings.key),

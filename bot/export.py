@@ -7,7 +7,7 @@ import csv
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -114,15 +114,33 @@ def write(
 
 
 def _csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:
-    count = 0
     # utf-8-sig: Excel opens the file with the right encoding (names with diacritics).
     with path.open("w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in values(row, cipher)])
-            count += 1
+        return write_csv(rows, cipher, f)
+
+
+def write_csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, stream: TextIO) -> int:
+    """Write the header and one line per row to a text stream; returns the row count."""
+    count = 0
+    writer = csv.writer(stream)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in values(row, cipher)])
+        count += 1
     return count
+
+
+async def export_csv_to(
+    db: Database,
+    cipher: FieldCipher,
+    stream: TextIO,
+    *,
+    regions: Sequence[str] | None = None,
+    status: str | None = None,
+) -> int:
+    """Stream the submissions as CSV to an open text stream (`jaga export --out -`)."""
+    rows = store.export_rows(db.path, regions, status, CHUNK)
+    return await asyncio.to_thread(write_csv, rows, cipher, stream)
 
 
 def _xlsx(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:

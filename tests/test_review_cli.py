@@ -86,3 +86,28 @@ def test_program_add_list_close(cli_env: Path, capsys: pytest.CaptureFixture[str
             await db.close()
 
     assert asyncio.run(closed()) is not None
+
+
+def test_export_csv_to_standard_output(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.crypto import FieldCipher
+    from bot.settings import load_settings
+    from tests.factories import submitted_registration
+
+    async def submit() -> str:
+        db = await Database.open(cli_env)
+        try:
+            row = await submitted_registration(db, FieldCipher(load_settings().key))
+            return str(row["ref"])
+        finally:
+            await db.close()
+
+    ref = asyncio.run(submit())
+    assert jaga(["export", "--format", "csv", "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("ref,status,nik,nama,tanggal_lahir")
+    assert lines[1].startswith(f"{ref},diajukan,")
+    assert captured.err.splitlines()[-1] == "1 rows"  # logs go to stderr too
+    assert not (cli_env.parent / "-").exists()
+    assert jaga(["export", "--format", "xlsx", "--out", "-"]) == 2
+    assert "give a file name for xlsx" in capsys.readouterr().err
