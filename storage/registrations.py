@@ -179,10 +179,3 @@ async def mark_reminded(db: Database, registration_id: int) -> None:
     await db.execute(
         f"UPDATE registrations SET reminded_at = {_NOW} WHERE id = ?", (registration_id,)
     )
-
-
-async def delete_drafts_idle_since(db: Database, idle_since: str) -> int:
-    """Delete drafts untouched since `idle_since` (ISO); returns how many."""
-    return await db.execute(
-        "DELETE FROM registrations WHERE status = 'draft' AND updated_at < ?", (idle_since,)
-    )
