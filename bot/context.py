@@ -36,7 +36,6 @@ class Command:
     callback: Callable[[Update, JagaContext], Coroutine[Any, Any, None]]
     description: str  # marked with N_; translated when the command list is set
     menu_label: str | None = None  # marked with N_; a button on the /start menu when set
-    private_only: bool = True
 
 
 class Services:

@@ -16,7 +16,6 @@ from lokal.wilayah import Wilayah, list_wilayah, wilayah_name
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz import fuzz, process
 
-from bot.access import within
 from bot.i18n import N_
 
 # Bump when the consent text changes: every registration stores the version it agreed to.
@@ -382,7 +381,3 @@ class StoredRegistration(BaseModel):
         if value is not None and value not in OCCUPATION_CODES:
             raise ValueError("unknown occupation")
         return value
-
-    def is_within(self, region: str) -> bool:
-        """Whether the address lies in a region."""
-        return bool(self.desa_code) and within(self.desa_code or "", region)

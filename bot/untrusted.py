@@ -34,8 +34,3 @@ def clean_text(text: str) -> str:
 def has_emoji(text: str) -> bool:
     """Whether the text contains pictographs (So: symbols, other), e.g. in a name."""
     return any(unicodedata.category(ch) == "So" for ch in text)
-
-
-def digits_only(text: str) -> str:
-    """The ASCII digits of a cleaned text (`1210 0115-0580 0003` -> `1210011505800003`)."""
-    return "".join(ch for ch in clean_text(text) if "0" <= ch <= "9")

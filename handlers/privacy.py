@@ -50,8 +50,9 @@ KEPT_NAMES = (
     N_("nomor pendaftaran dan status"),
     N_("NIK, nama, tanggal lahir dan jenis kelamin"),
     N_("alamat (desa, kecamatan, kabupaten) dan pekerjaan"),
-    N_("program, dasar penghasilan, iuran, periode bayar dan sumber iuran"),
-    N_("nomor KPJ dan tanggal pemeriksaan"),
+    N_("program, dasar penghasilan, iuran, periode bayar, sumber iuran dan sponsornya"),
+    N_("nomor KPJ, tanggal dan catatan pemeriksaan"),
+    N_("catatan persetujuan Anda (versi teks dan waktunya)"),
 )
 
 

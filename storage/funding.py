@@ -19,9 +19,6 @@ SOURCE_TYPES = (
     "donatur",
 )
 
-# Statuses in which an approval occupies a place in its program's quota.
-USING_QUOTA = ("disetujui", "terdaftar")
-
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import aiosqlite
 
@@ -209,9 +209,3 @@ async def clear_hash_only(conn: aiosqlite.Connection, source: str) -> int:
     if deleted:
         await conn.execute("INSERT INTO p3ke_imports(source, rows) VALUES (?, 0)", (source,))
     return deleted
-
-
-async def row_count(conn: aiosqlite.Connection, table: str) -> int:
-    """How many rows a table holds (for the report)."""
-    rows: Any = await conn.execute_fetchall(f"SELECT COUNT(*) FROM {table}")
-    return int(rows[0][0])

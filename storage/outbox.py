@@ -446,14 +446,6 @@ async def set_broadcasts_off(db: Database, telegram_id: int, off: bool, now: str
     )
 
 
-async def broadcasts_off(db: Database, telegram_id: int) -> bool:
-    """Whether a person stopped broadcasts."""
-    value = await db.fetchval(
-        "SELECT broadcasts_off_at FROM users WHERE telegram_id = ?", (telegram_id,)
-    )
-    return value is not None
-
-
 async def unblock_if_blocked(db: Database, telegram_id: int) -> bool:
     """A person marked blocked wrote to the bot: they can be messaged again. True if changed."""
     blocked = await db.fetchval(

@@ -20,7 +20,8 @@ KEPT_FIELDS = (
     "ref", "status", "nik_enc", "nik_hash", "nik_masked", "name", "birth_date", "sex",
     "kabupaten_code", "kecamatan_code", "desa_code", "occupation", "income_base", "programs",
     "monthly_contribution", "table_version", "pay_period_months", "payer", "sumber_iuran", "kpj",
-    "submitted_at", "reviewed_by", "reviewed_at",
+    "submitted_at", "reviewed_by", "reviewed_at", "funding_program_id", "sponsor", "reason_code",
+    "flags", "for_self", "consent_version", "consent_at",
 )  # fmt: skip
 
 # What it loses: contact, family, exact income, free text and the link to Telegram accounts.

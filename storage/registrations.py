@@ -8,9 +8,6 @@ from typing import Any
 from storage import audit
 from storage.db import Database
 
-# Statuses in which a NIK counts as registered (a second submission is refused).
-LIVE_STATUSES = ("diajukan", "perlu_perbaikan", "disetujui", "terdaftar")
-
 # Columns a flow may set on a registration; anything else is refused.
 WRITABLE = frozenset(
     {
