@@ -27,10 +27,10 @@ COPY --from=build --chown=jaga /app /app
 WORKDIR /app
 USER 10001
 VOLUME ["/data"]
-# /health of `jaga run` (bot/webhook.py, 127.0.0.1:8081 inside the container): 200 when the
+# /health of `jaga run` (bot/webhook.py, 127.0.0.1:8080 inside the container): 200 when the
 # database reads and grants its write lock. No curl in slim images: python's urllib (a 503 or
 # no answer raises, so the exit status is 1). Change the port here if you pass --health-port.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8081/health', timeout=5)"]
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=5)"]
 ENTRYPOINT ["jaga"]
 CMD ["run"]

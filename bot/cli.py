@@ -196,7 +196,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default="0.0.0.0", help="webhook server address (0.0.0.0)")
     run.add_argument("--port", type=int, default=8443, help="webhook server port (8443)")
     run.add_argument("--health-listen", default="127.0.0.1", help="/health address (127.0.0.1)")
-    run.add_argument("--health-port", type=int, default=8081, help="/health port; 0: off (8081)")
+    run.add_argument("--health-port", type=int, default=8080, help="/health port; 0: off (8080)")
     console = sub.add_parser("console", help="chat with the bot in this terminal, no token")
     console.add_argument("--phone", help="the phone number a share-contact button sends")
     sub.add_parser("migrate", help="apply database migrations and report the schema version")

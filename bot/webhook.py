@@ -6,9 +6,10 @@ handler refuses (403) any request without the right one. The token is JAGA_WEBHO
 if unset, derived from the secret key (stable across restarts, never logged).
 
 Health: PTB's webhook server cannot take extra routes, so `/health` is a tiny tornado server of
-its own on another port (default 127.0.0.1:8081; `--health-port 0` turns it off). It answers
-200 `{"status": "ok", ...}` when the database answers a read and grants the write lock within
-a few seconds, else 503 with the error's kind. It runs in polling mode too.
+its own on another port (default 127.0.0.1:8080, clear of a self-hosted Bot API server's 8081;
+`--health-port 0` turns it off). It answers 200 `{"status": "ok", ...}` when the database
+answers a read and grants the write lock within a few seconds, else 503 with the error's kind.
+It runs in polling mode too.
 
 Stopping (SIGTERM or Ctrl-C): PTB stops fetching, waits for the updates being handled and the
 running jobs to finish, then post_shutdown stops the outbox sender (which lets its messages in

@@ -164,7 +164,7 @@ def dockerfile_healthcheck() -> list[str]:
 async def run_probe(command: list[str], port: int) -> int:
     """Run the health probe (with the test's port) without blocking the event loop."""
     assert command[:2] == ["python", "-c"]
-    code = command[2].replace("8081", str(port))
+    code = command[2].replace("8080", str(port))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -181,9 +181,9 @@ async def test_the_dockerfile_healthcheck_probes_the_health_endpoint(
     from bot.cli import parser
 
     command = dockerfile_healthcheck()
-    assert "http://127.0.0.1:8081/health" in command[2]
+    assert "http://127.0.0.1:8080/health" in command[2]
     run_args = parser().parse_args(["run"])  # the probe targets `jaga run`'s defaults
-    assert (run_args.health_listen, run_args.health_port) == ("127.0.0.1", 8081)
+    assert (run_args.health_listen, run_args.health_port) == ("127.0.0.1", 8080)
     monkeypatch.setattr(webhook, "HEALTH_TIMEOUT", 0.2)
     port = free_port()
     assert await run_probe(command, port) != 0  # nothing listens: unhealthy
