@@ -1,13 +1,10 @@
-"""`make bench`: throughput, latency and storage figures of the real bot; see BENCHMARKS.md."""
+"""`make bench`: throughput, latency, broadcast and storage figures; see BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -15,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import broadcast, report
 from bench.people import Lost, Pacer, Person, Tally, echo_person
+from bench.process import BotProcess, bot_env, python, remove
 from bench.scripts import jaga_person, workload_name
-from bench.standin import BotState, StandIn
+from bench.standin import StandIn
 
 OUT = Path("bench/out")
-SECRET = "bench-secret-key-of-enough-length-0123456789"
 
 
 @dataclass
@@ -41,80 +38,6 @@ class Phase:
     def updates_per_second(self) -> float:
         """Answered updates per wall-clock second."""
         return self.tally.answered / self.seconds if self.seconds else 0.0
-
-
-class BotProcess:
-    """A bot in a child process, pointed at the stand-in by JAGA_TELEGRAM_API_URL."""
-
-    def __init__(self, standin: StandIn, name: str, command: list[str], env: dict[str, str]):
-        self.standin = standin
-        self.name = name
-        self.command = command
-        self.env = env
-        self.proc: asyncio.subprocess.Process | None = None
-        self.state: BotState | None = None
-        self.startup_seconds = 0.0
-
-    async def start(self, token: str, workdir: Path) -> BotState:
-        """Start it and wait until it polls for updates."""
-        self.state = self.standin.add_bot(token)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
-        env.update(self.env)
-        env.update(
-            JAGA_TELEGRAM_TOKEN=token,
-            JAGA_TELEGRAM_API_URL=self.standin.api_url,
-            JAGA_SECRET_KEY=SECRET,
-            PYTHONPATH=str(Path.cwd()),
-        )
-        log = (workdir / f"{self.name}.log").open("wb")
-        started = time.monotonic()
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        while self.state.calls.get("getUpdates", 0) == 0:
-            if self.proc.returncode is not None or time.monotonic() - started > 120:
-                raise RuntimeError(f"{self.name} did not start: see {workdir / self.name}.log")
-            await asyncio.sleep(0.005)
-        self.startup_seconds = time.monotonic() - started
-        return self.state
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far."""
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss_mb(self) -> float:
-        """The process's peak resident set (VmHWM)."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    async def stop(self) -> int:
-        """SIGINT (as Ctrl-C), as run_polling expects; killed if it does not end in 30 s."""
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 30)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        return self.proc.returncode or 0
-
-
-def bot_env(args: argparse.Namespace) -> dict[str, str]:
-    """The settings both bots run with; the people act with no pause, far faster than anyone
-    types, so the per-person flood guard is raised above what they send."""
-    return {
-        "JAGA_MAX_CONCURRENT_UPDATES": str(args.concurrency),
-        "JAGA_MAX_MESSAGES_PER_SECOND": str(args.rate_limit),
-        "JAGA_FLOOD_BURST": "1000",
-        "JAGA_FLOOD_RATE": "1000",
-    }
 
 
 Script = Callable[[Person], Awaitable[None]]
@@ -183,7 +106,7 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             [sys.executable, "-m", "bot", "run"],
             {**common, "JAGA_DB": str(out / "throughput.sqlite3"), "JAGA_REGION": "12"},
         )
-        _remove(out, "throughput.sqlite3*")
+        remove(out, "throughput.sqlite3*")
         await jaga.start("100002:jaga", out)
         results["startup_seconds_empty_db"] = jaga.startup_seconds
         await run_people(standin, jaga, "warm-up", 20, 10, jaga_person, None)
@@ -230,7 +153,7 @@ async def profile(args: argparse.Namespace, out: Path) -> str:
             "bot",
             "run",
         ]
-        _remove(out, "profile.sqlite3*")
+        remove(out, "profile.sqlite3*")
         jaga = BotProcess(
             standin,
             "profile",
@@ -247,11 +170,11 @@ async def profile(args: argparse.Namespace, out: Path) -> str:
     if not session.exists():
         return "no profile written"
     # Flat: each function's own time, heaviest first; the tree is in profile.html.
-    flat = await _python(
+    flat = await python(
         "-m", "pyinstrument", f"--load={session}", "-r", "text", "-p", "flat=true",
         "-p", "processor_options.filter_threshold=0.005",
     )  # fmt: skip
-    await _python("-m", "pyinstrument", f"--load={session}", "-r", "html", "-o",
+    await python("-m", "pyinstrument", f"--load={session}", "-r", "html", "-o",
                   str(out / "profile.html"))  # fmt: skip
     return flat
 
@@ -263,11 +186,11 @@ async def storage(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     path = out / f"storage-{args.rows}.sqlite3"
     result: dict[str, Any] = {"rows": args.rows}
     if not path.exists() or args.fresh:
-        _remove(out, f"storage-{args.rows}.sqlite3*")
-        gen = await _python("-m", "bench.storage", "generate", str(path), str(args.rows))
+        remove(out, f"storage-{args.rows}.sqlite3*")
+        gen = await python("-m", "bench.storage", "generate", str(path), str(args.rows))
         result["generate_seconds"] = json.loads(gen)["seconds"]
     result.update(
-        json.loads(await _python("-m", "bench.storage", "measure", str(path), str(args.rows)))
+        json.loads(await python("-m", "bench.storage", "measure", str(path), str(args.rows)))
     )
     # Start-up of `jaga run` on the big database, through the stand-in (latency included).
     standin = StandIn(args.latency / 1000)
@@ -284,22 +207,6 @@ async def storage(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     finally:
         await standin.stop()
     return result
-
-
-def _remove(folder: Path, pattern: str) -> None:
-    """Delete a database left by an earlier run (and its WAL files)."""
-    for stale in folder.glob(pattern):
-        stale.unlink()
-
-
-async def _python(*argv: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, *argv, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": "."}
-    )
-    stdout, _ = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode})")
-    return stdout.decode()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -319,8 +226,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=1_000_000, help="stored workers for storage")
     p.add_argument("--fresh", action="store_true", help="regenerate the storage database")
     p.add_argument("--profile-workers", type=int, default=100, help="people in the profile run")
-    p.add_argument("--skip", action="append", default=[], choices=["storage", "profile"])
+    p.add_argument(
+        "--skip", action="append", default=[], choices=["storage", "profile", "broadcast"]
+    )
     p.add_argument("--out", type=Path, default=OUT / "report.md", help="the Markdown report")
+    broadcast.add_arguments(p)
     return p
 
 
@@ -331,6 +241,13 @@ async def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"bench: throughput ({args.workers} people, {args.latency:.0f} ms)", file=sys.stderr)
     results = await throughput(args, out)
+    if "broadcast" not in args.skip:
+        print(
+            f"bench: broadcast ({args.recipients:,} recipients at {args.outbox_rate:g}/s, "
+            f"kill -9 after {args.kill_after:,})",
+            file=sys.stderr,
+        )
+        results["broadcast"] = await broadcast.run(args, out)
     if "profile" not in args.skip:
         print("bench: profile", file=sys.stderr)
         results["profile"] = await profile(args, out)
