@@ -70,22 +70,27 @@ class Database:
             await self._writer.execute("COMMIT")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one change in its own transaction; returns the number of rows changed."""
-        async with self.write() as conn:
-            cursor = await conn.execute(sql, params)
+        """Run one change, committed on return; returns the number of rows changed."""
+        # One statement is atomic on its own (autocommit): one trip to the database thread
+        # instead of three, under the lock so it never lands inside another's transaction.
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, params)
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """Run one INSERT in its own transaction; returns the new rowid."""
-        async with self.write() as conn:
-            cursor = await conn.execute(sql, params)
+        """Run one INSERT, committed on return; returns the new rowid."""
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, params)
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """The first row of a query over committed data, or None."""
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        # One call that runs the statement to its end: a statement left open between two calls
+        # would hold the shared reader's snapshot, and other coroutines' reads made meanwhile
+        # would miss rows committed since (a person's answer read one step behind).
+        rows = list(await self._reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """All rows of a query over committed data."""

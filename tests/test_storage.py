@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -72,4 +73,39 @@ async def test_write_rolls_back_on_error(tmp_path: Path) -> None:
             await insert_then_fail()
         assert await db.fetchval("SELECT count(*) FROM users") == 0
     finally:
+        await db.close()
+
+
+async def test_a_committed_write_is_read_back_by_concurrent_readers(tmp_path: Path) -> None:
+    """Many coroutines each write then read at once: no read may miss a write already committed.
+
+    A statement left open on the shared reader connection used to hold its snapshot, so reads
+    made meanwhile by other coroutines missed newer commits.
+    """
+    db = await Database.open(tmp_path / "r.sqlite3")
+
+    async def write_then_read(person: int) -> list[int]:
+        missed = []
+        for i in range(30):
+            telegram_id = person * 1000 + i
+            await db.execute("INSERT INTO users(telegram_id) VALUES (?)", (telegram_id,))
+            found = await db.fetchval(
+                "SELECT count(*) FROM users WHERE telegram_id = ?", (telegram_id,)
+            )
+            if found != 1:
+                missed.append(telegram_id)
+        return missed
+
+    async def keep_reading(stop: asyncio.Event) -> None:
+        while not stop.is_set():  # other people's reads, overlapping on the reader connection
+            await db.fetchone("SELECT telegram_id FROM users ORDER BY telegram_id")
+
+    stop = asyncio.Event()
+    readers = [asyncio.create_task(keep_reading(stop)) for _ in range(8)]
+    try:
+        results = await asyncio.gather(*(write_then_read(p) for p in range(1, 16)))
+        assert [m for missed in results for m in missed] == []
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
         await db.close()
