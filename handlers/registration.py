@@ -7,6 +7,7 @@ is not the one the registration waits for is a stale button and is answered as s
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -226,14 +227,15 @@ async def button(update: Update, context: JagaContext) -> None:
             await users.set_active_flow(context.db, turn.id, FLOW)
             await _ask_current(context, turn)
         return
+    # The press is acknowledged while the answer is stored and the next question sent, so
+    # neither waits for the other's Bot API round trip.
+    acknowledged = asyncio.create_task(answer_button(query))
     try:
         if turn.user.active_flow != FLOW:
             await users.set_active_flow(context.db, turn.id, FLOW)
         await _CHOICES[Step(parts[1])](context, turn, registration, parts[2])
     finally:
-        # Answered once the next question is on its way: the spinner stops either way, and
-        # the next prompt arrives one Bot API round trip sooner.
-        await answer_button(query)
+        await acknowledged
 
 
 # --- asking -------------------------------------------------------------------------------------
