@@ -126,6 +126,21 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         )
         results["phases"].append(halfload)
         await jaga.stop()
+        # The same offered rate against the bare echo bot: the latency floor of polling through
+        # this stand-in, so the registration tail can be told apart from the harness's.
+        echo = BotProcess(standin, "echo", [sys.executable, "-m", "bench.echo"], common)
+        await echo.start("100003:echo", out)
+        floor = await run_people(
+            standin,
+            echo,
+            "echo at the same half rate",
+            args.half_workers,
+            4_000_000,
+            lambda p: echo_person(p, args.echo_messages),
+            half,
+        )
+        results["phases"].append(floor)
+        await echo.stop()
         results["unexpected_methods"] = sorted(
             {m for s in standin.bots.values() for m in s.unexpected}
         )
