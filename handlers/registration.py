@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -54,6 +55,8 @@ from storage import registrations, review, users
 log = logging.getLogger(__name__)
 
 FLOW = "daftar"
+# A step's handler of a typed answer or a button value: (context, turn, registration, input).
+TextAnswer = Callable[[JagaContext, Turn, dict[str, Any], str], Coroutine[Any, Any, None]]
 PAGE_SIZE = 10
 
 FIELD_LABELS = {
@@ -584,6 +587,11 @@ async def _again(context: JagaContext, turn: Turn, problem: str) -> None:
     await _ask_current(context, turn)
 
 
+async def _stale(context: JagaContext, turn: Turn) -> None:
+    """A button value this question does not offer (an old or forged button): ask again."""
+    await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+
+
 def _scratch(r: dict[str, Any], **changes: Any) -> str:
     scratch = json.loads(r["scratch"] or "{}")
     scratch.update(changes)
@@ -727,18 +735,23 @@ async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -
     )
 
 
-async def _name(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-    name = check_name(text)
-    if name is None:
-        await _again(context, turn, turn.gettext(NAME_RULE))
-        return
-    await _advance(context, turn, r, Step.NAME, name=name)
-
-
 NAME_RULE = N_(
     "Nama hanya boleh berisi huruf, spasi, titik (.), tanda petik (') dan tanda hubung (-), "
     "2 sampai 100 huruf. Silakan ketik lagi."
 )
+
+
+def _name_answer(step: Step, column: str) -> TextAnswer:
+    """A typed answer that must be a person's name, stored (tidied) in `column`."""
+
+    async def answer(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+        name = check_name(text)
+        if name is None:
+            await _again(context, turn, turn.gettext(NAME_RULE))
+            return
+        await _advance(context, turn, r, step, **{column: name})
+
+    return answer
 
 
 async def _birth_confirm(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
@@ -808,14 +821,6 @@ async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) 
     )
 
 
-async def _mother(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-    name = check_name(text)
-    if name is None:
-        await _again(context, turn, turn.gettext(NAME_RULE))
-        return
-    await _advance(context, turn, r, Step.MOTHER, mother_name=name)
-
-
 async def _phone_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
     phone = check_phone(text)
     if phone is None:
@@ -873,7 +878,7 @@ async def _store_phone(context: JagaContext, turn: Turn, r: dict[str, Any], phon
 
 async def _no_phone(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if r["for_self"]:  # the self-registration keyboard has no such button
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     await _advance(context, turn, r, Step.PHONE, phone_enc=None, phone_hash=None)
 
@@ -886,7 +891,7 @@ async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
         return
     options = _region_options(step, r)
     if value not in {w.code for w in options}:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     fields: dict[str, Any] = {"scratch": _scratch(r, page=None)}
     if step == Step.KABUPATEN:
@@ -928,7 +933,7 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
 
 async def _occupation(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value not in OCCUPATION_CODES:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     other = r["occupation_other"] if value == "lainnya" else None
     await _advance(context, turn, r, Step.OCCUPATION, occupation=value, occupation_other=other)
@@ -965,7 +970,7 @@ async def _income_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
     numbers = {f"b{b.number}": b for b in table.brackets}
     bracket = numbers.get(value)
     if bracket is None:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     # A button gives a range; its dasar penghasilan stands for the reported income.
     await _advance(context, turn, r, Step.INCOME, **await _income_fields(r, bracket.base))
@@ -990,7 +995,7 @@ async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
 
 async def _programs(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value not in PROGRAM_LABELS:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     amount = _normal_total(r, value == "JKK_JKM_JHT")
     await _advance(context, turn, r, Step.PROGRAMS, programs=value, monthly_contribution=amount)
@@ -998,14 +1003,14 @@ async def _programs(context: JagaContext, turn: Turn, r: dict[str, Any], value: 
 
 async def _period(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if not value.isdigit() or int(value) not in PERIODS:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     await _advance(context, turn, r, Step.PERIOD, pay_period_months=int(value))
 
 
 async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value not in ("sendiri", "program"):
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     await _advance(
         context,
@@ -1017,21 +1022,13 @@ async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str
     )
 
 
-async def _heir_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-    name = check_name(text)
-    if name is None:
-        await _again(context, turn, turn.gettext(NAME_RULE))
-        return
-    await _advance(context, turn, r, Step.HEIR_NAME, heir_name=name)
-
-
 async def _heir_skip(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     await _advance(context, turn, r, Step.HEIR_NAME, heir_name=None, heir_relation=None)
 
 
 async def _heir_relation(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value not in HEIR_RELATIONS:
-        await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+        await _stale(context, turn)
         return
     await _advance(context, turn, r, Step.HEIR_RELATION, heir_relation=value)
 
@@ -1050,7 +1047,7 @@ async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], v
         else:
             await _submit(context, turn, r)
         return
-    await _again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))
+    await _stale(context, turn)
 
 
 async def _summary_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
@@ -1138,15 +1135,15 @@ async def _resubmit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None
 
 _TEXT_ANSWERS = {
     Step.NIK: _nik,
-    Step.NAME: _name,
-    Step.MOTHER: _mother,
+    Step.NAME: _name_answer(Step.NAME, "name"),
+    Step.MOTHER: _name_answer(Step.MOTHER, "mother_name"),
     Step.PHONE: _phone_text,
     Step.KABUPATEN: _region_text,
     Step.KECAMATAN: _region_text,
     Step.DESA: _region_text,
     Step.OCCUPATION_OTHER: _occupation_other,
     Step.INCOME: _income_text,
-    Step.HEIR_NAME: _heir_text,
+    Step.HEIR_NAME: _name_answer(Step.HEIR_NAME, "heir_name"),
     Step.SUMMARY: _summary_text,
 }
 _CHOICES = {
