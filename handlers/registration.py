@@ -846,15 +846,7 @@ async def _answer_contact(
             ),
         )
         return
-    phone = check_phone(number)
-    if phone is None:
-        await _again(
-            context,
-            turn,
-            turn.gettext("Nomor HP itu tidak bisa saya baca. Tulis misalnya 0812 3456 7890."),
-        )
-        return
-    await _store_phone(context, turn, r, phone)
+    await _phone_text(context, turn, r, number)  # the shared number, checked as if typed
 
 
 async def _store_phone(context: JagaContext, turn: Turn, r: dict[str, Any], phone: str) -> None:
