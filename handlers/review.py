@@ -430,20 +430,36 @@ async def _approve_now(
     await _approve(context, turn, access, row, arg, None)
 
 
+async def _begin_step(
+    context: JagaContext,
+    turn: Turn,
+    row: dict[str, Any],
+    action: str,
+    *,
+    program_id: int | None = None,
+    reason_code: str | None = None,
+    fields: str = "[]",
+) -> None:
+    """Store what the reviewer is doing on this card and what is chosen so far (all of it)."""
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action=action,
+        program_id=program_id,
+        reason_code=reason_code,
+        fields=fields,
+    )
+
+
 async def _ask_sponsor(
     context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
 ) -> None:
     """Asks for the sponsor's name (SERTAKAN: an official or company paying for this worker)."""
     _ = turn.gettext
     program = await _program_of(context, arg)
-    await store.set_step(
-        context.db,
-        turn.id,
-        registration_id=row["id"],
-        action="sponsor",
-        program_id=program.id if program is not None else 0,
-        reason_code=None,
-        fields="[]",
+    await _begin_step(
+        context, turn, row, "sponsor", program_id=program.id if program is not None else 0
     )
     await users.set_active_flow(context.db, turn.id, FLOW)
     await say(
@@ -563,15 +579,7 @@ async def _ask_reject_note(
     """Asks for an optional note to the worker about the rejection."""
     _ = turn.gettext
     code = arg if arg in review.REJECT_REASONS else "lain"
-    await store.set_step(
-        context.db,
-        turn.id,
-        registration_id=row["id"],
-        action="reject",
-        program_id=None,
-        reason_code=code,
-        fields="[]",
-    )
+    await _begin_step(context, turn, row, "reject", reason_code=code)
     await users.set_active_flow(context.db, turn.id, FLOW)
     await say(
         context,
@@ -650,15 +658,7 @@ async def _choose_fields(
 ) -> None:
     """Asks which parts the worker must fix (several may be ticked), then Lanjut."""
     _ = turn.gettext
-    await store.set_step(
-        context.db,
-        turn.id,
-        registration_id=row["id"],
-        action="fix",
-        program_id=None,
-        reason_code=None,
-        fields="[]",
-    )
+    await _begin_step(context, turn, row, "fix")
     await users.set_active_flow(context.db, turn.id, None)
     text = _(
         "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
@@ -681,15 +681,7 @@ async def _toggle_field(
     """Ticks or unticks one part; returns the parts now ticked."""
     chosen = await _fix_step(context, turn, row)
     chosen = [f for f in chosen if f != arg] if arg in chosen else [*chosen, arg]
-    await store.set_step(
-        context.db,
-        turn.id,
-        registration_id=row["id"],
-        action="fix",
-        program_id=None,
-        reason_code=None,
-        fields=json.dumps(chosen),
-    )
+    await _begin_step(context, turn, row, "fix", fields=json.dumps(chosen))
     return chosen
 
 
