@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from typing import Literal, TextIO
@@ -18,6 +17,8 @@ from typing import Literal, TextIO
 from lokal import mask_pii
 from lokal.samaran.logging import SamaranFilter
 from lokal.samaran.types import PiiType
+
+from bot.patterns import linear
 
 LogFormat = Literal["kv", "json"]
 
@@ -28,10 +29,12 @@ MASKED_TYPES: tuple[PiiType, ...] = (
     "NAME",
 )  # fmt: skip
 
-# A bot token as it appears in Bot API URLs: `bot123456:AA…` or a bare `123456:AA…`.
-_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# A bot token as it appears in Bot API URLs: `bot123456:AA…` or a bare `123456:AA…`. Masking runs
+# on text people typed (requests, notes), so both patterns are RE2, linear (bot/patterns.py).
+_TOKEN = linear(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+_BLANK_RUNS = linear(r"[ \t]{9,}")
 # key=value pairs in a message, for the JSON format.
-_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+_PAIR = linear(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 _HANDLER_NAME = "jaga"
 
 
@@ -41,7 +44,9 @@ IDENTIFIER_TYPES: tuple[PiiType, ...] = tuple(t for t in MASKED_TYPES if t != "N
 
 def mask_text(text: str, types: tuple[PiiType, ...] = MASKED_TYPES) -> str:
     """The text with personal data partially masked and bot tokens removed."""
-    masked = mask_pii(text, mode="partial", types=types).text
+    # lokal's detectors take time superlinear in long runs of blanks (people's text may be all
+    # blanks); beyond traceback indentation they carry nothing, so they are shortened first.
+    masked = mask_pii(_BLANK_RUNS.sub(" " * 8, text), mode="partial", types=types).text
     return _TOKEN.sub("<token>", masked)
 
 
@@ -81,7 +86,8 @@ class OneLineFormatter(logging.Formatter):
                 "level": record.levelname,
                 "logger": record.name,
             }
-            for key, value in _PAIR.findall(message):
+            for pair in _PAIR.finditer(message):
+                key, value = pair.group(1), pair.group(2)
                 entry.setdefault(key, value[1:-1] if value.startswith('"') else value)
             entry["msg"] = message
             if exc:

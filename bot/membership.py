@@ -11,8 +11,10 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import hashlib
+import hmac
 import io
-import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +25,7 @@ from lokal import parse_nik
 
 from bot import notify
 from bot.crypto import FieldCipher, mask_nik
+from bot.patterns import linear
 from storage import membership as store
 from storage import outbox
 from storage.db import Database
@@ -31,8 +34,13 @@ WIB = ZoneInfo("Asia/Jakarta")
 # domain.md §4 [CONFIRMED]: arrears may be paid up to 3 months after the protection period
 # ends; more than 3 consecutive unpaid months ends the membership (re-joining starts from zero).
 GRACE_MONTHS = 3
-# NIK + birth date checks and claim-number lookups one person may make in an hour.
+# NIK lookups (/status, the registration NIK step when the NIK is taken, failed link proofs)
+# and claim-number lookups one person may make in an hour: one shared limit.
 LOOKUPS_PER_HOUR = 5
+# One-time link codes: digits, hours valid, wrong tries before the request is refused.
+CODE_DIGITS = 6
+CODE_HOURS = 24
+MAX_WRONG_CODES = 3
 
 MEMBER_STATUSES = ("aktif", "nonaktif", "berakhir")
 CLAIM_TYPES = ("JHT", "JKK", "JKM", "BEASISWA")
@@ -40,8 +48,18 @@ CLAIM_STATUSES = ("diajukan", "diverifikasi", "diproses", "disetujui", "ditolak"
 # The steps a claim goes through, in order (bot-internal names, domain.md §6 [UNCERTAIN]).
 CLAIM_STEPS = ("diajukan", "diverifikasi", "diproses", "disetujui", "dibayar")
 
-_KPJ = re.compile(r"\d{11}")
-_CLAIM_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")
+# Patterns run on cells and on typed messages: RE2, linear in the text (bot/patterns.py). `\pZ`
+# adds the Unicode spaces (no-break space from spreadsheets) to RE2's ASCII-only `\s`.
+_KPJ = linear(r"\d{11}")
+_CLAIM_NO = linear(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")
+_HEADER_GAPS = linear(r"[\s\pZ-]+")
+_NUMBER_GAPS = linear(r"[\s\pZ.-]")
+_NIK_DIGITS = linear(r"\d{16}")
+_ISO_DATE = linear(r"\d{4}-\d{1,2}-\d{1,2}")
+_DATE_PARTS = linear(r"\d+|[a-z]+")
+_LETTERS = linear(r"[a-z]+")
+_RP_PREFIX = linear(r"(?i)^rp\.?[\s\pZ]*")
+_GROUPED_NUMBER = linear(r"[\d.,]+")
 
 
 R = TypeVar("R", "MemberRecord", "ClaimRecord")
@@ -162,7 +180,7 @@ def read_table(path: Path) -> Table:
 
 
 def _header(cells: Iterable[Any]) -> list[str]:
-    return [re.sub(r"[\s-]+", "_", str(c or "").strip().lower()) for c in cells]
+    return [_HEADER_GAPS.sub("_", str(c or "").strip().lower()) for c in cells]
 
 
 def _csv_table(path: Path) -> Table:
@@ -303,11 +321,11 @@ def parse_date(value: Any, *, two_digit_years: bool = False) -> dt.date | None:
     if not text:
         return None
     try:
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        if _ISO_DATE.fullmatch(text):
             return dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
     except ValueError:
         return None
-    parts = re.findall(r"\d+|[a-z]+", text)
+    parts = _DATE_PARTS.findall(text)
     if len(parts) == 1 and len(parts[0]) in (6, 8) and parts[0].isdigit():
         digits = parts[0]
         parts = [digits[:2], digits[2:4], digits[4:]]
@@ -330,7 +348,7 @@ def parse_date(value: Any, *, two_digit_years: bool = False) -> dt.date | None:
 
 def parse_programs(value: Any) -> str | None:
     """`JKK,JKM`, `JKK+JKM+JHT`, `jkk jkm jht` → JKK_JKM / JKK_JKM_JHT; None if not one of them."""
-    names = set(re.findall(r"[a-z]+", _text(value).lower()))
+    names = set(_LETTERS.findall(_text(value).lower()))
     if names == {"jkk", "jkm"}:
         return "JKK_JKM"
     if names == {"jkk", "jkm", "jht"}:
@@ -340,8 +358,8 @@ def parse_programs(value: Any) -> str | None:
 
 def clean_nik(value: Any) -> tuple[str | None, str | None]:
     """(NIK, None) for a structurally valid NIK, else (None, what is wrong)."""
-    text = re.sub(r"[\s.-]", "", _text(value))
-    if not re.fullmatch(r"\d{16}", text):
+    text = _NUMBER_GAPS.sub("", _text(value))
+    if not _NIK_DIGITS.fullmatch(text):
         return None, "NIK must be 16 digits"
     info = parse_nik(text)
     if not info.valid or info.nik is None:
@@ -356,8 +374,8 @@ def nik_birth_date(nik: str) -> dt.date | None:
 
 
 def _amount(value: Any) -> int | None:
-    text = re.sub(r"(?i)^rp\.?\s*", "", _text(value))
-    text = text.replace(".", "").replace(",", "") if re.fullmatch(r"[\d.,]+", text) else text
+    text = _RP_PREFIX.sub("", _text(value))
+    text = text.replace(".", "").replace(",", "") if _GROUPED_NUMBER.fullmatch(text) else text
     return int(text) if text.isdigit() else None
 
 
@@ -365,7 +383,7 @@ def _member(values: dict[str, Any]) -> MemberRecord | str:
     nik, problem = clean_nik(values["nik"])
     if nik is None:
         return problem or "bad NIK"
-    kpj = re.sub(r"[\s.-]", "", _text(values["kpj"]))
+    kpj = _NUMBER_GAPS.sub("", _text(values["kpj"]))
     if not _KPJ.fullmatch(kpj):
         return f"KPJ must be 11 digits, got {kpj or 'nothing'!r}"
     programs = parse_programs(values["program"])
@@ -402,7 +420,7 @@ def _claim(values: dict[str, Any]) -> ClaimRecord | str:
         nik, problem = clean_nik(values["nik"])
         if nik is None:
             return problem or "bad NIK"
-    kpj = re.sub(r"[\s.-]", "", _text(values.get("kpj"))) or None
+    kpj = _NUMBER_GAPS.sub("", _text(values.get("kpj"))) or None
     if kpj is not None and not _KPJ.fullmatch(kpj):
         return f"KPJ must be 11 digits, got {kpj!r}"
     if nik is None and kpj is None:
@@ -608,7 +626,7 @@ def iter_claim_steps(status: str) -> Iterator[tuple[str, str]]:
             yield step, "todo"
 
 
-# --- the worker behind a Telegram account or a NIK + birth date ------------------------------
+# --- the worker behind a Telegram account or a NIK ---------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -630,7 +648,7 @@ class Worker:
 
 
 async def worker_of(db: Database, telegram_id: int) -> Worker | None:
-    """The worker this account registered as, or claimed once with NIK + birth date."""
+    """The worker this account registered as, or is linked to by a proof."""
     registration = await store.own_registration(db, telegram_id)
     nik_hash = await store.linked_nik_hash(db, telegram_id)
     if nik_hash is None and registration is not None:
@@ -643,30 +661,80 @@ async def worker_of(db: Database, telegram_id: int) -> Worker | None:
     return Worker(nik_hash, registration, member)
 
 
-async def find_worker(
-    db: Database, cipher: FieldCipher, nik: str, birth_date: dt.date
-) -> Worker | None:
-    """The worker with this NIK if the birth date matches; None for a wrong pair or unknown NIK,
-    so that the two cannot be told apart."""
-    nik_hash = cipher.lookup_hash("nik", nik)
+async def worker_by_nik(db: Database, cipher: FieldCipher, nik: str) -> Worker | None:
+    """What the bot knows of the worker with this NIK, or None. Knowing a NIK proves nothing:
+    callers show details only to an account `entitled` to them."""
+    return await worker_of_nik_hash(db, cipher.lookup_hash("nik", nik))
+
+
+async def worker_of_nik_hash(db: Database, nik_hash: str) -> Worker | None:
+    """The worker with this NIK hash, or None."""
     registration = await store.registration_by_nik_hash(db, nik_hash)
     member = await store.member_by_nik_hash(db, nik_hash)
     if registration is None and member is None:
         return None
-    known = {
-        value
-        for value in (
-            registration and registration.get("birth_date"),
-            member and member.get("birth_date"),
-        )
-        if value
-    }
-    if not known:  # an imported member without a birth date: the one written in the NIK
-        from_nik = nik_birth_date(nik)
-        known = {from_nik.isoformat()} if from_nik else set()
-    if birth_date.isoformat() not in known:
-        return None
     return Worker(nik_hash, registration, member)
+
+
+def own_account(registration: dict[str, Any] | None) -> int | None:
+    """The worker's own Telegram account on a registration (a self-registration's sender)."""
+    if registration is None:
+        return None
+    if registration.get("worker_telegram_id"):
+        return int(registration["worker_telegram_id"])
+    if registration.get("for_self") == 1 and registration.get("operator_id"):
+        return int(registration["operator_id"])
+    return None
+
+
+def cadre_of(registration: dict[str, Any] | None) -> int | None:
+    """The cadre who registered the worker for them, if a cadre did."""
+    if registration is None or registration.get("for_self") != 0:
+        return None
+    operator = registration.get("operator_id")
+    return int(operator) if operator else None
+
+
+async def entitled(db: Database, telegram_id: int, worker: Worker) -> bool:
+    """Whether this account may see the worker's details: the worker's own account, the cadre
+    who registered them, or an account linked to them by a proof."""
+    if telegram_id in (own_account(worker.registration), cadre_of(worker.registration)):
+        return True
+    return await store.linked_nik_hash(db, telegram_id) == worker.nik_hash
+
+
+def phone_matches(cipher: FieldCipher, worker: Worker, phone: str) -> bool:
+    """Whether a phone number (in +62 form) is the one on the worker's registration."""
+    registration = worker.registration
+    stored = registration.get("phone_hash") if registration is not None else None
+    return bool(stored) and hmac.compare_digest(str(stored), cipher.lookup_hash("phone", phone))
+
+
+def kpj_matches(worker: Worker, typed: str) -> bool:
+    """Whether a typed KPJ (spaces, dots and dashes allowed) is the worker's membership number."""
+    kpj = _NUMBER_GAPS.sub("", typed)
+    return (
+        bool(_KPJ.fullmatch(kpj))
+        and worker.kpj is not None
+        and hmac.compare_digest(kpj, worker.kpj)
+    )
+
+
+def new_link_code() -> tuple[str, bytes, str]:
+    """A one-time code of CODE_DIGITS digits, with the salt and digest that are stored."""
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    salt = secrets.token_bytes(16)
+    return code, salt, code_digest(salt, code)
+
+
+def code_digest(salt: bytes, code: str) -> str:
+    """sha256(salt || code), hex: what a link request stores instead of its code."""
+    return hashlib.sha256(salt + code.encode()).hexdigest()
+
+
+def nik_kabupaten(nik: str) -> str:
+    """The kabupaten/kota code written in a NIK's first four digits, e.g. `12.10`."""
+    return f"{nik[:2]}.{nik[2:4]}"
 
 
 async def may_look_up(db: Database, telegram_id: int) -> bool:

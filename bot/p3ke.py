@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from bot.crypto import FieldCipher
+from bot.patterns import linear
 from storage import p3ke
 from storage.db import Database
 
 # Shown at most; the rest are counted.
 MAX_ERRORS = 50
+
+# Cells are untrusted text: RE2 patterns, linear in the cell (bot/patterns.py). `\pZ` adds the
+# Unicode spaces (no-break space from spreadsheets) to RE2's ASCII-only `\s`.
+_NIK_GAPS = linear(r"[\s\pZ.\-']")
+_NIK_DIGITS = linear(r"\d{16}")
+_DECILE = linear(r"(?:desil[\s\pZ]*)?0*(\d{1,2})(?:[.,]0+)?")
 
 
 class P3keInvalid(Exception):
@@ -26,8 +32,8 @@ class P3keInvalid(Exception):
 
 def clean_nik(text: str) -> str | None:
     """A NIK as 16 digits, or None if it is not a plausible NIK (spaces, dots, a leading ')."""
-    nik = re.sub(r"[\s.\-']", "", text)
-    if not re.fullmatch(r"\d{16}", nik):
+    nik = _NIK_GAPS.sub("", text)
+    if not _NIK_DIGITS.fullmatch(nik):
         return None
     day, month = int(nik[6:8]), int(nik[8:10])
     if nik[12:] == "0000" or not 1 <= month <= 12 or not (1 <= day <= 31 or 41 <= day <= 71):
@@ -36,7 +42,7 @@ def clean_nik(text: str) -> str | None:
 
 
 def _decile(text: str) -> int | None:
-    match = re.fullmatch(r"(?:desil\s*)?0*(\d{1,2})(?:[.,]0+)?", text.strip().lower())
+    match = _DECILE.fullmatch(text.strip().lower())
     if match is None:
         return None
     value = int(match.group(1))

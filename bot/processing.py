@@ -11,17 +11,39 @@ Two pieces keep it ordered and bounded:
   `limit` slots is free, and the slot is returned when the update has been processed; the queue
   itself holds at most `limit` updates, so a full queue pauses getUpdates. Under overload
   the updates wait at Telegram, not in our memory: at most 2 × `limit` are held here.
+
+Each update also has a time bound (JAGA_HANDLER_TIMEOUT_SECONDS): a handler still running after
+it is cancelled, the person is told once to try again, the event is logged, and the next update
+of that person (and everyone else's) goes on. On SIGTERM, `Application.stop()` waits for the
+updates admitted so far (`AdmissionQueue.join`); from then on every update has at most
+`STOP_GRACE_SECONDS` left, and one that has not started by then is not started, so the process
+always stops within seconds. Cancelling works at an `await`: code that keeps the event loop busy
+cannot be interrupted, which is why every pattern run on typed text is linear (bot/patterns.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Hashable
+import logging
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.error import Forbidden
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.i18n import translator
+from storage import users
+
+log = logging.getLogger(__name__)
+
+# Told to someone whose update took longer than the handler time bound.
+TimeoutNotice = Callable[[Update], Awaitable[None]]
+# Once stopping, the updates being handled get at most this long to finish.
+STOP_GRACE_SECONDS = 4.0
+# The time the "took too long" notice itself may take.
+NOTICE_SECONDS = 3.0
 
 
 def ordering_keys(update: object) -> tuple[Hashable, ...]:
@@ -39,12 +61,35 @@ def ordering_keys(update: object) -> tuple[Hashable, ...]:
 class OrderedUpdateProcessor(BaseUpdateProcessor):
     """Runs updates of different people concurrently, those of one user or chat in order."""
 
-    __slots__ = ("_tails",)
+    __slots__ = ("_bounds", "_stop_at", "_tails", "on_timeout", "timeout")
 
-    def __init__(self, max_concurrent_updates: int):
+    def __init__(self, max_concurrent_updates: int, timeout: float | None = None):
         super().__init__(max_concurrent_updates)
         # For each key, the completion of the newest update admitted with that key.
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
+        # Seconds an update may take once it runs (None: unbounded), and who tells the person.
+        self.timeout = timeout
+        self.on_timeout: TimeoutNotice | None = None
+        # The time bounds of the updates running now, and the loop time by which all must end
+        # once stopping began (None while running normally).
+        self._bounds: set[asyncio.Timeout] = set()
+        self._stop_at: float | None = None
+
+    def begin_stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """From now on every update ends within `grace` seconds; later ones do not start."""
+        stop_at = asyncio.get_running_loop().time() + grace
+        self._stop_at = stop_at if self._stop_at is None else min(self._stop_at, stop_at)
+        for bound in self._bounds:
+            when = bound.when()
+            if when is None or when > self._stop_at:
+                bound.reschedule(self._stop_at)
+
+    def _deadline(self) -> float | None:
+        """The loop time by which an update starting now must end (None: no bound)."""
+        ends = [] if self._stop_at is None else [self._stop_at]
+        if self.timeout is not None:
+            ends.append(asyncio.get_running_loop().time() + self.timeout)
+        return min(ends) if ends else None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Waits for the previous update of the same user and chat, then processes this one."""
@@ -58,7 +103,7 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             for future in previous.values():
                 # shield: a cancelled waiter must not cancel its predecessor's completion.
                 await asyncio.shield(future)
-            await coroutine
+            await self._bounded(update, coroutine)
         finally:
             if not done.done():
                 done.set_result(None)
@@ -69,6 +114,38 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
                 inspect.CORO_CREATED
             ):
                 coroutine.close()  # cancelled before it started: never leave it un-awaited
+
+    async def _bounded(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Runs the update's handlers; cancelled after `timeout` seconds (the person hears)."""
+        user = update.effective_user if isinstance(update, Update) else None
+        who = user.id if user is not None else "-"
+        loop = asyncio.get_running_loop()
+        if self._stop_at is not None and loop.time() >= self._stop_at:
+            log.warning("event=update_not_started_at_stop user=%s", who)
+            return  # the caller closes the coroutine that never started
+        bound = asyncio.timeout_at(self._deadline())
+        self._bounds.add(bound)
+        try:
+            async with bound:
+                await coroutine
+        except TimeoutError:
+            if not bound.expired():
+                raise  # a TimeoutError of the handler's own, not the bound
+            stopping = self._stop_at is not None
+            log.warning(
+                "event=handler_timeout user=%s seconds=%s stopping=%s",
+                who,
+                self.timeout,
+                stopping,
+            )
+            if isinstance(update, Update) and self.on_timeout is not None and not stopping:
+                try:
+                    async with asyncio.timeout(NOTICE_SECONDS):
+                        await self.on_timeout(update)
+                except Exception:  # the notice is a courtesy; the update is over either way
+                    log.exception("event=handler_timeout_notice_failed")
+        finally:
+            self._bounds.discard(bound)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -85,10 +162,21 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
 class AdmissionQueue(asyncio.Queue[object]):
     """The Application's update queue, bounded, handing out an update only when a slot is free."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, on_stop: Callable[[], None] | None = None):
         super().__init__(maxsize=limit)
         self._slots = asyncio.Semaphore(limit)
         self._held = 0
+        self._on_stop = on_stop
+
+    async def join(self) -> None:
+        """Waits until every admitted update is processed.
+
+        `Application.stop()` is its only caller (after SIGTERM/SIGINT): it starts the stop grace
+        of the processor, so this returns within seconds.
+        """
+        if self._on_stop is not None:
+            self._on_stop()
+        await super().join()
 
     async def get(self) -> object:
         """Waits for a free processing slot, then for an update."""
@@ -110,7 +198,28 @@ class AdmissionQueue(asyncio.Queue[object]):
 
 
 def update_processing(
-    max_concurrent_updates: int,
+    max_concurrent_updates: int, timeout: float | None = None
 ) -> tuple[OrderedUpdateProcessor, AdmissionQueue]:
     """The processor and the matching queue for `Application.builder()`."""
-    return OrderedUpdateProcessor(max_concurrent_updates), AdmissionQueue(max_concurrent_updates)
+    processor = OrderedUpdateProcessor(max_concurrent_updates, timeout)
+    return processor, AdmissionQueue(max_concurrent_updates, on_stop=processor.begin_stop)
+
+
+async def tell_too_slow(app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
+    """One short message to the person whose update ran out of time, in their language."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != "private":
+        return
+    settings = app.bot_data.settings
+    language: str = settings.language
+    try:
+        if app.bot_data.db_open:
+            language = (await users.get_or_create(app.bot_data.db, user.id)).language or language
+    except Exception:  # the database may be what is slow; answer in the default language
+        log.exception("event=handler_timeout_language_lookup_failed")
+    _ = translator(language).gettext
+    text = _("Maaf, permintaan Anda terlalu lama diproses. Silakan coba lagi.")
+    try:
+        await app.bot.send_message(chat.id, text)
+    except Forbidden:
+        log.info("event=handler_timeout_reply_forbidden chat=%s", chat.id)

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     region: str = "12"
     language: Language = "id"
-    # Registration rules (domain.md §4: 65 is current practice, 15 the likely minimum).
+    # Registration rules: 65 is current practice (Pemkab Mukomuko 2025), 15 the likely minimum.
     min_age: int = Field(default=15, ge=0, le=120)
     max_age: int = Field(default=65, ge=0, le=120)
     # Abandoned registration drafts: one reminder after this many hours idle, deletion after days.
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = Field(default=64, ge=1, le=4096)
     # Messages a second to Telegram overall (AIORateLimiter); Telegram's bulk limit is about 30.
     max_messages_per_second: float = Field(default=30, gt=0)
+    # An update still being handled after this many seconds is cancelled and the person is asked
+    # to try again (bot/processing.py); other people are never held up by it.
+    handler_timeout_seconds: float = Field(default=5, gt=0, le=600)
+    # Where `jaga run` serves /health (bot/webhook.py); `--health-listen`/`--health-port` override,
+    # port 0 turns it off.
+    health_listen: str = "127.0.0.1"
+    health_port: int = Field(default=8080, ge=0, le=65535)
     # Broadcasts and reminders (bot/outbox.py): the outbox's own pace, and how long a claimed
     # message may stay unanswered before another sender (after a crash) sends it again.
     outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
@@ -70,6 +77,9 @@ class Settings(BaseSettings):
     cadre_summary_weekday: int = Field(default=0, ge=0, le=6)
     # Potential workers per kabupaten for the coverage rate in /laporan: `12.10=181567,12.05=…`.
     potential_workers: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # The district office workers are told to contact when a registration is rejected or sent
+    # back, per kabupaten: `12.10=Disnaker Labuhanbatu, 0624-21234;12.07=…` or a JSON object.
+    district_contacts: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -101,6 +111,37 @@ class Settings(BaseSettings):
             result[code.strip()] = int(count.strip())
         return result
 
+    @field_validator("district_contacts", mode="before")
+    @classmethod
+    def _split_district_contacts(cls, value: object) -> object:
+        """Accept `12.10=Disnaker Labuhanbatu, 0624-21234;12.07=…` or a JSON object."""
+        if not isinstance(value, str):
+            return value
+        import json
+        import re
+
+        if value.strip().startswith("{"):
+            value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError("JAGA_DISTRICT_CONTACTS must be a JSON object")
+            items = [(str(k), str(v)) for k, v in value.items()]
+        else:
+            items = []
+            for part in (p.strip() for p in value.split(";")):
+                if not part:
+                    continue
+                code, sep, contact = part.partition("=")
+                items.append((code, contact if sep else ""))
+        result: dict[str, str] = {}
+        for code, contact in items:
+            if not re.fullmatch(r"\d{2}\.\d{2}", code.strip()) or not contact.strip():
+                raise ValueError(
+                    "JAGA_DISTRICT_CONTACTS must look like "
+                    "12.10=Disnaker Labuhanbatu, 0624-21234;12.07=Disnaker Deli Serdang, 061-…"
+                )
+            result[code.strip()] = " ".join(contact.split())
+        return result
+
     @field_validator("region")
     @classmethod
     def _check_region(cls, value: str) -> str:
@@ -130,9 +171,10 @@ class Settings(BaseSettings):
         path = self.db.parent / "secret.key"
         if path.exists():
             return path.read_bytes().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48).encode()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, 0o600)  # exactly owner-only, whatever the umask
         with os.fdopen(fd, "wb") as f:
             f.write(value)
         log.warning(

@@ -7,9 +7,11 @@ if unset, derived from the secret key (stable across restarts, never logged).
 
 Health: PTB's webhook server cannot take extra routes, so `/health` is a tiny tornado server of
 its own on another port (default 127.0.0.1:8080, clear of a self-hosted Bot API server's 8081;
-`--health-port 0` turns it off). It answers 200 `{"status": "ok", ...}` when the database
-answers a read and grants the write lock within a few seconds, else 503 with the error's kind.
-It runs in polling mode too.
+JAGA_HEALTH_LISTEN / JAGA_HEALTH_PORT or `--health-listen` / `--health-port`; port 0 turns it
+off). The port is bound before the bot starts, so a port already taken (a second bot on the
+machine) is one line for the operator, not a traceback. It answers 200 `{"status": "ok", ...}`
+when the database answers a read and grants the write lock within a few seconds, else 503 with
+the error's kind. It runs in polling mode too.
 
 Stopping (SIGTERM or Ctrl-C): PTB stops fetching, waits for the updates being handled and the
 running jobs to finish, then post_shutdown stops the outbox sender (which lets its messages in
@@ -19,6 +21,7 @@ flight finish) and closes the database.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import hmac
 import json
@@ -30,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.httpserver
+import tornado.netutil
 import tornado.web
 from telegram import Update
 
@@ -127,17 +131,33 @@ def health_server(app: JagaApplication) -> tornado.httpserver.HTTPServer:
     return tornado.httpserver.HTTPServer(routes, xheaders=False)
 
 
+def bind_health(listen: str, port: int) -> list[Any]:
+    """The listening sockets for /health, or a SettingsError the operator can act on."""
+    try:
+        return tornado.netutil.bind_sockets(port, address=listen)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise SettingsError(
+                f"port {port} in use: set --health-port or JAGA_HEALTH_PORT"
+            ) from None
+        raise SettingsError(
+            f"cannot serve /health on {listen}:{port} ({exc.strerror or exc}): set "
+            "--health-listen/--health-port or JAGA_HEALTH_LISTEN/JAGA_HEALTH_PORT"
+        ) from None
+
+
 def with_health(app: JagaApplication, listen: str, port: int) -> None:
-    """Serve /health on `listen:port` from post_init until post_shutdown."""
+    """Bind `listen:port` now (SettingsError if taken); serve /health from post_init on."""
     if port == 0:
         return
+    sockets = bind_health(listen, port)
     server = health_server(app)
     post_init, post_shutdown = app.post_init, app.post_shutdown
 
     async def start(application: Any) -> None:
         if post_init is not None:
             await post_init(application)
-        server.listen(port, address=listen)
+        server.add_sockets(sockets)
         log.info("event=health_listening address=%s port=%d", listen, port)
 
     async def stop(application: Any) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from storage.files import ensure_private_database
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +41,11 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        """Open (creating if needed) and migrate the database at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating if needed, owner-only) and migrate the database at `path`."""
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created 0600 before SQLite sees it: SQLite would create it 0644 (umask permitting),
+        # and gives its -wal/-shm files the database's own mode (storage/files.py).
+        ensure_private_database(path)
         writer = await _connect(path)
         reader = await _connect(path)
         db = cls(path, writer, reader)
@@ -58,16 +65,25 @@ class Database:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield self._writer
+                await self._writer.execute("COMMIT")
             except BaseException:
-                # SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR);
-                # a second ROLLBACK would raise and hide the real error.
-                if self._writer.in_transaction:
-                    await self._writer.execute("ROLLBACK")
+                await self._roll_back()
                 raise
-            await self._writer.execute("COMMIT")
+
+    async def _roll_back(self) -> None:
+        """Undo the open transaction, even when BEGIN or COMMIT was cancelled mid-way.
+
+        A handler cancelled by its time bound may stop awaiting while its statement still runs on
+        the connection's thread; aiosqlite runs statements in order, so this ROLLBACK comes after
+        it, and the shield keeps a second cancel from skipping it. SQLite has already rolled back
+        after some errors (SQLITE_FULL, SQLITE_IOERR): then "no transaction is active" is ignored
+        so that it does not hide the real error.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):
+            await asyncio.shield(self._writer.execute("ROLLBACK"))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one change, committed on return; returns the number of rows changed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
 import sys
@@ -161,44 +162,49 @@ def dockerfile_healthcheck() -> list[str]:
     return [str(part) for part in command]
 
 
-async def run_probe(command: list[str], port: int) -> int:
-    """Run the health probe (with the test's port) without blocking the event loop."""
-    assert command[:2] == ["python", "-c"]
-    code = command[2].replace("8080", str(port))
+async def run_probe(command: list[str], port: int, tmp_path: Path) -> int:
+    """Run the health probe as the image would, its port set like `jaga run`'s (the setting)."""
+    assert command[0] == "jaga"
+    env = {**os.environ, "JAGA_HEALTH_LISTEN": "127.0.0.1", "JAGA_HEALTH_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        code,
+        "from bot.cli import main; raise SystemExit(main())",
+        *command[1:],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,  # no .env of the working tree
     )
     return await asyncio.wait_for(process.wait(), 30)
 
 
 async def test_the_dockerfile_healthcheck_probes_the_health_endpoint(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from bot.cli import parser
 
     command = dockerfile_healthcheck()
-    assert "http://127.0.0.1:8080/health" in command[2]
+    assert command == ["jaga", "health"]  # asks the port JAGA_HEALTH_PORT gives `jaga run`
     run_args = parser().parse_args(["run"])  # the probe targets `jaga run`'s defaults
-    assert (run_args.health_listen, run_args.health_port) == ("127.0.0.1", 8080)
+    assert (run_args.health_listen, run_args.health_port) == (None, None)  # from the settings
+    defaults = make_settings(Path("/nonexistent"))
+    assert (defaults.health_listen, defaults.health_port) == ("127.0.0.1", 8080)
     monkeypatch.setattr(webhook, "HEALTH_TIMEOUT", 0.2)
     port = free_port()
-    assert await run_probe(command, port) != 0  # nothing listens: unhealthy
+    assert await run_probe(command, port, tmp_path) != 0  # nothing listens: unhealthy
     server = webhook.health_server(harness.app)
     server.listen(port, address="127.0.0.1")
     try:
-        assert await run_probe(command, port) == 0
+        assert await run_probe(command, port, tmp_path) == 0
         other = sqlite3.connect(harness.db.path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # the database cannot be written: 503, unhealthy
         try:
-            assert await run_probe(command, port) != 0
+            assert await run_probe(command, port, tmp_path) != 0
         finally:
             other.execute("ROLLBACK")
             other.close()
-        assert await run_probe(command, port) == 0
+        assert await run_probe(command, port, tmp_path) == 0
     finally:
         server.stop()
         await server.close_all_connections()
@@ -322,6 +328,7 @@ async def test_full_disk_during_a_correction_asks_to_try_again(
     h = harness
     row = await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=USER)
     await h.send(USER, "/data_saya")
+    await h.tap(USER, f"Lihat data {row['ref']}")
     await h.tap(USER, f"Minta perbaikan {row['ref']}")
     real = privacy.request_correction
 
@@ -414,7 +421,8 @@ async def test_telegram_timeouts_are_retried(harness: Harness) -> None:
     async def flaky(url: str, method: str, request_data: Any = None, **kw: Any) -> Any:
         if url.endswith("/sendMessage") and failures[0] < 2:
             failures[0] += 1
-            raise TimedOut("Timed out")
+            # A connect timeout: the request never left, so sending again cannot duplicate it.
+            raise TimedOut("Timed out") from httpx.ConnectTimeout("connect timed out")
         return await real(url, method, request_data, **kw)
 
     h.api.do_request = flaky  # type: ignore[method-assign,assignment]

@@ -109,3 +109,33 @@ async def test_a_committed_write_is_read_back_by_concurrent_readers(tmp_path: Pa
         stop.set()
         await asyncio.gather(*readers)
         await db.close()
+
+
+@pytest.mark.parametrize("when", ["begin", "inside"])
+async def test_a_cancelled_write_leaves_no_transaction_open(tmp_path: Path, when: str) -> None:
+    """A handler cancelled by its time bound mid-transaction must not wedge the writer."""
+    db = await Database.open(tmp_path / "cancel.sqlite3")
+    started = asyncio.Event()
+
+    async def slow_write() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO users(telegram_id, language) VALUES (7, 'id')")
+            started.set()
+            await asyncio.sleep(10)
+
+    try:
+        task = asyncio.create_task(slow_write())
+        if when == "begin":
+            await asyncio.sleep(0)  # cancelled while BEGIN IMMEDIATE is still on the thread
+        else:
+            await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The next writer gets a clean connection, and the cancelled insert left nothing behind.
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO users(telegram_id, language) VALUES (8, 'id')")
+        ids = [row[0] for row in await db.fetchall("SELECT telegram_id FROM users")]
+        assert ids == [8]
+    finally:
+        await db.close()
