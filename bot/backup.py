@@ -8,10 +8,14 @@ The copy is written next to PATH as `PATH.partial`, checked (`PRAGMA integrity_c
 to a self-contained single file (journal_mode=DELETE) and only then renamed to PATH, so PATH is
 either a complete, checked backup or absent.
 
-Restore (see SECURITY.md): stop the bot, copy the backup over JAGA_DB, delete JAGA_DB-wal and
-JAGA_DB-shm if present, start the bot (`jaga migrate` first shows the schema it holds). The
-backup does not contain the secret key: without the same JAGA_SECRET_KEY (or data/secret.key)
-the NIKs and phone numbers in it cannot be read. Keep the key backed up separately.
+The backup is owner-only (mode 0600) from its first byte, whatever the umask.
+
+Restore (see SECURITY.md): stop the bot, copy the backup over JAGA_DB keeping it owner-only
+(`install -m 600 PATH "$JAGA_DB"`), delete JAGA_DB-wal and JAGA_DB-shm if present, start the bot
+(`jaga migrate` first shows the schema it holds; every `jaga` command refuses to start while the
+database is readable by group or others). The backup does not contain the secret key: without
+the same JAGA_SECRET_KEY (or data/secret.key) the NIKs and phone numbers in it cannot be read.
+Keep the key backed up separately.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
+
+from storage.files import PRIVATE_MODE, ensure_private_database
 
 
 class BackupError(Exception):
@@ -39,6 +45,8 @@ def backup(source: Path, destination: Path) -> dict[str, int]:
     partial = destination.with_name(destination.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
+        # Owner-only from its first byte (and so its -journal); SQLite fills the empty file.
+        ensure_private_database(partial)
         src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
             dst = sqlite3.connect(partial)
@@ -60,10 +68,12 @@ def backup(source: Path, destination: Path) -> dict[str, int]:
         _fsync(destination.parent)
     except sqlite3.Error as exc:
         raise BackupError(f"backup failed: {exc}") from None
+    except OSError as exc:
+        raise BackupError(f"cannot write {destination}: {exc.strerror}") from None
     finally:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-    os.chmod(destination, 0o600)  # it holds personal data
+    os.chmod(destination, PRIVATE_MODE)  # it holds personal data (already so; kept explicit)
     return counts
 
 

@@ -24,6 +24,7 @@ import aiosqlite
 
 from bot.crypto import FieldCipher
 from storage import keys as store
+from storage.files import create_private
 
 # A new key must be at least this long (the generated one is 64 characters).
 MIN_KEY_LENGTH = 32
@@ -188,7 +189,7 @@ def install_key_file(key_file: Path, new: bytes) -> Path:
     old_copy = key_file.with_name(key_file.name + ".old")
     temp = key_file.with_name(key_file.name + ".new")
     temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = create_private(temp)  # 0600 whatever the umask
     with os.fdopen(fd, "wb") as f:
         f.write(new)
         f.flush()

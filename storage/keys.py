@@ -68,8 +68,11 @@ HASHED = (
     Hashed("members", "nik_hash", "nik", "delete"),
     Hashed("claims", "nik_hash", "nik", "null_or_delete"),
     Hashed("member_links", "nik_hash", "nik", "delete"),
+    Hashed("link_requests", "nik_hash", "nik", "delete"),
     Hashed("privacy_sessions", "nik_hash", "nik", "reset_session"),
     Hashed("reminders_sent", "subject", "nik", "delete", where="kind = 'protection'"),
+    # Cadres imported by phone only, not yet claimed: unknown numbers are dropped (import again).
+    Hashed("cadre_pending", "phone_hash", "phone", "delete"),
 )
 
 # Hash-only tables: the values were never stored, so the table is emptied and must be imported

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +63,10 @@ async def test_backup_while_the_bot_writes_restores_every_row(
         for row in rows:  # the NIK is still readable with the same key
             assert again.app.bot_data.cipher.decrypt(row["nik_enc"]).startswith("1210")
         await again.send(905, "/data_saya")
-        assert "Budi Santoso" in again.text(905)
         assert "Your data" in again.text(905) or "Data Anda" in again.text(905)
+        show = next(d for _label, d in again.last(905).buttons if d.startswith("DATA SHOW"))
+        await again.press(905, show)
+        assert "Budi Santoso" in again.text(905)
 
 
 async def test_backup_refuses_to_overwrite_or_copy_nothing(tmp_path: Path) -> None:
@@ -120,3 +124,26 @@ def test_cli_backup(
     assert "integrity ok" in out and "secret key is not in the backup" in out
     assert main(["backup", str(tmp_path / "b.sqlite3")]) == 1
     assert "exists" in capsys.readouterr().err
+
+
+async def test_backup_is_owner_only_before_it_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await Database.open(tmp_path / "jaga.sqlite3")
+    await db.execute("INSERT INTO users(telegram_id) VALUES (1)")
+    await db.close()
+    seen: list[int] = []
+    real_replace = os.replace
+
+    def replace(src: Path, dst: Path) -> None:
+        seen.append(stat.S_IMODE(os.stat(src).st_mode))  # the full copy, not yet renamed
+        real_replace(src, dst)
+
+    monkeypatch.setattr("bot.backup.os.replace", replace)
+    previous = os.umask(0o022)  # the usual shell umask: SQLite alone would create it 0644
+    try:
+        backup(tmp_path / "jaga.sqlite3", tmp_path / "b.sqlite3")
+    finally:
+        os.umask(previous)
+    assert seen == [0o600]
+    assert stat.S_IMODE((tmp_path / "b.sqlite3").stat().st_mode) == 0o600

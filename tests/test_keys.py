@@ -112,7 +112,7 @@ async def fill(path: Path) -> dict[str, Any]:
                 "INSERT INTO p3ke(nik_hash, decile) VALUES (?, ?)",
                 [(cipher.lookup_hash("nik", nik), 1), (cipher.lookup_hash("nik", nik_for()), 2)],
             )
-        await membership.link(db, LINKED, cipher.lookup_hash("nik", member_nik))
+        await membership.link(db, LINKED, cipher.lookup_hash("nik", member_nik), proof="kpj")
         await privacy.request_correction(
             db, own, WORKER, cipher.encrypt("Nama ibu salah"), on_behalf=False
         )
