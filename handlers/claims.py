@@ -67,8 +67,9 @@ ASK_BRANCH = N_(
 )
 
 
-def describe_claim(tr: Translator, claim: dict[str, Any]) -> str:
-    """One claim: type, steps done and current, last change, amount paid, and what to do next."""
+def describe_claim(tr: Translator, claim: dict[str, Any], *, owner: bool = True) -> str:
+    """One claim: type, steps done and current, last change, amount paid (to its owner only),
+    and what to do next."""
     _ = tr.gettext
     status = claim["status"]
     kind = TYPE_WORDS[claim["type"]]
@@ -78,7 +79,7 @@ def describe_claim(tr: Translator, claim: dict[str, Any]) -> str:
         lines.append(f"{MARKS[state]} {_(STEP_WORDS[step])}{suffix}")
     changed = dt.date.fromisoformat(claim["status_date"])
     lines.append(_("Perubahan terakhir: {date}").format(date=tr.date(changed)))
-    if status == "dibayar" and claim.get("amount_paid") is not None:
+    if owner and status == "dibayar" and claim.get("amount_paid") is not None:
         lines.append(_("Dibayar: {amount}").format(amount=tr.money(int(claim["amount_paid"]))))
     lines.append("")
     if status in ("diajukan", "diverifikasi", "diproses"):
@@ -134,8 +135,8 @@ async def klaim(update: Update, context: JagaContext) -> None:
             context,
             turn.chat_id,
             _(
-                "Ketik nomor klaim Anda. Bila ini data Anda sendiri, hubungkan akun ini dengan "
-                "NIK dan tanggal lahir untuk melihat semua klaim Anda.\n"
+                "Ketik nomor klaim Anda. Untuk melihat semua klaim Anda, hubungkan dulu akun ini "
+                "dengan data Anda.\n"
                 "Ketik /batal untuk berhenti."
             ),
             inline([[(_("Hubungkan data saya"), "STS SELF")]]),
@@ -159,7 +160,8 @@ async def klaim(update: Update, context: JagaContext) -> None:
 
 
 async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
-    """One claim by number: free for the worker's own claims, counted against the limit else."""
+    """One claim by number: free for the worker's own claims (own account or a proven link);
+    for anyone else counted against the lookup limit and shown without the amount paid."""
     _ = turn.gettext
     number = number.strip()
     claim = await store.claim_by_no(context.db, number) or await store.claim_by_no(
@@ -190,7 +192,8 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
             inline([[(_("Coba nomor lain"), "CLM NO")]]),
         )
         return
-    await say(context, turn.chat_id, describe_claim(turn.tr, claim) + "\n\n" + _footer(turn.tr))
+    text = describe_claim(turn.tr, claim, owner=own)
+    await say(context, turn.chat_id, text + "\n\n" + _footer(turn.tr))
 
 
 async def button(update: Update, context: JagaContext) -> None:

@@ -4,32 +4,36 @@
 ask for a correction (a request the district's reviewers see) and withdraw consent, which deletes
 the registration, or for an approved enrolment removes everything the district does not need for
 its payments. A cadre reaches a worker they registered only by typing the worker's NIK and birth
-date. Callback data: `DATA FIX <id>`, `DATA DEL <id>`, `DATA DELOK <id>`, `DATA NO`,
-`DATA OTHER`; every press is re-checked against the database (owner, cadre proof, state).
+date. Callback data: `DATA SHOW <id>`, `DATA FIX <id>`, `DATA DEL <id>`, `DATA DELOK <id>`,
+`DATA NO`, `DATA OTHER`, and for the accounts linked to the worker `DATA LINKS` and
+`DATA UNLINK <telegram id>`; every press is re-checked against the database (owner, cadre
+proof, state).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
+from collections.abc import Awaitable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import clock
+from bot import callbacks, clock, notify
 from bot.context import JagaContext
 from bot.crypto import mask_phone
 from bot.flood import FloodLimiter
 from bot.i18n import LANGUAGE_NAMES, N_, Translator, translator
 from bot.logging_setup import IDENTIFIER_TYPES, mask_text
+from bot.membership import own_account
+from bot.patterns import linear
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
 from bot.review import SOURCE_LABELS
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
+from storage import membership as membership_store
 from storage import privacy, roles, users
 
 log = logging.getLogger(__name__)
@@ -79,8 +83,17 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     if not rows:
         parts.append(_("Tidak ada data pendaftaran atas nama Anda."))
     for row in rows:
-        parts.append(describe(turn.tr, context, row))
-        buttons += _row_buttons(turn, row)
+        # One line each; the fields and the correct/delete buttons are behind "Lihat data".
+        label = row["ref"] or _("draf")
+        status = _(STATUS_WORDS.get(row["status"], row["status"]))
+        parts.append(_("Pendaftaran {ref}: {status}").format(ref=label, status=status))
+        buttons.append([(_("Lihat data {ref}").format(ref=label), f"DATA SHOW {row['id']}")])
+    links = await _link_count(context, turn.id, rows)
+    if links:
+        parts.append(
+            _("Akun Telegram yang terhubung dengan data Anda: {count}.").format(count=links)
+        )
+        buttons.append([(_("Akun yang terhubung"), "DATA LINKS")])
     parts.append(
         _(
             "Data ini hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan dan hanya dilihat "
@@ -202,6 +215,26 @@ async def button(update: Update, context: JagaContext) -> None:
     if action == "NO" and len(parts) == 2:
         await answer_button(query, _("Baik, tidak ada yang dihapus."))
         return
+    if action == "LINKS" and len(parts) == 2:
+        await answer_button(query)
+        await _show_links(context, turn)
+        return
+    if action == "UNLINK" and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
+        await _unlink(context, turn, query, int(parts[2]))
+        return
+    if action == "SHOW" and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
+        shown = await _registration(context, int(parts[2]))
+        if shown is None or await _may_act(context, turn.id, shown) is None:
+            await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+            return
+        await answer_button(query)
+        await say(
+            context,
+            turn.chat_id,
+            describe(turn.tr, context, shown),
+            inline(_row_buttons(turn, shown)),
+        )
+        return
     if action not in {"FIX", "DEL", "DELOK"} or len(parts) != 3 or not parts[2].isdigit():
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
@@ -307,6 +340,93 @@ async def _delete(
     await say(context, turn.chat_id, text)
 
 
+# --- accounts linked to the worker -------------------------------------------------------------
+
+PROOF_WORDS = {
+    "own": N_("akun pekerja sendiri"),
+    "phone": N_("nomor HP yang sama"),
+    "kpj": N_("nomor KPJ"),
+    "code": N_("kode yang diperiksa kader atau petugas"),
+}
+
+
+async def _own_nik_hashes(
+    context: JagaContext, telegram_id: int, rows: list[dict[str, Any]] | None = None
+) -> set[str]:
+    """The NIK hashes of the worker this account is: its own submitted registrations."""
+    if rows is None:
+        rows = await privacy.registrations_of(context.db, telegram_id)
+    return {
+        str(r["nik_hash"])
+        for r in rows
+        if r["status"] != "draft" and r.get("nik_hash") and own_account(r) == telegram_id
+    }
+
+
+async def _link_count(context: JagaContext, telegram_id: int, rows: list[dict[str, Any]]) -> int:
+    """Accounts linked to this worker's data, plus this account's own link to a worker."""
+    count = 0
+    for nik_hash in await _own_nik_hashes(context, telegram_id, rows):
+        links = await membership_store.links_to(context.db, nik_hash)
+        count += sum(1 for link in links if link["telegram_id"] != telegram_id)
+    if await membership_store.linked_nik_hash(context.db, telegram_id) is not None:
+        count += 1
+    return count
+
+
+async def _show_links(context: JagaContext, turn: Turn) -> None:
+    """Lists the accounts linked to the worker's data, each with a button to remove it."""
+    _ = turn.gettext
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
+    for nik_hash in sorted(await _own_nik_hashes(context, turn.id)):
+        for link in await membership_store.links_to(context.db, nik_hash):
+            other = int(link["telegram_id"])
+            if other == turn.id:
+                continue
+            lines.append(
+                _("• ID Telegram {id}, sejak {date} (bukti: {proof})").format(
+                    id=other,
+                    date=_stored_date(turn.tr, str(link["linked_at"])),
+                    proof=_(PROOF_WORDS.get(str(link["proof"]), str(link["proof"]))),
+                )
+            )
+            buttons.append([(_("Hapus tautan {id}").format(id=other), f"DATA UNLINK {other}")])
+    text = (
+        _("Akun Telegram lain yang terhubung dengan data Anda:") + "\n" + "\n".join(lines)
+        if lines
+        else _("Tidak ada akun lain yang terhubung dengan data Anda.")
+    )
+    if await membership_store.linked_nik_hash(context.db, turn.id) is not None:
+        text += "\n\n" + _("Akun ini sendiri terhubung dengan data seorang pekerja.")
+        buttons.append([(_("Hapus tautan akun ini"), f"DATA UNLINK {turn.id}")])
+    await say(context, turn.chat_id, text, inline(buttons) if buttons else None)
+
+
+async def _unlink(context: JagaContext, turn: Turn, query: CallbackQuery, other: int) -> None:
+    """Removes a link: the linked account itself, or the worker whose data it reaches."""
+    _ = turn.gettext
+    nik_hash = await membership_store.linked_nik_hash(context.db, other)
+    allowed = nik_hash is not None and (
+        other == turn.id or nik_hash in await _own_nik_hashes(context, turn.id)
+    )
+    if nik_hash is None or not allowed:
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    await membership_store.unlink(context.db, other, nik_hash)
+    log.info("event=account_unlinked user=%s by=%s", other, turn.id)
+    await answer_button(query)
+    await say(
+        context,
+        turn.chat_id,
+        _("Tautan akun ini sudah dihapus.")
+        if other == turn.id
+        else _(
+            "Tautan akun {id} sudah dihapus. Akun itu tidak bisa lagi melihat data Anda."
+        ).format(id=other),
+    )
+
+
 # --- corrections -----------------------------------------------------------------------------
 
 
@@ -361,16 +481,15 @@ async def _tell_reviewers(context: JagaContext, row: dict[str, Any], text: str) 
     """Tells the reviewers of the registration's kabupaten, with NIK and phone masked."""
     region = row.get("kabupaten_code") or ""
     reviewers = {tid for tid, _code in await roles.holders(context.db, "reviewer", region)}
+    notices = []
     for reviewer in sorted(reviewers):
         user = await users.get_or_create(context.db, reviewer)
         _ = translator(user.language or context.settings.language).gettext
         notice = _(
             "Permintaan perbaikan data untuk {ref}: “{text}”\nPeriksa lewat /tinjau."
         ).format(ref=row["ref"], text=mask_text(text, IDENTIFIER_TYPES))
-        try:
-            await context.bot.send_message(reviewer, notice)
-        except TelegramError as exc:
-            log.warning("event=correction_notice_failed user=%s error=%s", reviewer, exc)
+        notices.append(notify.OutgoingMessage(reviewer, notice))
+    await notify.send_through_outbox(context.services.outbox, context.db, notices)
 
 
 # --- a cadre's worker ------------------------------------------------------------------------
@@ -396,8 +515,8 @@ async def _ask_nik(context: JagaContext, turn: Turn) -> None:
 
 async def _nik(context: JagaContext, turn: Turn, text: str) -> None:
     _ = turn.gettext
-    nik = re.sub(r"[\s.\-]", "", clean_text(text))
-    if not re.fullmatch(r"[0-9]{16}", nik):
+    nik = clean_text(text).translate(_NIK_SEPARATORS)
+    if not _NIK_DIGITS.fullmatch(nik):
         await say(context, turn.chat_id, _("NIK harus 16 angka. Silakan ketik lagi."))
         return
     await privacy.set_session(
@@ -408,17 +527,20 @@ async def _nik(context: JagaContext, turn: Turn, text: str) -> None:
     )
 
 
-_DATE = re.compile(r"^(\d{1,2})[\s./-]+(\d{1,2})[\s./-]+(\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# Typed text: RE2 patterns, linear in the text (bot/patterns.py); clean_text made digits 0-9.
+_NIK_SEPARATORS = str.maketrans("", "", " \n.-")
+_NIK_DIGITS = linear(r"[0-9]{16}")
+_DATE = linear(r"(\d{1,2})[\s./-]+(\d{1,2})[\s./-]+(\d{4})")
+_ISO = linear(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def parse_birth_date(text: str) -> dt.date | None:
     """`15-05-1980`, `15/5/1980`, `15 5 1980` or `1980-05-15`; None if not a real date."""
     value = clean_text(text)
     try:
-        if m := _ISO.match(value):
+        if m := _ISO.fullmatch(value):
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _DATE.match(value):
+        if m := _DATE.fullmatch(value):
             return dt.date(int(m[3]), int(m[2]), int(m[1]))
     except ValueError:
         return None
@@ -506,9 +628,25 @@ def _window() -> str:
 
 GROUP_COMMANDS = frozenset({"start", "bantuan"})
 
+# A guard's rule: it stops the update whatever happens to its own reply. python-telegram-bot goes
+# on to the next handler group after an exception, so a guard whose reply failed would otherwise
+# let the update through (a forwarded NIK stored as an answer, a private menu sent to a group).
+
+
+async def guard_reply(reply: Awaitable[object], guard: str) -> None:
+    """Awaits a guard's reply; a failure is logged and swallowed, so the guard still stops."""
+    try:
+        await reply
+    except Exception as exc:
+        log.warning("event=guard_reply_failed guard=%s error=%s", guard, type(exc).__name__)
+
 
 async def answer_in_group(update: Update, context: JagaContext) -> None:
     """In a group, /start and /bantuan get one short answer with a button to the private chat."""
+    await guard_reply(_answer_in_group(update, context), "group")
+
+
+async def _answer_in_group(update: Update, context: JagaContext) -> None:
     message = update.message
     if message is None or not message.text or not message.text.startswith("/"):
         return
@@ -555,12 +693,45 @@ async def refused_unread(update: Update, context: JagaContext) -> bool:
         text = N_("Pesan Anda terlalu panjang. Mohon kirim paling banyak {n} huruf.")
     else:
         return False
-    turn = await Turn.load(update, context)
     log.info(
-        "event=message_refused user=%s forwarded=%d", turn.id, message.forward_origin is not None
+        "event=message_refused user=%s forwarded=%d",
+        update.effective_user.id if update.effective_user else None,
+        message.forward_origin is not None,
     )
-    await say(context, turn.chat_id, turn.gettext(text).format(n=MAX_TEXT_LENGTH))
+    await guard_reply(_say_refused(update, context, text), "unread")
     return True
+
+
+async def _say_refused(update: Update, context: JagaContext, text: str) -> None:
+    turn = await Turn.load(update, context)
+    await say(context, turn.chat_id, turn.gettext(text).format(n=MAX_TEXT_LENGTH))
+
+
+async def refused_forged_button(update: Update, context: JagaContext) -> bool:
+    """Answers a press whose data does not fit its prefix's grammar; True if so.
+
+    Unknown prefixes are left to the stale-button handler (old messages, old versions). Empty
+    data is refused here: python-telegram-bot's pattern check skips it, so any handler matches.
+    """
+    query = update.callback_query
+    if query is None or callbacks.parse(query.data) is not None:
+        return False
+    if query.data and not callbacks.known(query.data):
+        return False
+    log.warning(
+        "event=forged_button user=%s data=%r",
+        update.effective_user.id if update.effective_user else None,
+        (query.data or "")[:64],
+    )
+    await guard_reply(_answer_forged(update, context), "forged_button")
+    return True
+
+
+async def _answer_forged(update: Update, context: JagaContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    turn = await Turn.load(update, context)
+    await answer_button(query, turn.gettext("Tombol ini sudah tidak berlaku."))
 
 
 class FloodGuard:
@@ -581,16 +752,20 @@ class FloodGuard:
             log.warning("event=flood_limited user=%s", user.id)
             chat = update.effective_chat
             if chat is not None and chat.type == "private" and not user.is_bot:
-                turn = await Turn.load(update, context)
-                await say(
-                    context,
-                    turn.chat_id,
-                    turn.gettext(
-                        "Pesan Anda datang terlalu cepat. Mohon tunggu sebentar, lalu kirim "
-                        "lagi pesan terakhir Anda."
-                    ),
-                )
+                await guard_reply(self._warn(update, context), "flood")
         raise ApplicationHandlerStop
+
+    @staticmethod
+    async def _warn(update: Update, context: JagaContext) -> None:
+        turn = await Turn.load(update, context)
+        await say(
+            context,
+            turn.chat_id,
+            turn.gettext(
+                "Pesan Anda datang terlalu cepat. Mohon tunggu sebentar, lalu kirim "
+                "lagi pesan terakhir Anda."
+            ),
+        )
 
 
 # --- retention -------------------------------------------------------------------------------

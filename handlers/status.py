@@ -1,20 +1,37 @@
-"""/status: registration state and history, membership and arrears; lookups by NIK + birth date."""
+"""/status: registration state and history, membership and arrears; NIK lookups; linking.
+
+A NIK is no secret (and the birth date is written inside it), so knowing one shows only the
+registration state in general words. The details are for the worker's own account, the cadre who
+registered them, and accounts linked by a proof: a contact shared with Telegram's share-contact
+button that matches the phone on record, the 11-digit KPJ, or a one-time code that the worker's
+cadre (else a reviewer of the district) types after checking the person.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hmac
 import logging
 from typing import Any
 
-from telegram import Update
+from telegram import (
+    CallbackQuery,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 
-from bot import membership
+from bot import clock, contributions, membership, paying
 from bot.context import JagaContext
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, translator
 from bot.membership import Worker
-from handlers.common import Button, Turn, answer_button, inline, say
-from storage import audit
+from bot.registration import check_phone
+from bot.review import SOURCE_LABELS
+from handlers.common import Button, Keyboard, Turn, answer_button, inline, say
+from storage import audit, roles, users
 from storage import membership as store
 from storage.db import Database
 
@@ -42,6 +59,15 @@ EVENT_WORDS = {
     "terdaftar": N_("terdaftar di BPJS Ketenagakerjaan"),
 }
 RESENT = N_("dikirim lagi setelah diperbaiki")
+# The state for someone who knows the NIK but is not entitled to the details (a NIK is no secret).
+GENERAL_WORDS = {
+    "diajukan": N_("Pendaftaran dengan NIK ini sedang diperiksa petugas kabupaten."),
+    "perlu_perbaikan": N_("Pendaftaran dengan NIK ini sedang diperiksa petugas kabupaten."),
+    "disetujui": N_("Pendaftaran dengan NIK ini sedang diproses."),
+    "ditolak": N_("Pendaftaran dengan NIK ini tidak dilanjutkan."),
+    "terdaftar": N_("NIK ini sudah terdaftar di BPJS Ketenagakerjaan."),
+}
+MEMBER_GENERAL = N_("NIK ini tercatat sebagai peserta BPJS Ketenagakerjaan.")
 PROGRAM_WORDS = {
     "JKK_JKM": N_("JKK dan JKM (kecelakaan kerja dan kematian)"),
     "JKK_JKM_JHT": N_("JKK, JKM dan JHT (kecelakaan kerja, kematian dan hari tua)"),
@@ -59,7 +85,8 @@ def _event_date(at: str) -> dt.date:
 
 
 async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -> str:
-    """The worker's registration, its history, their membership and any arrears, in plain words."""
+    """The worker's registration, their membership and any arrears, in plain words (the
+    history is a separate message: `history`). Only for an account `entitled` to it."""
     _ = tr.gettext
     lines: list[str] = []
     registration = worker.registration
@@ -67,23 +94,11 @@ async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -
         if not own and registration.get("name"):
             lines.append(_("Nama: {name}").format(name=registration["name"]))
         lines.append(_("Nomor pendaftaran: {ref}").format(ref=registration["ref"]))
-        state = STATE_WORDS[registration["status"]]
-        lines.append(_("Status: {state}").format(state=_(state)))
+        if registration["status"] != "terdaftar" or worker.member is None:
+            state = STATE_WORDS[registration["status"]]
+            lines.append(_("Status: {state}").format(state=_(state)))
         if registration["status"] in ("perlu_perbaikan", "ditolak") and registration.get("reason"):
             lines.append(_("Alasan: {reason}").format(reason=registration["reason"]))
-        events = await audit.history(db, int(registration["id"]))
-        if events:
-            lines += ["", _("Riwayat:")]
-            for event in events[-MAX_EVENTS:]:
-                words = (
-                    _(RESENT)
-                    if event["from_status"] == "perlu_perbaikan"
-                    and event["to_status"] == "diajukan"
-                    else _(EVENT_WORDS.get(event["to_status"], event["to_status"]))
-                )
-                if event.get("reason") and event["to_status"] in ("perlu_perbaikan", "ditolak"):
-                    words += f" ({event['reason']})"
-                lines.append(f"• {tr.date(_event_date(event['at']))}: {words}")
         next_step = {
             "diajukan": _("Petugas kabupaten akan memeriksanya. Tidak perlu mendaftar lagi."),
             "perlu_perbaikan": _(
@@ -105,6 +120,31 @@ async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -
     elif registration is None:
         lines.append(_("Belum ada data kepesertaan dari BPJS untuk pekerja ini."))
     return "\n".join(lines).strip()
+
+
+async def history(db: Database, tr: Translator, registration: dict[str, Any]) -> str:
+    """The registration's changes of state, newest last (at most MAX_EVENTS)."""
+    _ = tr.gettext
+    lines = [_("Riwayat pendaftaran {ref}:").format(ref=registration["ref"])]
+    for event in (await audit.history(db, int(registration["id"])))[-MAX_EVENTS:]:
+        words = (
+            _(RESENT)
+            if event["from_status"] == "perlu_perbaikan" and event["to_status"] == "diajukan"
+            else _(EVENT_WORDS.get(event["to_status"], event["to_status"]))
+        )
+        if event.get("reason") and event["to_status"] in ("perlu_perbaikan", "ditolak"):
+            words += f" ({event['reason']})"
+        lines.append(f"• {tr.date(_event_date(event['at']))}: {words}")
+    return "\n".join(lines)
+
+
+def general_state(tr: Translator, worker: Worker) -> str:
+    """The state of a NIK's registration in general words: no name, KPJ, reason or amounts."""
+    _ = tr.gettext
+    if worker.registration is not None:
+        state = worker.registration["status"]
+        return _(GENERAL_WORDS[state])
+    return _(MEMBER_GENERAL)
 
 
 def member_lines(
@@ -143,36 +183,69 @@ def member_lines(
         )
         return lines
     late = membership.arrears(protected, membership.today())
+    return [*lines, *_payment_lines(tr, member, registration, protected, late)]
+
+
+def _payer(registration: dict[str, Any] | None) -> str:
+    """Who pays: from the registration here; a member registered elsewhere pays themselves."""
+    return contributions.payer_of(registration) if registration else contributions.SELF_PAID
+
+
+def asks_to_pay(worker: Worker) -> bool:
+    """Whether /status asks this worker to pay now (late, self-paying, still a member)."""
+    member = worker.member
+    if member is None or member["status"] != "aktif" or _payer(worker.registration) != "mandiri":
+        return False
+    protected = dt.date.fromisoformat(member["protected_until"])
+    late = membership.arrears(protected, membership.today())
+    return not late.covered and not late.lapsed
+
+
+def _payment_lines(
+    tr: Translator,
+    member: dict[str, Any],
+    registration: dict[str, Any] | None,
+    protected: dt.date,
+    late: membership.Arrears,
+) -> list[str]:
+    """By when, how much and what being late means; a program-paid worker is told who pays."""
+    _ = tr.gettext
+    payer = _payer(registration)
+    if payer != contributions.SELF_PAID:
+        assert registration is not None
+        who = _(SOURCE_LABELS[payer]) if payer in SOURCE_LABELS else _("program pemerintah")
+        if registration.get("sponsor"):
+            who = f"{registration['sponsor']}, {who}"
+        return [paying.paid_by_line(tr, who, cadre=False)]
     if late.covered:
-        lines.append(
+        return [
             _("Bayar iuran berikutnya paling lambat {date} agar tetap terlindungi.").format(
                 date=tr.date(protected)
             )
+        ]
+    if late.lapsed:
+        return [
+            _("PERHATIAN: iuran belum dibayar lebih dari {months} bulan sejak {date}.").format(
+                months=membership.GRACE_MONTHS, date=tr.date(protected)
+            ),
+            paying.late_text(tr),
+        ]
+    warning = (
+        _("PERINGATAN: iuran sudah {months} bulan belum dibayar.").format(months=late.months)
+        if late.months >= 2
+        else _("Masa perlindungan sudah lewat: iuran bulan ini belum dibayar.")
+    )
+    lines = [warning]
+    if registration is not None and registration.get("income"):
+        q = contributions.quote(
+            int(registration["income"]),
+            member["programs"],
+            contributions.sector_of(registration.get("occupation")),
+            contributions.SELF_PAID,
+            membership.today(),
         )
-    elif late.lapsed:
-        lines.append(
-            _(
-                "PERHATIAN: iuran belum dibayar lebih dari 3 bulan berturut-turut sejak "
-                "{date}. Menurut aturan BPJS, kepesertaan berakhir, dan bila mendaftar lagi "
-                "masa iuran dimulai dari nol. Pastikan ke kantor cabang BPJS Ketenagakerjaan "
-                "atau BPJS 175."
-            ).format(date=tr.date(protected))
-        )
-    else:
-        warning = (
-            _("PERINGATAN: iuran sudah {months} bulan belum dibayar.").format(months=late.months)
-            if late.months >= 2
-            else _("Masa perlindungan sudah lewat: iuran bulan ini belum dibayar.")
-        )
-        lines.append(warning)
-        lines.append(
-            _(
-                "Tunggakan masih bisa dibayar sampai {date}, tanpa denda. Bila lebih dari 3 bulan "
-                "berturut-turut tidak dibayar, kepesertaan berakhir dan harus mulai dari nol."
-            ).format(date=tr.date(late.ends_on))
-        )
-    if not late.covered and registration is not None and registration.get("payer") == "program":
-        lines.append(_("Iuran Anda dibayar oleh program Pemda: tanyakan ke petugas kabupaten."))
+        lines.append(paying.amount_line(tr, q))
+    lines.append(paying.late_text(tr, late.ends_on))
     return lines
 
 
@@ -180,15 +253,15 @@ def member_lines(
 
 
 async def status(update: Update, context: JagaContext) -> None:
-    """Shows the linked worker's status, or offers to link this account or check someone else."""
+    """Shows the worker this account is (or is linked to), or offers to link or check a NIK."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     worker = await membership.worker_of(context.db, turn.id)
     if worker is None:
         text = _(
             "Akun Telegram ini belum terhubung dengan data pekerja.\n\n"
-            "Bila Anda sudah terdaftar (sendiri, lewat kader atau Pemda), hubungkan dengan NIK "
-            "dan tanggal lahir Anda. Ini cukup dilakukan sekali."
+            "Bila Anda sudah terdaftar (sendiri, lewat kader atau Pemda), hubungkan akun ini "
+            "dengan data Anda. Ini cukup dilakukan sekali."
         )
         rows: list[list[Button]] = [
             [(_("Hubungkan data saya"), "STS SELF")],
@@ -199,12 +272,24 @@ async def status(update: Update, context: JagaContext) -> None:
         await say(context, turn.chat_id, text, inline(rows))
         return
     text = await describe(context.db, turn.tr, worker, own=True)
-    buttons: list[list[Button]] = [[(_("Status klaim"), "MENU klaim")]]
+    await say(context, turn.chat_id, text, inline(_own_buttons(turn, worker)))
+
+
+def _own_buttons(turn: Turn, worker: Worker) -> list[list[Button]]:
+    _ = turn.gettext
+    buttons: list[list[Button]] = []
+    if asks_to_pay(worker):
+        buttons.append([(_(paying.PAY_BUTTON_LABEL), paying.PAY_BUTTON_DATA)])
+    if worker.registration is not None:
+        buttons.append([(_("Riwayat pendaftaran"), "STS HIST")])
+    buttons.append([(_("Status klaim"), "MENU klaim")])
     buttons.append([(_("Cek status orang lain"), "STS OTHER")])
-    await say(context, turn.chat_id, text, inline(buttons))
+    return buttons
 
 
-async def limit_reached(context: JagaContext, turn: Turn) -> None:
+async def limit_reached(
+    context: JagaContext, turn: Turn, keyboard: Keyboard | None = None
+) -> None:
     """Says that the hourly lookup limit is reached."""
     _ = turn.gettext
     await say(
@@ -214,109 +299,505 @@ async def limit_reached(context: JagaContext, turn: Turn) -> None:
             "Anda sudah {count} kali mencari data dalam satu jam terakhir. Demi keamanan data "
             "pekerja, silakan coba lagi nanti."
         ).format(count=membership.LOOKUPS_PER_HOUR),
+        keyboard,
     )
 
 
 async def button(update: Update, context: JagaContext) -> None:
-    """STS SELF|OTHER: asks for the NIK of the worker to link or look up."""
+    """STS SELF|OTHER asks for a NIK; STS HIST shows the history; STS OK|NO <id> is a cadre's
+    or reviewer's answer to a link request (OK then asks for the code)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     turn = await Turn.load(update, context)
     _ = turn.gettext
+    parts = query.data.split()
+    action = parts[1] if len(parts) > 1 else ""
+    if action in ("OK", "NO") and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
+        await _answer_request(context, turn, query, int(parts[2]), confirm=action == "OK")
+        return
     await answer_button(query)
-    purpose = query.data.removeprefix("STS ").strip()
-    if purpose not in ("SELF", "OTHER"):
+    if action == "HIST" and len(parts) == 2:
+        worker = await membership.worker_of(context.db, turn.id)
+        if worker is None or worker.registration is None:
+            await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+            return
+        await say(context, turn.chat_id, await history(context.db, turn.tr, worker.registration))
+        return
+    if action not in ("SELF", "OTHER") or len(parts) != 2:
         await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
         return
     if not await membership.may_look_up(context.db, turn.id):
         await limit_reached(context, turn)
         return
-    await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose=purpose.lower())
+    await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose=action.lower())
     question = (
         _("Ketik NIK Anda (16 angka di KTP).")
-        if purpose == "SELF"
+        if action == "SELF"
         else _("Ketik NIK pekerja yang ingin dicek (16 angka di KTP).")
     )
     await say(context, turn.chat_id, question + "\n" + _("Ketik /batal untuk berhenti."))
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
-    """Takes the NIK, then the birth date; then shows the worker (or the same 'not found')."""
+    """Takes the NIK, then (to link) a proof: a shared contact, the KPJ or a request for a code;
+    for a cadre or reviewer, the code shown by the worker."""
     turn = await Turn.load(update, context)
-    _ = turn.gettext
     state = await store.flow_state(context.db, turn.id, FLOW)
     message = update.effective_message
-    text = (message.text or "").strip() if message is not None else ""
-    if state is None:  # the state row went missing: start again cleanly
+    if state is None or message is None:  # the state row went missing: start again cleanly
         await store.end_flow(context.db, turn.id, FLOW)
         await status(update, context)
         return
+    text = (message.text or "").strip()
     if state["step"] == "nik":
-        nik, _problem = membership.clean_nik(text)
-        if nik is None:
-            await say(
-                context,
-                turn.chat_id,
-                _(
-                    "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. "
-                    "Silakan ketik lagi, atau /batal."
-                ),
-            )
-            return
-        await store.set_flow_state(
-            context.db,
-            turn.id,
-            FLOW,
-            "birth",
-            purpose=state["purpose"],
-            nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
-        )
-        await say(
-            context,
-            turn.chat_id,
-            _("Ketik tanggal lahir sesuai KTP, misalnya 15-05-1980."),
-        )
-        return
-    birth = membership.parse_date(text, two_digit_years=True)
-    if birth is None:
-        await say(
-            context,
-            turn.chat_id,
-            _("Tanggal itu tidak terbaca. Tulis seperti 15-05-1980, atau /batal."),
-        )
-        return
-    await store.end_flow(context.db, turn.id, FLOW)
-    if not await membership.may_look_up(context.db, turn.id):
-        await limit_reached(context, turn)
-        return
-    await store.record_lookup(context.db, turn.id)
-    nik = context.cipher.decrypt(base64.b64decode(str(state["nik_enc"])))
-    worker = await membership.find_worker(context.db, context.cipher, nik, birth)
-    log.info("event=status_lookup user=%s found=%s", turn.id, worker is not None)
-    if worker is None:
-        # The same answer for an unknown NIK and a wrong birth date (no enumeration).
+        await _nik(context, turn, state, text)
+    elif state["step"] == "proof":
+        await _proof(context, turn, state, message)
+    else:
+        await _code(context, turn, state, text)
+
+
+async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
+    """A NIK: shows the details to an entitled account, the general state to anyone else; to
+    link, asks for a proof."""
+    _ = turn.gettext
+    nik, _problem = membership.clean_nik(text)
+    if nik is None:
         await say(
             context,
             turn.chat_id,
             _(
-                "Data dengan NIK dan tanggal lahir itu tidak ditemukan. Periksa lagi angkanya. "
-                "Bila baru mendaftar, data dari BPJS bisa perlu beberapa hari."
+                "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. "
+                "Silakan ketik lagi, atau /batal."
+            ),
+        )
+        return
+    if not await membership.may_look_up(context.db, turn.id):
+        await store.end_flow(context.db, turn.id, FLOW)
+        await limit_reached(context, turn)
+        return
+    await store.record_lookup(context.db, turn.id)
+    worker = await membership.worker_by_nik(context.db, context.cipher, nik)
+    log.info("event=status_lookup user=%s found=%s", turn.id, worker is not None)
+    if worker is None:
+        await store.end_flow(context.db, turn.id, FLOW)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Belum ada pendaftaran atau data kepesertaan dengan NIK itu. Periksa lagi "
+                "angkanya. Bila baru mendaftar, data dari BPJS bisa perlu beberapa hari."
             ),
             inline([[(_("Coba lagi"), f"STS {str(state['purpose']).upper()}")]]),
         )
         return
-    if state["purpose"] == "self":
-        await store.link(context.db, turn.id, worker.nik_hash)
-        intro = _("Akun Telegram ini sekarang terhubung dengan data Anda.")
-        body = await describe(context.db, turn.tr, worker, own=True)
-        keyboard = inline([[(_("Status klaim"), "MENU klaim")]])
-    else:
-        intro = _("Data pekerja yang Anda cari:")
-        body = await describe(context.db, turn.tr, worker, own=False)
-        keyboard = None
-    await say(context, turn.chat_id, intro + "\n\n" + body, keyboard)
+    if await membership.entitled(context.db, turn.id, worker):
+        await store.end_flow(context.db, turn.id, FLOW)
+        own = membership.own_account(worker.registration) == turn.id
+        own = own or await store.linked_nik_hash(context.db, turn.id) == worker.nik_hash
+        body = await describe(context.db, turn.tr, worker, own=own)
+        await say(context, turn.chat_id, body, inline(_own_buttons(turn, worker)) if own else None)
+        return
+    if state["purpose"] == "other":
+        await store.end_flow(context.db, turn.id, FLOW)
+        await say(
+            context,
+            turn.chat_id,
+            general_state(turn.tr, worker)
+            + "\n\n"
+            + _(
+                "Rinciannya hanya bisa dilihat pekerja itu sendiri setelah akunnya terhubung, "
+                "dan kader yang mendaftarkannya."
+            ),
+        )
+        return
+    await store.set_flow_state(
+        context.db,
+        turn.id,
+        FLOW,
+        "proof",
+        purpose="self",
+        nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
+    )
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "NIK saja belum cukup, karena NIK bisa diketahui orang lain. Buktikan bahwa ini "
+            "data Anda dengan salah satu cara:\n"
+            "1. Tekan «Kirim nomor HP saya» (nomor yang dipakai saat mendaftar).\n"
+            "2. Ketik nomor KPJ Anda (11 angka di kartu BPJS Ketenagakerjaan).\n"
+            "3. Tekan «Minta kode ke kader», lalu tunjukkan kodenya kepada kader desa atau "
+            "petugas kabupaten.\n"
+            "Ketik /batal untuk berhenti."
+        ),
+        _proof_keyboard(turn),
+    )
+
+
+def _proof_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
+    _ = turn.gettext
+    return ReplyKeyboardMarkup(
+        [
+            [KeyboardButton(_("Kirim nomor HP saya"), request_contact=True)],
+            [KeyboardButton(_(ASK_CODE))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+ASK_CODE = N_("Minta kode ke kader")
+
+
+async def _proof(
+    context: JagaContext, turn: Turn, state: dict[str, Any], message: Message
+) -> None:
+    """A shared contact or a typed KPJ that must match the worker; or a request for a code."""
+    _ = turn.gettext
+    nik = context.cipher.decrypt(base64.b64decode(str(state["nik_enc"])))
+    worker = await membership.worker_by_nik(context.db, context.cipher, nik)
+    if worker is None:  # deleted in the meantime
+        await store.end_flow(context.db, turn.id, FLOW)
+        await say(context, turn.chat_id, _("Data ini sudah tidak ada."), ReplyKeyboardRemove())
+        return
+    text = (message.text or "").strip()
+    if message.contact is not None:
+        if message.contact.user_id != turn.id:
+            await say(
+                context,
+                turn.chat_id,
+                _(
+                    "Itu nomor orang lain. Tekan tombol «Kirim nomor HP saya» untuk mengirim "
+                    "nomor Anda sendiri."
+                ),
+            )
+            return
+        phone = check_phone(message.contact.phone_number)
+        if phone is not None and membership.phone_matches(context.cipher, worker, phone):
+            await _linked(context, turn, worker, "phone")
+            return
+        await _proof_failed(
+            context,
+            turn,
+            _(
+                "Nomor HP ini tidak sama dengan yang tercatat. Coba cara lain: ketik nomor KPJ, "
+                "atau tekan «Minta kode ke kader»."
+            ),
+        )
+        return
+    if text in (ASK_CODE, _(ASK_CODE)):
+        await _request_code(context, turn, worker, nik)
+        return
+    digits = text.replace(" ", "").replace(".", "").replace("-", "")
+    if len(digits) == 11 and digits.isascii() and digits.isdigit():
+        if membership.kpj_matches(worker, digits):
+            await _linked(context, turn, worker, "kpj")
+            return
+        await _proof_failed(
+            context,
+            turn,
+            _(
+                "Nomor KPJ itu tidak cocok dengan NIK ini. Periksa kartu BPJS Anda, atau tekan "
+                "«Kirim nomor HP saya» atau «Minta kode ke kader»."
+            ),
+        )
+        return
+    await say(
+        context,
+        turn.chat_id,
+        _("Tekan salah satu tombol di bawah, atau ketik nomor KPJ (11 angka), atau /batal."),
+        _proof_keyboard(turn),
+    )
+
+
+async def _proof_failed(context: JagaContext, turn: Turn, text: str) -> None:
+    """A wrong proof counts against the hourly lookup limit, so proofs cannot be guessed."""
+    if not await membership.may_look_up(context.db, turn.id):
+        await store.end_flow(context.db, turn.id, FLOW)
+        await limit_reached(context, turn, ReplyKeyboardRemove())
+        return
+    await store.record_lookup(context.db, turn.id)
+    await say(context, turn.chat_id, text, _proof_keyboard(turn))
+
+
+async def _linked(context: JagaContext, turn: Turn, worker: Worker, proof: str) -> None:
+    """Links this account, tells the worker's own account and cadre, and confirms."""
+    _ = turn.gettext
+    notices = await link_notices(context, worker, turn.id)
+    await store.link(context.db, turn.id, worker.nik_hash, proof=proof, notices=notices)
+    await store.end_flow(context.db, turn.id, FLOW)
+    log.info("event=account_linked user=%s proof=%s", turn.id, proof)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Akun Telegram ini sekarang terhubung dengan data Anda. Ketik /status untuk melihat "
+            "status, atau /klaim untuk klaim."
+        ),
+        ReplyKeyboardRemove(),
+    )
+
+
+def _who(worker: Worker) -> str:
+    """The worker as named to their cadre: name and reference, else the masked NIK."""
+    registration = worker.registration
+    if registration is not None and registration.get("name"):
+        return f"{registration['name']} ({registration['ref']})"
+    if worker.member is not None:
+        return str(worker.member["nik_masked"])
+    return str(registration["ref"]) if registration is not None else ""
+
+
+async def _translator_of(context: JagaContext, telegram_id: int) -> Translator:
+    return translator(
+        await users.language_of(context.db, telegram_id) or context.settings.language
+    )
+
+
+async def link_notices(
+    context: JagaContext, worker: Worker, new_account: int, *, skip: int | None = None
+) -> list[tuple[int, str]]:
+    """Messages telling the worker's own account, accounts already linked and their cadre that
+    another account was linked (each in their language; not to the new account or `skip`)."""
+    own = membership.own_account(worker.registration)
+    cadre = membership.cadre_of(worker.registration)
+    linked = [int(r["telegram_id"]) for r in await store.links_to(context.db, worker.nik_hash)]
+    notices: list[tuple[int, str]] = []
+    seen = {new_account, skip}
+    for person in [own, *linked]:
+        if person is None or person in seen:
+            continue
+        seen.add(person)
+        tr = await _translator_of(context, person)
+        notices.append(
+            (
+                person,
+                tr.gettext(
+                    "Akun Telegram lain baru saja dihubungkan dengan data BPJS Ketenagakerjaan "
+                    "Anda dan sekarang bisa melihat status dan klaim Anda. Bila itu bukan Anda "
+                    "atau keluarga Anda, hapus tautannya lewat /data_saya."
+                ),
+            )
+        )
+    if cadre is not None and cadre not in seen:
+        tr = await _translator_of(context, cadre)
+        notices.append(
+            (
+                cadre,
+                tr.gettext(
+                    "Akun Telegram lain baru saja dihubungkan dengan data {who}, pekerja yang "
+                    "Anda daftarkan. Bila ini mencurigakan, beri tahu pekerja itu."
+                ).format(who=_who(worker)),
+            )
+        )
+    return notices
+
+
+# --- link codes confirmed by a cadre or reviewer ----------------------------------------------
+
+
+async def _confirmers(context: JagaContext, worker: Worker, nik: str) -> tuple[str, list[int]]:
+    """The kabupaten of the worker and who may confirm a code: their cadre, else its reviewers."""
+    registration = worker.registration
+    kabupaten = (registration or {}).get("kabupaten_code") or membership.nik_kabupaten(nik)
+    cadre = membership.cadre_of(registration)
+    if cadre is not None:
+        return kabupaten, [cadre]
+    reviewers = await roles.holders(context.db, "reviewer", kabupaten)
+    return kabupaten, sorted({telegram_id for telegram_id, _code in reviewers})
+
+
+async def _request_code(context: JagaContext, turn: Turn, worker: Worker, nik: str) -> None:
+    """Gives the person a one-time code and asks their cadre (else the district) to check it."""
+    _ = turn.gettext
+    kabupaten, confirmers = await _confirmers(context, worker, nik)
+    confirmers = [c for c in confirmers if c != turn.id]
+    await store.end_flow(context.db, turn.id, FLOW)
+    if not confirmers:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Belum ada kader atau petugas kabupaten yang bisa memeriksa kode untuk data ini. "
+                "Silakan hubungkan dengan nomor HP atau nomor KPJ, atau datang ke dinas tenaga "
+                "kerja kabupaten."
+            ),
+            ReplyKeyboardRemove(),
+        )
+        return
+    code, salt, digest = membership.new_link_code()
+    expires = clock.utc_iso(clock.now() + dt.timedelta(hours=membership.CODE_HOURS))
+    texts = {c: await _translator_of(context, c) for c in confirmers}
+    who = _who(worker)
+
+    def notices(request_id: int) -> list[tuple[int, str, list[list[tuple[str, str]]]]]:
+        out = []
+        for person, tr in texts.items():
+            text = tr.gettext(
+                "Seseorang meminta akun Telegram-nya dihubungkan dengan data {who}. Setujui "
+                "hanya bila Anda bertemu atau menelepon {who} dan ia sendiri menyebutkan kode "
+                "dari HP-nya. Setelah menekan Setujui, Anda diminta mengetik kode itu."
+            ).format(who=who)
+            buttons = [
+                [
+                    (tr.gettext("Setujui"), f"STS OK {request_id}"),
+                    (tr.gettext("Tolak"), f"STS NO {request_id}"),
+                ]
+            ]
+            out.append((person, text, buttons))
+        return out
+
+    await store.open_link_request(
+        context.db,
+        telegram_id=turn.id,
+        nik_hash=worker.nik_hash,
+        code_salt=salt,
+        code_digest=digest,
+        kabupaten_code=kabupaten,
+        cadre_id=membership.cadre_of(worker.registration),
+        expires_at=expires,
+        notices=notices,
+    )
+    log.info("event=link_code_requested user=%s confirmers=%d", turn.id, len(confirmers))
+    helper = (
+        _("kader desa yang mendaftarkan Anda")
+        if membership.cadre_of(worker.registration) is not None
+        else _("petugas dinas tenaga kerja kabupaten")
+    )
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Kode Anda: {code}\n\nTunjukkan atau sebutkan kode ini kepada {helper}; mereka "
+            "sudah diberi tahu. Kode berlaku 24 jam. Jangan berikan kode ini kepada orang lain."
+        ).format(code=code, helper=helper),
+        ReplyKeyboardRemove(),
+    )
+
+
+async def _may_confirm(context: JagaContext, telegram_id: int, request: dict[str, Any]) -> bool:
+    """The worker's cadre named on the request, or a reviewer of its kabupaten (not the asker)."""
+    if telegram_id == request["telegram_id"]:
+        return False
+    if request["cadre_id"] is not None and telegram_id == request["cadre_id"]:
+        return True
+    kabupaten = str(request["kabupaten_code"] or "")
+    return any(
+        role == "reviewer" and (kabupaten == region or kabupaten.startswith(region + "."))
+        for role, region in await roles.held_by(context.db, telegram_id)
+    )
+
+
+def _open(request: dict[str, Any] | None) -> bool:
+    now = clock.utc_iso(clock.now())
+    return request is not None and request["status"] == "open" and request["expires_at"] > now
+
+
+async def _answer_request(
+    context: JagaContext, turn: Turn, query: CallbackQuery, request_id: int, *, confirm: bool
+) -> None:
+    """[Setujui] asks for the code the worker shows; [Tolak] refuses and tells the asker."""
+    _ = turn.gettext
+    request = await store.link_request(context.db, request_id)
+    if request is None or not await _may_confirm(context, turn.id, request):
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    if not _open(request):
+        await answer_button(query, _("Permintaan ini sudah selesai atau kedaluwarsa."))
+        return
+    await answer_button(query)
+    if confirm:
+        await store.set_flow_state(context.db, turn.id, FLOW, "code", request=request_id)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Ketik kode 6 angka yang ditunjukkan pekerja itu dari HP-nya.\n"
+                "Ketik /batal untuk berhenti."
+            ),
+        )
+        return
+    tr = await _translator_of(context, int(request["telegram_id"]))
+    refused = tr.gettext(
+        "Permintaan menghubungkan akun Anda dengan data pekerja tidak disetujui. Bila ini data "
+        "Anda, hubungkan dengan nomor HP atau nomor KPJ lewat /status."
+    )
+    done = await store.decide_link_request(
+        context.db,
+        request_id,
+        decided_by=turn.id,
+        confirm=False,
+        now=clock.utc_iso(clock.now()),
+        notices=[(int(request["telegram_id"]), refused)],
+    )
+    log.info("event=link_request_refused request=%s by=%s", request_id, turn.id)
+    await say(
+        context,
+        turn.chat_id,
+        _("Permintaan ditolak. Akun itu tidak dihubungkan.")
+        if done is not None
+        else _("Permintaan ini sudah selesai atau kedaluwarsa."),
+    )
+
+
+async def _code(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
+    """The code a cadre or reviewer types: right links the asker, wrong is counted."""
+    _ = turn.gettext
+    request_id = int(state["request"])
+    request = await store.link_request(context.db, request_id)
+    if request is None or not _open(request) or not await _may_confirm(context, turn.id, request):
+        await store.end_flow(context.db, turn.id, FLOW)
+        await say(context, turn.chat_id, _("Permintaan ini sudah selesai atau kedaluwarsa."))
+        return
+    code = text.replace(" ", "")
+    digest = membership.code_digest(bytes(request["code_salt"]), code)
+    if not hmac.compare_digest(digest, str(request["code_digest"])):
+        wrong = await store.wrong_code(context.db, request_id, membership.MAX_WRONG_CODES)
+        log.info("event=link_code_wrong request=%s count=%d", request_id, wrong)
+        if wrong >= membership.MAX_WRONG_CODES:
+            await store.end_flow(context.db, turn.id, FLOW)
+            await say(
+                context,
+                turn.chat_id,
+                _(
+                    "Kode salah {count} kali, jadi permintaan ini dibatalkan. Pekerja itu bisa "
+                    "meminta kode baru lewat /status."
+                ).format(count=wrong),
+            )
+            return
+        await say(context, turn.chat_id, _("Kode itu tidak cocok. Periksa lagi, atau /batal."))
+        return
+    worker = await membership.worker_of_nik_hash(context.db, str(request["nik_hash"]))
+    asker = int(request["telegram_id"])
+    tr = await _translator_of(context, asker)
+    notices = [
+        (
+            asker,
+            tr.gettext(
+                "Akun Telegram ini sekarang terhubung dengan data Anda. Ketik /status untuk "
+                "melihat status, atau /klaim untuk klaim."
+            ),
+        )
+    ]
+    if worker is not None:
+        notices += await link_notices(context, worker, asker, skip=turn.id)
+    done = await store.decide_link_request(
+        context.db,
+        request_id,
+        decided_by=turn.id,
+        confirm=True,
+        now=clock.utc_iso(clock.now()),
+        notices=notices,
+    )
+    await store.end_flow(context.db, turn.id, FLOW)
+    if done is None:
+        await say(context, turn.chat_id, _("Permintaan ini sudah selesai atau kedaluwarsa."))
+        return
+    log.info("event=account_linked user=%s proof=code by=%s", asker, turn.id)
+    await say(context, turn.chat_id, _("Kode cocok. Akun pekerja itu sekarang terhubung."))
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Forgets the NIK typed so far."""
+    """Forgets the NIK typed so far (or the link request being confirmed)."""
     await store.clear_flow_state(context.db, telegram_id, FLOW)

@@ -1,14 +1,14 @@
-"""Members and claims from BPJS extracts, account links, lookup counts and flow state."""
+"""Members and claims from BPJS extracts, account links and their proofs, lookup counts, flows."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
 
-from storage import audit
+from storage import audit, outbox
 from storage.db import Database
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
@@ -137,20 +137,147 @@ async def registration_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any
 
 
 async def linked_nik_hash(db: Database, telegram_id: int) -> str | None:
-    """The NIK hash this account proved once (NIK + birth date), if any."""
+    """The NIK hash this account is linked to by a proof (phone, KPJ or confirmed code), if any."""
     value = await db.fetchval(
         "SELECT nik_hash FROM member_links WHERE telegram_id = ?", (telegram_id,)
     )
     return None if value is None else str(value)
 
 
-async def link(db: Database, telegram_id: int, nik_hash: str) -> None:
-    """Link this account to a worker (replacing an earlier link)."""
-    await db.execute(
-        "INSERT INTO member_links(telegram_id, nik_hash) VALUES (?, ?) "
-        f"ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, linked_at = {_NOW}",
-        (telegram_id, nik_hash),
+PROOFS = ("own", "phone", "kpj", "code")
+Notice = tuple[int, str]  # (chat id, text) of a message to queue in the outbox
+
+
+async def _queue(conn: aiosqlite.Connection, notices: Sequence[Notice]) -> None:
+    for chat_id, text in notices:
+        await outbox.enqueue(conn, "notice", chat_id, text)
+
+
+async def link(
+    db: Database, telegram_id: int, nik_hash: str, *, proof: str, notices: Sequence[Notice] = ()
+) -> None:
+    """Link this account to a worker by `proof` (replacing an earlier link); the notices to the
+    worker's own account and cadre are queued in the same transaction."""
+    if proof not in PROOFS:
+        raise ValueError(f"unknown link proof {proof!r}")
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO member_links(telegram_id, nik_hash, proof) VALUES (?, ?, ?) "
+            "ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, "
+            f"proof = excluded.proof, linked_at = {_NOW}",
+            (telegram_id, nik_hash, proof),
+        )
+        await _queue(conn, notices)
+
+
+async def links_to(db: Database, nik_hash: str) -> list[dict[str, Any]]:
+    """The accounts linked to a worker: Telegram id, proof and when, oldest first."""
+    rows = await db.fetchall(
+        "SELECT telegram_id, proof, linked_at FROM member_links WHERE nik_hash = ? "
+        "ORDER BY linked_at, telegram_id",
+        (nik_hash,),
     )
+    return [dict(r) for r in rows]
+
+
+async def unlink(db: Database, telegram_id: int, nik_hash: str) -> bool:
+    """Remove one account's link to this worker; False if there was none."""
+    changed = await db.execute(
+        "DELETE FROM member_links WHERE telegram_id = ? AND nik_hash = ?", (telegram_id, nik_hash)
+    )
+    return changed > 0
+
+
+# --- link requests confirmed by a cadre or reviewer ------------------------------------------
+
+
+async def open_link_request(
+    db: Database,
+    *,
+    telegram_id: int,
+    nik_hash: str,
+    code_salt: bytes,
+    code_digest: str,
+    kabupaten_code: str | None,
+    cadre_id: int | None,
+    expires_at: str,
+    notices: Callable[[int], Sequence[tuple[int, str, Sequence[Sequence[tuple[str, str]]]]]],
+) -> int:
+    """Open a request (replacing this account's open ones) and queue the confirmers' notices,
+    built from the new request's id, in the same transaction; returns the id."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE link_requests SET status = 'replaced' WHERE telegram_id = ? "
+            "AND status = 'open'",
+            (telegram_id,),
+        )
+        cursor = await conn.execute(
+            "INSERT INTO link_requests(telegram_id, nik_hash, code_salt, code_digest, "
+            "kabupaten_code, cadre_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (telegram_id, nik_hash, code_salt, code_digest, kabupaten_code, cadre_id, expires_at),
+        )
+        request_id = cursor.lastrowid
+        assert request_id is not None
+        for chat_id, text, buttons in notices(request_id):
+            await outbox.enqueue(conn, "notice", chat_id, text, buttons)
+        return request_id
+
+
+async def link_request(db: Database, request_id: int) -> dict[str, Any] | None:
+    """One link request by id."""
+    row = await db.fetchone("SELECT * FROM link_requests WHERE id = ?", (request_id,))
+    return None if row is None else dict(row)
+
+
+async def wrong_code(db: Database, request_id: int, max_wrong: int) -> int:
+    """Count a wrong code; the request is refused at `max_wrong`. Returns the count."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE link_requests SET wrong_codes = wrong_codes + 1 WHERE id = ?", (request_id,)
+        )
+        await conn.execute(
+            f"UPDATE link_requests SET status = 'refused', decided_at = {_NOW} "
+            "WHERE id = ? AND status = 'open' AND wrong_codes >= ?",
+            (request_id, max_wrong),
+        )
+        cursor = await conn.execute(
+            "SELECT wrong_codes FROM link_requests WHERE id = ?", (request_id,)
+        )
+        row = await cursor.fetchone()
+        return 0 if row is None else int(row[0])
+
+
+async def decide_link_request(
+    db: Database,
+    request_id: int,
+    *,
+    decided_by: int,
+    confirm: bool,
+    now: str,
+    notices: Sequence[Notice] = (),
+) -> dict[str, Any] | None:
+    """Confirm (link the account, proof 'code') or refuse an open, unexpired request, with its
+    notices, in one transaction; None if it was no longer open."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            f"UPDATE link_requests SET status = ?, decided_by = ?, decided_at = {_NOW} "
+            "WHERE id = ? AND status = 'open' AND expires_at > ?",
+            ("confirmed" if confirm else "refused", decided_by, request_id, now),
+        )
+        if cursor.rowcount == 0:
+            return None
+        cursor = await conn.execute("SELECT * FROM link_requests WHERE id = ?", (request_id,))
+        row = await cursor.fetchone()
+        assert row is not None
+        if confirm:
+            await conn.execute(
+                "INSERT INTO member_links(telegram_id, nik_hash, proof) VALUES (?, ?, 'code') "
+                "ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, "
+                f"proof = excluded.proof, linked_at = {_NOW}",
+                (row["telegram_id"], row["nik_hash"]),
+            )
+        await _queue(conn, notices)
+        return dict(row)
 
 
 # --- lookup limit ---------------------------------------------------------------------------

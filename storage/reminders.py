@@ -82,17 +82,20 @@ async def fixes_due(db: Database, requested_before: str) -> list[dict[str, Any]]
 async def members_due(db: Database, ends_by: str, ended_after: str) -> list[dict[str, Any]]:
     """Active members whose protection ends by `ends_by` and did not end before `ended_after`.
 
-    Each comes with whom to tell: the Telegram account linked to the NIK, else the worker's own
-    account from the registration, else the cadre who registered them (`recipient_id`, with
-    `for_cadre` = 1), and what the registration knows about income and occupation.
+    Each comes with whom to tell: the worker's own account from the registration, else the
+    account first linked to the NIK by a proof, else the cadre who registered them
+    (`recipient_id`, with `for_cadre` = 1), and what the registration knows about income and
+    occupation. The worker's own account always outranks a link.
     """
     rows = await db.fetchall(
         "SELECT m.nik_hash, m.nik_masked, m.programs, m.protected_until, "
         " r.name, r.income, r.occupation, r.operator_id, r.for_self, "
-        " COALESCE(l.telegram_id, r.worker_telegram_id, r.operator_id) AS recipient_id, "
+        " r.payer, r.sumber_iuran, r.funding_program_id, r.sponsor, r.pay_period_months, "
+        " COALESCE(r.worker_telegram_id, l.telegram_id, r.operator_id) AS recipient_id, "
         " (l.telegram_id IS NULL AND r.worker_telegram_id IS NULL) AS for_cadre "
         "FROM members m "
-        "LEFT JOIN member_links l ON l.nik_hash = m.nik_hash "
+        "LEFT JOIN member_links l ON l.telegram_id = (SELECT telegram_id FROM member_links "
+        "  WHERE nik_hash = m.nik_hash ORDER BY linked_at, telegram_id LIMIT 1) "
         "LEFT JOIN registrations r ON r.id = (SELECT id FROM registrations "
         "  WHERE nik_hash = m.nik_hash AND status != 'draft' "
         "  ORDER BY (status = 'ditolak'), id DESC LIMIT 1) "

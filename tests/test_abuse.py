@@ -151,6 +151,7 @@ async def test_unusual_text_everywhere_gets_an_answer_and_breaks_nothing(
             assert any(c.method == "sendMessage" for c in calls), repr(prefix + text)
     # In the middle of the cadre proof and of a correction too.
     await h.send(USER, "/data_saya")
+    await h.tap(USER, "Lihat data JP-1210-000001")
     await h.tap(USER, "Minta perbaikan JP-1210-000001")
     await h.send(USER, ODD_TEXTS[0] + ODD_TEXTS[7])
     assert "sudah diteruskan" in h.text(USER)
@@ -165,6 +166,7 @@ async def test_stored_names_with_direction_marks_are_shown_harmlessly(harness: H
         h.db, h.app.bot_data.cipher, operator_id=USER, name="Budi\u202e Santoso\u200b 🐟"
     )
     await h.send(USER, "/data_saya")
+    await h.tap(USER, "Lihat data JP-1210-000001")
     text = h.text(USER)
     assert "\u202e" not in text and "\u200b" not in text
     assert "Budi Santoso 🐟" in text

@@ -54,7 +54,8 @@ async def test_each_claim_type_in_each_state(harness: Harness, tmp_path: Path, k
         assert f"nomor {kind}-{i}" in text
         assert CURRENT[status] in text
         assert f"Perubahan terakhir: {i + 1} November 2026" in text
-        assert ("Dibayar: Rp2.500.000" in text) == (status == "dibayar")
+        # A claim looked up by someone who is not its owner never shows the amount paid.
+        assert "Rp2.500.000" not in text
         if status in ("diajukan", "diverifikasi", "diproses"):
             for hint in OPEN_HINTS[kind]:
                 assert hint in text, (kind, status, hint)
@@ -92,7 +93,9 @@ async def test_linked_worker_sees_all_own_claims_newest_first(
         encoding="utf-8",
     )
     await membership.import_members(harness.db, harness.app.bot_data.cipher, FileSource(members))
-    await store.link(harness.db, WORKER, harness.app.bot_data.cipher.lookup_hash("nik", nik))
+    await store.link(
+        harness.db, WORKER, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
+    )
     await harness.send(WORKER, "/klaim")
     text = harness.text(WORKER)
     assert "A-3" not in text
@@ -106,7 +109,7 @@ async def test_linked_worker_sees_all_own_claims_newest_first(
 
 
 async def test_linked_worker_without_claims(harness: Harness) -> None:
-    await store.link(harness.db, WORKER, "somehash")
+    await store.link(harness.db, WORKER, "somehash", proof="kpj")
     await harness.send(WORKER, "/klaim")
     assert harness.text(WORKER).startswith("Belum ada data klaim untuk Anda.")
     assert harness.labels(WORKER) == ["Cari dengan nomor klaim"]
@@ -135,3 +138,18 @@ async def test_claim_lookups_share_the_hourly_limit(harness: Harness) -> None:
         assert "tidak ditemukan" in harness.text(OTHER)
     await harness.send(OTHER, "/klaim X-99")
     assert "5 kali mencari data" in harness.text(OTHER)
+
+
+async def test_amount_paid_only_for_the_owner_of_the_claim(
+    harness: Harness, tmp_path: Path
+) -> None:
+    nik = nik_for()
+    await import_rows(harness, tmp_path, f"P-1,{nik},,JHT,dibayar,2026-11-05,1500000")
+    await harness.send(OTHER, "/klaim P-1")
+    assert "✅ Dibayar" in harness.text(OTHER)
+    assert "Rp1.500.000" not in harness.text(OTHER)
+    await store.link(
+        harness.db, WORKER, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
+    )
+    await harness.send(WORKER, "/klaim P-1")
+    assert "Dibayar: Rp1.500.000" in harness.text(WORKER)

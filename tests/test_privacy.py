@@ -36,7 +36,10 @@ async def test_worker_sees_everything_stored_with_nik_and_phone_partly_hidden(
     nik = nik_for("12.10.19")
     row = await worker_registration(h, nik=nik, heir_name="Ani", heir_relation="anak")
     await h.send(WORKER, "/data_saya")
+    assert len(h.text(WORKER)) <= 600  # a short overview; the fields are one press away
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     text = h.text(WORKER)
+    assert len(text) <= 600
     assert row["ref"] in text
     assert "Budi Santoso" in text
     assert mask_nik(nik) in text and nik not in text
@@ -59,6 +62,7 @@ async def test_withdrawal_deletes_a_submission_not_yet_approved(harness: Harness
     h = harness
     row = await worker_registration(h)
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Hapus data {row['ref']}")
     assert "akan dihapus dan tidak bisa dikembalikan" in h.text(WORKER)
     await h.tap(WORKER, "Ya, tarik persetujuan dan hapus")
@@ -87,6 +91,7 @@ async def test_withdrawal_of_an_approved_enrolment_keeps_what_the_district_pays_
     h = harness
     row = await worker_registration(h, status="disetujui", heir_name="Ani", heir_relation="anak")
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Hapus data {row['ref']}")
     assert "Yang tetap disimpan, karena kabupaten wajib menyimpannya" in h.text(WORKER)
     await h.tap(WORKER, "Ya, tarik persetujuan dan hapus")
@@ -114,6 +119,7 @@ async def test_correction_request_reaches_the_reviewers_masked(harness: Harness)
     row = await worker_registration(h)
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "cli")
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
     assert "Tulis apa yang salah" in h.text(WORKER)
     other_nik = nik_for("12.10.19")
@@ -135,6 +141,7 @@ async def test_correction_can_be_cancelled(harness: Harness) -> None:
     h = harness
     row = await worker_registration(h)
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
     await h.send(WORKER, "/batal")
     assert h.text(WORKER).startswith("Dibatalkan.")
@@ -242,6 +249,7 @@ async def test_deleting_the_draft_being_filled_in_ends_the_registration_flow(
     await h.send(WORKER, "/daftar")
     await h.tap(WORKER, "Setuju")
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, "Lihat data draf")
     await h.tap(WORKER, "Hapus data draf")
     await h.tap(WORKER, "Ya, tarik persetujuan dan hapus")
     assert await registrations.draft_of(h.db, WORKER) is None

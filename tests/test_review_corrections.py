@@ -29,6 +29,7 @@ async def ask_correction(h: Harness, status: str = "diajukan") -> dict[str, Any]
         h.db, h.app.bot_data.cipher, operator_id=WORKER, status=status
     )
     await h.send(WORKER, "/data_saya")
+    await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
     await h.send(WORKER, "Nama ibu yang benar Siti Rahma")
     assert "sudah diteruskan ke petugas kabupaten" in h.text(WORKER)
