@@ -24,8 +24,10 @@ class Flow:
     name: str
     # Answers a message sent while the flow is active.
     on_message: Callable[[Update, JagaContext], Coroutine[Any, Any, None]]
-    # Discards the flow's unsent state when the user cancels (/batal).
+    # Discards (or keeps, see cancel_text) the flow's unsent state when the user cancels (/batal).
     on_cancel: Callable[[JagaContext, int], Coroutine[Any, Any, None]]
+    # What /batal says instead of "deleted" when the flow keeps its answers (marked with N_).
+    cancel_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
+import aiosqlite
 
+from bot import clock, paying
+from bot.contributions import payer_of, quote, sector_of
 from bot.i18n import Translator, translator
+from bot.outbox import OutboxSender, dispatch
 from bot.review import FIX_FIELDS, SELF_PAID, SOURCE_LABELS, STATUS_LABELS
 from storage import funding, users
+from storage import outbox as outbox_store
 from storage import review as review_store
 from storage.db import Database
 
@@ -37,12 +41,15 @@ async def status_messages(
     *,
     note: str | None = None,
     default_language: str = "id",
+    district_contacts: Mapping[str, str] | None = None,
 ) -> list[OutgoingMessage]:
     """The messages telling the worker and the registering cadre, each in their own language.
 
     `reason` is an Indonesian source string (a reason label, translated here) or free text;
-    `note` is the reviewer's own words, passed on as written. Only reads (committed data), so
-    it may be called while a write transaction is open (the import does).
+    `note` is the reviewer's own words, passed on as written; `district_contacts` (kabupaten
+    code -> office and phone, from the settings) is named in rejection and fix notices. Only
+    reads (committed data), so it may be called while a write transaction is open (the import
+    does).
     """
     row = registration_row
     worker = row.get("worker_telegram_id")
@@ -56,57 +63,50 @@ async def status_messages(
     for person in recipients:
         language = await users.language_of(db, person) or default_language
         tr = translator(language)
-        text = await _message(tr, db, row, new_status, reason, note, cadre=person != worker)
+        contact = (district_contacts or {}).get(str(row.get("kabupaten_code") or ""))
+        text, pay = await _message(
+            tr, db, row, new_status, reason, note, cadre=person != worker, contact=contact
+        )
         buttons = None
         if new_status == "perlu_perbaikan" and person == fixer:
             buttons = [[(tr.gettext("Perbaiki data"), f"FIX {row['id']}")]]
+        elif pay:
+            buttons = [[(tr.gettext(paying.PAY_BUTTON_LABEL), paying.PAY_BUTTON_DATA)]]
         messages.append(OutgoingMessage(person, text, buttons))
     return messages
 
 
-async def notify_status_change(
-    bot: Bot,
-    db: Database,
-    registration_row: dict[str, Any],
-    new_status: str,
-    reason: str | None,
-    *,
-    note: str | None = None,
-    default_language: str = "id",
-) -> None:
-    """Message the worker and the registering cadre now (see `status_messages`).
+# --- delivery: through the outbox, in the caller's transaction -----------------------------
 
-    A blocked bot (403) or any other send failure is logged and never undoes the decision.
+NOTICE_KIND = "notice"
+
+
+async def queue_messages(
+    conn: aiosqlite.Connection, messages: Sequence[OutgoingMessage], kind: str = NOTICE_KIND
+) -> list[int]:
+    """Put each message in the outbox inside the caller's write transaction; the row ids.
+
+    Called in the transaction that makes the change the messages tell about, so that a crash
+    can neither lose them (change committed, messages not) nor send them for a change that was
+    rolled back. After the commit, `bot.outbox.dispatch` sends them; the sender retries.
     """
-    messages = await status_messages(
-        db, registration_row, new_status, reason, note=note, default_language=default_language
-    )
-    for message in messages:
-        keyboard = None
-        if message.buttons:
-            keyboard = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                    for row in message.buttons
-                ]
-            )
-        try:
-            await bot.send_message(message.chat_id, message.text, reply_markup=keyboard)
-        except Forbidden:
-            log.warning(
-                "event=notify_blocked registration=%s user=%s status=%s",
-                registration_row["id"],
-                message.chat_id,
-                new_status,
-            )
-        except TelegramError as exc:
-            log.warning(
-                "event=notify_failed registration=%s user=%s status=%s error=%s",
-                registration_row["id"],
-                message.chat_id,
-                new_status,
-                exc,
-            )
+    return [await outbox_store.enqueue(conn, kind, m.chat_id, m.text, m.buttons) for m in messages]
+
+
+async def send_through_outbox(
+    sender: OutboxSender | None, db: Database, messages: Sequence[OutgoingMessage]
+) -> list[int]:
+    """Queue notices to other people in one transaction, then deliver them; the row ids.
+
+    For notices that follow a change already committed (a role granted, a question passed on):
+    the outbox paces them, retries failures and skips people who blocked the bot.
+    """
+    if not messages:
+        return []
+    async with db.write() as conn:
+        ids = await queue_messages(conn, messages)
+    await dispatch(sender, ids)
+    return ids
 
 
 async def _message(
@@ -118,8 +118,11 @@ async def _message(
     note: str | None,
     *,
     cadre: bool,
-) -> str:
+    contact: str | None = None,
+) -> tuple[str, bool]:
+    """The notice's text, and whether it tells the worker to pay (then it gets [Cara bayar])."""
     _ = tr.gettext
+    pay = False
     name = row.get("name") or ""
     ref = row.get("ref") or ""
     lines: list[str] = []
@@ -132,25 +135,25 @@ async def _message(
                 "disetujui petugas kabupaten."
             ).format(name=name, ref=ref)
         )
-        label = SOURCE_LABELS.get(row.get("sumber_iuran") or "", SELF_PAID)
-        source = _(label)
-        program = None
-        if row.get("funding_program_id"):
-            program = await funding.get(db, int(row["funding_program_id"]))
-        if program is not None:
+        paying_lines = await _paying_lines(tr, db, row, cadre=cadre)
+        if paying_lines is not None:
+            pay = True
+            lines += [
+                paying_lines[0],
+                _(
+                    "Bayar setelah nomor kepesertaan (KPJ) terbit; kami kabari. Perlindungan "
+                    "mulai setelah iuran pertama dibayar."
+                ),
+                paying_lines[1],
+            ]
+        else:
+            lines.append(await _paid_by(tr, db, row, cadre=cadre))
             lines.append(
-                _("Iuran dibayar oleh: {program} ({source}).").format(
-                    program=program.name, source=source
+                _(
+                    "Langkah berikutnya: data dikirim ke BPJS Ketenagakerjaan. Kami kabari lagi "
+                    "setelah nomor kepesertaan (KPJ) terbit."
                 )
             )
-        else:
-            lines.append(_("Iuran dibayar: {source}.").format(source=source))
-        lines.append(
-            _(
-                "Langkah berikutnya: data dikirim ke BPJS Ketenagakerjaan. Kami kabari lagi "
-                "setelah nomor kepesertaan (KPJ) terbit."
-            )
-        )
     elif status == "ditolak":
         lines.append(
             _("Maaf, pendaftaran atas nama {name} (nomor {ref}) tidak disetujui.").format(
@@ -167,6 +170,8 @@ async def _message(
                 "daftar lagi dengan data yang benar lewat /daftar."
             )
         )
+        if contact:
+            lines.append(_("Kontak dinas: {contact}").format(contact=contact))
     elif status == "perlu_perbaikan":
         lines.append(
             _("Petugas meminta perbaikan pendaftaran atas nama {name} (nomor {ref}).").format(
@@ -185,6 +190,8 @@ async def _message(
             lines.append(_("Pekerja sudah menerima tombol untuk memperbaiki datanya."))
         else:
             lines.append(_("Tekan tombol di bawah. Hanya bagian itu yang perlu diisi ulang."))
+        if contact:
+            lines.append(_("Ada pertanyaan? Hubungi {contact}.").format(contact=contact))
     elif status == "terdaftar":
         lines.append(
             _("Selamat, {name} sudah terdaftar di BPJS Ketenagakerjaan (nomor {ref}).").format(
@@ -193,6 +200,14 @@ async def _message(
         )
         if row.get("kpj"):
             lines.append(_("Nomor kepesertaan (KPJ): {kpj}").format(kpj=row["kpj"]))
+        paying_lines = await _paying_lines(tr, db, row, cadre=cadre)
+        if paying_lines is not None:
+            pay = True
+            lines += [
+                paying_lines[0],
+                _("Bayar sekarang: perlindungan mulai setelah iuran pertama dibayar."),
+                paying_lines[1],
+            ]
     else:
         lines.append(
             _("Status pendaftaran atas nama {name} (nomor {ref}) sekarang: {status}.").format(
@@ -201,4 +216,34 @@ async def _message(
         )
         if reason:
             lines.append(_("Alasan: {reason}").format(reason=_(reason)))
-    return "\n".join(lines)
+    return "\n".join(lines), pay
+
+
+async def _paying_lines(
+    tr: Translator, db: Database, row: dict[str, Any], *, cadre: bool
+) -> tuple[str, str] | None:
+    """How much and where, for a worker who pays their own contribution; None otherwise."""
+    if payer_of(row) != "mandiri" or not row.get("income"):
+        return None
+    q = quote(
+        int(row["income"]),
+        row.get("programs"),
+        sector_of(row.get("occupation")),
+        "mandiri",
+        clock.today(),
+    )
+    return paying.amount_line(tr, q, row.get("pay_period_months")), paying.where_line(tr)
+
+
+async def _paid_by(tr: Translator, db: Database, row: dict[str, Any], *, cadre: bool) -> str:
+    """Who pays for a program-paid worker: the sponsor, the program and its kind of budget."""
+    label = SOURCE_LABELS.get(row.get("sumber_iuran") or "", SELF_PAID)
+    who = tr.gettext(label)
+    program = None
+    if row.get("funding_program_id"):
+        program = await funding.get(db, int(row["funding_program_id"]))
+    if program is not None:
+        who = f"{program.name} ({who})"
+    if row.get("sponsor"):
+        who = f"{row['sponsor']}, {who}"
+    return paying.paid_by_line(tr, who, cadre=cadre)

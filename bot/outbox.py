@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiolimiter import AsyncLimiter
@@ -159,6 +159,17 @@ class OutboxSender:
     def wake(self) -> None:
         """Look at the outbox now (a broadcast was queued) instead of at the next poll."""
         self._wake.set()
+
+    async def deliver_now(self, row_ids: Sequence[int]) -> None:
+        """Send rows just committed (a decision's notices) at once, with this sender's rules.
+
+        Rows the background loop claimed first are left to it; a failed send is retried by
+        the loop later (backoff), a kill before the send leaves the row for the next process.
+        """
+        now = self.clock()
+        lease_until = outbox.stamp(now + dt.timedelta(seconds=self.lease_seconds))
+        for message in await outbox.claim_ids(self.db, row_ids, outbox.stamp(now), lease_until):
+            await self._deliver(message)
 
     @property
     def running(self) -> bool:
@@ -407,6 +418,13 @@ async def start_background(app: JagaApplication) -> None:
     sender = build_sender(plain_bot(app), services.db, services.settings, overall=overall)
     services.outbox = sender
     sender.start()
+
+
+async def dispatch(sender: OutboxSender | None, row_ids: Sequence[int]) -> None:
+    """Deliver notices queued in a transaction that has committed: now if a sender runs, else
+    at the next pass of whichever process drains the outbox."""
+    if sender is not None and row_ids:
+        await sender.deliver_now(row_ids)
 
 
 async def stop_background(app: JagaApplication) -> None:

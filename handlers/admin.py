@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
 
-from bot import review
+from bot import menus, notify, review
 from bot.access import access_of
 from bot.context import JagaContext
 from bot.i18n import translator
@@ -70,6 +69,8 @@ async def roles_command(update: Update, context: JagaContext) -> None:
             if ended
             else _("{id} tidak memegang peran itu.").format(id=telegram_id)
         )
+        if ended:
+            await _set_menu(context, telegram_id)  # their remaining roles' menu, or the default
         await say(context, turn.chat_id, text)
         return
     assert region is not None
@@ -107,6 +108,7 @@ async def roles_command(update: Update, context: JagaContext) -> None:
             ),
         )
         return
+    await _set_menu(context, telegram_id)
     await say(
         context,
         turn.chat_id,
@@ -115,6 +117,12 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         ),
     )
     await _welcome(context, telegram_id, role, area)
+
+
+async def _set_menu(context: JagaContext, telegram_id: int) -> None:
+    """The person's command menu for the roles they hold now (bot/menus.py)."""
+    commands = context.services.commands.values()
+    await menus.set_menu(context.bot, context.db, context.settings, commands, telegram_id)
 
 
 async def _welcome(context: JagaContext, telegram_id: int, role: str, area: str) -> None:
@@ -132,7 +140,7 @@ async def _welcome(context: JagaContext, telegram_id: int, role: str, area: str)
         ).format(area=area)
     else:
         text = _("Anda sekarang admin untuk {area}.").format(area=area)
-    try:
-        await context.bot.send_message(telegram_id, text)
-    except TelegramError as exc:  # never started the bot, or blocked it: the grant stands
-        log.info("event=role_welcome_not_sent user=%s error=%s", telegram_id, exc)
+    # Through the outbox: paced and retried; someone who blocked the bot is skipped.
+    await notify.send_through_outbox(
+        context.services.outbox, context.db, [notify.OutgoingMessage(telegram_id, text)]
+    )

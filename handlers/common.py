@@ -55,7 +55,7 @@ class Turn:
         tg_user = update.effective_user
         chat = update.effective_chat
         assert tg_user is not None and chat is not None, "handlers are registered for user updates"
-        user = await users.get_or_create(context.db, tg_user.id)
+        user = await users.get_or_create(context.db, tg_user.id, tg_user.full_name)
         language = user.language or context.settings.language
         return cls(user=user, tr=translator(language), chat_id=chat.id)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
-from bot import clock, review
+from bot import clock, notify, review
 from bot import export as exporter
 from bot import report as reporter
 from bot.access import Access, access_of, within
@@ -185,9 +185,13 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
     if row.get("for_self"):
         lines.append(_("Didaftarkan oleh: pekerja sendiri"))
     else:
-        lines.append(
-            _("Didaftarkan oleh: kader (Telegram {id})").format(id=row.get("operator_id"))
-        )
+        # The cadre's name (storage/users.py name_of); the id only when no name is known.
+        if row.get("operator_name"):
+            lines.append(_("Didaftarkan oleh: kader {name}").format(name=row["operator_name"]))
+        else:
+            lines.append(
+                _("Didaftarkan oleh: kader (Telegram {id})").format(id=row.get("operator_id"))
+            )
     lines.append("")
     lines.append(_("NIK: {nik}").format(nik=card.nik))
     lines.append(_("Nama: {name}").format(name=row.get("name") or "-"))
@@ -258,6 +262,9 @@ async def _show_card(
     context: JagaContext, turn: Turn, access: Access, row: dict[str, Any]
 ) -> None:
     regions = access.review_regions()
+    if not row.get("for_self") and row.get("operator_id"):
+        name = await users.name_of(context.db, row["operator_id"], row.get("desa_code"))
+        row = {**row, "operator_name": name}
     card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
     await say(
         context,
@@ -490,7 +497,7 @@ async def _approve(
         return
     try:
         await review.approve(
-            context.bot,
+            context.services.outbox,
             context.db,
             context.settings,
             row["id"],
@@ -615,7 +622,7 @@ async def _reject(
     _ = turn.gettext
     try:
         await review.reject(
-            context.bot, context.db, context.settings, row["id"], turn.id, code, note
+            context.services.outbox, context.db, context.settings, row["id"], turn.id, code, note
         )
     except store.DecisionRefused as refused:
         await _refused(context, turn, refused)
@@ -729,7 +736,7 @@ async def _send_fix(
         return
     try:
         await review.request_fix(
-            context.bot, context.db, context.settings, row["id"], turn.id, chosen, note
+            context.services.outbox, context.db, context.settings, row["id"], turn.id, chosen, note
         )
     except store.DecisionRefused as refused:
         await _refused(context, turn, refused)
@@ -922,18 +929,15 @@ async def _tell_requester(context: JagaContext, request: dict[str, Any]) -> None
     """Tells whoever asked for the correction that it was handled (UU 27/2022 Pasal 30)."""
     user = await users.get_or_create(context.db, request["requested_by"])
     _ = translator(user.language or context.settings.language).gettext
-    try:
-        await context.bot.send_message(
-            request["requested_by"],
-            _(
-                "Permintaan perbaikan data Anda untuk {ref} sudah ditangani petugas kabupaten. "
-                "Lihat data Anda lewat /data_saya."
-            ).format(ref=request["ref"] or "-"),
-        )
-    except TelegramError as exc:
-        log.warning(
-            "event=correction_done_notice_failed user=%s error=%s", request["requested_by"], exc
-        )
+    text = _(
+        "Permintaan perbaikan data Anda untuk {ref} sudah ditangani petugas kabupaten. "
+        "Lihat data Anda lewat /data_saya."
+    ).format(ref=request["ref"] or "-")
+    await notify.send_through_outbox(
+        context.services.outbox,
+        context.db,
+        [notify.OutgoingMessage(int(request["requested_by"]), text)],
+    )
 
 
 async def _clear(context: JagaContext, turn: Turn) -> None:

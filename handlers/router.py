@@ -26,7 +26,7 @@ async def message(update: Update, context: JagaContext) -> None:
 
 
 async def cancel(update: Update, context: JagaContext) -> None:
-    """Leaves the current flow, discarding what was not sent, and shows the way back."""
+    """Leaves the current flow (its unsent answers kept or dropped) and shows the way back."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     flow = context.services.flows.get(turn.user.active_flow or "")
@@ -35,7 +35,13 @@ async def cancel(update: Update, context: JagaContext) -> None:
     else:
         await flow.on_cancel(context, turn.id)
         await users.set_active_flow(context.db, turn.id, None)
-        text = _("Dibatalkan. Data yang belum dikirim sudah dihapus. Ketik /start untuk ke menu.")
+        text = (
+            _(flow.cancel_text)
+            if flow.cancel_text
+            else _(
+                "Dibatalkan. Data yang belum dikirim sudah dihapus. Ketik /start untuk ke menu."
+            )
+        )
     await say(context, turn.chat_id, text, ReplyKeyboardRemove())
 
 

@@ -279,7 +279,10 @@ async def enqueue(
     buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
     not_before: str | None = None,
 ) -> int:
-    """Add one message (a reminder, a report) inside the caller's write transaction."""
+    """Add one message (a reminder, a report, a notice) inside the caller's write transaction.
+
+    Notices of a decision are queued in the decision's own transaction: both commit or neither.
+    """
     cursor = await conn.execute(
         "INSERT INTO outbox(kind, chat_id, text, buttons, not_before) VALUES "
         "(?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
@@ -293,6 +296,54 @@ async def enqueue(
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+def reads_in(db: Database, conn: aiosqlite.Connection) -> Database:
+    """`db` whose reads run on `conn`, inside its open write transaction (its rows visible).
+
+    For rendering notices from the state a decision is about to commit. Only read through it:
+    its `write()` would try to open a second transaction on the same connection.
+    """
+    return Database(db.path, conn, conn)
+
+
+async def claim_ids(
+    db: Database, row_ids: Sequence[int], now: str, lease_until: str
+) -> list[Message]:
+    """Claim these rows (committed just now) if still pending: for sending them at once.
+
+    A row the background sender claimed first is left to it, so each row goes out once.
+    """
+    if not row_ids:
+        return []
+    marks = ", ".join("?" for _ in row_ids)
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
+            f"lease_until = ? WHERE id IN ({marks}) AND status = 'pending' "
+            "AND chat_id NOT IN (SELECT telegram_id FROM users WHERE blocked_at IS NOT NULL) "
+            "RETURNING id, kind, broadcast_id, chat_id, text, buttons, attempts",
+            [now, lease_until, *row_ids],
+        )
+        rows = await cursor.fetchall()
+    return sorted(
+        (
+            Message(
+                id=row["id"],
+                kind=row["kind"],
+                broadcast_id=row["broadcast_id"],
+                chat_id=row["chat_id"],
+                text=row["text"] or "",
+                buttons=[
+                    [(str(label), str(data)) for label, data in r]
+                    for r in json.loads(row["buttons"] or "[]")
+                ],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ),
+        key=lambda m: m.id,
+    )
 
 
 async def claim(

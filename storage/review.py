@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,10 @@ from storage import audit, funding
 from storage.db import Database
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+# Work done inside a decision's transaction, after its update (queueing its notices): what it
+# writes commits with the decision, and if it raises, the decision is rolled back with it.
+InTransaction = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
 class DecisionRefused(Exception):
@@ -169,6 +173,7 @@ async def approve(
     *,
     sponsor: str | None,
     day: str,
+    then: InTransaction | None = None,
 ) -> dict[str, Any]:
     """Approve against a program (None: paid by the worker); quota checked in the transaction.
 
@@ -210,11 +215,18 @@ async def approve(
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "disetujui", note
         )
+        if then is not None:
+            await then(conn)
     return row
 
 
 async def reject(
-    db: Database, registration_id: int, reviewer_id: int, reason_code: str, reason: str
+    db: Database,
+    registration_id: int,
+    reviewer_id: int,
+    reason_code: str,
+    reason: str,
+    then: InTransaction | None = None,
 ) -> dict[str, Any]:
     """Reject with a reason code and its text (label and note), logged."""
     async with db.write() as conn:
@@ -228,11 +240,18 @@ async def reject(
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "ditolak", reason
         )
+        if then is not None:
+            await then(conn)
     return row
 
 
 async def request_fix(
-    db: Database, registration_id: int, reviewer_id: int, fields: Sequence[str], note: str
+    db: Database,
+    registration_id: int,
+    reviewer_id: int,
+    fields: Sequence[str],
+    note: str,
+    then: InTransaction | None = None,
 ) -> dict[str, Any]:
     """Send back for correction of `fields` with a note; the worker's flow closes the request."""
     reason = ", ".join(fields) + (f" – {note}" if note else "")
@@ -258,6 +277,8 @@ async def request_fix(
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "perlu_perbaikan", reason
         )
+        if then is not None:
+            await then(conn)
     return row
 
 
@@ -372,8 +393,10 @@ async def counts_by_desa(db: Database, region: str) -> list[tuple[str, str, str,
 def export_query(regions: Sequence[str] | None, status: str | None) -> tuple[str, list[Any]]:
     """The SQL (and params) of the export rows, oldest submission first."""
     sql = (
-        "SELECT r.*, p.source_type AS program_source FROM registrations r "
-        "LEFT JOIN funding_programs p ON p.id = r.funding_program_id WHERE r.status != 'draft'"
+        "SELECT r.*, p.source_type AS program_source, k.decile AS p3ke_decile "
+        "FROM registrations r "
+        "LEFT JOIN funding_programs p ON p.id = r.funding_program_id "
+        "LEFT JOIN p3ke k ON k.nik_hash = r.nik_hash WHERE r.status != 'draft'"
     )
     params: list[Any] = []
     if regions is not None:

@@ -125,7 +125,8 @@ async def test_whole_cycle_fix_then_approve_notifies_the_worker(harness: Harness
     told = texts(calls, WORKER)
     assert len(told) == 1
     assert "sudah disetujui petugas kabupaten" in told[0]
-    assert "Iuran dibayar oleh: APBD Labuhanbatu 2026 (APBD kabupaten)." in told[0]
+    assert "Iuran dibayar oleh APBD Labuhanbatu 2026 (APBD kabupaten)." in told[0]
+    assert "Anda tidak perlu membayar." in told[0]
     history = [
         (e["actor"], e["from_status"], e["to_status"])
         for e in await audit.history(h.db, row["id"])
@@ -460,3 +461,77 @@ async def test_changing_course_drops_the_half_asked_note(harness: Harness) -> No
     assert (await store.step_of(h.db, REVIEWER))["action"] is None
     await h.send(REVIEWER, "bukan catatan penolakan")  # now a question, not a note
     assert await status_of(h, row["id"]) == "diajukan"
+
+
+# --- decisions and their notices: one transaction, delivered through the outbox -------------
+
+
+async def notices_of(h: Harness) -> list[tuple[int, str, str]]:
+    rows = await h.db.fetchall("SELECT chat_id, kind, status FROM outbox ORDER BY id")
+    return [(r["chat_id"], r["kind"], r["status"]) for r in rows]
+
+
+async def test_a_decision_queues_one_outbox_row_per_recipient_and_sends_it_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_reviewers(h)
+    row = await submission(h, operator_id=CADRE, for_self=False, worker_telegram_id=WORKER)
+    await h.send(REVIEWER, "/tinjau")
+    await h.tap(REVIEWER, "Tolak")
+    await h.tap(REVIEWER, "Usia di luar batas program")
+    calls = await h.tap(REVIEWER, "Tolak tanpa catatan")
+    assert await status_of(h, row["id"]) == "ditolak"
+    assert sorted(await notices_of(h)) == [(WORKER, "notice", "sent"), (CADRE, "notice", "sent")]
+    assert len(texts(calls, WORKER)) == 1 and len(texts(calls, CADRE)) == 1
+    assert len(texts(h.api.calls, WORKER)) == 1  # and not again by the background sender
+
+
+async def test_a_decision_whose_notice_cannot_be_queued_is_rolled_back(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import outbox
+
+    async def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("disk full")
+
+    h = harness
+    await setup_reviewers(h)
+    row = await submission(h, operator_id=WORKER)
+    await h.send(REVIEWER, "/tinjau")
+    await h.tap(REVIEWER, "Setujui")
+    monkeypatch.setattr(outbox, "enqueue", broken)
+    await h.tap(REVIEWER, "Mandiri (dibayar sendiri)")
+    calls = await h.tap(REVIEWER, "Ya, setujui")
+    assert await status_of(h, row["id"]) == "diajukan"
+    assert [e["to_status"] for e in await audit.history(h.db, row["id"])][-1] == "diajukan"
+    assert await notices_of(h) == []
+    assert texts(calls, WORKER) == []
+
+
+async def test_notices_of_a_decision_survive_a_crash_before_sending(harness: Harness) -> None:
+    """Killed after the commit, before any send: the next sender delivers them, once."""
+    from bot import review as desk
+    from tests.test_outbox import fast_sender
+
+    h = harness
+    await setup_reviewers(h)
+    row = await submission(h, operator_id=CADRE, for_self=False, worker_telegram_id=WORKER)
+    settings = h.app.bot_data.settings
+    await desk.request_fix(None, h.db, settings, row["id"], REVIEWER, ["phone"], "Nomor salah")
+    assert sorted(await notices_of(h)) == [
+        (WORKER, "notice", "pending"),
+        (CADRE, "notice", "pending"),
+    ]
+    assert texts(h.api.calls, WORKER) == []
+    sender = await fast_sender(h)
+    try:
+        for _ in range(100):
+            if all(s == "sent" for _c, _k, s in await notices_of(h)):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await sender.stop()
+    assert len(texts(h.api.calls, WORKER)) == 1 and len(texts(h.api.calls, CADRE)) == 1
+    fix = next(c for c in h.api.calls if c.chat_id == WORKER)
+    assert fix.buttons == [("Perbaiki data", f"FIX {row['id']}")]
