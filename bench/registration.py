@@ -16,6 +16,8 @@ KABUPATEN = "12.10"  # Labuhanbatu, Sumatera Utara
 MAX_TURNS = 40  # a registration takes about 20; more means the person is stuck
 FIRST_NAMES = ["Budi", "Sari", "Edwin", "Rahmat", "Siti", "Agus", "Dewi", "Joko", "Nur", "Rudi"]
 _numbers = itertools.count()
+# Per completed registration: (messages the bot sent, answers the person gave).
+SENDS: list[tuple[int, int]] = []
 
 Action = Callable[[], Awaitable[None]]
 
@@ -101,8 +103,8 @@ def decide(person: Person, me: Identity, m: Sent) -> Action | None:
         return tap("Kirim")
     if "Diri saya sendiri" in labels:
         return tap("Diri saya sendiri")
-    if "Mulai ulang" in labels:
-        return tap("Mulai ulang")
+    if "Mulai dari awal" in labels:
+        return tap("Mulai dari awal")
     if "Benar" in labels and "Salah" in labels:
         return tap("Benar")
     if m.asks_contact:
@@ -147,11 +149,27 @@ async def register(person: Person) -> None:
     """From /daftar to the reference number, as a worker registering themself."""
     me = Identity.new()
     await person.say("/daftar")
-    for _ in range(MAX_TURNS):
+    sent = 0
+    for answers in range(MAX_TURNS):
         message = await person.until(lambda m: _done(m) or decide(person, me, m) is not None)
+        sent += len(person.seen)  # this turn's messages (button acknowledgements not counted)
         if _done(message):
+            SENDS.append((sent, answers))
             return
         action = decide(person, me, message)
         assert action is not None
         await action()
     raise Lost(f"user {person.id}: no reference number after {MAX_TURNS} answers")
+
+
+def sends_summary() -> dict[str, float]:
+    """Messages sent per completed registration, against the bound of one per answer plus two."""
+    if not SENDS:
+        return {}
+    over = [sent - answers for sent, answers in SENDS]
+    return {
+        "registrations": len(SENDS),
+        "mean_sends": sum(sent for sent, _ in SENDS) / len(SENDS),
+        "max_sends": max(sent for sent, _ in SENDS),
+        "max_sends_over_answers": max(over),  # must stay <= 2
+    }

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -17,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rapidfuzz import fuzz, process
 
 from bot.i18n import N_
+from bot.patterns import linear
+from bot.untrusted import clean_text
 
 # Bump when the consent text changes: every registration stores the version it agreed to.
 CONSENT_VERSION = "2026-11-23.1"
@@ -29,6 +29,7 @@ class Step(StrEnum):
 
     CONSENT = "consent"
     FOR_WHOM = "for_whom"
+    CONSENT_OTHER = "consent_other"  # someone else is registered: did they agree?
     NIK = "nik"
     NAME = "name"
     BIRTH_CONFIRM = "birth_ok"
@@ -45,8 +46,8 @@ class Step(StrEnum):
     OCCUPATION_OTHER = "job_other"
     INCOME = "income"
     PROGRAMS = "programs"
-    PERIOD = "period"
     PAYER = "payer"
+    PERIOD = "period"  # only for a worker who pays themselves
     HEIR_NAME = "heir"
     HEIR_RELATION = "heir_rel"
     SUMMARY = "summary"
@@ -67,8 +68,8 @@ FIELDS: dict[str, tuple[Step, ...]] = {
     "occupation": (Step.OCCUPATION, Step.OCCUPATION_OTHER),
     "income": (Step.INCOME,),
     "programs": (Step.PROGRAMS,),
-    "pay_period": (Step.PERIOD,),
     "payer": (Step.PAYER,),
+    "pay_period": (Step.PERIOD,),
     "heir": (Step.HEIR_NAME, Step.HEIR_RELATION),
 }  # fmt: skip
 
@@ -146,11 +147,262 @@ def _applies(step: Step, registration: dict[str, Any]) -> bool:
     scratch = json.loads(registration.get("scratch") or "{}")
     if step in (Step.BIRTH_YEAR, Step.BIRTH_MONTH, Step.BIRTH_DAY, Step.SEX):
         return bool(scratch.get("correcting_birth"))
+    if step == Step.CONSENT_OTHER:
+        return registration.get("for_self") == 0
     if step == Step.OCCUPATION_OTHER:
         return registration.get("occupation") == "lainnya"
     if step == Step.HEIR_RELATION:
         return bool(registration.get("heir_name"))
+    if step == Step.PERIOD:
+        return registration.get("payer") == "sendiri"
     return True
+
+
+def progress(registration: dict[str, Any]) -> tuple[int, int]:
+    """(questions answered, questions that apply) of a draft, for "12 dari 16 terisi"."""
+    applicable = [s for s in ORDER if s != Step.SUMMARY and _applies(s, registration)]
+    step = registration.get("step")
+    if step is None or step == Step.SUMMARY or registration.get("editing"):
+        return len(applicable), len(applicable)
+    index = ORDER.index(Step(step))
+    return sum(1 for s in applicable if ORDER.index(s) < index), len(applicable)
+
+
+# --- typed answers to button questions ---------------------------------------------------------
+
+# Short forms people type in chat, read as the word they stand for.
+ABBREVIATIONS = {
+    "yg": "yang", "sy": "saya", "aku": "saya", "ak": "saya", "gw": "saya", "gue": "saya",
+    "tdk": "tidak", "tak": "tidak", "gk": "tidak", "gak": "tidak", "ga": "tidak",
+    "nggak": "tidak", "ngga": "tidak", "enggak": "tidak", "engga": "tidak", "ndak": "tidak",
+    "nda": "tidak", "g": "tidak", "bln": "bulan", "thn": "tahun", "th": "tahun", "org": "orang",
+    "dgn": "dengan", "sdh": "sudah", "udh": "sudah", "udah": "sudah", "dah": "sudah",
+    "blm": "belum", "aja": "saja", "aj": "saja", "utk": "untuk", "krn": "karena", "iy": "iya",
+    "bener": "benar", "betul": "benar", "bnr": "benar", "kab": "kabupaten", "kec": "kecamatan",
+    "tgl": "tanggal", "brp": "berapa", "gmn": "gimana", "gmna": "gimana", "knp": "kenapa",
+    "dmn": "dimana", "kpn": "kapan", "apkh": "apakah", "ok": "oke", "okay": "oke", "okey": "oke",
+}  # fmt: skip
+# Words that open a question (Indonesian, Medan speech and chat short forms, after ABBREVIATIONS).
+QUESTION_WORDS = frozenset(
+    {"berapa", "apa", "apakah", "gimana", "bagaimana", "cemana", "macam", "kenapa", "mengapa",
+     "kapan", "dimana", "mana", "bisa", "bisakah", "bolehkah", "siapa", "how", "what", "why",
+     "when", "where", "can"}
+)  # fmt: skip
+# A message that is only a call for help.
+HELP_WORDS = frozenset({"bantuan", "bantu", "tolong", "help", "gimana", "bingung", "tanya"})
+# Per step, what else people type for each button value (the labels themselves always work).
+SYNONYMS: dict[Step, dict[str, tuple[str, ...]]] = {
+    Step.CONSENT: {
+        "yes": ("setuju", "ya", "y", "iya", "yes", "oke", "boleh", "mau", "ya setuju", "lanjut",
+                "saya setuju", "sip", "siap"),
+        "why": ("kenapa", "mengapa", "why", "untuk apa", "buat apa", "kenapa diminta"),
+        "no": ("tidak", "tidak setuju", "tidak mau", "no", "n", "tolak", "jangan", "batal"),
+    },
+    Step.FOR_WHOM: {
+        "self": ("sendiri", "saya", "saya sendiri", "diri sendiri", "untuk saya", "aku", "me",
+                 "myself", "diri saya"),
+        "other": ("orang lain", "lain", "orang", "tetangga", "keluarga", "warga", "other",
+                  "someone else"),
+    },
+    Step.CONSENT_OTHER: {
+        "yes": ("sudah", "ya", "y", "iya", "setuju", "dia setuju", "sudah izin", "oke", "yes",
+                "sudah setuju", "boleh"),
+        "no": ("belum", "tidak", "no", "n", "belum izin", "tidak setuju"),
+    },
+    Step.BIRTH_CONFIRM: {
+        "yes": ("ya", "y", "iya", "yes", "benar", "ya benar", "sudah benar", "oke", "sesuai",
+                "cocok", "betul", "sip"),
+        "no": ("tidak", "salah", "bukan", "no", "n", "tidak benar", "keliru", "beda",
+               "tidak sesuai", "ada yang salah"),
+    },
+    Step.BIRTH_MONTH: {
+        str(number): (str(number), f"{number:02d}", *short)
+        for number, short in enumerate(
+            (("jan",), ("feb", "peb", "pebruari"), ("mar", "mrt"), ("apr",), ("may",),
+             ("jun",), ("jul", "juli"), ("agt", "agu", "agus", "ags", "aug", "august"),
+             ("sep", "sept"), ("okt", "oct", "october"), ("nov", "nop", "nopember"),
+             ("des", "dec", "december")),
+            start=1,
+        )
+    },
+    Step.SEX: {
+        "L": ("l", "laki", "lakilaki", "laki laki", "pria", "cowok", "lk", "lelaki", "male", "m"),
+        "P": ("p", "perempuan", "wanita", "cewek", "pr", "female", "f", "w"),
+    },
+    Step.PHONE: {
+        "none": ("tidak ada", "tidak punya", "tidak punya hp", "tidak ada hp", "belum punya",
+                 "tidak ada nomor", "none", "no phone", "kosong"),
+    },
+    Step.OCCUPATION: {
+        "nelayan": ("nelayan", "melaut", "tangkap ikan", "nangkap ikan", "fisherman"),
+        "petani": ("tani", "bertani", "sawah", "farmer", "petani sawah"),
+        "sawit": ("sawit", "kebun", "pekebun", "buruh sawit", "kebun sawit", "karet", "deres"),
+        "peternak": ("ternak", "beternak", "peternak"),
+        "pedagang": ("dagang", "berdagang", "jualan", "berjualan", "jual", "warung", "trader"),
+        "ojek_sopir": ("ojek", "ojol", "sopir", "supir", "driver", "kurir", "angkot", "becak",
+                       "ojek online"),
+        "buruh_harian": ("buruh", "kuli", "harian", "buruh lepas", "serabutan"),
+        "lainnya": ("lainnya", "lain", "lain lain", "other"),
+    },
+    Step.PROGRAMS: {
+        "JKK_JKM": ("jkk jkm", "jkk dan jkm", "2 program", "dua program", "dua", "2",
+                    "yang murah", "murah", "yang murah saja", "tanpa jht", "tidak ikut jht",
+                    "tidak pakai jht"),
+        "JKK_JKM_JHT": ("jkk jkm jht", "jkk jkm dan jht", "3 program", "tiga program", "tiga",
+                        "3", "dengan jht", "pakai jht", "ikut jht", "jht", "lengkap",
+                        "semua", "yang lengkap"),
+    },
+    Step.PERIOD: {
+        "1": ("sebulan", "1 bulan", "satu bulan", "satu", "bulanan", "tiap bulan"),
+        "3": ("3 bulan", "tiga bulan", "tiga", "triwulan"),
+        "6": ("6 bulan", "enam bulan", "enam", "setengah tahun"),
+        "12": ("12 bulan", "dua belas bulan", "setahun", "1 tahun", "satu tahun", "tahunan"),
+    },
+    Step.PAYER: {
+        "sendiri": ("sendiri", "saya", "saya sendiri", "dia sendiri", "bayar sendiri",
+                    "mandiri"),
+        "program": ("program", "desa", "kabupaten", "pemda", "pemerintah", "bantuan",
+                    "dibayar desa", "program desa"),
+    },
+    Step.HEIR_NAME: {
+        "skip": ("lewati", "lewat", "skip", "tidak ada", "belum ada", "kosong", "nanti",
+                 "nanti saja", "tidak", "-"),
+    },
+    Step.HEIR_RELATION: {
+        "pasangan": ("suami", "istri", "isteri", "bini", "pasangan", "suami istri", "laki"),
+        "anak": ("anak", "anak saya", "putra", "putri"),
+        "orang_tua": ("orang tua", "ortu", "ayah", "ibu", "bapak", "mamak", "emak", "bapak ibu"),
+        "saudara": ("saudara", "abang", "kakak", "adik", "adek", "kak", "bang"),
+        "lainnya": ("lainnya", "lain", "lain lain"),
+    },
+    Step.SUMMARY: {
+        "send": ("kirim", "kirimkan", "kirim sekarang", "sudah benar", "benar", "ya", "oke",
+                 "send", "kirim perbaikan", "sudah"),
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer a question offers: its button label and value, and other words for it.
+
+    A hidden choice (`shown=False`) has no button but can be typed (a year inside a decade).
+    """
+
+    label: str
+    value: str
+    words: tuple[str, ...] = ()
+    shown: bool = True
+
+
+def normalise(text: str) -> str:
+    """Lowercase words without punctuation, thousands dots dropped, short forms spelled out."""
+    text = clean_text(text[:200]).lower()
+    kept: list[str] = []
+    for i, ch in enumerate(text):
+        between_digits = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+        if ch in ".," and between_digits:
+            continue  # Rp1.500.000 is one number
+        kept.append(ch if ch.isalnum() else " ")
+    words = "".join(kept).split()
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words)
+
+
+def match_choice(text: str, choices: list[Choice], *, fuzzy: bool = True) -> Choice | None:
+    """The one choice a typed answer means: exact label or word, then the words, then spelling.
+
+    None when nothing fits or when the text fits two different values equally well.
+    """
+    typed = normalise(text)
+    if not typed or not choices:
+        return None
+    keys = [(normalise(c.label), c) for c in choices]
+    keys += [(normalise(w), c) for c in choices for w in c.words]
+    keys = [(k, c) for k, c in keys if k]
+
+    def only(found: list[Choice]) -> Choice | None:
+        values = {c.value for c in found}
+        return found[0] if len(values) == 1 else None
+
+    exact = [c for k, c in keys if k == typed]
+    if exact or not fuzzy:
+        return only(exact)
+    words = typed.split()
+    # Every typed word is a word of the label: "sendiri" for "Saya sendiri", "3 bulan" for
+    # "3 bulan (Rp50.400)".
+    partial = [c for k, c in keys if all(w in k.split() for w in words)]
+    if partial:
+        return only(partial)
+    if len(typed) < 4 or typed.isdigit():
+        return None
+    best: dict[str, tuple[float, Choice]] = {}
+    for key, choice in keys:
+        score = fuzz.ratio(typed, key)
+        if score > best.get(choice.value, (0.0, choice))[0]:
+            best[choice.value] = (score, choice)
+    ranked = sorted(best.values(), key=lambda item: item[0], reverse=True)
+    if not ranked:
+        return None
+    top_score, top = ranked[0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    return top if top_score >= 82 and top_score - runner_up >= 8 else None
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a message asks something (ends with "?", opens with a question word, or "help")."""
+    stripped = clean_text(text[:500]).strip()
+    if stripped.endswith("?"):
+        return True
+    words = normalise(stripped).split()
+    if not words:
+        return False
+    return words[0] in QUESTION_WORDS or (len(words) <= 2 and words[0] in HELP_WORDS)
+
+
+def is_help(text: str) -> bool:
+    """Whether a message only asks for help with the flow ("bantuan", "help", "?", "gmn")."""
+    words = normalise(text).split()
+    return clean_text(text[:50]).strip() in {"?", "??", "???"} or (
+        0 < len(words) <= 2 and words[0] in HELP_WORDS
+    )
+
+
+# What comes before an heir's name: the relation ("istri", "anak sy") and filler words.
+_HEIR_RELATION_WORDS = {
+    "istri": "pasangan", "isteri": "pasangan", "istriku": "pasangan", "suami": "pasangan",
+    "suamiku": "pasangan", "bini": "pasangan", "anak": "anak", "anakku": "anak",
+    "putra": "anak", "putri": "anak", "ayah": "orang_tua", "bapak": "orang_tua",
+    "ibu": "orang_tua", "mamak": "orang_tua", "emak": "orang_tua", "mak": "orang_tua",
+    "abang": "saudara", "kakak": "saudara", "adik": "saudara", "adek": "saudara",
+}  # fmt: skip
+# Relation words that are also honorifics or name parts ("Ibu Sari", "Anak Agung"): a relation
+# only when "saya"/"ku" follows.
+_HEIR_NEEDS_OWNER = frozenset({"anak", "putra", "putri", "ayah", "bapak", "ibu", "mak",
+                               "abang", "kakak", "adik", "adek"})  # fmt: skip
+_HEIR_OWNER = frozenset({"saya", "ku", "sy", "aku", "gw", "gue", "awak", "kami"})
+_HEIR_FILLER = frozenset({"namanya", "nama", "bernama", "yaitu", "yakni", "adalah", "yang",
+                          "yg", "si", "dia", "itu", "ialah"})  # fmt: skip
+
+
+def split_heir(text: str) -> tuple[str | None, str]:
+    """An heir answer as (relation code or None, the name part): "istri sy rina wati" gives
+    ("pasangan", "rina wati")."""
+    words = clean_text(text[:200]).split()
+    relation: str | None = None
+    lowered = [w.lower().strip(",.:") for w in words]
+    if lowered:
+        first = lowered[0]
+        owned = len(lowered) > 1 and lowered[1] in _HEIR_OWNER
+        if first.endswith("ku") and first in _HEIR_RELATION_WORDS:
+            relation, words, lowered = _HEIR_RELATION_WORDS[first], words[1:], lowered[1:]
+        elif first in _HEIR_RELATION_WORDS and (first not in _HEIR_NEEDS_OWNER or owned):
+            relation = _HEIR_RELATION_WORDS[first]
+            skip = 2 if owned else 1
+            words, lowered = words[skip:], lowered[skip:]
+    if relation is not None:
+        while lowered and (lowered[0] in _HEIR_FILLER or lowered[0] in _HEIR_OWNER):
+            words, lowered = words[1:], lowered[1:]
+    return relation, " ".join(words)
 
 
 # --- NIK -------------------------------------------------------------------------------------
@@ -171,7 +423,7 @@ class NikCheck:
 
 def check_nik(text: str, today: dt.date) -> NikCheck:
     """Validate a typed NIK for meaning: region codes that exist, a real birth date, a serial."""
-    digits = re.sub(r"[\s.\-_/]", "", _clean(text))
+    digits = _one_line(text).translate(_NIK_SEPARATORS)
     if not digits.isdigit():
         return NikCheck(error="digits")
     if len(digits) != 16:
@@ -209,20 +461,27 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 
 # --- names, phone, income ----------------------------------------------------------------------
 
-_NAME_ALLOWED = re.compile(r"^[^\W\d_]+(?:[ .'\-]+[^\W\d_]*)*\.?$")
+# A letter, then letters and the separators of names (`Siti Nur'aini`, `Abdul-Rahman`, `M. Yusuf`).
+# The same language as "letters, then runs of separators and letters, maybe a final dot", written
+# without nested repetition, and matched by RE2 in linear time whatever the input.
+_NAME_ALLOWED = linear(r"\pL[\pL .'\-]*")
+# What people put between the digits of a NIK (`1210 0115 0580 0003`, `1210.0115…`).
+_NIK_SEPARATORS = str.maketrans("", "", " .-_/")
+# The longest typed amount read (`sekitar Rp 1.500.000 per bulan` fits easily).
+MAX_AMOUNT_LENGTH = 60
+# Signs that make a typed amount negative (`-5000000`, `Rp −5 juta`, `minus 5 juta`).
+_MINUS = ("-", "\u2212", "\u2013", "minus")
 
 
-def _clean(text: str) -> str:
-    """Drop invisible and direction characters, unify quotes, fold spaces."""
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
-    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
-    return " ".join(unicodedata.normalize("NFC", text).split())
+def _one_line(text: str) -> str:
+    """The text cleaned (bot/untrusted.py: NFKC, digits, invisible marks) on one line."""
+    return " ".join(clean_text(text).split())
 
 
 def check_name(text: str) -> str | None:
     """A person's name with tidy capitals (`Budi Santoso`), or None if it cannot be a name."""
-    name = _clean(text)
-    if not 2 <= len(name) <= 100 or not _NAME_ALLOWED.match(name):
+    name = _one_line(text).replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    if not 2 <= len(name) <= 100 or not _NAME_ALLOWED.fullmatch(name):
         return None
     if sum(ch.isalpha() for ch in name) < 2:
         return None
@@ -235,16 +494,33 @@ def check_name(text: str) -> str | None:
 
 def check_phone(text: str) -> str | None:
     """An Indonesian phone number in +62 form, or None."""
-    info = parse_phone(_clean(text))
+    info = parse_phone(_one_line(text))
     return info.e164 if info.valid and info.e164 else None
+
+
+def parse_amount(text: str) -> int | None:
+    """A typed amount of rupiah (`1,5 juta`, `Rp 2.000.000`), whole; None if unclear or negative.
+
+    lokal.parse_rupiah drops a minus sign (`-5000000` reads as 5.000.000), so a sign before the
+    first digit is refused here.
+    """
+    value = _one_line(text).lower()
+    if len(value) > MAX_AMOUNT_LENGTH:
+        return None  # `Rp 1.500.000 per bulan` is short; no amount needs a paragraph
+    first_digit = next((i for i, ch in enumerate(value) if ch.isdigit()), len(value))
+    if any(sign in value[:first_digit] for sign in _MINUS):
+        return None
+    parsed = parse_rupiah(value)
+    if parsed is None or parsed.amount < 0:
+        return None
+    return round(parsed.amount)
 
 
 def check_income(text: str) -> int | None:
     """Monthly income in whole rupiah from `1,5 juta`, `2jt`, `1500000`; None if unclear."""
-    parsed = parse_rupiah(_clean(text).lower())
-    if parsed is None:
+    amount = parse_amount(text)
+    if amount is None:
         return None
-    amount = int(parsed.amount)
     # "1,5" alone is ambiguous (rupiah or juta?): ask again rather than guess.
     if not 1_000 <= amount <= 1_000_000_000:
         return None
@@ -253,7 +529,7 @@ def check_income(text: str) -> int | None:
 
 def check_free_text(text: str, *, max_length: int = 60) -> str | None:
     """Short free text (an occupation), cleaned; None if empty or too long."""
-    value = _clean(text)
+    value = _one_line(text)
     return value if 2 <= len(value) <= max_length and any(ch.isalpha() for ch in value) else None
 
 
@@ -276,10 +552,12 @@ def kabupaten_choices(region: str) -> tuple[Wilayah, ...]:
 
 def search_regions(query: str, options: tuple[Wilayah, ...], limit: int = 6) -> list[Wilayah]:
     """Regions whose name matches a typed part of it, tolerant of spelling."""
-    q = _clean(query).lower()
+    q = _one_line(query).lower()
     if len(q) < 3:
         return []
-    names = {w.code: re.sub(r"^(kabupaten|kota) ", "", w.name.lower()) for w in options}
+    names = {
+        w.code: w.name.lower().removeprefix("kabupaten ").removeprefix("kota ") for w in options
+    }
     found = process.extract(q, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=75)
     by_code = {w.code: w for w in options}
     return [by_code[code] for _name, _score, code in found]

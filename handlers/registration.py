@@ -14,13 +14,21 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 
 from bot import clock
+from bot.access import access_of, within
 from bot.context import JagaContext
-from bot.contributions import is_transport, load_table
+from bot.contributions import Quote, load_table, payer_of, quote, sector_of
 from bot.crypto import mask_nik
 from bot.i18n import N_
+from bot.knowledge import parse_contribution_question
 from bot.registration import (
     CONSENT_VERSION,
     EXAMPLE_NIK,
@@ -33,6 +41,8 @@ from bot.registration import (
     PERIODS,
     PROGRAM_LABELS,
     STATUS_WORDS,
+    SYNONYMS,
+    Choice,
     Step,
     age_on,
     check_free_text,
@@ -43,18 +53,32 @@ from bot.registration import (
     children,
     flags_for,
     format_nik,
+    is_help,
     kabupaten_choices,
+    looks_like_question,
+    match_choice,
     next_step,
+    normalise,
+    progress,
     reference,
     region_name,
     search_regions,
+    split_heir,
 )
-from handlers.common import Button, Turn, answer_button, columns, inline, say
+from handlers import questions
+from handlers.common import Button, Keyboard, Turn, answer_button, columns, inline, say
 from storage import registrations, review, users
 
 log = logging.getLogger(__name__)
 
 FLOW = "daftar"
+# What /batal says for this flow (handlers/router.py): the answers are kept, not deleted.
+CANCEL_TEXT = N_(
+    "Pendaftaran dihentikan. Jawaban Anda tetap tersimpan: ketik /daftar untuk melanjutkan, "
+    "atau /start untuk ke menu."
+)
+# No message is longer than this: people read slowly on small screens.
+MAX_MESSAGE = 600
 # A step's handler of a typed answer or a button value: (context, turn, registration, input).
 TextAnswer = Callable[[JagaContext, Turn, dict[str, Any], str], Coroutine[Any, Any, None]]
 PAGE_SIZE = 10
@@ -99,7 +123,14 @@ async def daftar(update: Update, context: JagaContext) -> None:
     current = await registrations.active_of(context.db, turn.id)
     if current is not None and current["status"] == "draft" and current["step"] != Step.CONSENT:
         await users.set_active_flow(context.db, turn.id, FLOW)
-        keyboard = inline([[(_("Lanjutkan"), "REGX go"), (_("Mulai ulang"), "REGX new")]])
+        done, total = progress(current)
+        keyboard = inline(
+            [
+                [(_("Lanjutkan ({done} dari {total} terisi)").format(done=done, total=total),
+                  "REGX go")],
+                [(_("Mulai dari awal"), "REGX new")],
+            ]
+        )  # fmt: skip
         await say(
             context,
             turn.chat_id,
@@ -169,15 +200,17 @@ async def fix(update: Update, context: JagaContext) -> None:
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Discards the unsent draft; a fix in progress is left as it was before the fix began."""
-    await registrations.delete_draft(context.db, telegram_id)
+    """Keeps the unsent draft for /daftar to continue; a fix in progress stops being asked.
+
+    Kept drafts still go under the retention rule (storage/privacy.py purge_expired).
+    """
     current = await registrations.active_of(context.db, telegram_id)
-    if current is not None:
+    if current is not None and current["status"] != "draft":
         await registrations.update(context.db, current["id"], step=None, editing=0, scratch="{}")
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
-    """Takes a typed answer (or a shared contact) for the current question, then asks the next."""
+    """Takes a typed answer, a typed button label or a question, then asks the next (or same)."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     message = update.message
@@ -199,22 +232,202 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     if not message.text:
-        await say(
+        await _again(
             context,
-            turn.chat_id,
+            turn,
             _(
-                "Maaf, saya hanya bisa membaca tulisan. Silakan jawab dengan mengetik atau "
-                "menekan tombol."
+                "Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya atau tekan "
+                "tombol."
             ),
+            registration,
         )
-        await _ask_current(context, turn)
         return
+    await _typed(context, turn, registration, message.text[:500])
+
+
+async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    """A typed message at a question: a button's label or other word for it, the step's own
+    answer (a NIK, a name), a question about coverage, or else one line of what to type."""
+    step = Step(r["step"])
     handler = _TEXT_ANSWERS.get(step)
-    if handler is None:
-        await say(context, turn.chat_id, _("Silakan pilih salah satu tombol di bawah."))
-        await _ask_current(context, turn)
+    choices = _choices(turn, r)
+    # Where a question takes free text too (a name, an amount), only an exact label or word
+    # counts as a press: "Lewi" is a name, not a typo of "Lewati".
+    picked = match_choice(text, choices, fuzzy=handler is None)
+    if picked is not None:
+        await _CHOICES[step](context, turn, r, picked.value)
         return
-    await handler(context, turn, registration, message.text[:500])
+    if is_help(text) or (looks_like_question(text) and not _parses(context, step, r, text)):
+        await _answer_question(context, turn, r, text)
+        return
+    words = normalise(text)
+    if words in ("lanjut", "lanjutkan"):  # typed instead of pressing "Lanjutkan"
+        await _ask_current(context, turn, r)
+        return
+    if words in ("mulai dari awal", "mulai ulang", "ulang dari awal") and r["status"] == "draft":
+        await _start_new(context, turn)
+        return
+    if handler is not None:
+        await handler(context, turn, r, text)
+        return
+    if step == Step.OCCUPATION and _other_job(text) is not None:
+        # A job not on the buttons ("tukang kayu") is "Lainnya" with its name.
+        await _advance(
+            context,
+            turn,
+            r,
+            Step.OCCUPATION_OTHER,
+            occupation="lainnya",
+            occupation_other=_other_job(text),
+        )
+        return
+    _text, keyboard = _short_question(turn, r)
+    await say(context, turn.chat_id, _hint(turn, r, choices), keyboard)
+
+
+# Yes/no words that are never the name of a job.
+_NOT_A_JOB = frozenset(
+    {"ya", "iya", "tidak", "oke", "sudah", "belum", "benar", "salah", "setuju", "batal", "lanjut",
+     "kirim", "lewati", "saya", "mau"}
+)  # fmt: skip
+
+
+def _other_job(text: str) -> str | None:
+    """A typed job that is not one of the buttons, or None if it does not look like one."""
+    words = normalise(text).split()
+    if not words or set(words) & _NOT_A_JOB or max(len(w) for w in words) < 4:
+        return None
+    return check_free_text(text)
+
+
+def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> bool:
+    """Whether the step's own parser reads `text` as an answer (then it is not a question)."""
+    if step == Step.NIK:
+        return check_nik(text, clock.today()).error != "digits"
+    if step in (Step.NAME, Step.MOTHER):
+        return check_name(text) is not None
+    if step == Step.HEIR_NAME:
+        return check_name(split_heir(text)[1]) is not None
+    if step == Step.PHONE:
+        return check_phone(text) is not None
+    if step == Step.INCOME:
+        return check_income(text) is not None
+    if step == Step.OCCUPATION_OTHER:
+        return "?" not in text and check_free_text(text) is not None
+    if step in (Step.KABUPATEN, Step.KECAMATAN, Step.DESA):
+        return "?" not in text and bool(search_regions(text, _region_options(step, r)))
+    return False
+
+
+def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:
+    """The answers the current question offers, read from the buttons it shows, with the other
+    words people type for them."""
+    step = Step(r["step"])
+    if step == Step.SUMMARY:
+        _text, keyboard = _summary(turn, r, nik=None, phone=None)
+    else:
+        _text, keyboard = _question(turn, r)
+    synonyms = SYNONYMS.get(step, {})
+    prefix = f"REG {step} "
+    found: list[Choice] = []
+    if isinstance(keyboard, InlineKeyboardMarkup):
+        for row in keyboard.inline_keyboard:
+            for button in row:
+                data = button.callback_data
+                if isinstance(data, str) and data.startswith(prefix):
+                    value = data.removeprefix(prefix)
+                    words = synonyms.get(value, ())
+                    if step == Step.HEIR_RELATION and button.text == turn.gettext("Benar"):
+                        words = SYNONYMS[Step.BIRTH_CONFIRM]["yes"]
+                    found.append(Choice(button.text, value, words))
+    if step == Step.BIRTH_YEAR:
+        # A year can be typed while the decades are shown.
+        this_year = clock.today().year
+        shown = {c.value for c in found}
+        found += [
+            Choice(str(y), str(y), shown=False)
+            for y in range(this_year - 100, this_year + 1)
+            if str(y) not in shown
+        ]
+    return found
+
+
+def _hint(turn: Turn, r: dict[str, Any], choices: list[Choice]) -> str:
+    """One short line saying what can be typed at a question with buttons."""
+    _ = turn.gettext
+    step = Step(r["step"])
+    hints = {
+        Step.BIRTH_YEAR: N_("Ketik tahun lahirnya, misalnya 1985."),
+        Step.BIRTH_MONTH: N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
+        Step.BIRTH_DAY: N_("Ketik tanggalnya saja, misalnya 17."),
+        Step.OCCUPATION: N_("Ketik pekerjaannya, misalnya Nelayan atau Petani."),
+        Step.PROGRAMS: N_("Ketik JKK JKM, atau JKK JKM JHT."),
+        Step.PERIOD: N_("Ketik jumlah bulannya: 1, 3, 6 atau 12."),
+        Step.SUMMARY: N_("Ketik Kirim jika data sudah benar, atau misalnya: Ubah nama."),
+    }
+    if step in hints:
+        return _(hints[step])
+    labels = [c.label for c in choices if c.shown]
+    line = _("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
+    return (
+        line
+        if len(line) <= 110
+        else _("Ketik salah satu pilihan di tombol, atau tekan tombolnya.")
+    )
+
+
+async def _answer_question(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    """Answers a question asked in the middle, then asks the same question again, short, in the
+    same message."""
+    _ = turn.gettext
+    short, keyboard = _short_question(turn, r)
+    if is_help(text):
+        body = _(
+            "Saya menanyakan data pendaftaran satu per satu. Jawab dengan mengetik atau menekan "
+            "tombol. Ketik /batal untuk berhenti; jawaban Anda tetap tersimpan."
+        )
+    else:
+        body = _knowledge_answer(turn, r, text)
+    log.info("event=registration_question step=%s", r["step"])
+    room = MAX_MESSAGE - len(short) - 2
+    await say(context, turn.chat_id, _fit(body, room) + "\n\n" + short, keyboard)
+
+
+def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
+    """The answer to a coverage question: the contribution for an income, or a curated topic."""
+    _ = turn.gettext
+    income = parse_contribution_question(text)
+    kb = questions.knowledge(turn.tr.language)
+    match = kb.answer(text) if income is None else None
+    if match is not None and match.topic.id == "iuran" and r["income"]:
+        income = r["income"]  # "brp iuran sy?" once the income is known: their own figure
+    if income is not None:
+        return _(
+            "Untuk penghasilan {income} per bulan, iuran JKK + JKM {two} per bulan; dengan JHT "
+            "{three} per bulan. Petugas akan memeriksa angkanya lagi."
+        ).format(
+            income=turn.tr.money(income),
+            two=turn.tr.money(_normal_total({"income": income}, False)),
+            three=turn.tr.money(_normal_total({"income": income}, True)),
+        )
+    if match is None:
+        return _(
+            "Maaf, pertanyaan itu belum bisa saya jawab di sini. Setelah pendaftaran selesai, "
+            "tulis lagi pertanyaan Anda; bisa diteruskan ke petugas."
+        )
+    source = _("Sumber: {source}").format(source=match.topic.cited)
+    answer = f"{match.topic.title}\n{match.topic.answer}"
+    with_source = f"{answer}\n{source}"
+    return with_source if len(with_source) <= MAX_MESSAGE - 160 else answer
+
+
+def _fit(text: str, room: int) -> str:
+    """`text` cut at a sentence end so that it fits in `room` characters."""
+    if len(text) <= room:
+        return text
+    cut = text[: room - 1]
+    end = max(cut.rfind(". "), cut.rfind("\n"))
+    return (cut[: end + 1] if end > room // 2 else cut.rstrip()) + "…"
 
 
 async def button(update: Update, context: JagaContext) -> None:
@@ -245,9 +458,13 @@ async def button(update: Update, context: JagaContext) -> None:
 
 
 async def _ask_current(
-    context: JagaContext, turn: Turn, registration: dict[str, Any] | None = None
+    context: JagaContext,
+    turn: Turn,
+    registration: dict[str, Any] | None = None,
+    note: str | None = None,
 ) -> None:
-    """Ask the question the registration waits for (read from the database unless given)."""
+    """Ask the question the registration waits for (read from the database unless given),
+    after `note` (what the last answer was read as) in the same message."""
     if registration is None:
         registration = await registrations.active_of(context.db, turn.id)
     if registration is None or registration["step"] is None:
@@ -260,7 +477,39 @@ async def _ask_current(
         text, keyboard = _summary(turn, registration, nik=nik, phone=phone)
     else:
         text, keyboard = _question(turn, registration)
+    if note:
+        text = f"{note}\n\n{text}"
     await say(context, turn.chat_id, text, keyboard)
+
+
+def _short_question(turn: Turn, r: dict[str, Any]) -> tuple[str, Keyboard | None]:
+    """The current question in one line, with its buttons: asked again after an answer to a
+    question or a problem."""
+    _ = turn.gettext
+    step = Step(r["step"])
+    me = bool(r["for_self"])
+    if step == Step.SUMMARY:
+        _text, keyboard = _summary(turn, r, nik=None, phone=None)
+        return _(
+            "Jika data sudah benar, tekan Kirim. Untuk mengubah, tekan tombol Ubah."
+        ), keyboard
+    text, keyboard = _question(turn, r)
+    short = {
+        Step.CONSENT: _("Apakah Anda setuju data tadi dipakai untuk pendaftaran ini?"),
+        Step.NIK: _("Ketik NIK Anda (16 angka, ada di KTP).")
+        if me
+        else _("Ketik NIK orang yang didaftarkan (16 angka, ada di KTP)."),
+        Step.BIRTH_CONFIRM: _("Apakah tanggal lahir dan jenis kelamin dari NIK tadi benar?"),
+        Step.PHONE: _("Tekan tombol di bawah untuk mengirim nomor HP Anda, atau ketik nomornya.")
+        if me
+        else None,
+        Step.INCOME: _(
+            "Berapa kira-kira penghasilan per bulan? Ketik jumlahnya atau pilih tombol."
+        ),
+        Step.PROGRAMS: _("Pilih program: JKK + JKM, atau JKK + JKM + JHT."),
+        Step.HEIR_NAME: _("Ketik nama ahli waris, atau tekan Lewati."),
+    }.get(step)
+    return short or text.split("\n\n")[0], keyboard
 
 
 def _b(step: Step, value: str) -> str:
@@ -296,6 +545,17 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             [(_("Orang lain"), _b(step, "other"))],
         ]
         return _("Siapa yang didaftarkan?"), inline(rows)
+    if step == Step.CONSENT_OTHER:
+        text = _(
+            "Sudah minta izin Ibu/Bapak yang didaftarkan?\n\n"
+            "Datanya hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan. Dia boleh meminta "
+            "datanya dihapus lewat Anda atau petugas kabupaten."
+        )
+        rows = [
+            [(_("Sudah, dia setuju"), _b(step, "yes"))],
+            [(_("Belum"), _b(step, "no"))],
+        ]
+        return text, inline(rows)
     if step == Step.NIK:
         example = format_nik(EXAMPLE_NIK)
         if me:
@@ -309,7 +569,7 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         return (
             _("Ketik nama lengkap Anda sesuai KTP.")
             if me
-            else _("Ketik nama lengkapnya sesuai KTP.")
+            else _("Ketik nama lengkap orang yang didaftarkan, sesuai KTP.")
         ), None
     if step == Step.BIRTH_CONFIRM:
         sex = _("Laki-laki") if r["sex"] == "L" else _("Perempuan")
@@ -336,7 +596,11 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         rows = [[(_("Laki-laki"), _b(step, "L")), (_("Perempuan"), _b(step, "P"))]]
         return _("Pilih jenis kelamin."), inline(rows)
     if step == Step.MOTHER:
-        text = _("Ketik nama ibu kandung Anda.") if me else _("Ketik nama ibu kandungnya.")
+        text = (
+            _("Ketik nama ibu kandung Anda.")
+            if me
+            else _("Ketik nama ibu kandung orang yang didaftarkan.")
+        )
         return text + "\n" + _("BPJS memakainya untuk memastikan identitas."), None
     if step == Step.PHONE:
         if me:
@@ -356,20 +620,22 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         text = _("Di kabupaten/kota mana tempat tinggalnya sekarang? Pilih, atau ketik namanya.")
         return text, inline(_region_rows(turn, step, options, scratch.get("page", 0)))
     if step == Step.KECAMATAN:
-        options = children(r["kabupaten_code"])
+        options = _region_options(step, r)
         text = _("Pilih kecamatan di {place}, atau ketik namanya.").format(
             place=region_name(r["kabupaten_code"])
         )
-        return text, inline(_region_rows(turn, step, options, scratch.get("page", 0)))
+        rows = _region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        return text, inline(rows)
     if step == Step.DESA:
-        options = children(r["kecamatan_code"])
+        options = _region_options(step, r)
         text = _("Pilih desa/kelurahan di Kecamatan {place}, atau ketik sebagian namanya.").format(
             place=region_name(r["kecamatan_code"])
         )
-        return text, inline(_region_rows(turn, step, options, scratch.get("page", 0)))
+        rows = _region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        return text, inline(rows)
     if step == Step.OCCUPATION:
         buttons = [(_(OCCUPATION_LABELS[c]), _b(step, c)) for c in OCCUPATION_CODES]
-        text = _("Apa pekerjaan Anda?") if me else _("Apa pekerjaannya?")
+        text = _("Apa pekerjaan Anda?") if me else _("Apa pekerjaan orang yang didaftarkan?")
         return text, inline(columns(buttons, 2))
     if step == Step.OCCUPATION_OTHER:
         return _("Ketik pekerjaannya (misalnya: tukang kayu)."), None
@@ -388,6 +654,11 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             "Berapa kira-kira penghasilan per bulan?\nPilih tombol, atau ketik jumlahnya "
             "(misalnya 1,5 juta)."
         )
+        if not me:
+            text = _(
+                "Berapa kira-kira penghasilan orang yang didaftarkan per bulan?\nPilih tombol, "
+                "atau ketik jumlahnya (misalnya 1,5 juta)."
+            )
         return text, inline([[b] for b in buttons])
     if step == Step.PROGRAMS:
         table = load_table()
@@ -411,15 +682,21 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             )
         return text, inline(rows)
     if step == Step.PERIOD:
-        monthly = r["monthly_contribution"] or 0
+        q = _quote(r)  # the amounts of the summary: same payer, sector and day
         buttons = [
             (
-                _("{months} bulan ({amount})").format(months=m, amount=turn.tr.money(monthly * m)),
+                _("{months} bulan ({amount})").format(
+                    months=m, amount=turn.tr.money(q.period_total(m))
+                ),
                 _b(step, str(m)),
             )
             for m in PERIODS
         ]
-        return _("Iuran dibayar untuk berapa bulan sekaligus?"), inline(columns(buttons, 2))
+        text = _("Iuran dibayar untuk berapa bulan sekaligus?")
+        if _discount_note(turn, r):
+            text += "\n" + _("Iuran per bulan: {value}").format(value=turn.tr.money(q.to_pay))
+            text += " " + (_discount_note(turn, r) or "")
+        return text, inline(columns(buttons, 2))
     if step == Step.PAYER:
         rows = [
             [(_("Saya sendiri") if me else _("Dia sendiri"), _b(step, "sendiri"))],
@@ -437,9 +714,22 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             "terjadi sesuatu.\n"
             "Ketik namanya, atau tekan Lewati."
         )
+        if not me:
+            text = _(
+                "Siapa ahli waris orang yang didaftarkan? Ahli waris adalah orang yang menerima "
+                "santunan bila terjadi sesuatu.\nKetik namanya, atau tekan Lewati."
+            )
         return text, inline([[(_("Lewati"), _b(step, "skip"))]])
     if step == Step.HEIR_RELATION:
         buttons = [(_(HEIR_LABELS[c]), _b(step, c)) for c in HEIR_RELATIONS]
+        guess = scratch.get("heir_guess")
+        if guess in HEIR_LABELS:
+            # Read from the answer ("istri sy rina wati"): confirm with one press.
+            text = _("Ahli waris: {name}, hubungan: {relation}. Benar?").format(
+                name=r["heir_name"], relation=_(HEIR_LABELS[guess])
+            )
+            others = [b for b in buttons if not b[1].endswith(" " + guess)]
+            return text, inline([[(_("Benar"), _b(step, guess))], *columns(others, 2)])
         return _("Apa hubungan ahli waris dengan peserta?"), inline(columns(buttons, 2))
     raise AssertionError(f"no question for step {step}")  # the summary is built by _ask_current
 
@@ -463,8 +753,9 @@ def _year_rows(turn: Turn, decade: int | None) -> list[list[Button]]:
 
 
 def _region_rows(
-    turn: Turn, step: Step, options: tuple[Any, ...], page: int
+    turn: Turn, step: Step, options: tuple[Any, ...], page: int, up: bool = False
 ) -> list[list[Button]]:
+    """A page of regions; `up` adds a way out of a list that started at the person's own area."""
     _ = turn.gettext
     start = page * PAGE_SIZE
     shown = options[start : start + PAGE_SIZE]
@@ -474,19 +765,24 @@ def _region_rows(
         nav.append((_("‹ Sebelumnya"), _b(step, f"p{page - 1}")))
     if start + PAGE_SIZE < len(options):
         nav.append((_("Berikutnya ›"), _b(step, f"p{page + 1}")))
-    return [*rows, nav] if nav else rows
+    rows = [*rows, nav] if nav else rows
+    if up and step != Step.KABUPATEN:
+        label = _("‹ Kecamatan lain") if step == Step.DESA else _("‹ Kabupaten lain")
+        rows.append([(label, _b(step, "up"))])
+    return rows
 
 
 def _normal_total(r: dict[str, Any], with_jht: bool) -> int:
-    table = load_table()
-    contribution = table.monthly(
-        table.bracket_for(r["income"]),
-        with_jht=with_jht,
-        on=clock.today(),
-        transport=False,
-        government_paid=True,
+    """The monthly contribution without any discount (what is stored and shown as normal)."""
+    programs = "JKK_JKM_JHT" if with_jht else "JKK_JKM"
+    return quote(r["income"], programs, None, "program", clock.today()).normal
+
+
+def _quote(r: dict[str, Any]) -> Quote:
+    """Today's contribution of this registration: its income, programs, sector and payer."""
+    return quote(
+        r["income"], r["programs"], sector_of(r["occupation"]), payer_of(r), clock.today()
     )
-    return contribution.normal_total
 
 
 def _summary(
@@ -520,16 +816,9 @@ def _summary(
         _("Pekerjaan: {value}").format(value=occupation),
         _("Penghasilan per bulan: {value}").format(value=tr.money(r["income"])),
         _("Program: {value}").format(value=PROGRAM_LABELS.get(r["programs"], "-")),
-        _("Iuran per bulan: {value}").format(value=tr.money(r["monthly_contribution"] or 0)),
-        _("Dibayar sekaligus untuk: {months} bulan").format(months=r["pay_period_months"]),
-        _("Pembayar: {value}").format(
-            value=_("Sendiri") if r["payer"] == "sendiri" else _("Program desa / kabupaten")
-        ),
+        *_amount_lines(turn, r),
         _("Ahli waris: {value}").format(value=heir),
     ]
-    discount = _discount_note(turn, r)
-    if discount:
-        lines += ["", discount]
     fixing = r["status"] == "perlu_perbaikan"
     lines += [
         "",
@@ -537,54 +826,116 @@ def _summary(
         if fixing
         else _("Jika sudah benar, tekan Kirim."),
     ]
-    edit = [(_(label), _b(Step.SUMMARY, f"e:{field}")) for field, label in FIELD_LABELS.items()]
+    edit = [
+        (_(label), _b(Step.SUMMARY, f"e:{field}"))
+        for field, label in FIELD_LABELS.items()
+        if field != "pay_period" or r["payer"] == "sendiri"  # a program pays: no period to ask
+    ]
     send = _("Kirim perbaikan") if fixing else _("Kirim")
     return "\n".join(lines), inline([*columns(edit, 2), [(send, _b(Step.SUMMARY, "send"))]])
 
 
+def _amount_lines(turn: Turn, r: dict[str, Any]) -> list[str]:
+    """The summary's money lines: a month's contribution, the period and who pays."""
+    _ = turn.gettext
+    tr = turn.tr
+    q = _quote(r)
+    if not q.self_paid:
+        return [
+            _("Iuran per bulan: {value}, dibayar program").format(value=tr.money(q.normal)),
+            _("Pembayar: {value}").format(value=_("Program desa / kabupaten")),
+        ]
+    monthly = _("Iuran per bulan: {value}").format(value=tr.money(q.to_pay))
+    discount = _discount_note(turn, r)
+    if discount:
+        monthly += " " + discount
+    months = r["pay_period_months"] or 1
+    return [
+        monthly,
+        _("Dibayar sekaligus untuk: {months} bulan ({amount})").format(
+            months=months, amount=tr.money(q.period_total(months))
+        ),
+        _("Pembayar: {value}").format(value=_("Sendiri")),
+    ]
+
+
 def _discount_note(turn: Turn, r: dict[str, Any]) -> str | None:
-    """The PP 50/2025 discount line when it applies today to a self-paying worker."""
-    if r["payer"] != "sendiri" or not r["income"]:
+    """The PP 50/2025 discount, in brackets, when it applies today to this payer and sector."""
+    q = _quote(r)
+    if q.discount_until is None:
         return None
-    table = load_table()
-    transport = is_transport(r["occupation"]) if r["occupation"] else False
-    contribution = table.monthly(
-        table.bracket_for(r["income"]),
-        with_jht=r["programs"] == "JKK_JKM_JHT",
-        on=clock.today(),
-        transport=transport,
-        government_paid=False,
+    return turn.gettext("(normal {normal}, dipotong sampai {end} menurut PP 50/2025)").format(
+        normal=turn.tr.money(q.normal), end=turn.tr.date(q.discount_until)
     )
-    if not contribution.discount_applies:
-        return None
-    end = table.discount.window(transport=transport).end
-    return turn.gettext(
-        "Menurut PP 50/2025, iuran JKK dan JKM dipotong 50 persen sampai {end}. "
-        "Selama itu iuran per bulan menjadi {amount}."
-    ).format(end=turn.tr.date(end), amount=turn.tr.money(contribution.total))
 
 
 # --- answers ---------------------------------------------------------------------------------
 
 
 async def _advance(
-    context: JagaContext, turn: Turn, r: dict[str, Any], step: Step, **fields: Any
+    context: JagaContext,
+    turn: Turn,
+    r: dict[str, Any],
+    step: Step,
+    *,
+    note: str | None = None,
+    **fields: Any,
 ) -> None:
-    """Store the answer and the next step in one commit, then ask the next question."""
+    """Store the answer and the next step in one commit, then ask the next question (after
+    `note`, in the same message)."""
     merged = {**r, **fields}
     scratch = json.loads(merged.get("scratch") or "{}")
     following = next_step(step, merged, scratch.get("fixing"))
+    if following == Step.KABUPATEN:
+        own = await _own_area(context, turn, merged)
+        if own is not None:
+            following, area = own
+            fields.update(area)
+            merged.update(area)
     if following == Step.SUMMARY and merged["status"] == "draft":
         fields.setdefault("editing", 1)  # from the summary on, a change returns to it
     await registrations.update(context.db, r["id"], step=following, **fields)
     # What was just committed, so the next question needs no read-back.
-    await _ask_current(context, turn, {**merged, **fields, "step": following})
+    await _ask_current(context, turn, {**merged, **fields, "step": following}, note)
 
 
-async def _again(context: JagaContext, turn: Turn, problem: str) -> None:
-    """Say what was wrong, then ask the same question again."""
-    await say(context, turn.chat_id, problem)
-    await _ask_current(context, turn)
+async def _own_area(
+    context: JagaContext, turn: Turn, r: dict[str, Any]
+) -> tuple[Step, dict[str, Any]] | None:
+    """Where the address questions start for a cadre (their kecamatan's desa, their desa first)
+    or a reviewer (their kabupaten's kecamatan); None for everyone else."""
+    access = await access_of(context.db, context.settings, turn.id)
+    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(r["scratch"] or "{}")))}
+    for code in access.cadre_regions:
+        if code.count(".") >= 2 and code[:5] in served:
+            return Step.DESA, {
+                "kabupaten_code": code[:5],
+                "kecamatan_code": code[:8],
+                "desa_code": None,
+                "scratch": _scratch(r, home=code, page=None),
+            }
+    for code in access.reviewer_regions:
+        if code.count(".") >= 1 and code[:5] in served:
+            return Step.KECAMATAN, {
+                "kabupaten_code": code[:5],
+                "kecamatan_code": None,
+                "desa_code": None,
+                "scratch": _scratch(r, home=code[:5], page=None),
+            }
+    return None
+
+
+async def _again(
+    context: JagaContext, turn: Turn, problem: str, r: dict[str, Any] | None = None
+) -> None:
+    """Say what was wrong and ask the same question again, short, in one message."""
+    if r is None:
+        r = await registrations.active_of(context.db, turn.id)
+    if r is None or r["step"] is None:
+        await say(context, turn.chat_id, problem)
+        return
+    short, keyboard = _short_question(turn, r)
+    await say(context, turn.chat_id, f"{problem}\n\n{short}", keyboard)
 
 
 async def _stale(context: JagaContext, turn: Turn) -> None:
@@ -610,8 +961,7 @@ async def _consent(context: JagaContext, turn: Turn, r: dict[str, Any], value: s
             "• Pekerjaan dan penghasilan: menentukan besar iuran.\n"
             "• Ahli waris: orang yang menerima santunan bila terjadi sesuatu (boleh dilewati)."
         )
-        await say(context, turn.chat_id, text)
-        await _ask_current(context, turn)
+        await _again(context, turn, text, r)
         return
     if value == "no":
         await registrations.delete_draft(context.db, turn.id)
@@ -633,6 +983,23 @@ async def _consent(context: JagaContext, turn: Turn, r: dict[str, Any], value: s
         consent_version=CONSENT_VERSION,
         consent_at=clock.utc_iso(clock.now()),
         scratch=_scratch(r, region=context.settings.region),
+    )
+
+
+async def _consent_other(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value == "yes":
+        log.info("event=registration_person_agreed registration=%s", r["id"])
+        await _advance(context, turn, r, Step.CONSENT_OTHER)
+        return
+    # Not yet: the answers so far stay; /daftar continues here once the person has agreed.
+    await users.set_active_flow(context.db, turn.id, None)
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Baik. Silakan minta izin orang yang didaftarkan dulu. Jawaban tadi tetap tersimpan; "
+            "ketik /daftar untuk melanjutkan."
+        ),
     )
 
 
@@ -698,25 +1065,7 @@ async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -
         return
     nik_hash = context.cipher.lookup_hash("nik", check.nik)
     existing = await registrations.live_by_nik_hash(context.db, nik_hash)
-    if existing is not None and existing["id"] != r["id"]:
-        mine = turn.id in (existing["operator_id"], existing["worker_telegram_id"])
-        status = _(STATUS_WORDS.get(existing["status"], existing["status"]))
-        if mine:
-            text = _(
-                "NIK ini sudah terdaftar dengan nomor {ref}, status: {status}. Tidak perlu "
-                "mendaftar lagi."
-            ).format(ref=existing["ref"], status=status)
-        else:
-            text = _(
-                "NIK ini sudah terdaftar, status: {status}. Tidak perlu mendaftar lagi."
-            ).format(status=status)
-        await registrations.delete_draft(context.db, turn.id)
-        await users.set_active_flow(context.db, turn.id, None)
-        await say(
-            context,
-            turn.chat_id,
-            text + "\n" + _("Ketik /status untuk melihat status, atau /daftar untuk NIK lain."),
-        )
+    if await _nik_taken(context, turn, r, nik_hash, existing):
         return
     log.info("event=registration_nik registration=%s nik=%s", r["id"], mask_nik(check.nik))
     district_unknown = True if not check.district_known else None
@@ -733,6 +1082,64 @@ async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -
         scratch=_scratch(r, nik_district_unknown=district_unknown, correcting_birth=None),
         flags=json.dumps(sorted(set(json.loads(r["flags"])) - {"birth_corrected"})),
     )
+
+
+async def _nik_taken(
+    context: JagaContext,
+    turn: Turn,
+    r: dict[str, Any],
+    nik_hash: str,
+    existing: dict[str, Any] | None,
+) -> bool:
+    """Answers a NIK that is already registered; True if the NIK step must stop here.
+
+    Only the account that registered it, the worker's own account and an account linked to the
+    worker by a proof hear its status. Anyone else is told only that it cannot be registered
+    again, and each such answer counts against the same hourly limit as /status lookups; at the
+    limit every NIK is refused alike, so the limit itself tells nothing.
+    """
+    # Imported here: this helper is the only part of registration that reads links and limits.
+    from bot import membership as lookup_limit
+    from handlers.status import limit_reached
+    from storage import membership as membership_store
+
+    _ = turn.gettext
+    taken = existing is not None and existing["id"] != r["id"]
+    if taken and existing is not None:
+        mine = turn.id in (existing["operator_id"], existing["worker_telegram_id"])
+        mine = mine or await membership_store.linked_nik_hash(context.db, turn.id) == nik_hash
+        if mine:
+            status = _(STATUS_WORDS.get(existing["status"], existing["status"]))
+            text = _(
+                "NIK ini sudah terdaftar dengan nomor {ref}, status: {status}. Tidak perlu "
+                "mendaftar lagi."
+            ).format(ref=existing["ref"], status=status)
+            text += "\n" + _("Ketik /status untuk melihat status, atau /daftar untuk NIK lain.")
+            await registrations.delete_draft(context.db, turn.id)
+            await users.set_active_flow(context.db, turn.id, None)
+            await say(context, turn.chat_id, text)
+            return True
+    if not await lookup_limit.may_look_up(context.db, turn.id):
+        await limit_reached(context, turn)
+        return True
+    if not taken:
+        return False
+    await membership_store.record_lookup(context.db, turn.id)
+    log.info("event=registration_nik_taken registration=%s", r["id"])
+    await registrations.delete_draft(context.db, turn.id)
+    await users.set_active_flow(context.db, turn.id, None)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "NIK ini tidak bisa didaftarkan lagi karena sudah pernah didaftarkan. Bila ini NIK "
+            "Anda dan perlu bantuan, tanyakan ke kader desa atau dinas tenaga kerja kabupaten, "
+            "atau hubungkan akun Anda lewat /status."
+        )
+        + "\n"
+        + _("Ketik /daftar untuk NIK lain."),
+    )
+    return True
 
 
 NAME_RULE = N_(
@@ -821,7 +1228,9 @@ async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) 
     )
 
 
-async def _phone_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _phone_text(
+    context: JagaContext, turn: Turn, r: dict[str, Any], text: str, shared: bool = False
+) -> None:
     phone = check_phone(text)
     if phone is None:
         await _again(
@@ -830,7 +1239,7 @@ async def _phone_text(context: JagaContext, turn: Turn, r: dict[str, Any], text:
             turn.gettext("Nomor HP itu tidak bisa saya baca. Tulis misalnya 0812 3456 7890."),
         )
         return
-    await _store_phone(context, turn, r, phone)
+    await _store_phone(context, turn, r, phone, shared)
 
 
 async def _answer_contact(
@@ -846,26 +1255,24 @@ async def _answer_contact(
             ),
         )
         return
-    await _phone_text(context, turn, r, number)  # the shared number, checked as if typed
+    await _phone_text(context, turn, r, number, True)  # the shared number, checked as if typed
 
 
-async def _store_phone(context: JagaContext, turn: Turn, r: dict[str, Any], phone: str) -> None:
-    await registrations.update(
-        context.db,
-        r["id"],
-        phone_enc=context.cipher.encrypt(phone),
-        phone_hash=context.cipher.lookup_hash("phone", phone),
-    )
-    # The share-phone keyboard must go before the next (inline) question.
-    await say(
-        context,
-        turn.chat_id,
-        turn.gettext("Nomor HP: {phone}").format(phone=phone),
-        ReplyKeyboardRemove(),
-    )
-    fresh = await registrations.get(context.db, r["id"])
-    assert fresh is not None
-    await _advance(context, turn, fresh, Step.PHONE)
+async def _store_phone(
+    context: JagaContext, turn: Turn, r: dict[str, Any], phone: str, shared: bool
+) -> None:
+    confirmation = turn.gettext("Nomor HP: {phone}").format(phone=phone)
+    fields: dict[str, Any] = {
+        "phone_enc": context.cipher.encrypt(phone),
+        "phone_hash": context.cipher.lookup_hash("phone", phone),
+    }
+    if r["for_self"] and not shared:
+        # The share-phone keyboard (hidden by itself once pressed) must go before the next
+        # (inline) question; that takes a message of its own.
+        await say(context, turn.chat_id, confirmation, ReplyKeyboardRemove())
+        await _advance(context, turn, r, Step.PHONE, **fields)
+        return
+    await _advance(context, turn, r, Step.PHONE, note=confirmation, **fields)
 
 
 async def _no_phone(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
@@ -881,10 +1288,19 @@ async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
         await registrations.update(context.db, r["id"], scratch=_scratch(r, page=int(value[1:])))
         await _ask_current(context, turn)
         return
+    if value == "up" and step != Step.KABUPATEN:
+        # Out of a list that started at the person's own area, to the one above it.
+        up = Step.KECAMATAN if step == Step.DESA else Step.KABUPATEN
+        await registrations.update(
+            context.db, r["id"], step=up, scratch=_scratch(r, page=None, home=None)
+        )
+        await _ask_current(context, turn)
+        return
     options = _region_options(step, r)
     if value not in {w.code for w in options}:
         await _stale(context, turn)
         return
+    note = await _outside_note(context, turn, r, value) if step == Step.DESA else None
     fields: dict[str, Any] = {"scratch": _scratch(r, page=None)}
     if step == Step.KABUPATEN:
         fields.update(kabupaten_code=value, kecamatan_code=None, desa_code=None)
@@ -892,21 +1308,45 @@ async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
         fields.update(kecamatan_code=value, desa_code=None)
     else:
         fields.update(desa_code=value)
-    await _advance(context, turn, r, step, **fields)
+    await _advance(context, turn, r, step, note=note, **fields)
+
+
+async def _outside_note(
+    context: JagaContext, turn: Turn, r: dict[str, Any], desa: str
+) -> str | None:
+    """A one-line warning when a cadre registers someone outside their own desa (allowed)."""
+    if r["for_self"]:
+        return None
+    access = await access_of(context.db, context.settings, turn.id)
+    if not access.is_cadre or any(within(desa, own) for own in access.cadre_regions):
+        return None
+    return turn.gettext(
+        "Catatan: desa ini di luar desa tugas Anda sebagai kader. Pendaftaran tetap bisa "
+        "dilanjutkan."
+    )
 
 
 def _region_options(step: Step, r: dict[str, Any]) -> tuple[Any, ...]:
+    scratch = json.loads(r["scratch"] or "{}")
     if step == Step.KABUPATEN:
-        return kabupaten_choices(turn_region(r, json.loads(r["scratch"] or "{}")))
+        return kabupaten_choices(turn_region(r, scratch))
     if step == Step.KECAMATAN:
         return children(r["kabupaten_code"])
-    return children(r["kecamatan_code"])
+    options = children(r["kecamatan_code"])
+    home = scratch.get("home")
+    # A cadre's own desa comes first.
+    return tuple(sorted(options, key=lambda w: w.code != home)) if home else options
 
 
 async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
     _ = turn.gettext
     step = Step(r["step"])
     found = search_regions(text, _region_options(step, r))
+    typed = normalise(text).removeprefix("kabupaten ").removeprefix("kota ")
+    exact = [w for w in found if _bare_region(w.name) == typed]
+    if len(exact) == 1:  # the name typed in full: taken as the press
+        await _region_choice(context, turn, r, exact[0].code)
+        return
     if not found:
         await _again(
             context,
@@ -921,6 +1361,11 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
         _("Mungkin yang Anda maksud salah satu ini? Silakan pilih."),
         inline(rows),
     )
+
+
+def _bare_region(name: str) -> str:
+    """A region name as typed: lowercase, without "Kabupaten"/"Kota"."""
+    return normalise(name).removeprefix("kabupaten ").removeprefix("kota ")
 
 
 async def _occupation(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
@@ -977,12 +1422,8 @@ async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
             turn.gettext("Jumlah itu tidak bisa saya baca. Tulis misalnya 1,5 juta atau 1500000."),
         )
         return
-    await say(
-        context,
-        turn.chat_id,
-        turn.gettext("Penghasilan per bulan: {amount}").format(amount=turn.tr.money(income)),
-    )
-    await _advance(context, turn, r, Step.INCOME, **await _income_fields(r, income))
+    note = turn.gettext("Penghasilan per bulan: {amount}").format(amount=turn.tr.money(income))
+    await _advance(context, turn, r, Step.INCOME, note=note, **await _income_fields(r, income))
 
 
 async def _programs(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
@@ -1004,33 +1445,52 @@ async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str
     if value not in ("sendiri", "program"):
         await _stale(context, turn)
         return
-    await _advance(
-        context,
-        turn,
-        r,
-        Step.PAYER,
-        payer=value,
-        sumber_iuran="mandiri" if value == "sendiri" else None,
-    )
+    fields: dict[str, Any] = {
+        "payer": value,
+        "sumber_iuran": "mandiri" if value == "sendiri" else None,
+    }
+    if value == "program":
+        fields["pay_period_months"] = None  # the program pays: no period of the worker's own
+    elif not r["pay_period_months"] and r["editing"]:
+        # Changed to self-paying from the summary: the period was never asked, ask it now.
+        await registrations.update(context.db, r["id"], step=Step.PERIOD, **fields)
+        await _ask_current(context, turn, {**r, **fields, "step": Step.PERIOD})
+        return
+    await _advance(context, turn, r, Step.PAYER, **fields)
 
 
 async def _heir_skip(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     await _advance(context, turn, r, Step.HEIR_NAME, heir_name=None, heir_relation=None)
 
 
+async def _heir_name(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    # "istri sy rina wati": the name is Rina Wati, the relation (to confirm) Suami / istri.
+    relation, rest = split_heir(text)
+    name = check_name(rest)
+    if name is None:
+        await _again(context, turn, turn.gettext(NAME_RULE), r)
+        return
+    scratch = _scratch(r, heir_guess=relation)
+    await _advance(context, turn, r, Step.HEIR_NAME, heir_name=name, scratch=scratch)
+
+
 async def _heir_relation(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value not in HEIR_RELATIONS:
         await _stale(context, turn)
         return
-    await _advance(context, turn, r, Step.HEIR_RELATION, heir_relation=value)
+    scratch = _scratch(r, heir_guess=None)
+    await _advance(context, turn, r, Step.HEIR_RELATION, heir_relation=value, scratch=scratch)
 
 
 async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
     if value.startswith("e:") and value[2:] in FIELDS:
         first = FIELDS[value[2:]][0]
-        await registrations.update(
-            context.db, r["id"], step=first, editing=1, scratch=_scratch(r, page=None, decade=None)
-        )
+        fields: dict[str, Any] = {"scratch": _scratch(r, page=None, decade=None)}
+        own = await _own_area(context, turn, {**r, **fields}) if first == Step.KABUPATEN else None
+        if own is not None:  # a cadre's or reviewer's address list starts at their own area
+            first, area = own
+            fields.update(area)
+        await registrations.update(context.db, r["id"], step=first, editing=1, **fields)
         await _ask_current(context, turn)
         return
     if value == "send":
@@ -1040,14 +1500,6 @@ async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], v
             await _submit(context, turn, r)
         return
     await _stale(context, turn)
-
-
-async def _summary_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-    await _again(
-        context,
-        turn,
-        turn.gettext("Silakan periksa data, lalu tekan Kirim atau salah satu tombol Ubah."),
-    )
 
 
 async def _flags(context: JagaContext, r: dict[str, Any]) -> str:
@@ -1135,12 +1587,12 @@ _TEXT_ANSWERS = {
     Step.DESA: _region_text,
     Step.OCCUPATION_OTHER: _occupation_other,
     Step.INCOME: _income_text,
-    Step.HEIR_NAME: _name_answer(Step.HEIR_NAME, "heir_name"),
-    Step.SUMMARY: _summary_text,
+    Step.HEIR_NAME: _heir_name,
 }
 _CHOICES = {
     Step.CONSENT: _consent,
     Step.FOR_WHOM: _for_whom,
+    Step.CONSENT_OTHER: _consent_other,
     Step.BIRTH_CONFIRM: _birth_confirm,
     Step.BIRTH_YEAR: _birth_year,
     Step.BIRTH_MONTH: _birth_month,

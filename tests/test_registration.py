@@ -34,6 +34,8 @@ async def answer_until_summary(
     await h.send(uid, "/daftar")
     await h.tap(uid, "Setuju")
     await h.tap(uid, "Diri saya sendiri" if for_self else "Orang lain")
+    if not for_self:
+        await h.tap(uid, "Sudah, dia setuju")
     await h.send(uid, nik)
     await h.send(uid, name)
     await h.tap(uid, "Benar")
@@ -50,8 +52,7 @@ async def answer_until_summary(
     await h.tap(uid, "Nelayan")
     await h.tap(uid, "Sampai Rp1.099.000")
     await h.tap(uid, "JKK + JKM: Rp16.800/bulan")
-    await h.tap(uid, "1 bulan (Rp16.800)")
-    await h.tap(uid, "Program desa / kabupaten")
+    await h.tap(uid, "Program desa / kabupaten")  # a program pays: no period to choose
     await h.tap(uid, "Lewati")
 
 
@@ -141,7 +142,9 @@ async def test_nik_validation_messages(harness: Harness) -> None:
     for typed, message in cases.items():
         calls = await h.send(WORKER, typed)
         assert calls[0].text.startswith(message), (typed, calls[0].text)
-        assert calls[-1].text.startswith("Ketik NIK Anda"), "the same question is asked again"
+        # One message: the problem, then the same question again, short.
+        assert len(calls) == 1
+        assert calls[0].text.endswith("Ketik NIK Anda (16 angka, ada di KTP)."), typed
     assert (await row_of(h, WORKER))["nik_hash"] is None
 
 
@@ -151,20 +154,24 @@ async def test_stickers_photos_and_bad_answers_get_the_question_again(harness: H
     await h.tap(WORKER, "Setuju")
     await h.tap(WORKER, "Diri saya sendiri")
     calls = await h.update(h.updates.sticker(WORKER))
-    assert calls[0].text.startswith("Maaf, saya hanya bisa membaca tulisan.")
-    assert calls[-1].text.startswith("Ketik NIK Anda")
+    assert [c.text.split("\n\n") for c in calls] == [
+        [
+            "Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya atau tekan tombol.",
+            "Ketik NIK Anda (16 angka, ada di KTP).",
+        ]
+    ]
     await h.send(WORKER, nik_for())
     for bad_name in ["  ", "B", "Budi 123", "🙂🙂🙂", "x" * 101]:
         calls = await h.send(WORKER, bad_name)
         assert calls[0].text.startswith("Nama hanya boleh berisi huruf"), bad_name
     calls = await h.update(h.updates.photo(WORKER))
-    assert calls[-1].text.startswith("Ketik nama lengkap Anda")
+    assert calls[-1].text.endswith("Ketik nama lengkap Anda sesuai KTP.")
     # Zero-width and right-to-left marks are dropped, not stored.
     await h.send(WORKER, "bu\u200bdi\u200f  o'neil-santoso")
     assert (await row_of(h, WORKER))["name"] == "Budi O'neil-Santoso"
-    calls = await h.send(WORKER, "ya benar")  # a typed answer where a button is expected
-    assert calls[0].text == "Silakan pilih salah satu tombol di bawah."
-    await h.tap(WORKER, "Benar")
+    calls = await h.send(WORKER, "entahlah")  # neither button
+    assert calls[0].text == "Ketik salah satu: Benar / Salah"
+    await h.send(WORKER, "ya benar")  # typed instead of pressed
     await h.send(WORKER, "Siti")
     calls = await h.send(WORKER, "nomor saya")
     assert calls[0].text.startswith("Nomor HP itu tidak bisa saya baca.")
@@ -191,7 +198,8 @@ async def test_income_typed_in_words_is_mapped_to_its_bracket(harness: Harness) 
     assert row["income_base"] == 2_000_000
     # Editing income recomputes the contribution and returns to the summary.
     assert row["monthly_contribution"] == 26_800
-    assert h.text(WORKER).startswith("Periksa data berikut:")
+    # What was read and the summary, in one message.
+    assert h.text(WORKER).startswith("Penghasilan per bulan: Rp2.000.000\n\nPeriksa data berikut:")
 
 
 async def test_edit_from_summary_returns_to_summary(harness: Harness) -> None:
@@ -228,7 +236,7 @@ async def test_wrong_birth_date_is_asked_with_buttons_and_flagged(harness: Harne
     assert h.labels(WORKER)[-1] == "28"  # 1981 was not a leap year
     calls = await h.press(WORKER, "REG birth_d 30")
     sent = [c.text for c in calls if c.method == "sendMessage"]
-    assert sent[0] == "Tanggal itu tidak ada. Silakan pilih lagi."
+    assert sent == ["Tanggal itu tidak ada. Silakan pilih lagi.\n\nPilih tanggal lahir."]
     await h.tap(WORKER, "28")
     await h.tap(WORKER, "Perempuan")
     row = await row_of(h, WORKER)
@@ -267,22 +275,25 @@ async def test_duplicate_nik_is_told_with_its_status(harness: Harness) -> None:
     await h.send(CADRE, "/daftar")
     await h.tap(CADRE, "Setuju")
     await h.tap(CADRE, "Orang lain")
+    await h.tap(CADRE, "Sudah, dia setuju")
     calls = await h.send(CADRE, nik)
-    assert calls[0].text.startswith("NIK ini sudah terdaftar, status: sedang diperiksa petugas.")
+    assert calls[0].text.startswith("NIK ini tidak bisa didaftarkan lagi")
+    assert "status:" not in calls[0].text
     assert ref not in calls[0].text
     count = await h.db.fetchval("SELECT count(*) FROM registrations WHERE status != 'draft'")
     assert count == 1
 
 
-async def test_batal_leaves_the_flow_and_keeps_nothing(harness: Harness) -> None:
+async def test_batal_leaves_the_flow_and_keeps_the_answers(harness: Harness) -> None:
     h = harness
     await h.send(WORKER, "/daftar")
     await h.tap(WORKER, "Setuju")
     await h.tap(WORKER, "Diri saya sendiri")
     await h.send(WORKER, nik_for())
     await h.send(WORKER, "/batal")
-    assert h.text(WORKER).startswith("Dibatalkan.")
-    assert await h.db.fetchval("SELECT count(*) FROM registrations") == 0
+    assert h.text(WORKER).startswith("Pendaftaran dihentikan. Jawaban Anda tetap tersimpan")
+    assert "dihapus" not in h.text(WORKER)
+    assert (await row_of(h, WORKER))["nik_hash"] is not None
     calls = await h.send(WORKER, "Budi Santoso")  # no longer an answer
     assert not any(c.text.startswith("Dari NIK") for c in calls)
 
@@ -295,11 +306,11 @@ async def test_other_commands_mid_flow_then_resume(harness: Harness) -> None:
     await h.send(WORKER, "/bantuan")
     assert h.text(WORKER).startswith("Cara memakai Jaga Pekerja:")
     await h.send(WORKER, "/daftar")
-    assert h.labels(WORKER) == ["Lanjutkan", "Mulai ulang"]
-    await h.tap(WORKER, "Lanjutkan")
+    assert h.labels(WORKER) == ["Lanjutkan (2 dari 15 terisi)", "Mulai dari awal"]
+    await h.tap(WORKER, "Lanjutkan (2 dari 15 terisi)")
     assert h.text(WORKER).startswith("Ketik NIK Anda")
     await h.send(WORKER, "/daftar")
-    await h.tap(WORKER, "Mulai ulang")
+    await h.tap(WORKER, "Mulai dari awal")
     assert h.text(WORKER).startswith("Sebelum mulai, mohon baca ini.")
 
 
@@ -339,7 +350,7 @@ async def test_stale_buttons_are_refused_and_the_question_repeated(harness: Harn
     await h.send(WORKER, "081234567890")
     calls = await h.press(WORKER, "REG kab 31.71")
     sent = [c.text for c in calls if c.method == "sendMessage"]
-    assert sent[0] == "Tombol ini sudah tidak berlaku."
+    assert sent[0].startswith("Tombol ini sudah tidak berlaku.\n\nDi kabupaten/kota mana")
     assert (await row_of(h, WORKER))["kabupaten_code"] is None
     # Someone without a registration pressing a registration button.
     calls = await h.press(CADRE, "REG summary send", consent)
@@ -350,7 +361,10 @@ async def test_consent_refusal_and_explanation(harness: Harness) -> None:
     h = harness
     await h.send(WORKER, "/daftar")
     await h.tap(WORKER, "Kenapa data saya diminta?")
-    assert h.api.sent(WORKER)[-2].text.startswith("Kenapa data ini diminta?")
+    explanation = h.text(WORKER)  # the answer and the question again, short, in one message
+    assert explanation.startswith("Kenapa data ini diminta?")
+    assert explanation.endswith("Apakah Anda setuju data tadi dipakai untuk pendaftaran ini?")
+    assert h.labels(WORKER) == ["Setuju", "Kenapa data saya diminta?", "Tidak"]
     await h.tap(WORKER, "Tidak")
     assert h.text(WORKER).startswith("Baik, tidak apa-apa. Tidak ada data yang disimpan.")
     assert await h.db.fetchval("SELECT count(*) FROM registrations") == 0
