@@ -1,4 +1,9 @@
-"""BPU contribution (iuran) table and calculator, read from bot/data/contributions.toml."""
+"""BPU contribution (iuran) table and calculator, read from bot/data/contributions.toml.
+
+`quote` is the one place an amount for a person is worked out: registration, /iuran, the
+approval notice, reminders, /status and the export all call it, so they show the same figures
+for the same person and day.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ from typing import Any
 
 __all__ = [
     "DATA_FILE",
+    "NON_TRANSPORT",
     "OCCUPATIONS",
+    "SELF_PAID",
+    "TRANSPORT",
     "TRANSPORT_OCCUPATIONS",
     "Bracket",
     "Contribution",
@@ -25,17 +33,22 @@ __all__ = [
     "DiscountWindow",
     "Mark",
     "Occupation",
+    "PayerRule",
+    "Quote",
     "Rate",
     "for_period",
     "is_transport",
     "load_table",
     "monthly",
+    "payer_of",
     "period_total",
+    "quote",
+    "sector_of",
 ]
 
 
 class Mark(StrEnum):
-    """How sure a figure is (legend of domain.md); only CONFIRMED may be stated plainly."""
+    """How sure a figure is (see the data file's header); only CONFIRMED may be stated plainly."""
 
     CONFIRMED = "CONFIRMED"
     LIKELY = "LIKELY"
@@ -151,6 +164,16 @@ class Discount:
 
 
 @dataclass(frozen=True, slots=True)
+class PayerRule:
+    """A funding source and whether it pays from APBN/APBD (no PP 50/2025 discount then)."""
+
+    code: str
+    apbn_apbd: bool
+    mark: Mark
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Contribution:
     """A monthly contribution; jkk/jkm/jht are normal amounts, total has the discount taken off."""
 
@@ -188,6 +211,12 @@ class ContributionTable:
     jht: Rate
     periods: tuple[int, ...]
     discount: Discount
+    payers: Mapping[str, PayerRule]
+
+    def government_paid(self, payer: str | None) -> bool:
+        """Whether a payer (a funding source code) pays from APBN/APBD; unknown codes do."""
+        rule = self.payers.get(payer or "program")
+        return True if rule is None else rule.apbn_apbd
 
     def bracket_for(self, income: int) -> Bracket:
         """Return the bracket of a monthly reported income; above the table gives the top row."""
@@ -335,6 +364,12 @@ def _parse(raw: Mapping[str, Any]) -> ContributionTable:
         jht=_rate("jht", raw["rates"]["jht"]),
         periods=tuple(int(m) for m in raw["payment"]["periods_months"]),
         discount=discount,
+        payers={
+            str(p["code"]): PayerRule(
+                str(p["code"]), bool(p["apbn_apbd"]), Mark(p["mark"]), str(p["source"])
+            )
+            for p in raw["payers"]
+        },
     )
 
 
@@ -375,4 +410,102 @@ def period_total(
         months=months,
         transport=transport,
         government_paid=government_paid,
+    )
+
+
+TRANSPORT = "transport"
+NON_TRANSPORT = "non_transport"
+SELF_PAID = "mandiri"
+
+
+def sector_of(occupation: str | None) -> str | None:
+    """The PP 50/2025 sector of an occupation code (transport or not); None if unknown."""
+    if occupation not in _OCCUPATION_CODES:
+        return None
+    return TRANSPORT if is_transport(occupation) else NON_TRANSPORT
+
+
+def payer_of(registration: Mapping[str, Any]) -> str:
+    """Who pays for a registration: the source the district assigned, else the worker's request.
+
+    `mandiri` (the worker), a funding source code, or `program` (a program was asked for and is
+    not assigned yet).
+    """
+    assigned = registration.get("program_source") or registration.get("sumber_iuran")
+    if assigned:
+        return str(assigned)
+    return SELF_PAID if registration.get("payer") == "sendiri" else "program"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One person's monthly contribution on one day: the figures every screen shows.
+
+    `normal` is without any discount, `discount` what PP 50/2025 takes off that month for this
+    payer and sector (0 when it does not apply), `to_pay` the difference; `discount_until` is the
+    last day of the discount window when it applies.
+    """
+
+    base: int
+    normal: int
+    discount: int
+    to_pay: int
+    discount_until: date | None
+    mark: Mark
+    monthly: Contribution
+    payer: str
+    self_paid: bool
+    on: date
+    transport: bool
+    government_paid: bool
+
+    def period_total(self, months: int) -> int:
+        """Amount to pay for `months` months from the quote's day, month by month."""
+        return load_table().period_total(
+            self.monthly.bracket,
+            with_jht=self.monthly.with_jht,
+            start=self.on,
+            months=months,
+            transport=self.transport,
+            government_paid=self.government_paid,
+        )
+
+
+def quote(
+    income: int, programs: str | None, sector: str | None, payer: str | None, on: date
+) -> Quote:
+    """The contribution of a person on a day.
+
+    `programs` is `JKK_JKM` or `JKK_JKM_JHT`; `sector` is `transport`, `non_transport` or None
+    (unknown: no discount, since its dates differ by sector); `payer` a funding source code,
+    `mandiri` or `program` (see `payer_of`).
+    """
+    table = load_table()
+    bracket = table.bracket_for(income)
+    payer = payer or "program"
+    government = table.government_paid(payer) or sector is None
+    transport = sector == TRANSPORT
+    contribution = table.monthly(
+        bracket,
+        with_jht=programs == "JKK_JKM_JHT",
+        on=on,
+        transport=transport,
+        government_paid=government,
+    )
+    until = (
+        table.discount.window(transport=transport).end if contribution.discount_applies else None
+    )
+    return Quote(
+        base=bracket.base,
+        normal=contribution.normal_total,
+        discount=contribution.discount,
+        to_pay=contribution.total,
+        discount_until=until,
+        mark=contribution.mark,
+        monthly=contribution,
+        payer=payer,
+        self_paid=payer == SELF_PAID,
+        on=on,
+        transport=transport,
+        government_paid=government,
     )

@@ -1,9 +1,10 @@
-"""CSV and XLSX export of submissions, in the columns of design.md, streamed row by row."""
+"""CSV and XLSX export of submissions, in the contract's columns, streamed row by row."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,10 +13,13 @@ from typing import Any, TextIO
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from bot import clock
+from bot.contributions import payer_of, quote, sector_of
 from bot.crypto import FieldCipher
 from bot.review import region_name, wib_date
 from storage import review as store
 from storage.db import Database
+from storage.files import create_private
 
 COLUMNS = (
     "ref", "status", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "nama_ibu_kandung",
@@ -23,10 +27,16 @@ COLUMNS = (
     "program", "iuran_bulanan", "periode_bayar", "sumber_iuran", "ahli_waris",
     "hubungan_ahli_waris", "didaftarkan_oleh", "diajukan_pada", "ditinjau_oleh",
     "ditinjau_pada", "alasan",
+    # Added after the contract's columns (their order and names stay): the amounts as every
+    # screen shows them on the export's day (bot.contributions.quote), the KPJ number and the
+    # P3KE/DTSEN welfare decile.
+    "dasar_penghasilan", "iuran_normal", "potongan", "iuran_dibayar", "kpj", "desil_p3ke",
 )  # fmt: skip
 FORMATS = ("csv", "xlsx")
 # Columns written as text in XLSX whatever they look like (16-digit NIKs, leading zeros, '+').
-TEXT_COLUMNS = frozenset({"nik", "no_hp", "kode_desa", "ref", "didaftarkan_oleh", "ditinjau_oleh"})
+TEXT_COLUMNS = frozenset(
+    {"nik", "no_hp", "kode_desa", "ref", "didaftarkan_oleh", "ditinjau_oleh", "kpj"}
+)
 # Rows read from the database at a time: the memory an export needs, whatever its length.
 CHUNK = 1000
 # Reasons are shown only where the state has one; an older note would mislead.
@@ -39,9 +49,20 @@ def _date(stamp: str | None) -> str:
     return "" if day is None else day.isoformat()
 
 
-def values(row: dict[str, Any], cipher: FieldCipher) -> list[Any]:
-    """One export row, in COLUMNS order (text, whole rupiah, ISO dates)."""
+def values(row: dict[str, Any], cipher: FieldCipher, on: dt.date | None = None) -> list[Any]:
+    """One export row, in COLUMNS order (text, whole rupiah, ISO dates); amounts as of `on`."""
     desa = row.get("desa_code") or ""
+    payer = payer_of(row)
+    amounts: list[Any] = [None, None, None, None]
+    if row.get("income") is not None and row.get("programs"):
+        q = quote(
+            int(row["income"]),
+            row["programs"],
+            sector_of(row.get("occupation")),
+            payer,
+            on or clock.today(),
+        )
+        amounts = [q.base, q.normal, q.discount, q.to_pay]
     occupation = row.get("occupation") or ""
     if occupation == "lainnya" and row.get("occupation_other"):
         occupation = row["occupation_other"]
@@ -63,7 +84,7 @@ def values(row: dict[str, Any], cipher: FieldCipher) -> list[Any]:
         row.get("programs") or "",
         row.get("monthly_contribution"),
         row.get("pay_period_months"),
-        row.get("program_source") or row.get("sumber_iuran") or "mandiri",
+        payer,
         row.get("heir_name") or "",
         row.get("heir_relation") or "",
         "sendiri" if row.get("for_self") else str(row.get("operator_id") or ""),
@@ -71,6 +92,9 @@ def values(row: dict[str, Any], cipher: FieldCipher) -> list[Any]:
         str(row["reviewed_by"]) if row.get("reviewed_by") else "",
         _date(row.get("reviewed_at")),
         (row.get("reason") or "") if row["status"] in _REASON_STATUSES else "",
+        *amounts,
+        row.get("kpj") or "",
+        row.get("p3ke_decile"),
     ]
 
 
@@ -105,27 +129,35 @@ def write(
     """The export itself, blocking (see `export`)."""
     rows = store.export_rows(db_path, regions, status, CHUNK)
     partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    # Owner-only (0600) before the first row is written, whatever the umask: it holds NIKs.
+    fd = create_private(partial)
     try:
-        count = _csv(rows, cipher, partial) if fmt == "csv" else _xlsx(rows, cipher, partial)
+        if fmt == "csv":
+            count = _csv(rows, cipher, fd)
+        else:
+            os.close(fd)  # openpyxl writes by name; rewriting the file keeps its mode
+            count = _xlsx(rows, cipher, partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return count
 
 
-def _csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:
+def _csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, fd: int) -> int:
     # utf-8-sig: Excel opens the file with the right encoding (names with diacritics).
-    with path.open("w", newline="", encoding="utf-8-sig") as f:
+    with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as f:
         return write_csv(rows, cipher, f)
 
 
 def write_csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, stream: TextIO) -> int:
     """Write the header and one line per row to a text stream; returns the row count."""
     count = 0
+    on = clock.today()  # one day for the whole file
     writer = csv.writer(stream)
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in values(row, cipher)])
+        writer.writerow(["" if v is None else v for v in values(row, cipher, on)])
         count += 1
     return count
 
@@ -147,9 +179,10 @@ def _xlsx(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> in
     workbook = Workbook(write_only=True)  # rows go to a temporary file, not memory
     sheet = workbook.create_sheet("pendaftaran")
     sheet.append(list(COLUMNS))
+    on = clock.today()  # one day for the whole file
     count = 0
     for row in rows:
-        sheet.append(_xlsx_cells(sheet, values(row, cipher)))
+        sheet.append(_xlsx_cells(sheet, values(row, cipher, on)))
         count += 1
     workbook.save(path)
     return count

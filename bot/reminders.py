@@ -4,8 +4,10 @@ Everything it decides is stored (storage/reminders.py records each reminder with
 makes it happen once), so a restart neither loses nor repeats one; the outbox sender delivers.
 Reminders go out only between the configured hours in WIB:
 
-* protection ending within `protection_reminder_days`, or already ended (until membership ends
-  three months later, domain.md §4): how much and how to pay, at most once a week per member;
+* protection ending within `protection_reminder_days`, or already ended (arrears can be paid for
+  three months after, BPJS Ketenagakerjaan Perdir 22/PERDIR.02/072022): how much, where to pay
+  and what being late means, at most once a week per member; a program-paid worker is told who
+  pays instead;
 * a registration sent back for fixing, `fix_reminder_days` after the request, with the FIX button;
 * an abandoned draft, once after `draft_reminder_hours` idle (deleting it after
   `draft_retention_days` is the daily retention job's, handlers/privacy.py);
@@ -19,11 +21,11 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import contributions
+from bot import contributions, paying
 from bot.clock import WIB, utc_iso
-from bot.contributions import Mark
 from bot.i18n import Translator, translator
 from bot.registration import region_name
+from bot.review import SOURCE_LABELS
 from bot.settings import Settings
 from storage import cadres, funding, registrations
 from storage import reminders as store
@@ -158,7 +160,7 @@ async def _protection(
     queued = 0
     for member in await store.members_due(db, ends_by.isoformat(), ended_after.isoformat()):
         tr = await languages.of(member["recipient_id"])
-        text = protection_text(tr, member, today)
+        text, pay = await protection_message(db, tr, member, today)
         if await store.queue_once(
             db,
             kind="protection",
@@ -166,6 +168,9 @@ async def _protection(
             period=today.isoformat(),
             recipient_id=member["recipient_id"],
             text=text,
+            buttons=[[(tr.gettext(paying.PAY_BUTTON_LABEL), paying.PAY_BUTTON_DATA)]]
+            if pay
+            else None,
             at=utc_iso(local),
             not_since=not_since,
         ):
@@ -174,80 +179,94 @@ async def _protection(
 
 
 def protection_text(tr: Translator, member: dict[str, Any], today: dt.date) -> str:
-    """The reminder about protection ending (or ended): when, how much, how to pay."""
+    """The reminder about protection ending (or ended): when, how much, where to pay.
+
+    A worker whose contribution a program pays is told who pays and is not asked to pay (use
+    `protection_message` for that: it names the program).
+    """
+    return "\n".join(_protection_lines(tr, member, today, paid_by=None))
+
+
+async def protection_message(
+    db: Database, tr: Translator, member: dict[str, Any], today: dt.date
+) -> tuple[str, bool]:
+    """The reminder's text, and whether it asks to pay (then it gets the [Cara bayar] button)."""
+    paid_by = None
+    if _payer(member) != contributions.SELF_PAID:
+        label = SOURCE_LABELS.get(member.get("sumber_iuran") or "", "")
+        who = tr.gettext(label) if label else tr.gettext("program pemerintah")
+        if member.get("funding_program_id"):
+            program = await funding.get(db, int(member["funding_program_id"]))
+            if program is not None:
+                who = f"{program.name} ({who})"
+        if member.get("sponsor"):
+            who = f"{member['sponsor']}, {who}"
+        paid_by = who
+    lines = _protection_lines(tr, member, today, paid_by=paid_by)
+    return "\n".join(lines), paid_by is None
+
+
+def _payer(member: dict[str, Any]) -> str:
+    """Who pays: from the registration; a member with no registration here pays themselves."""
+    if member.get("payer") is None and member.get("sumber_iuran") is None:
+        return contributions.SELF_PAID
+    return contributions.payer_of(member)
+
+
+# A cadre's reminder names the worker; a very long name is shortened to keep it to one screen.
+_NAME_SHOWN = 40
+
+
+def _protection_lines(
+    tr: Translator, member: dict[str, Any], today: dt.date, *, paid_by: str | None
+) -> list[str]:
     _ = tr.gettext
     until = dt.date.fromisoformat(member["protected_until"])
+    grace = _add_months(until, paying.rules().grace_months)
     who = member["name"] or member["nik_masked"]
-    if member["for_cadre"]:
-        if until >= today:
-            lines = [
-                _("Perlindungan BPJS Ketenagakerjaan {who} berakhir pada {date}.").format(
-                    who=who, date=tr.date(until)
-                )
-            ]
-        else:
-            lines = [
-                _("Perlindungan BPJS Ketenagakerjaan {who} sudah berakhir pada {date}.").format(
-                    who=who, date=tr.date(until)
-                )
-            ]
-        lines.append(_("Mohon sampaikan kepada yang bersangkutan:"))
-    elif until >= today:
-        lines = [
-            _("Perlindungan BPJS Ketenagakerjaan Anda berakhir pada {date}.").format(
-                date=tr.date(until)
-            )
-        ]
+    if len(who) > _NAME_SHOWN:
+        who = who[: _NAME_SHOWN - 1].rstrip() + "…"
+    cadre = bool(member["for_cadre"])
+    ended = until < today and paid_by is None  # arrears are for the worker who pays
+    if cadre:
+        text = (
+            _("Perlindungan BPJS Ketenagakerjaan {who} sudah berakhir pada {date}.")
+            if ended
+            else _("Perlindungan BPJS Ketenagakerjaan {who} berakhir pada {date}.")
+        )
     else:
-        lines = [
-            _("Perlindungan BPJS Ketenagakerjaan Anda sudah berakhir pada {date}.").format(
-                date=tr.date(until)
-            )
-        ]
+        text = (
+            _("Perlindungan BPJS Ketenagakerjaan Anda sudah berakhir pada {date}.")
+            if ended
+            else _("Perlindungan BPJS Ketenagakerjaan Anda berakhir pada {date}.")
+        )
+    lines = [text.format(who=who, date=tr.date(until))]
+    if paid_by is not None:
+        lines.append(paying.paid_by_line(tr, paid_by, cadre=cadre))
+        lines.append(_("Tanyakan ke petugas kabupaten apakah program ini diperpanjang."))
+        return lines
+    if cadre:
+        lines[0] += " " + _("Mohon sampaikan kepadanya.")
     lines.append(_amount_line(tr, member, today))
-    lines.append(
-        _(
-            "Cara membayar: sebutkan NIK di kantor pos, gerai ritel, bank mitra, agen Perisai "
-            "atau kantor BPJS Ketenagakerjaan, atau bayar lewat aplikasi JMO. Iuran bisa dibayar "
-            "untuk 1, 3, 6 atau 12 bulan sekaligus."
-        )
-    )
-    lines.append(
-        _(
-            "Tidak ada denda keterlambatan, tetapi jika iuran tidak dibayar lebih dari 3 bulan "
-            "setelah perlindungan berakhir, kepesertaan berakhir dan harus mulai dari awal."
-        )
-    )
-    return "\n\n".join(lines)
+    lines.append(paying.where_line(tr))
+    lines.append(paying.late_text(tr, grace if ended else None))
+    return lines
 
 
 def _amount_line(tr: Translator, member: dict[str, Any], today: dt.date) -> str:
-    _ = tr.gettext
-    table = contributions.load_table()
-    with_jht = member["programs"] == "JKK_JKM_JHT"
-    occupation = member["occupation"]
-    transport = occupation in contributions.TRANSPORT_OCCUPATIONS if occupation else False
+    sector = contributions.sector_of(member.get("occupation"))
     if member["income"] is None:
         # No income on record: the lowest bracket is the least anyone pays.
-        lowest = table.monthly(
-            table.brackets[0], with_jht=with_jht, on=today, transport=False, government_paid=False
-        )
-        text = _(
+        lowest = contributions.quote(0, member["programs"], sector, contributions.SELF_PAID, today)
+        text = tr.gettext(
             "Iuran mulai {amount} per bulan, tergantung penghasilan (tanyakan jumlah pastinya "
             "saat membayar)."
         )
-        return text.format(amount=tr.money(lowest.total))
-    bracket = table.bracket_for(int(member["income"]))
-    contribution = table.monthly(
-        bracket, with_jht=with_jht, on=today, transport=transport, government_paid=False
+        return text.format(amount=tr.money(lowest.to_pay))
+    q = contributions.quote(
+        int(member["income"]), member["programs"], sector, contributions.SELF_PAID, today
     )
-    if contribution.mark is Mark.CONFIRMED:
-        return _("Iuran yang perlu dibayar: {amount} per bulan.").format(
-            amount=tr.money(contribution.total)
-        )
-    return _(
-        "Iuran yang perlu dibayar sekitar {amount} per bulan (pastikan jumlahnya saat membayar)."
-    ).format(amount=tr.money(contribution.total))
+    return paying.amount_line(tr, q)
 
 
 async def desa_quota(db: Database, desa_code: str, day: dt.date) -> list[dict[str, Any]]:

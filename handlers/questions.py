@@ -12,18 +12,30 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from lokal import parse_rupiah
 from telegram import LinkPreviewOptions, Update
-from telegram.error import BadRequest, Forbidden
 
-from bot import membership
+from bot import membership, notify, paying
 from bot.access import access_of, within
 from bot.context import JagaContext
-from bot.contributions import Mark, is_transport, load_table
-from bot.i18n import Translator, translator
-from bot.knowledge import KnowledgeBase, Topic, parse_contribution_question
+from bot.contributions import (
+    NON_TRANSPORT,
+    SELF_PAID,
+    TRANSPORT,
+    Mark,
+    Quote,
+    is_transport,
+    load_table,
+    payer_of,
+    quote,
+)
+from bot.i18n import N_, Translator, translator
+from bot.knowledge import KnowledgeBase, Topic, answer_any, parse_contribution_question
+from bot.registration import parse_amount
+from handlers import registration
 from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.start import menu_keyboard
 from storage import membership as store
+from storage import outbox as outbox_store
 from storage import questions, roles
 from storage.users import get_or_create
 
@@ -36,6 +48,13 @@ MAX_LISTED = 5
 # Incomes offered as buttons in /iuran (rupiah a month); anything else can be typed.
 INCOME_CHOICES = (1_000_000, 1_500_000, 2_000_000, 3_000_000)
 SECTORS = {"T": "transport", "N": "non_transport", "G": "government"}
+DETAIL_SECTORS: dict[str, str | None] = {**SECTORS, "U": None}
+
+
+# Buttons that start a command from an answer (the MENU callbacks of handlers/start.py).
+ACTION_LABELS = {"daftar": N_("Daftar sekarang"), "status": N_("Cek status")}
+# Languages whose knowledge base also reads a question (English typed to an Indonesian user).
+KNOWLEDGE_LANGUAGES = ("id", "en")
 
 
 def knowledge(language: str) -> KnowledgeBase:
@@ -44,6 +63,11 @@ def knowledge(language: str) -> KnowledgeBase:
         return KnowledgeBase.load(language)
     except FileNotFoundError:
         return KnowledgeBase.load("id")
+
+
+def _other_knowledge(kb: KnowledgeBase) -> list[KnowledgeBase]:
+    """The knowledge bases of the other languages a question may be typed in."""
+    return [knowledge(language) for language in KNOWLEDGE_LANGUAGES if language != kb.language]
 
 
 async def send(context: JagaContext, chat_id: int, text: str, rows: list[list[Button]]) -> None:
@@ -72,12 +96,16 @@ async def on_text(update: Update, context: JagaContext) -> None:
             _("Saya hanya bisa membaca pesan teks. Tulis pertanyaan Anda, atau ketik /start."),
         )
         return
+    kb = knowledge(turn.tr.language)
+    talk = kb.small_talk(text)
+    if talk is not None:
+        await small_talk(update, context, turn, talk)
+        return
     income = parse_contribution_question(text)
     if income is not None:
         await show_contribution(context, turn, income, await _sector_of(context, turn.id))
         return
-    kb = knowledge(turn.tr.language)
-    match = kb.answer(text)
+    match = answer_any(kb, _other_knowledge(kb), text)
     if match is not None:
         log.info("event=question_answered topic=%s score=%.2f", match.topic.id, match.score)
         await show_topic(context, turn, kb, match.topic)
@@ -99,20 +127,59 @@ async def on_text(update: Update, context: JagaContext) -> None:
     )
 
 
-async def show_topic(context: JagaContext, turn: Turn, kb: KnowledgeBase, topic: Topic) -> None:
-    """A topic's answer, its source, and buttons to related topics."""
+async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str) -> None:
+    """Answers a greeting, thanks or "ok" with the main menu; "daftar" starts /daftar."""
     _ = turn.gettext
-    text = f"{topic.title}\n\n{topic.answer}\n\n" + _("Sumber: {source}").format(
+    if kind == "register":
+        await registration.daftar(update, context)
+        return
+    if kind == "greeting":
+        text = _(
+            "Halo! Saya Jaga Pekerja. Saya bisa membantu Anda mendaftar BPJS Ketenagakerjaan "
+            "dan menjawab pertanyaan soal iuran dan manfaat.\n\n"
+            "Pilih tombol di bawah, atau tulis pertanyaan Anda."
+        )
+    elif kind == "thanks":
+        text = _(
+            "Sama-sama. Semoga sehat dan selamat bekerja.\n\n"
+            "Bila ada yang ingin ditanyakan, tulis saja atau pilih tombol di bawah."
+        )
+    else:
+        text = _(
+            "Baik. Ada lagi yang bisa saya bantu? Pilih tombol di bawah, atau tulis pertanyaan."
+        )
+    log.info("event=small_talk kind=%s", kind)
+    await say(context, turn.chat_id, text, menu_keyboard(turn, context))
+
+
+def topic_text(tr: Translator, kb: KnowledgeBase, topic: Topic, on: dt.date) -> str:
+    """A topic as the reader gets it: title, the answer true on that day, and its source."""
+    answer = topic.render(on, kb.language)
+    return f"{topic.title}\n\n{answer}\n\n" + tr.gettext("Sumber: {source}").format(
         source=topic.cited
     )
+
+
+def topic_rows(tr: Translator, kb: KnowledgeBase, topic: Topic) -> list[list[Button]]:
+    """Buttons under an answer: its command (register, status), details, related topics."""
     rows: list[list[Button]] = []
+    if topic.action in ACTION_LABELS:
+        rows.append([(tr.gettext(ACTION_LABELS[topic.action]), f"MENU {topic.action}")])
+    if topic.details:
+        rows.append([(tr.gettext("Selengkapnya"), f"ASK MORE {topic.id}")])
     for related in topic.related[:MAX_RELATED]:
         rows.append([(kb.topic(related).title, f"ASK {related}")])
-    await send(context, turn.chat_id, text, rows)
+    return rows
+
+
+async def show_topic(context: JagaContext, turn: Turn, kb: KnowledgeBase, topic: Topic) -> None:
+    """A topic's answer, its source, and buttons to its command and related topics."""
+    text = topic_text(turn.tr, kb, topic, membership.today())
+    await send(context, turn.chat_id, text, topic_rows(turn.tr, kb, topic))
 
 
 async def ask_button(update: Update, context: JagaContext) -> None:
-    """ASK <topic> shows a topic; ASK FWD <id> passes an unanswered question to the officials."""
+    """ASK <topic> shows a topic, ASK MORE <topic> its details; ASK FWD <id> passes it on."""
     query = update.callback_query
     assert query is not None and query.data is not None
     turn = await Turn.load(update, context)
@@ -123,14 +190,18 @@ async def ask_button(update: Update, context: JagaContext) -> None:
         await forward(context, turn, int(args[1]))
         return
     kb = knowledge(turn.tr.language)
+    more = len(args) == 2 and args[0] == "MORE"
     try:
-        topic = kb.topic(args[0]) if len(args) == 1 else None
+        topic = kb.topic(args[-1]) if len(args) == 1 or more else None
     except KeyError:
         topic = None
-    if topic is None:
+    if topic is None or (more and not topic.details):
         await answer_button(query, _("Topik ini sudah tidak ada. Silakan tulis pertanyaan Anda."))
         return
     await answer_button(query)
+    if more:
+        await send(context, turn.chat_id, f"{topic.title}\n\n{topic.details}", [])
+        return
     await show_topic(context, turn, kb, topic)
 
 
@@ -149,7 +220,7 @@ async def _sector_of(context: JagaContext, telegram_id: int) -> str | None:
     registration = worker.registration if worker is not None else None
     if registration is None or not registration.get("occupation"):
         return None
-    if registration.get("payer") == "program":
+    if load_table().government_paid(payer_of(registration)):  # APBN/APBD: no discount
         return "government"
     try:
         return "transport" if is_transport(registration["occupation"]) else "non_transport"
@@ -189,106 +260,62 @@ async def _tell_officials(context: JagaContext, region: str) -> None:
     recipients = {tid for tid, _ in await roles.holders(context.db, "reviewer", region[:5])}
     if len(region) > 5:
         recipients |= {tid for tid, _ in await roles.holders(context.db, "cadre", region)}
+    notices = []
     for telegram_id in sorted(recipients):
         user = await get_or_create(context.db, telegram_id)
         _ = translator(user.language or context.settings.language).gettext
-        try:
-            await context.bot.send_message(
-                telegram_id,
-                _(
-                    "Ada pertanyaan baru dari pekerja. Ketik /pertanyaan untuk membaca "
-                    "dan menjawab."
-                ),
-            )
-        except (Forbidden, BadRequest) as exc:
-            log.warning("event=question_notice_failed to=%s error=%s", telegram_id, exc)
+        text = _("Ada pertanyaan baru dari pekerja. Ketik /pertanyaan untuk membaca dan menjawab.")
+        notices.append(notify.OutgoingMessage(telegram_id, text))
+    await notify.send_through_outbox(context.services.outbox, context.db, notices)
 
 
 # --- contributions --------------------------------------------------------------------------
 
 
+# Sector codes in IUR callback data; U: not known (no discount is applied then).
+SECTOR_CODES = {"transport": "T", "non_transport": "N", "government": "G", None: "U"}
+
+
+def _quotes(income: int, sector: str | None, on: dt.date) -> tuple[Quote, Quote]:
+    """The 2- and 3-program quotes; `government` means paid by a Pemda program (APBD)."""
+    payer = "program" if sector == "government" else SELF_PAID
+    kind = sector if sector in (TRANSPORT, NON_TRANSPORT) else None
+    return (
+        quote(income, "JKK_JKM", kind, payer, on),
+        quote(income, "JKK_JKM_JHT", kind, payer, on),
+    )
+
+
 def contribution_text(tr: Translator, income: int, sector: str | None, on: dt.date) -> str:
-    """Monthly and per-period amounts for 2 and 3 programs, with the discount when it applies."""
+    """The short answer: a month's amount for 2 and 3 programs, and the discount if it applies."""
     _ = tr.gettext
     table = load_table()
-    bracket = table.bracket_for(income)
-    government = sector == "government"
-    transport = sector == "transport"
-    # Unknown sector: normal amounts; the discount is offered once the sector is chosen.
-    no_discount = sector is None or government
-    lines = [_("Iuran untuk penghasilan {income} per bulan").format(income=tr.money(income))]
-    if bracket.mark.plain:
-        lines.append(_("Dasar penghasilan: {base}.").format(base=tr.money(bracket.base)))
-    else:
-        lines.append(
-            _(
-                "Menurut tabel iuran BPJS (PP 44/2015), penghasilan ini masuk dasar penghasilan "
-                "{base}."
-            ).format(base=tr.money(bracket.base))
-        )
-    applies = False
-    weakest = bracket.mark
-    for with_jht in (False, True):
-        c = table.monthly(
-            bracket, with_jht=with_jht, on=on, transport=transport, government_paid=no_discount
-        )
-        applies = applies or c.discount_applies
-        if not c.mark.plain and c.mark is not Mark.LIKELY:
-            weakest = c.mark
-        heading = (
-            _("JKK + JKM + JHT (3 program): {amount} per bulan")
-            if with_jht
-            else _("JKK + JKM (2 program): {amount} per bulan")
-        )
-        lines += ["", heading.format(amount=tr.money(c.total))]
-        parts = [
-            _("JKK {amount}").format(amount=tr.money(c.jkk)),
-            _("JKM {amount}").format(amount=tr.money(c.jkm)),
-        ]
-        if with_jht:
-            parts.append(_("JHT {amount}").format(amount=tr.money(c.jht)))
-        detail = " + ".join(parts)
-        if c.discount_applies:
-            detail += " − " + _("diskon {amount}").format(amount=tr.money(c.discount))
-        lines.append(f"({detail})")
-        periods = [
-            _("{months} bulan {amount}").format(
-                months=months,
-                amount=tr.money(
-                    table.period_total(
-                        bracket,
-                        with_jht=with_jht,
-                        start=on,
-                        months=months,
-                        transport=transport,
-                        government_paid=no_discount,
-                    )
-                ),
-            )
-            for months in table.periods
-            if months > 1
-        ]
-        lines.append(_("Bayar sekaligus: {periods}").format(periods=" · ".join(periods)))
-    lines.append("")
+    two, three = _quotes(income, sector, on)
+    lines = [
+        _("Iuran untuk penghasilan {income} per bulan").format(income=tr.money(income)),
+        _("JKK + JKM (2 program): {amount} per bulan").format(amount=tr.money(two.to_pay)),
+        _("JKK + JKM + JHT (3 program): {amount} per bulan").format(amount=tr.money(three.to_pay)),
+        "",
+    ]
     discount = table.discount
-    if applies:
-        window = discount.window(transport=transport)
+    if two.discount_until is not None:
         lines.append(
             _(
                 "Sudah termasuk diskon {percent}% iuran JKK dan JKM ({regulation}) yang berlaku "
-                "sampai {end}. JHT tidak didiskon. Bayar sekaligus dihitung per bulan: bulan "
-                "sesudah {end} tanpa diskon."
+                "sampai {end}. JHT tidak didiskon."
             ).format(
-                percent=discount.percent, regulation=discount.regulation, end=tr.date(window.end)
+                percent=discount.percent,
+                regulation=discount.regulation,
+                end=tr.date(two.discount_until),
             )
         )
-    elif government:
+    elif sector == "government":
         lines.append(
             _(
                 "Iuran yang dibayar Pemda atau program pemerintah tidak mendapat diskon {reg}."
             ).format(reg=discount.regulation)
         )
-    elif sector is None and any(discount.window(transport=t).contains(on) for t in (True, False)):
+    elif sector is None and _discount_running(on):
         lines.append(
             _(
                 "Diskon {percent}% iuran JKK dan JKM ({regulation}): ojek, sopir dan kurir "
@@ -303,6 +330,10 @@ def contribution_text(tr: Translator, income: int, sector: str | None, on: dt.da
                 n_end=tr.date(discount.non_transport.end),
             )
         )
+    weakest = table.bracket_for(income).mark
+    for q in (two, three):
+        if not q.mark.plain and q.mark is not Mark.LIKELY:
+            weakest = q.mark
     if weakest is Mark.LIKELY:
         lines.append(_("Pastikan angkanya ke BPJS 175 atau kantor cabang sebelum membayar."))
     elif not weakest.plain:
@@ -312,12 +343,63 @@ def contribution_text(tr: Translator, income: int, sector: str | None, on: dt.da
                 "kantor cabang sebelum membayar."
             )
         )
-    lines.append(
-        _("Sumber: tabel iuran versi {version} (PP 44/2015, PP 50/2025).").format(
-            version=table.version
-        )
-    )
     return "\n".join(lines).strip()
+
+
+def contribution_details(tr: Translator, income: int, sector: str | None, on: dt.date) -> str:
+    """The details: base, each program's part, the discount, and paying for several months."""
+    _ = tr.gettext
+    table = load_table()
+    bracket = table.bracket_for(income)
+    lines = [_("Rincian iuran, penghasilan {income} per bulan").format(income=tr.money(income))]
+    if bracket.mark.plain:
+        lines.append(_("Dasar penghasilan: {base}").format(base=tr.money(bracket.base)))
+    else:
+        lines.append(
+            _("Dasar penghasilan (tabel PP 44/2015): {base}").format(base=tr.money(bracket.base))
+        )
+    quotes = _quotes(income, sector, on)
+    for q in quotes:
+        c = q.monthly
+        parts = [
+            _("JKK {amount}").format(amount=tr.money(c.jkk)),
+            _("JKM {amount}").format(amount=tr.money(c.jkm)),
+        ]
+        if c.with_jht:
+            parts.append(_("JHT {amount}").format(amount=tr.money(c.jht)))
+        detail = " + ".join(parts)
+        if q.discount:
+            detail += " − " + _("diskon {amount}").format(amount=tr.money(q.discount))
+        programs = "JKK + JKM + JHT" if c.with_jht else "JKK + JKM"
+        lines += ["", f"{programs}: {detail}"]
+        periods = [
+            _("{months} bulan {amount}").format(
+                months=months, amount=tr.money(q.period_total(months))
+            )
+            for months in table.periods
+            if months > 1
+        ]
+        lines.append(_("Bayar sekaligus: {periods}").format(periods=" · ".join(periods)))
+    lines.append("")
+    if quotes[0].discount_until is not None:
+        lines.append(
+            _("Bulan sesudah {end} dihitung tanpa diskon.").format(
+                end=tr.date(quotes[0].discount_until)
+            )
+        )
+    weakest = max((q.mark for q in quotes), key=lambda m: list(Mark).index(m))
+    if weakest is Mark.LIKELY:
+        lines.append(_("Pastikan angkanya ke BPJS 175."))
+    elif not weakest.plain:
+        lines.append(_("Angka ini belum pasti; tanyakan ke BPJS 175."))
+    lines.append(_("Sumber: PP 44/2015 dan PP 50/2025."))
+    return "\n".join(lines).strip()
+
+
+def _discount_running(on: dt.date) -> bool:
+    """Whether the discount is on for some sector that day (then the sector matters)."""
+    discount = load_table().discount
+    return any(discount.window(transport=t).contains(on) for t in (True, False))
 
 
 async def show_contribution(
@@ -328,10 +410,10 @@ async def show_contribution(
     on = membership.today()
     text = contribution_text(turn.tr, income, sector, on)
     rows: list[list[Button]] = []
-    discount = load_table().discount
-    if sector is None and any(discount.window(transport=t).contains(on) for t in (True, False)):
+    if sector is None and _discount_running(on):
         rows.append([(_("Ojek, sopir, kurir"), f"IUR C {income} T")])
         rows.append([(_("Nelayan, petani, pedagang, lainnya"), f"IUR C {income} N")])
+    rows.append([(_("Rincian"), f"IUR D {income} {SECTOR_CODES[sector]}")])
     rows.append([(_("Hitung lagi"), "IUR START")])
     await send(context, turn.chat_id, text, rows)
 
@@ -370,7 +452,7 @@ def _income_buttons(turn: Turn) -> list[list[Button]]:
 
 
 async def iuran_button(update: Update, context: JagaContext) -> None:
-    """IUR S <sector> asks the income; IUR I <income> and IUR C <income> <sector> compute."""
+    """IUR S <sector> asks the income; IUR I/C compute; IUR D details; IUR PAY how to pay."""
     query = update.callback_query
     assert query is not None and query.data is not None
     turn = await Turn.load(update, context)
@@ -403,6 +485,15 @@ async def iuran_button(update: Update, context: JagaContext) -> None:
     if len(args) == 3 and args[0] == "C" and args[1].isdigit() and args[2] in SECTORS:
         await show_contribution(context, turn, int(args[1]), SECTORS[args[2]])
         return
+    if len(args) == 3 and args[0] == "D" and args[1].isdigit() and args[2] in DETAIL_SECTORS:
+        text = contribution_details(
+            turn.tr, int(args[1]), DETAIL_SECTORS[args[2]], membership.today()
+        )
+        await send(context, turn.chat_id, text, [[(_("Hitung lagi"), "IUR START")]])
+        return
+    if args == ["PAY"]:
+        await say(context, turn.chat_id, paying.how_text(turn.tr))
+        return
     await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
 
 
@@ -423,8 +514,8 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
             inline(_sector_buttons(turn)),
         )
         return
-    parsed = parse_rupiah(text) if text else None
-    if parsed is None or parsed.amount < 100_000:
+    amount = parse_amount(text) if text else None  # None for a negative amount too
+    if amount is None or amount < 100_000:
         await say(
             context,
             turn.chat_id,
@@ -436,7 +527,7 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
         )
         return
     await store.end_flow(context.db, turn.id, IURAN_FLOW_NAME)
-    await show_contribution(context, turn, round(parsed.amount), state.get("sector"))
+    await show_contribution(context, turn, amount, state.get("sector"))
 
 
 async def iuran_cancel(context: JagaContext, telegram_id: int) -> None:
@@ -529,12 +620,12 @@ async def answer_message(update: Update, context: JagaContext) -> None:
         return
     asker = await get_or_create(context.db, question["asker_id"])
     tr = translator(asker.language or context.settings.language)
-    try:
-        await context.bot.send_message(
-            question["asker_id"], _answer_text(tr, question["text"], text[:3000])
-        )
-    except (Forbidden, BadRequest) as exc:
-        log.warning("event=question_answer_undelivered id=%s error=%s", question["id"], exc)
+    answer = notify.OutgoingMessage(
+        int(question["asker_id"]), _answer_text(tr, question["text"], text[:3000])
+    )
+    (row_id,) = await notify.send_through_outbox(context.services.outbox, context.db, [answer])
+    if await outbox_store.status_of(context.db, row_id) in ("blocked", "failed", "skipped"):
+        log.warning("event=question_answer_undelivered id=%s", question["id"])
         await say(
             context,
             turn.chat_id,

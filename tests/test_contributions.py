@@ -1,4 +1,4 @@
-"""Tests for the BPU contribution table against domain.md §2.2 and §2.3."""
+"""The BPU contribution table (PP 44/2015 Lampiran II), the PP 50/2025 discount, `quote`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from bot import contributions as c
 
 NOT_IN_WINDOW = date(2025, 6, 1)
 
-# (income_from, income_to, base, JKK+JKM, +JHT) typed from domain.md §2.2, not computed.
+# (income_from, income_to, base, JKK+JKM, +JHT) typed from PP 44/2015 Lampiran II as
+# transcribed, not computed.
 EXPECTED_ROWS = [
     (0, 1_099_000, 1_000_000, 16_800, 36_800),
     (1_100_000, 1_299_000, 1_200_000, 18_800, 42_800),
@@ -168,7 +169,7 @@ def test_discount_excludes_jht() -> None:
     result = c.monthly(
         bracket, with_jht=True, on=date(2026, 6, 1), transport=False, government_paid=False
     )
-    # Rp8.400 for JKK+JKM (domain.md §2.3) plus the full JHT Rp20.000.
+    # Rp8.400 for JKK+JKM (PP 50/2025, as reported by NTV) plus the full JHT Rp20.000.
     assert result.total == 28_400
     assert result.discount == 8_400
     assert result.jht == 20_000
@@ -227,6 +228,8 @@ def test_occupations() -> None:
 
 def test_data_file_cites_sources() -> None:
     text = c.DATA_FILE.read_text("utf-8")
+    # Facts are cited by regulation or publication, never by notes outside the repository.
+    assert "domain.md" not in text and "/work/" not in text
     raw = tomllib.loads(text)
     assert "PP 50/2025" in raw["discount"]["regulation"]
     assert raw["discount"]["programs"] == ["jkk", "jkm"]
@@ -241,3 +244,52 @@ def test_overlapping_brackets_rejected() -> None:
     raw["brackets"][1]["income_from"] = 1_000_000
     with pytest.raises(ValueError, match="overlap"):
         c._parse(raw)
+
+
+@pytest.mark.parametrize(
+    ("payer", "discounted"),
+    [
+        ("mandiri", True),
+        ("csr_sertakan", True),  # PP 50/2025 excludes only APBN/APBD
+        ("donatur", True),
+        ("apbd_kabupaten", False),
+        ("apbd_provinsi", False),
+        ("dbh_sawit", False),
+        ("apbdes", False),
+        ("program", False),  # asked for, not assigned yet
+        ("unknown_code", False),
+    ],
+)
+def test_quote_follows_who_pays(payer: str, discounted: bool) -> None:
+    q = c.quote(1_000_000, "JKK_JKM", "non_transport", payer, date(2026, 6, 1))
+    assert (q.base, q.normal) == (1_000_000, 16_800)
+    assert q.discount == (8_400 if discounted else 0)
+    assert q.to_pay == q.normal - q.discount
+    assert q.discount_until == (date(2026, 12, 31) if discounted else None)
+    assert q.self_paid is (payer == "mandiri")
+
+
+def test_quote_never_discounts_after_the_window_or_for_an_unknown_sector() -> None:
+    after = c.quote(1_000_000, "JKK_JKM_JHT", "non_transport", "mandiri", date(2027, 1, 1))
+    assert (after.normal, after.discount, after.to_pay, after.discount_until) == (
+        36_800, 0, 36_800, None,
+    )  # fmt: skip
+    unknown = c.quote(1_000_000, "JKK_JKM", None, "mandiri", date(2026, 6, 1))
+    assert unknown.discount == 0
+    transport = c.quote(1_000_000, "JKK_JKM", "transport", "mandiri", date(2027, 3, 31))
+    assert (transport.to_pay, transport.discount_until) == (8_400, date(2027, 3, 31))
+    # A period that crosses the end is summed month by month.
+    late_2026 = c.quote(1_000_000, "JKK_JKM", "non_transport", "mandiri", date(2026, 11, 15))
+    assert late_2026.period_total(3) == 2 * 8_400 + 16_800
+
+
+def test_apbdes_as_apbd_is_marked_as_an_assumption() -> None:
+    payers = c.load_table().payers
+    assert payers["apbdes"].apbn_apbd and payers["apbdes"].mark is c.Mark.UNCERTAIN
+    assert "ASSUMPTION" in payers["apbdes"].source
+    assert not payers["csr_sertakan"].apbn_apbd
+    assert c.sector_of("ojek_sopir") == "transport" and c.sector_of("nelayan") == "non_transport"
+    assert c.sector_of(None) is None
+    assert c.payer_of({"payer": "program", "sumber_iuran": None}) == "program"
+    assert c.payer_of({"payer": "program", "sumber_iuran": "mandiri"}) == "mandiri"
+    assert c.payer_of({"payer": "sendiri", "program_source": "dbh_sawit"}) == "dbh_sawit"

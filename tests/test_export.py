@@ -1,9 +1,10 @@
-"""Export: design.md's columns in order, NIK and phone as text, district-limited, streamed."""
+"""Export: the contract's columns in order, then the amounts; NIK as text; streamed."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import tracemalloc
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from bot import clock
 from bot import export as exporter
 from bot.cli import main as jaga
 from bot.crypto import FieldCipher
@@ -21,7 +23,7 @@ from storage.db import Database
 from tests.conftest import Harness
 from tests.factories import submitted_registration
 
-# design.md, "Export columns", copied here on purpose: the test fails if the code drifts.
+# The export contract's columns, copied here on purpose: the test fails if the code drifts.
 DESIGN_COLUMNS = [
     "ref", "status", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "nama_ibu_kandung",
     "no_hp", "kode_desa", "desa", "kecamatan", "kabupaten", "pekerjaan", "penghasilan",
@@ -29,6 +31,11 @@ DESIGN_COLUMNS = [
     "hubungan_ahli_waris", "didaftarkan_oleh", "diajukan_pada", "ditinjau_oleh",
     "ditinjau_pada", "alasan",
 ]  # fmt: skip
+# Appended after the contract's columns, which keep their order and names.
+NEW_COLUMNS = [
+    "dasar_penghasilan", "iuran_normal", "potongan", "iuran_dibayar", "kpj", "desil_p3ke",
+]  # fmt: skip
+ALL_COLUMNS = DESIGN_COLUMNS + NEW_COLUMNS
 REVIEWER = 7001
 CADRE = 602
 SECRET = "cli-test-secret-key-of-enough-length-0123"
@@ -62,7 +69,14 @@ async def fixture_rows(db: Database, cipher: FieldCipher) -> dict[str, Any]:
     )  # fmt: skip
     await store.reject(db, rejected["id"], REVIEWER, "usia", "Usia di luar batas program")
     waiting = await submitted_registration(db, cipher)
+    self_paying = await submitted_registration(
+        db, cipher, payer="sendiri", sumber_iuran="mandiri", pay_period_months=3
+    )
     langkat = await submitted_registration(db, cipher, desa_code="12.05.01.2001")
+    await db.execute(
+        "INSERT INTO p3ke(nik_hash, decile) VALUES (?, 2)",
+        (cipher.lookup_hash("nik", approved_nik),),
+    )
     from storage import registrations
 
     await registrations.create_draft(db, 999, "nik")
@@ -71,26 +85,30 @@ async def fixture_rows(db: Database, cipher: FieldCipher) -> dict[str, Any]:
         "approved_nik": approved_nik,
         "rejected": rejected,
         "waiting": waiting,
+        "self_paying": self_paying,
         "langkat": langkat,
         "program_id": program_id,
     }
 
 
-async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(tmp_path: Path) -> None:
+async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clock, "today", lambda: dt.date(2026, 6, 1))
     db = await Database.open(tmp_path / "e.sqlite3")
     cipher = FieldCipher(b"k" * 32)
     try:
         rows = await fixture_rows(db, cipher)
         csv_path, xlsx_path = tmp_path / "out.csv", tmp_path / "out.xlsx"
-        assert await exporter.export(db, cipher, csv_path, "csv", regions=["12.10"]) == 3
-        assert await exporter.export(db, cipher, xlsx_path, "xlsx", regions=["12.10"]) == 3
+        assert await exporter.export(db, cipher, csv_path, "csv", regions=["12.10"]) == 4
+        assert await exporter.export(db, cipher, xlsx_path, "xlsx", regions=["12.10"]) == 4
     finally:
         await db.close()
 
     with csv_path.open(encoding="utf-8-sig", newline="") as f:
         table = list(csv.reader(f))
-    assert table[0] == DESIGN_COLUMNS
-    by_ref = {r[0]: dict(zip(DESIGN_COLUMNS, r, strict=True)) for r in table[1:]}
+    assert table[0] == ALL_COLUMNS
+    by_ref = {r[0]: dict(zip(ALL_COLUMNS, r, strict=True)) for r in table[1:]}
     assert rows["langkat"]["ref"] not in by_ref  # other district
     approved = by_ref[rows["approved"]["ref"]]
     assert approved["status"] == "disetujui"
@@ -114,17 +132,24 @@ async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(tmp_path: Path
     assert rejected["didaftarkan_oleh"] == str(CADRE)
     assert rejected["pekerjaan"] == "penderes getah"
     assert rejected["alasan"] == "Usia di luar batas program"
-    assert by_ref[rows["waiting"]["ref"]]["sumber_iuran"] == "mandiri"
+    # Asked for a program, none assigned yet: not "mandiri".
+    assert by_ref[rows["waiting"]["ref"]]["sumber_iuran"] == "program"
+    assert by_ref[rows["self_paying"]["ref"]]["sumber_iuran"] == "mandiri"
+    # The amounts on the export's day: DBH sawit is APBD money, so no PP 50/2025 discount.
+    assert [approved[c] for c in NEW_COLUMNS] == ["1000000", "16800", "0", "16800", "", "2"]
+    # A self-paying nelayan in the non-transport window (Apr-Dec 2026): half of JKK + JKM.
+    paying = by_ref[rows["self_paying"]["ref"]]
+    assert [paying[c] for c in NEW_COLUMNS] == ["1000000", "16800", "8400", "8400", "", ""]
 
     workbook = openpyxl.load_workbook(xlsx_path)
     sheet = workbook.active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == DESIGN_COLUMNS
-    assert len(values) == 4
+    assert list(values[0]) == ALL_COLUMNS
+    assert len(values) == 5
     nik_col = DESIGN_COLUMNS.index("nik") + 1
     phone_col = DESIGN_COLUMNS.index("no_hp") + 1
-    for row_number in range(2, 5):
+    for row_number in range(2, 6):
         for col in (nik_col, phone_col):
             cell = sheet.cell(row=row_number, column=col)
             assert cell.data_type == "s"
@@ -134,6 +159,12 @@ async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(tmp_path: Path
     assert xlsx_by_ref[rows["approved"]["ref"]][nik_col - 1] == rows["approved_nik"]
     # Money stays a number in XLSX, in whole rupiah.
     assert xlsx_by_ref[rows["approved"]["ref"]][DESIGN_COLUMNS.index("iuran_bulanan")] == 16800
+    xlsx_paying = xlsx_by_ref[rows["self_paying"]["ref"]]
+    assert [xlsx_paying[ALL_COLUMNS.index(c)] for c in ("potongan", "iuran_dibayar")] == [
+        8400,
+        8400,
+    ]
+    assert xlsx_by_ref[rows["approved"]["ref"]][ALL_COLUMNS.index("desil_p3ke")] == 2
 
 
 async def test_text_starting_with_equals_is_never_a_formula(tmp_path: Path) -> None:
@@ -216,7 +247,7 @@ def test_cli_export_filters_and_reports_bad_arguments(
     assert [r[1] for r in lines[1:]] == ["disetujui"]
     all_rows = tmp_path / "all.xlsx"
     assert jaga(["export", "--format", "xlsx", "--out", str(all_rows)]) == 0
-    assert f"{all_rows}: 4 rows" in capsys.readouterr().out
+    assert f"{all_rows}: 5 rows" in capsys.readouterr().out
     assert jaga(["export", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert jaga([*args[:4], str(out), "--region", "99.99"]) == 2
@@ -232,10 +263,10 @@ async def test_ekspor_sends_the_district_file_in_the_chat(harness: Harness) -> N
     calls = await h.tap(REVIEWER, "CSV")
     documents = [c for c in calls if c.method == "sendDocument"]
     assert len(documents) == 1
-    assert documents[0].text.startswith("3 pengajuan.")
+    assert documents[0].text.startswith("4 pengajuan.")
     content = next(iter(documents[0].files.values())).decode("utf-8-sig")
     table = list(csv.reader(io.StringIO(content)))
-    assert table[0] == DESIGN_COLUMNS
+    assert table[0] == ALL_COLUMNS
     refs = {r[0] for r in table[1:]}
     assert rows["langkat"]["ref"] not in refs
     assert rows["approved"]["ref"] in refs

@@ -1,4 +1,4 @@
-"""/iuran and income questions: every row of domain.md §2.2, payment periods, discount windows."""
+"""/iuran and income questions: every row of the PP 44/2015 table, periods, discount windows."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from tests.factories import submitted_registration
 
 USER = 501
 
-# domain.md §2.2, copied by hand: (income from, income to, JKK+JKM, JKK+JKM+JHT).
+# PP 44/2015 Lampiran II as transcribed, copied by hand: (income from, income to, JKK+JKM,
+# JKK+JKM+JHT).
 TABLE = [
     (0, 1_099_000, 16_800, 36_800),
     (1_100_000, 1_299_000, 18_800, 42_800),
@@ -58,10 +59,22 @@ def pin_today(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
 
 
 async def calculate(h: Harness, income: str, sector: str) -> str:
+    """The short answer of /iuran for a typed income (at most 600 characters)."""
     await h.send(USER, "/iuran")
     await h.press(USER, f"IUR S {sector}")
     await h.send(USER, income)
-    return h.text(USER)
+    text = h.text(USER)
+    assert len(text) <= 600
+    return text
+
+
+async def details(h: Harness) -> str:
+    """Press [Rincian] under the last answer: the details (at most 600 characters)."""
+    await h.tap(USER, "Rincian")
+    text = h.text(USER)
+    assert text.startswith("Rincian iuran, penghasilan")
+    assert len(text) <= 600
+    return text
 
 
 async def test_every_row_of_the_table(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,14 +84,16 @@ async def test_every_row_of_the_table(harness: Harness, monkeypatch: pytest.Monk
             text = await calculate(harness, str(income), "N")
             assert f"JKK + JKM (2 program): {rp(two)} per bulan" in text, (number, income)
             assert f"JKK + JKM + JHT (3 program): {rp(three)} per bulan" in text, (number, income)
+            more = await details(harness)
             periods = " · ".join(f"{m} bulan {rp(three * m)}" for m in (3, 6, 12))
-            assert f"Bayar sekaligus: {periods}" in text
+            assert f"Bayar sekaligus: {periods}" in more
             assert "diskon" not in text.split("Diskon")[0]
+            assert "diskon" not in more
             if number == 1:
-                assert "Dasar penghasilan: Rp1.000.000." in text
+                assert "Dasar penghasilan: Rp1.000.000" in more
                 assert "Pastikan angkanya" not in text
             else:
-                assert "Menurut tabel iuran BPJS (PP 44/2015)" in text
+                assert "Dasar penghasilan (tabel PP 44/2015)" in more
             if number >= 31:
                 assert "belum pasti" in text
             elif number > 1:
@@ -111,9 +126,9 @@ async def test_discount_window_edges(
     text = await calculate(harness, "1 juta", sector)
     if discounted:
         assert "JKK + JKM (2 program): Rp8.400 per bulan" in text
-        assert "(JKK Rp10.000 + JKM Rp6.800 − diskon Rp8.400)" in text
         assert "JKK + JKM + JHT (3 program): Rp28.400 per bulan" in text
         assert "Sudah termasuk diskon 50% iuran JKK dan JKM (PP 50/2025)" in text
+        assert "JKK + JKM: JKK Rp10.000 + JKM Rp6.800 − diskon Rp8.400" in await details(harness)
     else:
         assert "JKK + JKM (2 program): Rp16.800 per bulan" in text
         assert "JKK + JKM + JHT (3 program): Rp36.800 per bulan" in text
@@ -127,12 +142,14 @@ async def test_periods_crossing_the_end_of_the_discount(
 ) -> None:
     pin_today(monkeypatch, dt.date(2026, 11, 15))
     text = await calculate(harness, "1 juta", "N")
+    assert "sampai 31 Desember 2026" in text
     # Nov + Dec discounted (8.400), the rest normal (16.800).
     three = 2 * 8_400 + 16_800
     six = 2 * 8_400 + 4 * 16_800
     twelve = 2 * 8_400 + 10 * 16_800
-    assert f"3 bulan {rp(three)} · 6 bulan {rp(six)} · 12 bulan {rp(twelve)}" in text
-    assert "sampai 31 Desember 2026" in text
+    more = await details(harness)
+    assert f"3 bulan {rp(three)} · 6 bulan {rp(six)} · 12 bulan {rp(twelve)}" in more
+    assert "Bulan sesudah 31 Desember 2026 dihitung tanpa diskon." in more
 
 
 async def test_free_text_question_with_income(
@@ -159,7 +176,7 @@ async def test_free_text_uses_the_workers_own_registration(
     await harness.send(USER, "berapa iuran kalau gaji saya 1,5 juta")
     text = harness.text(USER)
     assert "JKK + JKM (2 program): Rp11.400 per bulan" in text  # nelayan, discount on
-    assert harness.labels(USER) == ["Hitung lagi"]
+    assert harness.labels(USER) == ["Rincian", "Hitung lagi"]
 
 
 async def test_bad_income_and_stray_text_get_a_way_forward(harness: Harness) -> None:
@@ -177,3 +194,25 @@ async def test_bad_income_and_stray_text_get_a_way_forward(harness: Harness) -> 
         "SELECT active_flow FROM users WHERE telegram_id = ?", (USER,)
     )
     assert active is None
+
+
+async def test_no_answer_or_detail_is_over_600_characters_in_either_language(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The old single answer was 815 characters; now a short answer and a [Rincian] button.
+    from bot.i18n import translator
+    from handlers.questions import contribution_details, contribution_text
+
+    longest = 0
+    for language in ("id", "en"):
+        tr = translator(language)
+        for day in (dt.date(2026, 2, 1), dt.date(2026, 6, 1), dt.date(2027, 6, 1)):
+            for sector in ("transport", "non_transport", "government", None):
+                for _low, high, _two, _three in TABLE:
+                    for build in (contribution_text, contribution_details):
+                        longest = max(longest, len(build(tr, high, sector, day)))
+    assert longest <= 600
+    pin_today(monkeypatch, dt.date(2026, 6, 1))
+    await harness.send(USER, "iuran kalau penghasilan 19 juta?")
+    assert len(harness.text(USER)) <= 600
+    assert "Rincian" in harness.labels(USER)

@@ -12,7 +12,7 @@ from bot.clock import WIB
 from bot.crypto import mask_nik
 from bot.i18n import translator
 from bot.reminders import scan
-from storage import membership, reminders, roles
+from storage import funding, membership, reminders, roles
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 
@@ -59,16 +59,18 @@ async def test_protection_ending_soon_or_late_is_reminded_once_a_week(harness: H
     # Linked account, ends in 3 days.
     soon = nik_for()
     soon_hash = await add_member(harness, soon, TODAY + dt.timedelta(days=3))
-    await membership.link(db, 701, soon_hash)
+    await membership.link(db, 701, soon_hash, proof="kpj")
     # Registered themselves, ended 20 days ago (late, still within the three months).
     late = nik_for()
-    await submitted_registration(db, cipher, operator_id=702, nik=late, status="terdaftar")
+    await submitted_registration(
+        db, cipher, operator_id=702, nik=late, status="terdaftar", payer="sendiri"
+    )
     await add_member(harness, late, TODAY - dt.timedelta(days=20))
     # Registered by a cadre, no Telegram of their own: the cadre hears about it.
     by_cadre = nik_for()
     await submitted_registration(
         db, cipher, operator_id=703, for_self=False, nik=by_cadre, name="Sari Lubis",
-        status="terdaftar",
+        status="terdaftar", payer="sendiri",
     )  # fmt: skip
     await add_member(harness, by_cadre, TODAY + dt.timedelta(days=7))
     # Not due: ends in 10 days; ended 4 months ago; not active.
@@ -88,13 +90,16 @@ async def test_protection_ending_soon_or_late_is_reminded_once_a_week(harness: H
     assert "sudah berakhir" in sent[702]
     assert "Sari Lubis" in sent[703] and "Mohon sampaikan" in sent[703]
     # The amount comes from the contribution table (income 1 juta, JKK + JKM).
-    table = contributions.load_table()
-    expected = table.monthly(
-        table.bracket_for(1_000_000), with_jht=False, on=TODAY, transport=False,
-        government_paid=False,
-    ).total  # fmt: skip
-    assert tr.money(expected) in sent[702]
+    expected = contributions.quote(1_000_000, "JKK_JKM", "non_transport", "mandiri", TODAY)
+    assert f"Iuran yang dibayar: {tr.money(expected.to_pay)} per bulan." in sent[702]
     assert "JMO" in sent[701]
+    # Late: until when arrears can be paid, and the same words as the knowledge base.
+    assert "Bayar paling lambat 10 Mei 2026 agar tetap menjadi peserta" in sent[702]
+    for text in sent.values():
+        assert "Tidak ada denda" in text and "lebih dari 3 bulan" in text
+        assert "BPJS 175" in text and len(text) <= 600
+    buttons = {r["recipient_id"]: r["buttons"] for r in await queued(harness, "protection")}
+    assert all(b and "IUR PAY" in b for b in buttons.values())
 
     # Same day, three days later: nothing new. Eight days later: the still-due ones again.
     assert (await scan(db, settings, MONDAY + dt.timedelta(hours=2)))["protection"] == 0
@@ -105,7 +110,7 @@ async def test_protection_ending_soon_or_late_is_reminded_once_a_week(harness: H
 async def test_nothing_is_sent_outside_the_reminder_hours(harness: Harness) -> None:
     db, settings = harness.db, harness.app.bot_data.settings
     nik_hash = await add_member(harness, nik_for(), TODAY + dt.timedelta(days=1))
-    await membership.link(db, 711, nik_hash)
+    await membership.link(db, 711, nik_hash, proof="kpj")
     late_evening = MONDAY.replace(hour=21)
     assert await scan(db, settings, late_evening) == {
         "protection": 0, "fix": 0, "draft": 0, "cadre_summary": 0
@@ -215,3 +220,45 @@ async def test_queued_reminder_is_delivered_with_its_fix_button(harness: Harness
     message = harness.last(751)
     assert row["ref"] in message.text
     assert message.buttons == [("Perbaiki sekarang", f"FIX {row['id']}")]
+
+
+async def test_a_program_paid_worker_is_told_who_pays_and_never_asked_to_pay(
+    harness: Harness,
+) -> None:
+    db, settings, cipher = harness.db, harness.app.bot_data.settings, harness.app.bot_data.cipher
+    program_id = await funding.add(
+        db, name="Jamsostek Pekerja Rentan 2026", source_type="apbd_kabupaten",
+        region_code="12.10", quota=10, quota_per_desa=None, starts_on="2026-01-01",
+        ends_on="2026-12-31",
+    )  # fmt: skip
+    nik = nik_for()
+    row = await submitted_registration(
+        db, cipher, operator_id=704, nik=nik, status="terdaftar", payer="program",
+        sumber_iuran="apbd_kabupaten",
+    )  # fmt: skip
+    await db.execute(
+        "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program_id, row["id"])
+    )
+    await add_member(harness, nik, TODAY - dt.timedelta(days=5))
+    assert (await scan(db, settings, MONDAY))["protection"] == 1
+    [row] = await queued(harness, "protection")
+    assert "Iuran dibayar oleh Jamsostek Pekerja Rentan 2026 (APBD kabupaten)" in row["text"]
+    assert "Anda tidak perlu membayar" in row["text"]
+    assert "Bayar di" not in row["text"] and "Iuran yang dibayar" not in row["text"]
+    assert row["buttons"] is None
+
+
+def test_the_longest_reminder_fits_one_message() -> None:
+    # A cadre, protection ended, a long name, the highest (uncertain) bracket, three programs,
+    # the discount on: still one message of at most 600 characters.
+    from bot.reminders import protection_text
+
+    member = {
+        "protected_until": "2026-05-20", "for_cadre": 1, "nik_masked": "1210********0001",
+        "name": "Muhammad Abdurrahman Sulaiman Siregar Harahap Nasution Lubis Batubara",
+        "income": 19_500_000, "programs": "JKK_JKM_JHT", "occupation": "ojek_sopir",
+        "payer": "sendiri", "sumber_iuran": "mandiri",
+    }  # fmt: skip
+    text = protection_text(translator("id"), member, dt.date(2026, 6, 1))
+    assert len(text) <= 600
+    assert "Pastikan jumlahnya" in text and "dipotong sampai 31 Maret 2027" in text
