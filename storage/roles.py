@@ -52,3 +52,35 @@ async def holders(db: Database, role: str, region_prefix: str) -> list[tuple[int
         (role, region_prefix, region_prefix),
     )
     return [(r["telegram_id"], r["region_code"]) for r in rows]
+
+
+async def holders_of_any(db: Database) -> list[int]:
+    """The Telegram ids of everyone holding any role now."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT telegram_id FROM roles WHERE revoked_at IS NULL ORDER BY telegram_id"
+    )
+    return [int(r["telegram_id"]) for r in rows]
+
+
+async def menu_set(db: Database, bot_id: int) -> dict[int, str]:
+    """The command menu a bot last set per role holder's chat (bot/menus.py)."""
+    rows = await db.fetchall(
+        "SELECT telegram_id, menu FROM command_scopes WHERE bot_id = ?", (bot_id,)
+    )
+    return {int(r["telegram_id"]): str(r["menu"]) for r in rows}
+
+
+async def record_menu(db: Database, bot_id: int, telegram_id: int, menu: str | None) -> None:
+    """Remember the menu a bot set for a chat (None: the chat has the default menu again)."""
+    if menu is None:
+        await db.execute(
+            "DELETE FROM command_scopes WHERE bot_id = ? AND telegram_id = ?",
+            (bot_id, telegram_id),
+        )
+        return
+    await db.execute(
+        "INSERT INTO command_scopes(bot_id, telegram_id, menu) VALUES (?, ?, ?) "
+        "ON CONFLICT(bot_id, telegram_id) DO UPDATE SET menu = excluded.menu, "
+        "set_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+        (bot_id, telegram_id, menu),
+    )

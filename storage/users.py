@@ -16,18 +16,58 @@ class User:
     active_flow: str | None
 
 
-async def get_or_create(db: Database, telegram_id: int) -> User:
-    """The user row, created on first contact."""
+# Whether a person holds a role now (their Telegram name is kept only then, for lists and cards).
+_HOLDS_ROLE = "EXISTS (SELECT 1 FROM roles r WHERE r.telegram_id = ? AND r.revoked_at IS NULL)"
+
+
+async def get_or_create(db: Database, telegram_id: int, telegram_name: str | None = None) -> User:
+    """The user row, created on first contact.
+
+    `telegram_name` (the sender's Telegram first and last name) is kept as the display name of
+    someone holding a role who has none yet, e.g. a reviewer granted on the command line.
+    """
     row = await db.fetchone(
-        "SELECT telegram_id, language, active_flow FROM users WHERE telegram_id = ?",
-        (telegram_id,),
+        "SELECT telegram_id, language, active_flow, "
+        f"display_name IS NULL AND {_HOLDS_ROLE} AS wants_name FROM users WHERE telegram_id = ?",
+        (telegram_id, telegram_id),
     )
+    name = (telegram_name or "").strip()[:64] or None
     if row is None:
         await db.execute(
-            "INSERT INTO users(telegram_id) VALUES (?) ON CONFLICT DO NOTHING", (telegram_id,)
+            "INSERT INTO users(telegram_id, display_name) "
+            f"VALUES (?, CASE WHEN {_HOLDS_ROLE} THEN ? END) ON CONFLICT DO NOTHING",
+            (telegram_id, telegram_id, name),
         )
         return User(telegram_id, None, None)
+    if row["wants_name"] and name is not None:
+        await db.execute(
+            "UPDATE users SET display_name = ? WHERE telegram_id = ? AND display_name IS NULL",
+            (name, telegram_id),
+        )
     return User(row["telegram_id"], row["language"], row["active_flow"])
+
+
+async def set_display_name(db: Database, telegram_id: int, name: str) -> None:
+    """The name shown for a role holder in lists and review cards (`jaga grant --name`)."""
+    await db.execute(
+        "INSERT INTO users(telegram_id, display_name) VALUES (?, ?) ON CONFLICT(telegram_id) DO "
+        "UPDATE SET display_name = excluded.display_name, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+        (telegram_id, name),
+    )
+
+
+async def name_of(db: Database, telegram_id: int, desa_code: str | None = None) -> str | None:
+    """A person's name as lists show it: confirmed as cadre of `desa_code`, else any cadre
+    name, else the display name; None when the bot knows none."""
+    value = await db.fetchval(
+        "SELECT COALESCE("
+        " (SELECT name FROM cadres WHERE telegram_id = ? AND desa_code = ?),"
+        " (SELECT name FROM cadres WHERE telegram_id = ? ORDER BY joined_at DESC LIMIT 1),"
+        " (SELECT display_name FROM users WHERE telegram_id = ?))",
+        (telegram_id, desa_code, telegram_id, telegram_id),
+    )
+    return None if value is None else str(value)
 
 
 async def language_of(db: Database, telegram_id: int) -> str | None:

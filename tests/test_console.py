@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import pytest
+
+from bot import cli
 from bot.console import run_console
 from bot.settings import Settings
 
@@ -42,3 +46,52 @@ async def test_console_completes_a_registration_with_a_reference(settings: Setti
     assert "Nomor HP: +6281234567890" in text
     assert "Nomor pendaftaran: JP-1210-000001" in text
     assert "Maaf, terjadi gangguan" not in text
+
+
+async def test_console_plays_a_granted_reviewer_with_their_name(settings: Settings) -> None:
+    from storage import roles
+    from storage.db import Database
+
+    db = await Database.open(settings.db)
+    try:  # as `jaga grant reviewer 555 --region 12.10` would
+        await roles.grant(db, 555, "reviewer", "12.10", "cli")
+    finally:
+        await db.close()
+    out = io.StringIO()
+    lines = "/tinjau\n/kader\nPendaftaran per kader\n/bantuan\n"
+    await run_console(
+        settings, io.StringIO(lines), out, phone=None, user_id=555, name="Edwin Siregar"
+    )
+    text = out.getvalue()
+    assert "Tidak ada pengajuan yang menunggu keputusan Anda" in text  # /tinjau is open to him
+    assert "Undangan kader desa." in text and "[1] Buat tautan undangan" in text
+    assert "Belum ada kader di wilayah Anda." in text
+    assert "/tinjau – " in text
+    db = await Database.open(settings.db)
+    try:  # his Telegram name as the console played it, kept for lists
+        assert await db.fetchval("SELECT display_name FROM users WHERE telegram_id = 555") == (
+            "Edwin Siregar"
+        )
+    finally:
+        await db.close()
+
+
+async def test_console_default_user_is_a_worker(settings: Settings) -> None:
+    out = io.StringIO()
+    await run_console(settings, io.StringIO("/tinjau\n/bantuan\n"), out, phone=None)
+    text = out.getvalue()
+    assert "/tinjau – " not in text and "/daftar – " in text
+
+
+def test_cli_console_user_and_name_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JAGA_DB", str(tmp_path / "cli.sqlite3"))
+    monkeypatch.setenv("JAGA_SECRET_KEY", "cli-test-secret-key-of-enough-length-0123")
+    monkeypatch.delenv("JAGA_TELEGRAM_TOKEN", raising=False)
+    assert cli.main(["grant", "reviewer", "555", "--region", "12.10"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("/kader\n"))
+    assert cli.main(["console", "--user", "555", "--name", "Edwin"]) == 0
+    assert "Undangan kader desa." in capsys.readouterr().out
+    assert cli.main(["console", "--user", "0"]) == 2

@@ -381,3 +381,140 @@ def test_cli_import_reports_bad_rows_and_exits_non_zero(
     assert cli.main(["import", "claims", str(claims)]) == 0
     assert cli.main(["import", "claims", str(tmp_path / "missing.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+# --- jaga import cadres, jaga grant cadre with a desa name -------------------------------------
+
+CADRE_HEADER = "telegram_id,phone,name,kode_desa,desa,kecamatan"
+
+
+def _cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: str = "12.10") -> Path:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("JAGA_DB", str(db))
+    monkeypatch.setenv("JAGA_SECRET_KEY", "cli-test-secret-key-of-enough-length-0123")
+    monkeypatch.setenv("JAGA_REGION", region)
+    return db
+
+
+def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return [tuple(r) for r in conn.execute(sql)]
+
+
+def test_cli_import_cadres_csv_by_id_desa_name_and_phone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _cli_env(tmp_path, monkeypatch)
+    good = write(
+        tmp_path / "kader.csv",
+        CADRE_HEADER,
+        "2002,,sari lubis,12.10.19.1001,,",
+        "2003,,Rina Sitorus,,Sei Penggantungan,",
+        "2004,,Budi Harahap,,Pardamean,Rantau Selatan",
+        ",0812 9876 5432,Ani Siregar,,Desa Sei Lumut,",
+    )
+    assert cli.main(["import", "cadres", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "4 cadre rows, 3 roles granted now, 0 already held, 1 by phone only" in out
+    assert "share that phone number" in out
+    assert _rows(db, "SELECT telegram_id, region_code FROM roles ORDER BY telegram_id") == [
+        (2002, "12.10.19.1001"),
+        (2003, "12.10.19.2002"),
+        (2004, "12.10.02.1007"),
+    ]
+    assert _rows(db, "SELECT name FROM cadres ORDER BY telegram_id") == [
+        ("Sari Lubis",),
+        ("Rina Sitorus",),
+        ("Budi Harahap",),
+    ]
+    assert _rows(db, "SELECT desa_code, name FROM cadre_pending") == [
+        ("12.10.19.2003", "Ani Siregar")
+    ]
+    assert "0812" not in str(_rows(db, "SELECT * FROM cadre_pending"))  # a keyed hash only
+    # Importing again grants nothing twice.
+    assert cli.main(["import", "cadres", str(good)]) == 0
+    assert "0 roles granted now, 3 already held" in capsys.readouterr().out
+
+
+def test_cli_import_cadres_bad_rows_by_line_and_nothing_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _cli_env(tmp_path, monkeypatch, region="12")
+    bad = write(
+        tmp_path / "bad.csv",
+        CADRE_HEADER,
+        "2002,,Sari Lubis,12.10.19.1001,,",  # fine
+        ",,Tanpa Nomor,12.10.19.1001,,",
+        "2003,,Rina Sitorus,,Pardamean,",  # four desa of that name in the province
+        "2004,,Budi Harahap,,Desa Tidak Ada,",
+        "abc,,Ani Siregar,12.10.19.1001,,",
+        "2005,,123,12.10.19.1001,,",
+        ",0812,Tono Nasution,12.10.19.1001,,",
+        "2002,,Sari Lubis,12.10.19.1001,,",
+        "2006,,Dewi Lestari,14.71.01.1001,,",
+    )
+    assert cli.main(["import", "cadres", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "8 bad row(s); nothing was imported" in err
+    assert f"{bad}: line 3: needs a telegram_id or a phone number" in err
+    assert f"{bad}: line 4: 4 desa are named 'Pardamean'" in err
+    assert "12.10.02.1007 (kelurahan Pardamean, kecamatan Rantau Selatan)" in err
+    assert f"{bad}: line 5: no desa named 'Desa Tidak Ada'" in err
+    assert f"{bad}: line 6: telegram_id must be a number" in err
+    assert f"{bad}: line 7: name is empty or not a person's name" in err
+    assert f"{bad}: line 8: phone is not an Indonesian mobile number" in err
+    assert f"{bad}: line 9: the same cadre and desa as line 2" in err
+    assert f"{bad}: line 10: " in err
+    assert _rows(db, "SELECT COUNT(*) FROM roles") == [(0,)]
+    assert _rows(db, "SELECT COUNT(*) FROM cadres") == [(0,)]
+    missing = write(tmp_path / "cols.csv", "nama,kode_desa", "Sari Lubis,12.10.19.1001")
+    assert cli.main(["import", "cadres", str(missing)]) == 1
+    assert "missing column(s) telegram_id or phone" in capsys.readouterr().err
+
+
+def test_cli_import_cadres_xlsx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _cli_env(tmp_path, monkeypatch)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Telegram ID", "Nama", "Desa", "Kecamatan"])
+    sheet.append([2002.0, "Sari Lubis", "Sei Berombang", "Panai Hilir"])
+    sheet.append([2003, "Rina Sitorus", "sei  tawar", None])
+    path = tmp_path / "kader.xlsx"
+    book.save(path)
+    assert cli.main(["import", "cadres", str(path)]) == 0
+    assert "2 cadre rows, 2 roles granted now" in capsys.readouterr().out
+    assert _rows(db, "SELECT telegram_id, region_code FROM roles ORDER BY telegram_id") == [
+        (2002, "12.10.19.1001"),
+        (2003, "12.10.19.2004"),
+    ]
+
+
+def test_cli_grant_cadre_by_desa_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _cli_env(tmp_path, monkeypatch, region="12")
+    argv = ["grant", "cadre", "2002", "--region", "Sei Berombang", "--name", "sari lubis"]
+    assert cli.main(argv) == 0
+    assert "cadre 2002 (Sari Lubis) 12.10.19.1001 (Sei Berombang): granted" in (
+        capsys.readouterr().out
+    )
+    assert _rows(db, "SELECT display_name FROM users WHERE telegram_id = 2002") == [
+        ("Sari Lubis",)
+    ]
+    assert cli.main(["grant", "cadre", "2003", "--region", "Pardamean"]) == 2
+    err = capsys.readouterr().err
+    assert "4 desa are named 'Pardamean'" in err
+    assert "12.10.02.1007 (kelurahan Pardamean, kecamatan Rantau Selatan)" in err
+    assert "12.01.02.2006 (desa Pardamean, kecamatan Sorkam)" in err
+    assert cli.main(["grant", "cadre", "2003", "--region", "Pardamean, Rantau Selatan"]) == 0
+    assert "12.10.02.1007" in capsys.readouterr().out
+    assert cli.main(["grant", "cadre", "2004", "--region", "Desa Tidak Ada"]) == 2
+    assert "no desa named 'Desa Tidak Ada' in JAGA_REGION 12" in capsys.readouterr().err
+    assert cli.main(["grant", "--revoke", "cadre", "2002", "--region", "sei berombang"]) == 0
+    assert _rows(db, "SELECT telegram_id FROM roles WHERE revoked_at IS NULL") == [(2003,)]
