@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import math
-import re
+import string
 import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from lokal import parse_rupiah
 from rapidfuzz import fuzz, process
+
+from bot.patterns import linear
 
 __all__ = [
     "LOCALES_DIR",
     "KnowledgeBase",
     "Match",
     "Topic",
+    "answer_any",
     "parse_contribution_question",
 ]
 
@@ -32,15 +37,48 @@ MIN_SCORE = 0.30
 UNKNOWN_WEIGHT = 0.35
 # Share of the score that comes from the topic's keywords (the rest from its best example).
 KEYWORD_SHARE = 0.35
-_FIGURE = re.compile(
+# Weight factor of context words: who is asking ("nelayan", "petani") says little about what is
+# asked, so an occupation does not pull "berapa iurannya untuk nelayan" to "who may join".
+CONTEXT_WEIGHT = 0.5
+# Least rapidfuzz ratio for correcting an unknown word of 6+ letters (and of 4-5 letters).
+FUZZY_CUTOFF = 80
+FUZZY_CUTOFF_SHORT = 80
+# A message whose words are mostly known to another language's knowledge base (by this margin)
+# is matched there, and the matching topic is answered in the user's language.
+OTHER_LANGUAGE_MARGIN = 0.25
+# Added to a topic that answers the kind of question asked (how to claim, when, how much, who):
+# "luka kena dodos, klaim ke mana" asks for the claim procedure, not what the accident cover pays.
+INTENT_BONUS = 0.08
+# Factor on the score of a topic whose needed words (`needs`) are all missing from a question: an
+# accident on the way to the field is not a death at work.
+MISSING_NEED_FACTOR = 0.5
+# Patterns run on questions people type: RE2, linear in the text (bot/patterns.py).
+_FIGURE = linear(
     r"\bRp\s?\d|\d\s*(?:%|persen|percent|juta|million|kali|times|hari|days?|bulan|months?"
     r"|tahun|years?|jam|hours?)\b"
 )
-_WORD = re.compile(r"[a-z0-9]+")
-_SPLIT_ALNUM = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+_WORD = linear(r"[a-z0-9]+")
+# A run of one repeated letter (`ooo`); RE2 has no backreference `([a-z])\1+`.
+_REPEATS = linear("|".join(f"{c}{c}+" for c in string.ascii_lowercase))
+# Three or more of one letter are emphasis ("brppp" = "brp"); two may be spelling ("saat").
+_EMPHASIS = linear("|".join(f"{c}{c}{c}+" for c in string.ascii_lowercase))
+# Reduplication written with a 2: "anak2" = "anak-anak", "langkah2nya", "dua2nya", "kecil2an".
+_REDUPLICATED = linear(r"([a-z]{2,})2[a-z]*")
+# Bounds on the work for one question (see _Normalizer.query): a question longer than this is
+# answered from its first words; a "word" longer than any Indonesian word is not corrected.
+MAX_QUESTION_LENGTH = 400
+MAX_QUERY_WORDS = 40
+MAX_NEW_WORDS = 6
+MAX_WORD_LENGTH = 30
+# Longer messages are questions even when every word is a greeting word.
+SMALL_TALK_WORDS = 8
+# The letter and digit runs of a word (`bpjs2024` -> `bpjs`, `2024`); RE2 has no lookaround.
+_ALNUM_RUNS = linear(r"[a-z]+|[0-9]+")
 
 
-_URL = re.compile(r",?\s*https?://\S+")
+_TOPIC_ID = linear(r"[a-z0-9_]+")
+_LANGUAGE_CODE = linear(r"[a-z]{2,3}")
+_URL = linear(r",?\s*https?://\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +93,16 @@ class Topic:
     related: tuple[str, ...]
     examples: tuple[str, ...]
     keywords: tuple[str, ...]
+    # "daftar" or "status": the answer carries a button that starts that command.
+    action: str = ""
+    # The longer part of an answer, shown behind a "more" button to keep messages short.
+    details: str = ""
+    # Answer variants chosen at answer time (see `render`); empty for fixed answers.
+    variants: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # Kinds of question the answer is for ("claim", "when", ...; see [normalize.intents]).
+    intents: frozenset[str] = frozenset()
+    # Words of which a question must have one to be about this topic (death for a death benefit).
+    needs: tuple[str, ...] = ()
 
     @property
     def cited(self) -> str:
@@ -67,6 +115,12 @@ class Topic:
     def has_figure(self) -> bool:
         """Whether the answer states an amount, share or multiple."""
         return bool(_FIGURE.search(self.answer))
+
+    def render(self, on: date, language: str) -> str:
+        """The answer as it is true on a day (a time-limited rule is told only while it holds)."""
+        if not self.variants:
+            return self.answer
+        return _render_discount(self, on, language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +144,8 @@ class _Personal:
     general: frozenset[str]
     suggest: tuple[str, ...]
     allow: frozenset[str]
+    # "What does my family get when I die": a general question even with "saya" and "berapa".
+    general_subjects: frozenset[str] = frozenset()
 
 
 class _Normalizer:
@@ -102,30 +158,42 @@ class _Normalizer:
         stopwords: Iterable[str],
         suffixes: Iterable[tuple[str, str]],
         stem: Callable[[str], str],
+        protected: Iterable[str] = (),
+        prefixes: Iterable[tuple[str, str]] = (),
     ) -> None:
         self._suffixes = tuple(suffixes)
-        self._phrases = [(re.compile(rf"\b(?:{p})\b"), r) for p, r in phrases]
+        self._prefixes = tuple(prefixes)
+        self._phrases = [(linear(rf"\b(?:{p})\b"), r) for p, r in phrases]
         self._abbreviations = dict(abbreviations)
         self.stopwords = frozenset(stopwords)
         self._stem = stem
         self._stems: dict[str, str] = {}
         self.vocabulary: frozenset[str] = frozenset()
         self._surfaces: dict[str, str] = {}
-        self._surface_list: list[str] = []
+        self._surface_lists: dict[str, list[str]] = {}
         self._corrections: dict[str, tuple[str, ...]] = {}
+        # Real words (local, work and dictionary words): never "corrected" into another word.
+        self.protected = frozenset(protected) | self.stopwords | frozenset(self._abbreviations)
+        self.protected |= {w for v in self._abbreviations.values() for w in v.split()}
 
     def words(self, text: str) -> list[str]:
-        """Lowercase words with phrases rewritten and abbreviations expanded."""
-        lowered = text.lower()
+        """Lowercase words with phrases rewritten and abbreviations expanded.
+
+        Only the first MAX_QUESTION_LENGTH characters are read: bounded work for any message.
+        """
+        lowered = text[:MAX_QUESTION_LENGTH].lower()
         for pattern, replacement in self._phrases:
             lowered = pattern.sub(replacement, lowered)
         out: list[str] = []
         for raw in _WORD.findall(lowered):
             expanded = self._abbreviations.get(raw)
+            if expanded is None:
+                raw = _plain(raw)
+                expanded = self._abbreviations.get(raw)
             if expanded is not None:
                 out.extend(expanded.split())
                 continue
-            for part in _SPLIT_ALNUM.sub(" ", raw).split():
+            for part in [raw] if raw.isalpha() or raw.isdigit() else _ALNUM_RUNS.findall(raw):
                 out.extend(self._abbreviations.get(part, part).split())
         return out
 
@@ -151,17 +219,30 @@ class _Normalizer:
                 if word not in self.stopwords and stem in self.vocabulary:
                     surfaces.setdefault(word, stem)
         self._surfaces = surfaces
-        self._surface_list = sorted(surfaces)
+        lists: dict[str, list[str]] = defaultdict(list)
+        for surface in sorted(surfaces):
+            lists[surface[0]].append(surface)
+        self._surface_lists = dict(lists)
         self._corrections.clear()
 
     def query(self, text: str) -> list[str]:
-        """Stems of a question, with typos and joined words mapped onto the vocabulary."""
+        """Stems of a question, with typos and joined words mapped onto the vocabulary.
+
+        Bounded work whatever is typed: the first MAX_QUERY_WORDS words count, and at most
+        MAX_NEW_WORDS words not seen before are stemmed and corrected (the stemmer costs about a
+        millisecond a word); the rest, and words too long to be one, are kept as typed.
+        """
         out: list[str] = []
-        for word in self.words(text):
+        new_words = 0
+        for word in self.words(text)[:MAX_QUERY_WORDS]:
             if word in self.stopwords:
                 continue
             corrected = self._corrections.get(word)
             if corrected is None:
+                new_words += 1
+                if len(word) > MAX_WORD_LENGTH or new_words > MAX_NEW_WORDS:
+                    out.append(word)
+                    continue
                 corrected = self._correct(word)
                 if len(self._corrections) < 50_000:
                     self._corrections[word] = corrected
@@ -175,6 +256,19 @@ class _Normalizer:
         stem = self.stem(word)
         return stem if stem in self.vocabulary else None
 
+    def _colloquial(self, word: str) -> list[str]:
+        """Standard forms of a chat word: "daftarin" -> "daftarkan", "ngadu" -> "mengadu"."""
+        bases = [word]
+        for prefix, replacement in self._prefixes:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                bases.append(replacement + word[len(prefix) :])
+        forms = bases[1:]
+        for base in bases:
+            for suffix, replacement in self._suffixes:
+                if base.endswith(suffix) and len(base) - len(suffix) >= 3:
+                    forms.append(base[: len(base) - len(suffix)] + replacement)
+        return forms
+
     def _correct(self, word: str) -> tuple[str, ...]:
         """Map one word onto the vocabulary (exact, stem, split in two, or fuzzy)."""
         known = self._known(word)
@@ -182,11 +276,12 @@ class _Normalizer:
             return (known,)
         if word.isdigit():
             return (word,)
-        for suffix, replacement in self._suffixes:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                known = self._known(word[: len(word) - len(suffix)] + replacement)
-                if known is not None:
-                    return (known,)
+        if word in self.protected or self.stem(word) in self.protected:
+            return (self.stem(word),)
+        for form in self._colloquial(word):
+            known = self._known(form)
+            if known is not None:
+                return (known,)
         if len(word) >= 6:
             for i in range(3, len(word) - 2):
                 parts: list[str] = []
@@ -201,14 +296,14 @@ class _Normalizer:
                     if parts:
                         return tuple(parts)
         if len(word) >= 4:
-            cutoff = 80 if len(word) >= 6 else 75
-            best = process.extractOne(
-                word, self._surface_list, scorer=fuzz.ratio, score_cutoff=cutoff
-            )
+            # Typos keep their first letter; a different first letter is another word.
+            candidates = self._surface_lists.get(word[0], [])
+            cutoff = FUZZY_CUTOFF if len(word) >= 6 else FUZZY_CUTOFF_SHORT
+            best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff)
             stem = self.stem(word)
             if stem != word and len(stem) >= 4:
                 by_stem = process.extractOne(
-                    stem, self._surface_list, scorer=fuzz.ratio, score_cutoff=cutoff
+                    stem, candidates, scorer=fuzz.ratio, score_cutoff=cutoff
                 )
                 if by_stem is not None and (best is None or by_stem[1] > best[1]):
                     best = by_stem
@@ -250,6 +345,17 @@ def _stemmer(language: str) -> Callable[[str], str]:
     return stem
 
 
+def _dictionary(language: str) -> frozenset[str]:
+    """Root words of the language's stemmer dictionary (real words, never typos)."""
+    if language != "id":
+        return frozenset()
+    from Sastrawi.Stemmer.StemmerFactory import (
+        StemmerFactory,
+    )
+
+    return frozenset(str(w) for w in StemmerFactory().get_words())
+
+
 class KnowledgeBase:
     """The topics of one language and the matcher that picks one for a question."""
 
@@ -263,8 +369,29 @@ class KnowledgeBase:
             stopwords=norm.get("stopwords", []),
             suffixes=[(str(a), str(b)) for a, b in norm.get("suffixes", [])],
             stem=_stemmer(language),
+            protected=[*norm.get("known", ()), *_dictionary(language)],
+            prefixes=[(str(a), str(b)) for a, b in norm.get("prefixes", [])],
         )
+        # Words that together mean more: death at sea or at work is a work accident.
+        self._concepts = [
+            (
+                frozenset(s for w in c["when"] for s in self._normalizer.stems(w)),
+                frozenset(s for w in c["with"] for s in self._normalizer.stems(w)),
+                frozenset(s for w in c["add"] for s in self._normalizer.stems(w)),
+            )
+            for c in norm.get("concepts", ())
+        ]
+        self._context = frozenset(
+            s for w in norm.get("context", ()) for s in self._normalizer.stems(w)
+        )
+        # The words that tell what kind of question is asked, as stems.
+        self._intents = {
+            str(kind): frozenset(s for w in words for s in self._normalizer.stems(w))
+            for kind, words in norm.get("intents", {}).items()
+        }
         self.topics: tuple[Topic, ...] = tuple(_topic(t) for t in raw["topics"])
+        # On a tie the topic listed first (the more basic one) is chosen.
+        self._order = {t.id: -i for i, t in enumerate(self.topics)}
         self._by_id = {t.id: t for t in self.topics}
         if len(self._by_id) != len(self.topics):
             raise ValueError(f"duplicate topic ids in {language} knowledge base")
@@ -272,7 +399,15 @@ class KnowledgeBase:
             missing = [r for r in topic.related if r not in self._by_id]
             if missing:
                 raise ValueError(f"topic {topic.id} has unknown related topics {missing}")
+            unknown = topic.intents - self._intents.keys()
+            if unknown:
+                raise ValueError(f"topic {topic.id} has unknown intents {sorted(unknown)}")
         self.default_topics = tuple(raw.get("default_topics", ()))
+        self._needs = {
+            t.id: frozenset(s for w in t.needs for s in self._normalizer.stems(w))
+            for t in self.topics
+            if t.needs
+        }
         personal = raw.get("personal", {})
         self._personal = _Personal(
             owner=frozenset(personal.get("owner", ())),
@@ -284,13 +419,25 @@ class KnowledgeBase:
             general=frozenset(personal.get("general", ())),
             suggest=tuple(personal.get("suggest", ())),
             allow=frozenset(personal.get("allow", ())),
+            general_subjects=frozenset(personal.get("general_subjects", ())),
         )
+        talk = raw.get("smalltalk", {})
+        self._smalltalk = {
+            kind: frozenset(_squeeze(w) for w in talk.get(kind, ()))
+            for kind in ("register", "thanks", "greeting", "ack", "filler")
+        }
         unanswerable = {
             f"!{u['id']}": [str(e) for e in u["examples"]] for u in raw.get("unanswerable", ())
         }
-        self._index = self._build(unanswerable)
+        unanswerable_keywords = {
+            f"!{u['id']}": [str(k) for k in u.get("keywords", ())]
+            for u in raw.get("unanswerable", ())
+        }
+        self._index = self._build(unanswerable, unanswerable_keywords)
 
-    def _build(self, unanswerable: Mapping[str, list[str]]) -> _Index:
+    def _build(
+        self, unanswerable: Mapping[str, list[str]], unanswerable_keywords: Mapping[str, list[str]]
+    ) -> _Index:
         """Precompute stems, word weights and example vectors."""
         n = self._normalizer
         documents: dict[str, list[list[str]]] = {}
@@ -303,9 +450,10 @@ class KnowledgeBase:
             documents[topic.id] = docs
             keywords[topic.id] = keyword_stems
         for owner, examples in unanswerable.items():
-            texts.extend(examples)
+            words = unanswerable_keywords.get(owner, [])
+            texts.extend((*examples, *words))
             documents[owner] = [n.stems(e) for e in examples]
-            keywords[owner] = frozenset()
+            keywords[owner] = frozenset(s for k in words for s in n.stems(k))
         vocabulary: set[str] = set()
         df: dict[str, int] = defaultdict(int)
         for owner, docs in documents.items():
@@ -316,7 +464,10 @@ class KnowledgeBase:
         n.freeze(vocabulary, texts)
         total = len(documents)
         index = _Index(keywords=keywords)
-        index.weights = {t: math.log(1 + total / c) for t, c in df.items()}
+        index.weights = {
+            t: math.log(1 + total / c) * (CONTEXT_WEIGHT if t in self._context else 1.0)
+            for t, c in df.items()
+        }
         index.unknown_weight = UNKNOWN_WEIGHT * max(index.weights.values())
         for owner, docs in documents.items():
             for doc in docs:
@@ -349,6 +500,10 @@ class KnowledgeBase:
         terms = set(self._normalizer.query(text))
         if not terms:
             return {}
+        asked = {kind for kind, words in self._intents.items() if terms & words}
+        for when, together, add in self._concepts:
+            if terms & when and terms & together:
+                terms |= add
         weight = {t: index.weights.get(t, index.unknown_weight) for t in terms}
         query_sq = sum(w * w for w in weight.values())
         query_norm = math.sqrt(query_sq)
@@ -367,6 +522,12 @@ class KnowledgeBase:
             covered = sum(weight[t] ** 2 for t in terms & keyword_stems) / query_sq
             score = (1 - KEYWORD_SHARE) * best.get(owner, 0.0) + KEYWORD_SHARE * covered
             if score > 0:
+                topic = self._by_id.get(owner)
+                needs = self._needs.get(owner)
+                if needs and not terms & needs:
+                    score *= MISSING_NEED_FACTOR
+                if topic is not None and topic.intents & asked:
+                    score = min(1.0, score + INTENT_BONUS)
                 scores[owner] = score
         return scores
 
@@ -388,6 +549,8 @@ class KnowledgeBase:
         if not owner or not present & p.ask:
             return ""
         found = present | {self.stem(w) for w in words}
+        if found & p.general_subjects and not found & p.hard_subjects:
+            return ""
         strong = bool(present & p.strong_ask)
         if present & p.how and not strong:
             return ""
@@ -411,13 +574,39 @@ class KnowledgeBase:
         scores = self._scores(text)
         if not scores:
             return None
-        owner, score = max(scores.items(), key=lambda item: (item[1], item[0]))
+        owner, score = max(scores.items(), key=lambda item: (item[1], self._order.get(item[0], 0)))
         if owner not in self._by_id or score < MIN_SCORE:
             return None
         topic = self._by_id[owner]
         if personal and (topic.has_figure or topic.id not in self._personal.allow):
             return None
         return Match(topic, score)
+
+    def small_talk(self, text: str) -> str | None:
+        """The kind of a message that is only small talk: register, thanks, greeting or ack."""
+        talk = self._smalltalk
+        words = [_squeeze(w) for w in self._normalizer.words(text)]
+        if not words or len(words) > SMALL_TALK_WORDS:
+            return None
+        known = frozenset().union(*talk.values())
+        if any(w not in known for w in words):
+            return None
+        present = set(words)
+        for kind in ("register", "thanks", "greeting", "ack"):
+            if present & talk[kind]:
+                return kind
+        return None
+
+    def coverage(self, text: str) -> float:
+        """Share of a message's words this language knows (vocabulary, stop or known words)."""
+        n = self._normalizer
+        words = n.words(text)
+        if not words:
+            return 0.0
+        known = sum(
+            1 for w in words if w in n.protected or w.isdigit() or n.stem(w) in n.vocabulary
+        )
+        return known / len(words)
 
     def closest(self, text: str, n: int = 3) -> list[Topic]:
         """Topics to offer as buttons when no answer was good enough."""
@@ -430,10 +619,70 @@ class KnowledgeBase:
         return unique[:n]
 
 
+def answer_any(primary: KnowledgeBase, others: Iterable[KnowledgeBase], text: str) -> Match | None:
+    """The best topic of `primary` for a question, also understood when typed in another language.
+
+    A message whose words another knowledge base knows clearly better (English typed to an
+    Indonesian user) is matched there; the same topic is then answered in `primary`'s language.
+    """
+    match = primary.answer(text)
+    coverage = primary.coverage(text)
+    for other in others:
+        if other.language == primary.language:
+            continue
+        if other.coverage(text) < coverage + OTHER_LANGUAGE_MARGIN:
+            continue
+        found = other.answer(text)
+        if found is None:
+            return None
+        try:
+            return Match(primary.topic(found.topic.id), found.score)
+        except KeyError:
+            return None
+    return match
+
+
+def _plain(word: str) -> str:
+    """A chat word in plain spelling, without emphasis or a reduplication "2" ("anak2")."""
+    word = _EMPHASIS.sub(lambda run: run.group()[0], word)
+    doubled = _REDUPLICATED.fullmatch(word)
+    return doubled.group(1) if doubled else word
+
+
+def _squeeze(word: str) -> str:
+    """A word with repeated letters collapsed ("haloooo" -> "halo", "makasihh" -> "makasih")."""
+    return _REPEATS.sub(lambda run: run.group()[0], word)
+
+
+def _month(day: date, language: str) -> str:
+    """A month and year in the language ("Maret 2027", "March 2027")."""
+    return format_date(day, "MMMM y", locale=language)
+
+
+def _render_discount(topic: Topic, on: date, language: str) -> str:
+    """The discount answer for a day: open windows with their dates, or that it has ended."""
+    from bot.contributions import load_table
+
+    discount = load_table().discount
+    windows = {"transport": discount.transport, "non_transport": discount.non_transport}
+    lines: list[str] = []
+    for sector, window in windows.items():
+        template = topic.variants["open" if on <= window.end else "closed"][sector]
+        lines.append(
+            str(template).format(
+                start=_month(window.start, language), end=_month(window.end, language)
+            )
+        )
+    if all(on > w.end for w in windows.values()):
+        last = max(w.end for w in windows.values())
+        return str(topic.variants["ended"]).strip().format(end=_month(last, language))
+    return topic.answer.format(windows="\n".join(lines), percent=discount.percent)
+
+
 def _topic(raw: Mapping[str, Any]) -> Topic:
     """Build a Topic from its TOML table, checking required fields."""
     topic_id = str(raw["id"])
-    if not re.fullmatch(r"[a-z0-9_]+", topic_id):
+    if not _TOPIC_ID.fullmatch(topic_id):
         raise ValueError(f"topic id must be an ascii slug: {topic_id!r}")
     answer = str(raw["answer"]).strip()
     source = str(raw["source"]).strip()
@@ -448,13 +697,18 @@ def _topic(raw: Mapping[str, Any]) -> Topic:
         related=tuple(raw.get("related", ())),
         examples=tuple(raw.get("examples", ())),
         keywords=tuple(raw.get("keywords", ())),
+        action=str(raw.get("action", "")),
+        details=str(raw.get("details", "")).strip(),
+        variants=dict(raw.get("variants", {})),
+        intents=frozenset(str(i) for i in raw.get("intents", ())),
+        needs=tuple(str(w) for w in raw.get("needs", ())),
     )
 
 
 @cache
 def _load(language: str) -> KnowledgeBase:
     """Read and index one language's knowledge file."""
-    if not re.fullmatch(r"[a-z]{2,3}", language):
+    if not _LANGUAGE_CODE.fullmatch(language):
         raise ValueError(f"bad language code: {language!r}")
     path = LOCALES_DIR / language / "knowledge.toml"
     with path.open("rb") as handle:
@@ -493,7 +747,8 @@ _NOT_CONTRIBUTION = (
     "benefit",
     "balance",
 )
-_AMOUNT_TOKEN = re.compile(r"[\w.,]+")
+_AMOUNT_TOKEN = linear(r"[\w.,]+")
+_LETTERS = linear(r"[a-z]+")
 _NUMBER_WORDS = frozenset(
     {
         "satu",
@@ -545,7 +800,7 @@ def _amounts(text: str) -> list[int]:
 def parse_contribution_question(text: str) -> int | None:
     """The monthly income in a question asking for the contribution at that income, else None."""
     lowered = text.lower()
-    words = re.findall(r"[a-z]+", lowered)
+    words = _LETTERS.findall(lowered)
     has_income = any(marker in w for w in words for marker in _INCOME_WORDS)
     has_contribution = any(w.startswith(_CONTRIBUTION_WORDS) or "iuran" in w for w in words)
     if any(marker in lowered for marker in _NOT_CONTRIBUTION):

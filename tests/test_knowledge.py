@@ -2,34 +2,56 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.knowledge import LOCALES_DIR, KnowledgeBase, parse_contribution_question
+from bot.contributions import load_table
+from bot.i18n import translator
+from bot.knowledge import LOCALES_DIR, KnowledgeBase, answer_any, parse_contribution_question
+from handlers.questions import topic_text
 
 DATA = Path(__file__).parent / "data"
-DOMAIN = Path(__file__).resolve().parents[2] / "shared" / "domain.md"
-MAX_ANSWER = 700
+FIGURES = Path(__file__).resolve().parents[1] / "bot" / "data" / "figures.toml"
+MAX_MESSAGE = 600
 MAX_TITLE = 30
-MIN_ACCURACY = 0.90
+MIN_ACCURACY = 0.95
+MIN_DIALECT_ACCURACY = 0.92
+# Fresh Labuhanbatu-style questions written before the matcher was studied (see the file).
+MIN_HOLDOUT_ACCURACY = 0.90
+# A second fresh set the matcher was improved on, and a final set written at the same time but
+# measured only before and after that work (83.7% before, 86.7% after).
+MIN_TUNING2_ACCURACY = 0.92
+MIN_FINAL_ACCURACY = 0.85
 FALLBACK = "fallback"
+# Days on which every answer is checked: before, during and after the PP 50/2025 windows.
+DAYS = (
+    dt.date(2025, 12, 1),
+    dt.date(2026, 2, 1),
+    dt.date(2026, 6, 1),
+    dt.date(2027, 2, 1),
+    dt.date(2027, 6, 1),
+)
 
 
-def _questions(language: str) -> list[tuple[str, str]]:
-    raw = tomllib.loads((DATA / f"questions_{language}.toml").read_text("utf-8"))
+def _questions(name: str) -> list[tuple[str, str]]:
+    raw = tomllib.loads((DATA / f"questions_{name}.toml").read_text("utf-8"))
     return [(str(text), str(expected)) for text, expected in raw["questions"]]
 
 
-def _accuracy(language: str) -> tuple[float, list[str]]:
-    kb = KnowledgeBase.load(language)
+def _accuracy(name: str, language: str | None = None) -> tuple[float, list[str]]:
+    """Top-1 accuracy of a question set for a user of `language` (default: the set's own)."""
+    kb = KnowledgeBase.load(language or name)
+    others = [KnowledgeBase.load(other) for other in ("id", "en")]
     misses: list[str] = []
-    questions = _questions(language)
+    questions = _questions(name)
     for text, expected in questions:
-        match = kb.answer(text)
+        match = answer_any(kb, others, text)
         got = match.topic.id if match else FALLBACK
         if got != expected:
             misses.append(f"{text!r}: expected {expected}, got {got}")
@@ -54,15 +76,237 @@ def test_examples_do_not_leak_into_the_question_set() -> None:
     assert not leaked, leaked
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
-def test_top1_accuracy(language: str, capsys: pytest.CaptureFixture[str]) -> None:
-    accuracy, misses = _accuracy(language)
+@pytest.mark.parametrize(
+    ("name", "language", "least"),
+    [
+        ("id", "id", MIN_ACCURACY),
+        ("en", "en", MIN_ACCURACY),
+        ("dialect", "id", MIN_DIALECT_ACCURACY),
+        ("holdout", "id", MIN_HOLDOUT_ACCURACY),
+        ("tuning2", "id", MIN_TUNING2_ACCURACY),
+        ("final", "id", MIN_FINAL_ACCURACY),
+        # English typed to a user whose language is Indonesian.
+        ("en", "id", MIN_ACCURACY),
+    ],
+)
+def test_top1_accuracy(
+    name: str, language: str, least: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    accuracy, misses = _accuracy(name, language)
     with capsys.disabled():
         # The accuracy is the point of this test: report it even when it passes.
-        print(f"\n[{language}] top-1 accuracy {accuracy:.1%} ({len(misses)} misses)")  # noqa: T201
+        print(  # noqa: T201
+            f"\n[{name} as {language}] top-1 accuracy {accuracy:.1%} ({len(misses)} misses)"
+        )
         for miss in misses:
             print("  miss:", miss)  # noqa: T201
-    assert accuracy >= MIN_ACCURACY
+    assert accuracy >= least
+
+
+def test_dialect_set_is_large_fresh_and_labelled() -> None:
+    questions = _questions("dialect")
+    ids = {t.id for t in KnowledgeBase.load("id").topics} | {FALLBACK}
+    assert len(questions) >= 150
+    assert {e for _, e in questions} <= ids
+    assert len({t for t, _ in questions}) == len(questions), "duplicate questions"
+    assert sum(1 for _, e in questions if e == FALLBACK) >= 10
+    existing = {t.lower() for t, _ in _questions("id")}
+    examples = {e.lower() for t in KnowledgeBase.load("id").topics for e in t.examples}
+    assert not [t for t, _ in questions if t.lower() in existing | examples]
+
+
+def test_holdout_set_is_large_fresh_and_labelled() -> None:
+    questions = _questions("holdout")
+    ids = {t.id for t in KnowledgeBase.load("id").topics} | {FALLBACK}
+    assert len(questions) >= 120
+    assert {e for _, e in questions} <= ids
+    assert {e for _, e in questions} == ids, "every topic and the fallback are asked"
+    assert len({t for t, _ in questions}) == len(questions), "duplicate questions"
+    assert sum(1 for _, e in questions if e == FALLBACK) >= 0.06 * len(questions)
+    others = {t.lower() for name in ("id", "dialect", "en") for t, _ in _questions(name)}
+    examples = {e.lower() for t in KnowledgeBase.load("id").topics for e in t.examples}
+    assert not [t for t, _ in questions if t.lower() in others | examples]
+
+
+@pytest.mark.parametrize("name", ["tuning2", "final"])
+def test_later_fresh_sets_are_large_fresh_and_labelled(name: str) -> None:
+    questions = _questions(name)
+    kb = KnowledgeBase.load("id")
+    ids = {t.id for t in kb.topics} | {FALLBACK}
+    assert len(questions) >= 120
+    assert {e for _, e in questions} <= ids
+    assert len({t for t, _ in questions}) == len(questions), "duplicate questions"
+    assert sum(1 for _, e in questions if e == FALLBACK) >= 0.07 * len(questions)
+    sets = {"id", "dialect", "en", "holdout", "tuning2", "final"} - {name}
+    others = {t.lower() for other in sets for t, _ in _questions(other)}
+    examples = {e.lower() for t in kb.topics for e in t.examples}
+    assert not [t for t, _ in questions if t.lower() in others | examples]
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("brppp iuran", "berapa iuran"),
+        ("anak2 sekolah", "anak sekolah"),
+        ("langkah2nya daftar", "langkah daftar"),
+        ("dua2nya meninggal", "dua meninggal"),
+        ("petani kecil2an", "petani kecil"),
+    ],
+)
+def test_emphasis_and_reduplication_are_read_as_the_plain_word(typed: str, plain: str) -> None:
+    kb = KnowledgeBase.load("id")
+    assert kb.normalize(typed) == kb.normalize(plain)
+    # A "2" that is a number stays a number.
+    assert "2" in kb.normalize("2 bulan")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("blm setor iuran trus celaka dijamin gk", "tunggakan_perlindungan"),
+        ("siapa yg terima santunan kalau peserta meninggal", "ahli_waris"),
+        ("siapa penerima uang duka kalau peserta wafat", "ahli_waris"),
+        ("kenapa desa kami tidak dapat iuran gratis", "syarat_pemda"),
+        ("brp iuran sebulan utk buruh sawit", "iuran"),
+        ("berapa iuran utk petani karet", "iuran"),
+        ("kek mana bayar iuran jht", "cara_bayar"),
+        ("kapan jht bisa ditarik", "manfaat_jht"),
+        ("harus punya apa utk jd peserta", "syarat_daftar"),
+    ],
+)
+def test_question_words_pick_between_close_topics(text: str, expected: str) -> None:
+    match = KnowledgeBase.load("id").answer(text)
+    assert match is not None, text
+    assert match.topic.id == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["bsu kapan cair", "kredit motor lewat bpjs", "beli pupuk dimana"]
+)
+def test_out_of_scope_words_get_the_fallback(text: str) -> None:
+    assert KnowledgeBase.load("id").answer(text) is None
+
+
+def _tiny(topics: list[tuple[str, list[str], list[str]]], **normalize: Any) -> KnowledgeBase:
+    raw = {
+        "normalize": normalize,
+        "topics": [
+            {
+                "id": i,
+                "title": i,
+                "answer": "x",
+                "source": "s",
+                "mark": "CONFIRMED",
+                "examples": examples,
+                "keywords": keywords,
+            }
+            for i, examples, keywords in topics
+        ],
+    }
+    return KnowledgeBase("xx", raw)
+
+
+def _with_intents(needs: list[str] | None = None) -> KnowledgeBase:
+    """Topics sharing their words: what an injury pays, how to claim for it, a death by it."""
+    topics: list[tuple[str, list[str], list[str], list[str]]] = [
+        ("pays", ["luka kena parang"], [], []),
+        ("claim", ["luka kena parang"], [], ["claim"]),
+        ("death", ["meninggal kena parang"], ["parang"], []),
+    ]
+    raw = {
+        "normalize": {"intents": {"claim": ["klaim", "urus", "mana"]}},
+        "topics": [
+            {
+                "id": i,
+                "title": i,
+                "answer": "x",
+                "source": "s",
+                "mark": "CONFIRMED",
+                "examples": examples,
+                "keywords": keywords,
+                "intents": intents,
+                "needs": (needs or []) if i == "death" else [],
+            }
+            for i, examples, keywords, intents in topics
+        ],
+    }
+    return KnowledgeBase("xx", raw)
+
+
+def test_a_topic_answering_the_kind_of_question_asked_wins() -> None:
+    kb = _with_intents()
+    # Both topics have the injury words; "urus ... mana" asks how to claim.
+    match = kb.answer("luka kena parang urus ke mana")
+    assert match is not None
+    assert match.topic.id == "claim"
+    # Without a claim word the topic listed first (what the cover pays) is the answer.
+    match = kb.answer("luka kena parang")
+    assert match is not None
+    assert match.topic.id == "pays"
+
+
+def test_unknown_intent_of_a_topic_is_refused() -> None:
+    raw = {
+        "normalize": {"intents": {"claim": ["klaim"]}},
+        "topics": [
+            {"id": "a", "title": "a", "answer": "x", "source": "s", "mark": "CONFIRMED"}
+            | {"examples": ["klaim"], "intents": ["claim", "when"]}
+        ],
+    }
+    with pytest.raises(ValueError, match="unknown intents"):
+        KnowledgeBase("xx", raw)
+
+
+def test_a_topic_needing_words_the_question_lacks_counts_less() -> None:
+    plain = _with_intents().answer("kena parang")
+    assert plain is not None
+    assert plain.topic.id == "death"
+    match = _with_intents(needs=["meninggal"]).answer("kena parang")
+    assert match is not None
+    assert match.topic.id != "death"
+    match = _with_intents(needs=["meninggal"]).answer("meninggal kena parang")
+    assert match is not None
+    assert match.topic.id == "death"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A claim word with accident words asks for the claim procedure.
+        ("kaki luka kena dodos di kebun ngurus klaim nya ke mana", "klaim_jkk"),
+        ("ngurus beasiswa utk anak ke mana", "klaim_beasiswa"),
+        # An accident without a death is not a death at work.
+        ("celaka di jalan mau ke ladang ditanggung jkk kah", "manfaat_jkk"),
+        # Not having paid, and asking what now, is about arrears, not where to pay.
+        ("sdh 6 bln tdk bayar iuran trus gmn", "telat_bayar"),
+        ("nomor telpon bpjs tk", "kontak"),
+    ],
+)
+def test_question_kind_and_needed_words_pick_the_topic(text: str, expected: str) -> None:
+    match = KnowledgeBase.load("id").answer(text)
+    assert match is not None, text
+    assert match.topic.id == expected
+
+
+def test_a_tie_goes_to_the_topic_listed_first() -> None:
+    for first, second in (("b_topic", "a_topic"), ("a_topic", "b_topic")):
+        kb = _tiny([(first, ["cara bayar"], []), (second, ["cara bayar"], [])])
+        match = kb.answer("cara bayar")
+        assert match is not None
+        assert match.topic.id == first
+
+
+def test_context_words_count_less_than_what_is_asked() -> None:
+    topics: list[tuple[str, list[str], list[str]]] = [
+        ("who", ["nelayan"], []),
+        ("fee", ["iuran bulan berapa"], []),
+    ]
+    plain = _tiny(topics).answer("iuran nelayan")
+    assert plain is not None
+    assert plain.topic.id == "who"
+    match = _tiny(topics, context=["nelayan"]).answer("iuran nelayan")
+    assert match is not None
+    assert match.topic.id == "fee"
 
 
 def test_fallback_questions_never_get_a_figure() -> None:
@@ -80,6 +324,7 @@ def test_fallback_questions_never_get_a_figure() -> None:
         "kapan klaim jht saya cair",
         "saya kecelakaan kemarin dapat berapa",
         "berapa tunggakan saya",
+        "santunan klaim saya berapa",
     ],
 )
 def test_personal_figures_get_the_fallback(text: str) -> None:
@@ -104,6 +349,143 @@ def test_general_questions_with_saya_are_answered(text: str, expected: str) -> N
     assert match.topic.id == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kalo sy meninggal di laut keluarga dpt apa", "jkk_meninggal"),
+        ("suami sy meninggal dpt brp", "manfaat_jkm"),
+        ("kalau saya meninggal keluarga dapat berapa", "manfaat_jkm"),
+        ("bini awak dapat apa kalau awak mati waktu kerja di kebun", "jkk_meninggal"),
+    ],
+)
+def test_what_my_family_gets_is_a_general_question(text: str, expected: str) -> None:
+    kb = KnowledgeBase.load("id")
+    assert not kb.is_personal_figure(text)
+    match = kb.answer(text)
+    assert match is not None
+    assert match.topic.id == expected
+
+
+def test_death_at_work_answer_also_tells_the_jkm_amount() -> None:
+    answer = KnowledgeBase.load("id").topic("jkk_meninggal").answer
+    assert "48 kali" in answer
+    assert "Rp42 juta" in answer
+
+
+@pytest.mark.parametrize(
+    ("word", "stems"),
+    [
+        ("kawan", ["kawan"]),
+        ("tangan", ["tangan"]),
+        ("sampan", ["perahu"]),
+        ("awak", []),
+        ("kereta", ["motor"]),
+        ("egrek", ["sawit"]),
+        ("kelen", []),
+    ],
+)
+def test_known_local_words_are_never_fuzzy_corrected(word: str, stems: list[str]) -> None:
+    assert KnowledgeBase.load("id").normalize(word) == stems
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("iurn", "iuran"), ("beasiswah", "beasiswa"), ("pensium", "pensiun")],
+)
+def test_unknown_words_are_still_corrected(typo: str, meant: str) -> None:
+    kb = KnowledgeBase.load("id")
+    assert kb.normalize(typo) == kb.normalize(meant)
+
+
+def test_fuzzy_correction_keeps_the_first_letter() -> None:
+    kb = KnowledgeBase.load("id")
+    # "kiuran" is closer to "iuran" than to anything else, but starts with another letter.
+    assert kb.normalize("kiuran") != kb.normalize("iuran")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("halo", "greeting"),
+        ("Assalamualaikum bang", "greeting"),
+        ("pagi bang", "greeting"),
+        ("horas lae", "greeting"),
+        ("makasih ya bang", "thanks"),
+        ("ok", "ack"),
+        ("siap", "ack"),
+        ("daftar", "register"),
+        ("mau daftar", "register"),
+        ("sy mau daftar bpjs", "register"),
+        ("haloooo", "greeting"),
+        ("cara daftar", None),
+        ("halo brp iuran", None),
+        ("makasih, kalau telat bayar gimana", None),
+    ],
+)
+def test_small_talk(text: str, kind: str | None) -> None:
+    assert KnowledgeBase.load("id").small_talk(text) == kind
+
+
+def test_small_talk_in_english() -> None:
+    kb = KnowledgeBase.load("en")
+    assert kb.small_talk("hello") == "greeting"
+    assert kb.small_talk("thank you") == "thanks"
+    assert kb.small_talk("I want to register") == "register"
+    assert kb.small_talk("how much do I pay") is None
+
+
+def test_english_typed_to_an_indonesian_user_is_answered_in_indonesian() -> None:
+    id_kb, en_kb = KnowledgeBase.load("id"), KnowledgeBase.load("en")
+    match = answer_any(id_kb, [en_kb], "how do I claim the death benefit")
+    assert match is not None
+    assert match.topic is id_kb.topic("klaim_jkm")
+    # Indonesian stays with the Indonesian knowledge base.
+    match = answer_any(id_kb, [en_kb], "gimana cara klaim santunan kematian")
+    assert match is not None
+    assert match.topic is id_kb.topic("klaim_jkm")
+
+
+def test_discount_is_told_only_while_it_holds() -> None:
+    windows = load_table().discount
+    for language in ("id", "en"):
+        topic = KnowledgeBase.load(language).topic("diskon")
+        during = topic.render(dt.date(2026, 6, 1), language)
+        assert "50%" in during
+        assert "8.400" in during
+        late = topic.render(dt.date(2027, 2, 1), language)
+        assert ("sudah berakhir" in late) or ("ended" in late)
+        after = topic.render(windows.transport.end + dt.timedelta(days=1), language)
+        assert "8.400" not in after
+        assert ("sudah berakhir" in after) or ("has ended" in after)
+    during = KnowledgeBase.load("id").topic("diskon").render(dt.date(2026, 6, 1), "id")
+    assert "Januari 2026 – Maret 2027" in during
+    assert "April 2026 – Desember 2026" in during
+
+
+def test_late_payment_says_what_is_certain_and_sends_to_bpjs() -> None:
+    answer = KnowledgeBase.load("id").topic("telat_bayar").answer
+    assert "lebih dari 3 bulan" in answer.lower()
+    assert "denda" in answer
+    assert "175" in answer
+    assert "mulai dari nol" not in answer
+
+
+def test_registration_answer_lists_only_what_the_bot_asks() -> None:
+    answer = KnowledgeBase.load("id").topic("syarat_daftar").answer.lower()
+    assert "tempat lahir" not in answer
+    for asked in ("nik", "ibu kandung", "ahli waris", "penghasilan"):
+        assert asked in answer
+
+
+def test_registration_and_status_answers_carry_their_button() -> None:
+    for language in ("id", "en"):
+        kb = KnowledgeBase.load(language)
+        assert kb.topic("cara_daftar").action == "daftar"
+        assert kb.topic("syarat_daftar").action == "daftar"
+        assert kb.topic("cek_status").action == "status"
+        assert kb.topic("setelah_daftar").action == "status"
+
+
 def test_closest_offers_buttons_even_for_nonsense() -> None:
     kb = KnowledgeBase.load("id")
     assert kb.answer("qwerty zxcv") is None
@@ -120,6 +502,27 @@ def test_same_topic_ids_in_every_language() -> None:
         other = en_kb.topic(topic.id)
         assert other.related == topic.related
         assert other.mark == topic.mark
+        assert other.action == topic.action
+        assert set(other.variants) == set(topic.variants)
+
+
+# Sources are named by the institution or regulation, not by the news portal that quoted them.
+_INSTITUTION = (
+    r"(BPJS Ketenagakerjaan|FAQ BPJS|PP \d|UU \d|Permenaker|Inpres|PMK|Peraturan Direksi"
+    r"|Kemnaker|Pemkab|Pemprov|Panduan Jaga Pekerja|Jaga Pekerja guide|formulir)"
+)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_message_fits(language: str) -> None:
+    kb = KnowledgeBase.load(language)
+    tr = translator(language)
+    for topic in kb.topics:
+        for day in DAYS:
+            text = topic_text(tr, kb, topic, day)
+            assert len(text) <= MAX_MESSAGE, (topic.id, day, len(text))
+        if topic.details:
+            assert len(f"{topic.title}\n\n{topic.details}") <= MAX_MESSAGE, topic.id
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -129,9 +532,9 @@ def test_topics_are_well_formed(language: str) -> None:
     for topic in kb.topics:
         assert re.fullmatch(r"[a-z0-9_]+", topic.id)
         assert 0 < len(topic.title) <= MAX_TITLE, topic.id
-        assert len(topic.answer) <= MAX_ANSWER, (topic.id, len(topic.answer))
-        assert re.search(r"domain\.md §\d|design\.md", topic.source), topic.id
-        assert "http" in topic.source or "design.md" in topic.source, topic.id
+        assert re.match(_INSTITUTION, topic.cited), (topic.id, topic.cited)
+        for internal in ("domain.md", "design.md", "shared/", "§"):
+            assert internal not in topic.source, topic.id
         assert topic.mark in {"CONFIRMED", "LIKELY", "UNCERTAIN", "CONFLICT"}
         assert topic.related and topic.id not in topic.related
         assert topic.examples, topic.id
@@ -151,38 +554,104 @@ def test_pension_and_jkp_never_offered() -> None:
                 assert re.search(r"\b(tidak|hanya)\b", sentence.lower()), (topic.id, sentence)
 
 
-def _rupiah_values(text: str) -> set[int]:
-    """Amounts written as 'Rp16.800', 'Rp42 juta', 'Rp1,5 juta' or bare '16.800'."""
-    values: set[int] = set()
-    pattern = r"Rp\s?(\d+(?:[.,]\d+)*)(\s*(?:juta|jt))?|\b(\d{1,3}(?:\.\d{3})+)\b"
-    for match in re.finditer(pattern, text):
-        number, juta, bare = match.groups()
-        if bare:
-            values.add(int(bare.replace(".", "")))
-            continue
-        if juta:
-            values.add(round(float(number.replace(",", ".")) * 1_000_000))
-        else:
-            values.add(int(number.replace(".", "").replace(",", "")))
-    return values
+_UNITS = {
+    "juta": "rupiah", "million": "rupiah", "%": "percent", "persen": "percent",
+    "percent": "percent", "kali": "times", "times": "times", "bulan": "months",
+    "months": "months", "month": "months", "tahun": "years", "years": "years", "year": "years",
+    "hari": "days", "days": "days", "jam": "hours", "hours": "hours", "angka": "digits",
+    "digits": "digits", "anak": "children", "children": "children", "program": "programs",
+    "programs": "programs",
+}  # fmt: skip
+_BEFORE = {"desil": "decile", "deciles": "decile", "decile": "decile", "usia": "years",
+           "age": "years", "bpjs": "phone", "175": "phone"}  # fmt: skip
+_REGULATION = re.compile(
+    r"\b(?:PP|UU|Law|Permenaker|PMK|Inpres|Perpres)\s*\d+/\d{4}|\d+/PERDIR\S*"
+    r"|(?:Januari|Februari|Maret|April|Mei|Juni|Juli|Agustus|September|Oktober|November"
+    r"|Desember|January|February|March|May|June|July|August|October|December)\s+\d{4}"
+)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9])(?P<rp>Rp\s?)?(?P<n>\d+(?:[.,]\d+)*(?:×\d+)?)(?P<pct>%)?"
+    r"(?(rp)|(?P<list>(?:\s*(?:,\s*(?:atau|or|dan|and)?|–|-|atau|or|dan|and)\s*\d+(?:[.,]\d+)*)*))"
+    r"\s*(?P<unit>[a-z]+)?"
+)
 
 
-def test_every_rupiah_figure_is_in_domain_md() -> None:
-    if not DOMAIN.exists():
-        pytest.skip(f"{DOMAIN} is not present next to the repository; figure check needs it")
-    allowed = _rupiah_values(DOMAIN.read_text("utf-8"))
-    for topic in KnowledgeBase.load("id").topics:
-        unknown = _rupiah_values(topic.answer) - allowed
-        assert not unknown, (topic.id, sorted(unknown))
+def _number(raw: str) -> float:
+    """'16.800' -> 16800, '1,5' -> 1.5 (Indonesian separators)."""
+    if "," in raw:
+        whole, _, fraction = raw.partition(",")
+        return float(whole.replace(".", "") + "." + fraction)
+    return float(raw.replace(".", ""))
 
 
-def test_rupiah_extraction_can_fail() -> None:
-    assert _rupiah_values("Rp42 juta dan Rp16.800 dan Rp1,5 juta") == {
-        42_000_000,
-        16_800,
-        1_500_000,
+def figures_in(text: str) -> set[tuple[str, str]]:
+    """(value, unit) of every figure a text states; list numbers share the unit after the list."""
+    found: set[tuple[str, str]] = set()
+    text = _REGULATION.sub(" ", text)
+    for line in text.splitlines():
+        line = re.sub(r"^\s*\d+\.\s", "", line)  # numbered steps are not figures
+        for m in _NUMBER.finditer(line):
+            unit = "%" if m["pct"] else (m["unit"] or "")
+            kind = _UNITS.get(unit, "")
+            before = line[: m.start()].split()[-1:] or [""]
+            kind = _BEFORE.get(before[0].lower().strip("(:"), kind)
+            numbers = [m["n"], *re.findall(r"\d+(?:[.,]\d+)*", m["list"] or "")]
+            for raw in numbers:
+                if "×" in raw:
+                    found.add((raw.replace("×", "x"), kind or "hours"))
+                    continue
+                if raw == "175":
+                    found.add(("175", "phone"))
+                    continue
+                value = _number(raw)
+                if m["rp"] or kind == "rupiah":
+                    value *= 1_000_000 if unit in ("juta", "million") else 1
+                    kind = "rupiah"
+                found.add((f"{value:g}" if value < 1e6 else str(round(value)), kind))
+    return found
+
+
+def _allowed_figures() -> set[tuple[str, str]]:
+    raw = tomllib.loads(FIGURES.read_text("utf-8"))
+    allowed: set[tuple[str, str]] = set()
+    for figure in raw["figures"]:
+        assert figure["source"] and figure["mark"] in {
+            "CONFIRMED", "LIKELY", "UNCERTAIN", "CONFLICT"
+        }, figure  # fmt: skip
+        value = figure["value"]
+        text = value if isinstance(value, str) else (
+            f"{float(value):g}" if value < 1e6 else str(value)
+        )  # fmt: skip
+        allowed.add((text, figure["unit"]))
+    return allowed
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_figure_is_in_the_sourced_figures_file(language: str) -> None:
+    allowed = _allowed_figures()
+    for topic in KnowledgeBase.load(language).topics:
+        for day in DAYS:
+            unknown = figures_in(topic.render(day, language)) - allowed
+            assert not unknown, (language, topic.id, sorted(unknown))
+
+
+def test_figure_extraction_can_fail() -> None:
+    assert figures_in("Rp42 juta dan Rp16.800, 48 kali, 3, 6, atau 12 bulan, PP 50/2025") == {
+        ("42000000", "rupiah"),
+        ("16800", "rupiah"),
+        ("48", "times"),
+        ("3", "months"),
+        ("6", "months"),
+        ("12", "months"),
     }
-    assert 99_999 not in _rupiah_values("Rp16.800")
+    assert ("99", "times") not in _allowed_figures()
+    assert figures_in("Rp1,5 juta; BPJS 175; desil 1–5; 2×24 jam") == {
+        ("1500000", "rupiah"),
+        ("175", "phone"),
+        ("1", "decile"),
+        ("5", "decile"),
+        ("2x24", "hours"),
+    }
 
 
 def test_matching_is_fast() -> None:

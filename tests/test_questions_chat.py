@@ -19,7 +19,7 @@ async def test_question_gets_a_curated_answer_with_source_and_related_buttons(
     await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
     call = harness.last(WORKER)
     assert call.text.startswith("Manfaat ikut BPJS TK\n\n")
-    assert call.text.endswith("\n\nSumber: Kemnaker e-kliping PP 82/2019")
+    assert call.text.endswith("\n\nSumber: PP 82/2019; BPJS Ketenagakerjaan")
     assert "domain.md" not in call.text
     assert call.params["link_preview_options"]["is_disabled"] is True
     assert 1 <= len(call.buttons) <= 3
@@ -127,3 +127,46 @@ async def test_message_inside_a_flow_is_not_treated_as_a_question(harness: Harne
     await harness.press(WORKER, "STS OTHER")
     await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
     assert "NIK harus 16 angka" in harness.text(WORKER)
+
+
+async def test_greetings_and_thanks_get_a_short_reply_with_the_menu(harness: Harness) -> None:
+    for text in ("halo", "Assalamualaikum bang", "horas lae", "makasih ya", "ok"):
+        await harness.send(WORKER, text)
+        call = harness.last(WORKER)
+        assert "tidak mau menebak" not in call.text
+        assert len(call.text) <= 600
+        assert call.buttons and all(data.startswith("MENU ") for _, data in call.buttons)
+    assert await harness.db.fetchval("SELECT COUNT(*) FROM questions") == 0
+
+
+async def test_daftar_typed_as_a_message_starts_the_registration(harness: Harness) -> None:
+    await harness.send(WORKER, "mau daftar")
+    assert "tidak mau menebak" not in harness.text(WORKER)
+    assert await harness.db.fetchval("SELECT COUNT(*) FROM registrations") == 1
+
+
+async def test_registration_answers_carry_a_register_button(harness: Harness) -> None:
+    await harness.send(WORKER, "cemana cara daftar bpjs tk")
+    assert harness.text(WORKER).startswith("Cara mendaftar\n\n")
+    assert harness.labels(WORKER)[0] == "Daftar sekarang"
+    await harness.tap(WORKER, "Daftar sekarang")
+    assert await harness.db.fetchval("SELECT COUNT(*) FROM registrations") == 1
+
+
+async def test_status_answers_carry_a_status_button(harness: Harness) -> None:
+    await harness.send(WORKER, "udh kirim pendaftaran trs gmn")
+    call = harness.last(WORKER)
+    assert call.text.startswith("Setelah mendaftar\n\n")
+    assert ("Cek status", "MENU status") in call.buttons
+
+
+async def test_death_at_sea_is_answered_as_a_work_accident(harness: Harness) -> None:
+    await harness.send(WORKER, "kalo sy meninggal di laut keluarga dpt apa")
+    text = harness.text(WORKER)
+    assert text.startswith("Meninggal akibat kerja\n\n")
+    assert "48 kali" in text and "Rp42 juta" in text
+
+
+async def test_english_question_gets_the_indonesian_answer(harness: Harness) -> None:
+    await harness.send(WORKER, "how do I claim the death benefit")
+    assert harness.text(WORKER).startswith("Cara klaim santunan kematian\n\n")
