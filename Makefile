@@ -12,7 +12,8 @@ EXTRACT := $(BIN)/pybabel -q extract -F pyproject.toml --no-location --sort-by-f
 	--add-comments=TRANSLATORS: --project=jaga-pekerja --copyright-holder="Jaga Pekerja" \
 	bot handlers storage
 
-.PHONY: install run console test lint typecheck pytest catalogs check-catalogs update-catalogs bench clean
+.PHONY: install run console test lint typecheck pytest catalogs check-catalogs update-catalogs bench clean \
+	image-tools base-image image image-test
 
 install: $(STAMP)
 
@@ -68,6 +69,32 @@ update-catalogs: install
 bench: install catalogs
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# The container image (not part of `make test`). Needs Docker's engine and, for the base image,
+# debootstrap and root: no container registry is used (deploy/base-image.sh).
+DOCKER ?= docker
+BASE_IMAGE ?= jaga-base:bookworm
+IMAGE ?= jaga-pekerja:latest
+
+# Docker's engine and debootstrap from Debian's packages, installed (as root) and started when
+# missing, so that `make image` needs nothing done by hand on a fresh machine.
+image-tools:
+	@command -v $(DOCKER) >/dev/null && command -v debootstrap >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q docker.io debootstrap; }
+	@$(DOCKER) info >/dev/null 2>&1 || { (dockerd >/var/log/jaga-dockerd.log 2>&1 &); \
+		for _ in $$(seq 60); do $(DOCKER) info >/dev/null 2>&1 && exit 0; sleep 1; done; \
+		echo "dockerd did not start: see /var/log/jaga-dockerd.log" >&2; exit 1; }
+
+# Built once, if missing; `docker rmi $(BASE_IMAGE)` first to make it again (security updates).
+base-image: image-tools
+	@$(DOCKER) image inspect $(BASE_IMAGE) >/dev/null 2>&1 || deploy/base-image.sh $(BASE_IMAGE)
+
+image: base-image
+	$(DOCKER) build --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+# Starts the image for real: migrates, answers /health, stops cleanly on `docker stop`.
+image-test: image
+	DOCKER=$(DOCKER) deploy/image-test.sh $(IMAGE)
 
 clean:
 	rm -rf $(VENV) $(LOCALES)/*/LC_MESSAGES/*.mo .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import re
+import shlex
 import sys
+from pathlib import Path
 
 from bot import desk_cli, logging_setup
 from bot.logging_setup import LogFormat
@@ -19,6 +23,97 @@ def _configure_logging(level: int, fmt: LogFormat = "kv") -> None:
     logging_setup.configure(level, fmt)
 
 
+# A `.env` line that sets a secret (pydantic-settings reads `.env` in the working folder).
+_ENV_SECRET = re.compile(r"^\s*(export\s+)?JAGA_(SECRET_KEY|TELEGRAM_TOKEN)\s*=\s*\S", re.M)
+
+
+def _refuse_files_open_to_others(settings: Settings) -> None:
+    """SettingsError naming every file with personal data or a secret that others may use.
+
+    Refuses rather than fixing the mode itself: a file open to others may already have been
+    read, which the operator must know (SECURITY.md, File permissions).
+    """
+    from storage.files import database_files, open_to_others
+
+    key_file = settings.db.parent / "secret.key"
+    holds = {path: "personal data" for path in database_files(settings.db)}
+    holds[key_file] = "the secret key"
+    holds[key_file.with_name(key_file.name + ".old")] = "the previous secret key"
+    env_file = Path(".env")
+    try:
+        if _ENV_SECRET.search(env_file.read_text(encoding="utf-8", errors="replace")):
+            holds[env_file] = "a secret (JAGA_SECRET_KEY or JAGA_TELEGRAM_TOKEN)"
+    except OSError:
+        pass  # no .env (or unreadable: pydantic-settings reports that)
+    shared = [(path, what, mode) for path, what in holds.items() if (mode := open_to_others(path))]
+    if not shared:
+        return
+    fix = "chmod 600 " + " ".join(shlex.quote(str(path)) for path, _, _ in shared)
+    if len(shared) == 1:
+        path, what, mode = shared[0]
+        raise SettingsError(
+            f"{path} holds {what} but other users may read or change it (mode {mode:04o}); "
+            f"refusing to start. Make it private with: {fix}"
+        )
+    names = ", ".join(f"{path} (mode {mode:04o})" for path, _, mode in shared)
+    raise SettingsError(
+        f"{names} hold personal data or secrets but other users may read or change them; "
+        f"refusing to start. Make them private with: {fix}"
+    )
+
+
+def _refuse_unwritable_data_folder(settings: Settings) -> None:
+    """SettingsError in one line if this user cannot write the database or its folder.
+
+    The usual cause is a data folder (a container's bind mount on /data) owned by root while
+    the bot runs as another user: name it and the chown that fixes it.
+    """
+    folder = settings.db.parent
+    # os.path.exists, not Path.exists: a folder this user may not enter must not raise here.
+    nearest = next((p for p in (folder, *folder.parents) if os.path.exists(p)), folder)
+    checks = [(nearest, os.W_OK | os.X_OK)]
+    if os.path.exists(settings.db):
+        checks.append((settings.db, os.W_OK))
+    blocked = [path for path, mode in checks if not os.access(path, mode)]
+    if blocked:
+        uid, gid = os.getuid(), os.getgid()
+        raise SettingsError(
+            f"{blocked[0]} is not writable by uid {uid}, the user running the bot; fix it with: "
+            f"chown -R {uid}:{gid} {shlex.quote(str(folder))} (for a container's bind mount, "
+            "run that on the host, on the folder mounted at /data)"
+        )
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    """jaga health: 0 if the running bot's /health answers 200 (the container HEALTHCHECK).
+
+    Asks where `jaga run` serves it by the same settings (JAGA_HEALTH_LISTEN/JAGA_HEALTH_PORT);
+    a wildcard address is asked on loopback. Never through an HTTP proxy.
+    """
+    import urllib.error
+    import urllib.request
+
+    port = settings.health_port if args.port is None else args.port
+    if port == 0:
+        print("jaga: /health is off (JAGA_HEALTH_PORT=0)", file=sys.stderr)
+        return 1
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(
+        settings.health_listen, settings.health_listen
+    )
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/health"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=args.timeout) as response:
+            print(f"{url}: {response.status} {response.read(512).decode(errors='replace')}")
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"jaga: {url}: {exc.code} {exc.read(512).decode(errors='replace')}", file=sys.stderr)
+    except OSError as exc:  # refused, timed out, unreachable
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        print(f"jaga: {url}: no answer ({reason})", file=sys.stderr)
+    return 1
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot import webhook
@@ -30,9 +125,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         webhook.secret_token(settings)
         hook = webhook.Webhook(url, args.listen, args.port)
     app = build_application(settings)
-    webhook.run(
-        app, settings, webhook=hook, health_listen=args.health_listen, health_port=args.health_port
-    )
+    health_listen = settings.health_listen if args.health_listen is None else args.health_listen
+    health_port = settings.health_port if args.health_port is None else args.health_port
+    webhook.run(app, settings, webhook=hook, health_listen=health_listen, health_port=health_port)
     return 0
 
 
@@ -122,7 +217,7 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
 def _console(settings: Settings, args: argparse.Namespace) -> int:
     from bot import console
 
-    return console.main(settings, args.phone)
+    return console.main(settings, args.phone, user_id=args.user, name=args.name)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,6 +249,10 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         from bot import desk_cli
 
         return desk_cli.import_p3ke(settings, args.path)
+    if args.kind == "cadres":  # village cadres by Telegram id or phone (bot/cadre_import.py)
+        from bot import desk_cli
+
+        return desk_cli.import_cadres(settings, args.path)
 
     async def go() -> int:
         source = FileSource(Path(args.path))
@@ -195,13 +294,30 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="receive updates at this https URL")
     run.add_argument("--listen", default="0.0.0.0", help="webhook server address (0.0.0.0)")
     run.add_argument("--port", type=int, default=8443, help="webhook server port (8443)")
-    run.add_argument("--health-listen", default="127.0.0.1", help="/health address (127.0.0.1)")
-    run.add_argument("--health-port", type=int, default=8080, help="/health port; 0: off (8080)")
+    run.add_argument(
+        "--health-listen", help="/health address (JAGA_HEALTH_LISTEN, default 127.0.0.1)"
+    )
+    run.add_argument(
+        "--health-port", type=int, help="/health port; 0: off (JAGA_HEALTH_PORT, default 8080)"
+    )
     console = sub.add_parser("console", help="chat with the bot in this terminal, no token")
     console.add_argument("--phone", help="the phone number a share-contact button sends")
+    console.add_argument(
+        "--user",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="play this Telegram id, e.g. one granted a role with jaga grant",
+    )
+    console.add_argument("--name", help="the Telegram first and last name of --user")
     sub.add_parser("migrate", help="apply database migrations and report the schema version")
+    health = sub.add_parser("health", help="exit 0 if the running bot's /health answers 200")
+    health.add_argument("--port", type=int, help="ask this port (default: JAGA_HEALTH_PORT)")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (5)")
     imports = sub.add_parser("import", help="import a BPJS branch extract (CSV or XLSX)")
-    imports.add_argument("kind", choices=["members", "claims", "p3ke"], help="what the file holds")
+    imports.add_argument(
+        "kind", choices=["members", "claims", "p3ke", "cadres"], help="what the file holds"
+    )
     imports.add_argument("path", help="the .csv or .xlsx file")
     desk_cli.add_arguments(sub)  # grant, program, export: the review desk
     backup = sub.add_parser("backup", help="copy the database while the bot runs (online)")
@@ -219,6 +335,7 @@ COMMANDS = {
     "run": _run,
     "console": _console,
     "migrate": _migrate,
+    "health": _health,
     "import": _import,
     "backup": _backup,
     "rotate-key": _rotate_key,
@@ -227,7 +344,17 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `jaga` console script."""
+    """Entry point of the `jaga` console script: every file it creates is owner-only."""
+    # The database, its -wal/-shm, the key, backups and exports hold personal data: whatever
+    # the shell's umask, nothing this process creates is readable by group or others.
+    previous = os.umask(0o077)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     level = logging.WARNING if args.command == "console" else logging.INFO
     _configure_logging(level)
@@ -235,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if settings.log_format != "kv":
             _configure_logging(level, settings.log_format)
+        if args.command == "health":  # only asks the running bot: no database, no key
+            return _health(settings, args)
+        _refuse_unwritable_data_folder(settings)  # before anything stats or opens files there
+        _refuse_files_open_to_others(settings)  # every command opens the database or the key
         if args.command == "run":
             settings.token()  # a missing token is a one-line error, before anything starts
         return COMMANDS[args.command](settings, args)

@@ -66,12 +66,8 @@ async def _notify_admins(update: object, context: JagaContext) -> None:
     if now - notices.get(kind, -ADMIN_NOTICE_INTERVAL) < ADMIN_NOTICE_INTERVAL:
         return
     notices[kind] = now
-    where = type(update).__name__
-    if isinstance(update, Update):
-        user = update.effective_user
-        where = "callback_query" if update.callback_query else "message"
-        if user is not None:
-            where += f" user={user.id}"
+    pressed = isinstance(update, Update) and update.callback_query is not None
+    user = update.effective_user if isinstance(update, Update) else None
     summary = mask_text(f"{kind}: {error}")[:500]
     for admin in sorted(context.settings.admins):
         language: str = context.settings.language
@@ -81,6 +77,9 @@ async def _notify_admins(update: object, context: JagaContext) -> None:
         except Exception:  # the database may be what failed
             log.debug("event=admin_language_lookup_failed")
         _ = translator(language).gettext
+        where = _("tombol yang ditekan") if pressed else _("pesan")
+        if user is not None:
+            where = _("{what} dari pengguna {id}").format(what=where, id=user.id)
         text = _("Gangguan di bot: {summary}\nSaat memproses: {where}\nRinciannya ada di log.")
         try:
             await context.bot.send_message(admin, text.format(summary=summary, where=where))
