@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -21,12 +22,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import outbox, reminders
+from bot import menus, outbox, reminders
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
-from bot.i18n import LANGUAGES, N_, translator
-from bot.processing import update_processing
+from bot.i18n import LANGUAGES, N_
+from bot.processing import tell_too_slow, update_processing
 from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
 from handlers import (
@@ -95,7 +96,12 @@ def register_handlers(app: JagaApplication) -> None:
     services.commands = {command.name: command for command in commands()}
     # Flows keep their state in SQLite; the router hands them the messages of users inside them.
     flows = [
-        Flow(registration.FLOW, registration.on_message, registration.on_cancel),
+        Flow(
+            registration.FLOW,
+            registration.on_message,
+            registration.on_cancel,
+            registration.CANCEL_TEXT,
+        ),
         # /status and /klaim: NIK + birth date, or a claim number; /iuran: occupation, income.
         Flow(status.FLOW, status.on_message, status.on_cancel),
         Flow(claims.FLOW, claims.on_message, claims.on_cancel),
@@ -153,6 +159,8 @@ def register_handlers(app: JagaApplication) -> None:
     # Messages: edits are not answers; unknown commands get help; the rest goes to the router.
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, router.edited_message))
     app.add_handler(MessageHandler(filters.COMMAND, router.unknown_command))
+    # A document is a cadre's filled spreadsheet (anyone else is told politely what it is for).
+    app.add_handler(MessageHandler(filters.Document.ALL, cadres.document))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, router.message))
 
     # Group 1, after the update was handled: someone marked as having blocked the bot (a 403 to
@@ -163,7 +171,20 @@ def register_handlers(app: JagaApplication) -> None:
 
 
 async def _only_people_in_private_chats(update: Update, context: JagaContext) -> None:
-    """Stops updates from channels, bots and groups; personal data is never asked in a group."""
+    """Stops updates from channels, bots and groups; personal data is never asked in a group.
+
+    Fails closed: a guard that cannot decide or answer (database, network) stops the update too.
+    """
+    try:
+        await _guard(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception:
+        log.exception("event=guard_failed")
+        raise ApplicationHandlerStop from None
+
+
+async def _guard(update: Update, context: JagaContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or user.is_bot:
         raise ApplicationHandlerStop
@@ -173,6 +194,9 @@ async def _only_people_in_private_chats(update: Update, context: JagaContext) ->
     # Never read: forwarded messages (may carry others' data) and texts longer than any answer.
     if await privacy.refused_unread(update, context):
         raise ApplicationHandlerStop
+    # A press whose data does not fit its prefix's grammar (bot/callbacks.py) was forged.
+    if await privacy.refused_forged_button(update, context):
+        raise ApplicationHandlerStop
 
 
 def build_application(
@@ -180,7 +204,9 @@ def build_application(
 ) -> JagaApplication:
     """The Application for these settings; `request` replaces the network (console, tests)."""
     token = CONSOLE_TOKEN if request is not None and settings.telegram_token is None else None
-    processor, update_queue = update_processing(settings.max_concurrent_updates)
+    processor, update_queue = update_processing(
+        settings.max_concurrent_updates, settings.handler_timeout_seconds
+    )
     builder = (
         Application.builder()
         .token(token or settings.token())
@@ -200,6 +226,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app: JagaApplication = builder.build()  # type: ignore[assignment]
+    processor.on_timeout = functools.partial(tell_too_slow, app)  # bounded handlers
     app.bot_data.settings = settings
     app.bot_data.cipher = FieldCipher(settings.key)
     register_handlers(app)
@@ -207,15 +234,19 @@ def build_application(
 
 
 async def _post_init(app: JagaApplication) -> None:
-    """Opens the database and publishes the command list in each language."""
+    """Opens the database and publishes the command lists: workers' and each role holder's."""
     services = app.bot_data
     services.db = await Database.open(services.settings.db)
+    listed = list(services.commands.values())
     for lang in LANGUAGES:
-        _ = translator(lang).gettext
-        bot_commands = [BotCommand(c.name, _(c.description)) for c in services.commands.values()]
-        # The deployment's language is the default for everyone; the others by language_code.
+        # Everyone gets the workers' commands; the deployment's language is the default, the
+        # others by language_code.
         code = None if lang == services.settings.language else lang
-        await app.bot.set_my_commands(bot_commands, language_code=code)
+        worker_commands = menus.bot_commands(listed, "worker", lang)
+        await app.bot.set_my_commands(worker_commands, language_code=code)
+    # Cadres, reviewers and admins get their own menu in their private chat (granted on the
+    # command line since the last start, too); former role holders get the default back.
+    await menus.sync_all(app.bot, services.db, services.settings, listed)
     # Repeating jobs (they run once the Application is started: jaga run, not the tests).
     if app.job_queue is not None:
         # Daily retention: rejected submissions and abandoned drafts past their period go.

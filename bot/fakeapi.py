@@ -100,6 +100,8 @@ class RecordingBotApi(BaseRequest):
         self._message_ids: dict[int, itertools.count[int]] = {}
         # Seconds to wait before answering a call (to simulate network latency per chat).
         self.delay: Callable[[ApiCall], float] | None = None
+        # Files people sent, by file_id: getFile describes them, the file URL returns them.
+        self.files: dict[str, bytes] = {}
 
     # --- BaseRequest -----------------------------------------------------------------------
 
@@ -125,6 +127,9 @@ class RecordingBotApi(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Answer one Bot API call as Telegram would, recording it first."""
+        if "/file/bot" in url:  # a download of a file a person sent (File.download_*)
+            content = self.files.get(url.rsplit("/", 1)[-1])
+            return (200, content) if content is not None else (404, b"Not Found")
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files: dict[str, bytes] = {}
@@ -183,6 +188,10 @@ class RecordingBotApi(BaseRequest):
             retry_after = 1
         self._faults.append(_Fault(method, status, description, retry_after, chat_id, times))
 
+    def add_file(self, file_id: str, content: bytes) -> None:
+        """A file a person sent, as Telegram stores it: getFile and its download find it."""
+        self.files[file_id] = content
+
     def _take_fault(self, call: ApiCall) -> _Fault | None:
         for fault in self._faults:
             if fault.method == call.method and fault.chat_id in (None, call.chat_id):
@@ -208,6 +217,14 @@ class RecordingBotApi(BaseRequest):
             return []
         if call.method == "getUpdates":
             return []
+        if call.method == "getFile" and str(call.params.get("file_id")) in self.files:
+            file_id = str(call.params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
         if call.method in _MESSAGE_METHODS:
             assert call.chat_id is not None
             return self._message(call, self.next_message_id(call.chat_id))

@@ -1,37 +1,67 @@
 """/kader: invite links for reviewers and admins; for cadres, what they registered and what to fix.
 
 An invite is a deep link t.me/<bot>?start=<code> (and its QR code). Whoever opens it confirms
-their name and becomes a cadre of the link's desa; a link is used once, expires and can be
-revoked. Callback data: `KDR R <code> [page]` browse regions, `KDR NEW <desa>` create an invite,
-`KDR X <invite id>` revoke, `KDR OK <code>` / `KDR NM <code>` confirm or type the name,
-`KDR ME` the cadre view, `KDR REP` submissions per cadre.
+their name and becomes a cadre of the link's desa; a link admits the number of cadres chosen when
+it was made (1 to 20), expires and can be revoked. Cadres imported by phone number
+(`jaga import cadres`) claim their role here by sharing their contact. Callback data:
+`KDR R <code> [page]` browse regions, `KDR NEW <desa> [places]` ask how many cadres / create an
+invite, `KDR X <invite id>` revoke, `KDR OK <code>` / `KDR NM <code>` confirm or type the name,
+`KDR ME [page]` the cadre view, `KDR REP [page]` submissions per cadre, `KDR SHEET` the
+spreadsheet template; a cadre sends the filled template back as a document (`document`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import io
+import json
 import logging
-import re
+import multiprocessing
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import segno
-from telegram import Update
+from telegram import Document, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
-from bot import clock
+from bot import cadre_sheet, clock, menus
 from bot.access import Access, access_of, within
 from bot.context import JagaContext
-from bot.registration import STATUS_WORDS, check_name, children, region_name
+from bot.contributions import ContributionTable, load_table, quote
+from bot.crypto import FieldCipher, mask_nik
+from bot.i18n import N_
+from bot.patterns import linear
+from bot.registration import (
+    CONSENT_VERSION,
+    STATUS_WORDS,
+    check_name,
+    check_phone,
+    children,
+    flags_for,
+    reference,
+    region_name,
+)
 from bot.reminders import desa_quota, quota_lines
 from handlers.common import Button, Turn, answer_button, columns, inline, say
-from storage import cadres, users
+from storage import cadres, registrations, users
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FLOW = "kader"
-_CODE = re.compile(r"k[A-Za-z0-9_-]{16}")
+_CODE = linear(r"k[A-Za-z0-9_-]{16}")
 _PAGE = 30  # region buttons a page (a kecamatan can have 80 desa)
+PLACES = (1, 5, 10, 20)  # how many cadres an invite may admit (a district's desa have several)
+DEFAULT_PLACES = 10
+_LIMIT = 600  # characters a message at most: short enough to read slowly
+# Spreadsheet rows stored per commit: one disk sync per batch, the write lock held briefly.
+BATCH = 20
 # Registration states as a cadre reads them (translated where shown).
 
 
@@ -94,7 +124,9 @@ async def kader(update: Update, context: JagaContext) -> None:
     if access.is_reviewer:
         await _reviewer_menu(context, turn, access)
     elif access.is_cadre:
-        await _cadre_view(context, turn, access)
+        await _cadre_view(context, turn, access, 0)
+    elif await cadres.any_pending(context.db):
+        await _offer_phone_claim(context, turn)
     else:
         _ = turn.gettext
         await say(
@@ -116,8 +148,11 @@ async def _reviewer_menu(context: JagaContext, turn: Turn, access: Access) -> No
         lines.append(_("Tautan yang masih berlaku (tekan untuk mencabut):"))
         for invite in invites:
             until = dt.datetime.fromisoformat(invite.expires_at.replace("Z", "+00:00"))
-            label = _("Cabut: {desa} (s.d. {date})").format(
-                desa=region_name(invite.desa_code), date=turn.tr.date(until.astimezone(clock.WIB))
+            label = _("Cabut: {desa}, sisa {left} dari {places} (s.d. {date})").format(
+                desa=region_name(invite.desa_code),
+                left=turn.tr.number(invite.places_left),
+                places=turn.tr.number(invite.max_uses),
+                date=turn.tr.date(until.astimezone(clock.WIB)),
             )
             rows.append([(label, f"KDR X {invite.id}")])
     else:
@@ -141,12 +176,15 @@ async def button(update: Update, context: JagaContext) -> None:
         await _confirm(update, context, turn, parts[2], typed=action == "NM")
         return
     access = await access_of(context.db, context.settings, turn.id)
-    if action == "ME":
+    page = int(parts[-1]) if len(parts) > 2 and parts[-1].isdigit() else 0
+    if action in ("ME", "SHEET"):
         await answer_button(query)
-        if access.is_cadre:
-            await _cadre_view(context, turn, access)
-        else:
+        if not access.is_cadre:
             await say(context, turn.chat_id, _("Anda bukan kader desa."))
+        elif action == "SHEET":
+            await _send_template(context, turn, access)
+        else:
+            await _cadre_view(context, turn, access, page)
         return
     if not access.is_reviewer:
         await answer_button(query, _("Menu ini hanya untuk petugas dinas."))
@@ -157,13 +195,16 @@ async def button(update: Update, context: JagaContext) -> None:
         await _pick_desa(context, turn, access, None if parts[2] == "-" else parts[2], page)
     elif action == "NEW" and len(parts) == 3:
         await answer_button(query)
-        await _create_invite(context, turn, access, parts[2])
+        await _ask_places(context, turn, access, parts[2])
+    elif action == "NEW" and len(parts) == 4 and parts[3].isdigit() and int(parts[3]) in PLACES:
+        await answer_button(query)
+        await _create_invite(context, turn, access, parts[2], int(parts[3]))
     elif action == "X" and len(parts) == 3 and parts[2].isdigit():
         await _revoke(context, turn, access, int(parts[2]))
         await answer_button(query)
     elif action == "REP":
         await answer_button(query)
-        await _per_cadre(context, turn, access)
+        await _per_cadre(context, turn, access, page)
     else:
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
 
@@ -180,7 +221,7 @@ async def _pick_desa(
         await say(context, turn.chat_id, _("Wilayah itu di luar wilayah tugas Anda."))
         return
     if code is not None and is_desa(code):
-        await _create_invite(context, turn, access, code)
+        await _ask_places(context, turn, access, code)
         return
     rows = region_rows(
         code,
@@ -196,7 +237,29 @@ async def _pick_desa(
     await say(context, turn.chat_id, text, inline(rows))
 
 
-async def _create_invite(context: JagaContext, turn: Turn, access: Access, desa: str) -> None:
+async def _ask_places(context: JagaContext, turn: Turn, access: Access, desa: str) -> None:
+    """Asks how many cadres the new invite for a desa may admit (1, 5, 10 or 20)."""
+    _ = turn.gettext
+    if not is_desa(desa) or region_name(desa) == desa or not in_scope(access, desa):
+        await say(context, turn.chat_id, _("Wilayah itu di luar wilayah tugas Anda."))
+        return
+    labels = {n: _("{n} orang").format(n=turn.tr.number(n)) for n in PLACES}
+    labels[DEFAULT_PLACES] = _("{n} orang (biasa)").format(n=turn.tr.number(DEFAULT_PLACES))
+    rows = columns([(labels[n], f"KDR NEW {desa} {n}") for n in PLACES], 2)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Berapa calon kader Desa {desa} yang boleh bergabung dengan tautan ini? "
+            "Setelah itu tautan tidak bisa dipakai lagi."
+        ).format(desa=region_name(desa)),
+        inline(rows),
+    )
+
+
+async def _create_invite(
+    context: JagaContext, turn: Turn, access: Access, desa: str, places: int
+) -> None:
     """Makes an invite for a desa and sends its link and QR code, with a revoke button."""
     _ = turn.gettext
     if not is_desa(desa) or region_name(desa) == desa or not in_scope(access, desa):
@@ -204,23 +267,34 @@ async def _create_invite(context: JagaContext, turn: Turn, access: Access, desa:
         return
     expires = clock.now() + dt.timedelta(days=context.settings.cadre_invite_days)
     invite = await cadres.create_invite(
-        context.db, new_code(), desa, turn.id, clock.utc_iso(expires)
+        context.db, new_code(), desa, turn.id, clock.utc_iso(expires), places
     )
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    if places == 1:
+        who = _("Tautan hanya bisa dipakai satu kali.")
+    else:
+        who = _("Tautan bisa dipakai oleh {n} kader, masing-masing satu kali.").format(
+            n=turn.tr.number(places)
+        )
     caption = _(
         "Tautan undangan kader untuk Desa {desa}, berlaku sampai {date}:\n{link}\n\n"
-        "Berikan tautan ini atau kode QR-nya hanya kepada calon kader. Tautan hanya bisa "
-        "dipakai satu kali."
+        "Berikan tautan ini atau kode QR-nya hanya kepada calon kader."
     ).format(desa=region_name(desa), date=turn.tr.date(expires.date()), link=link)
     png = io.BytesIO()
     segno.make(link, error="m").save(png, kind="png", scale=8, border=2)
     await context.bot.send_photo(
         turn.chat_id,
         png.getvalue(),
-        caption=caption,
+        caption=caption + " " + who,
         reply_markup=inline([[(_("Cabut tautan ini"), f"KDR X {invite.id}")]]),
     )
-    log.info("event=cadre_invite_created invite=%s desa=%s by=%s", invite.id, desa, turn.id)
+    log.info(
+        "event=cadre_invite_created invite=%s desa=%s places=%s by=%s",
+        invite.id,
+        desa,
+        places,
+        turn.id,
+    )
 
 
 async def _revoke(context: JagaContext, turn: Turn, access: Access, invite_id: int) -> None:
@@ -232,14 +306,69 @@ async def _revoke(context: JagaContext, turn: Turn, access: Access, invite_id: i
     if await cadres.revoke_invite(context.db, invite_id):
         text = _("Tautan undangan untuk Desa {desa} sudah dicabut dan tidak bisa dipakai lagi.")
     else:
-        text = _("Tautan undangan untuk Desa {desa} sudah dipakai atau sudah dicabut.")
+        text = _("Tautan undangan untuk Desa {desa} sudah penuh atau sudah dicabut.")
     await say(context, turn.chat_id, text.format(desa=region_name(invite.desa_code)))
 
 
-async def _per_cadre(context: JagaContext, turn: Turn, access: Access) -> None:
-    """Lists each cadre in the reviewer's regions with their submissions by status."""
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: its text, its number, how many there are, the lines it shows."""
+
+    text: str
+    page: int
+    pages: int
+    shown: range
+
+
+def paged(
+    head: str, lines: list[str], foot: str, page: int, tr_page: Callable[[int, int], str]
+) -> Page:
+    """One page of a long list, every message at most 600 characters.
+
+    The first page starts with `head`; each page ends with `foot` and, when there are several,
+    `tr_page(page, pages)` (e.g. "Halaman 2 dari 3").
+    """
+    reserve = len(tr_page(999, 999)) + 2
+    budget_first = _LIMIT - len(head) - len(foot) - reserve - 2
+    budget_rest = _LIMIT - len(foot) - reserve - 2
+    starts = [0]
+    used = 0
+    for index, line in enumerate(lines):
+        budget = budget_first if len(starts) == 1 else budget_rest
+        if index > starts[-1] and used + len(line) + 1 > budget:
+            starts.append(index)
+            used = 0
+        used += len(line) + 1
+    page = min(max(page, 0), len(starts) - 1)
+    shown = range(starts[page], starts[page + 1] if page + 1 < len(starts) else len(lines))
+    parts = ([head] if page == 0 and head else []) + [lines[i] for i in shown]
+    if foot:
+        parts.append(foot)
+    if len(starts) > 1:
+        parts.append(tr_page(page + 1, len(starts)))
+    return Page("\n".join(parts)[:_LIMIT], page, len(starts), shown)
+
+
+def _nav(data: str, page: int, pages: int) -> list[Button]:
+    nav: list[Button] = []
+    if page > 0:
+        nav.append(("«", f"{data} {page - 1}"))
+    if page + 1 < pages:
+        nav.append(("»", f"{data} {page + 1}"))
+    return nav
+
+
+def _page_words(turn: Turn) -> Callable[[int, int], str]:
     _ = turn.gettext
-    lines = [_("Pendaftaran oleh kader:")]
+    return lambda page, pages: _("Halaman {page} dari {pages}").format(
+        page=turn.tr.number(page), pages=turn.tr.number(pages)
+    )
+
+
+async def _per_cadre(context: JagaContext, turn: Turn, access: Access, page: int = 0) -> None:
+    """Lists each cadre in the reviewer's regions with their submissions by status, paged."""
+    _ = turn.gettext
+    lines: list[str] = []
     for region in access.review_regions():
         for entry in await cadres.counts_per_cadre(context.db, region):
             counts = entry["counts"]
@@ -248,49 +377,80 @@ async def _per_cadre(context: JagaContext, turn: Turn, access: Access) -> None:
                 for status in STATUS_WORDS
                 if counts.get(status)
             ]
+            name = entry["name"] or _("tanpa nama (ID {id})").format(id=entry["telegram_id"])
             lines.append(
                 "• {name} ({desa}): {total}{detail}".format(
-                    name=entry["name"],
+                    name=name[:40],
                     desa=region_name(entry["desa_code"]),
                     total=turn.tr.number(sum(counts.values())),
                     detail=" – " + ", ".join(parts) if parts else "",
                 )
             )
-    if len(lines) == 1:
+    if not lines:
         lines.append(_("Belum ada kader di wilayah Anda."))
-    await say(context, turn.chat_id, "\n".join(lines))
+    shown = paged(_("Pendaftaran oleh kader:"), lines, "", page, _page_words(turn))
+    nav = _nav("KDR REP", shown.page, shown.pages)
+    await say(context, turn.chat_id, shown.text, inline([nav]) if nav else None)
 
 
 # --- the cadre's own view ---------------------------------------------------------------------
 
 
-async def _cadre_view(context: JagaContext, turn: Turn, access: Access) -> None:
-    """Shows a cadre, per desa, their submissions by state, those to fix (buttons), the quota."""
+async def _cadre_view(context: JagaContext, turn: Turn, access: Access, page: int) -> None:
+    """Shows a cadre every worker they registered (any desa) with its state, paged; the quota
+    of their desa; and a button for each submission to fix."""
     _ = turn.gettext
-    for desa in access.cadre_regions:
-        counts = await cadres.registered_counts(context.db, turn.id, desa)
-        lines = [
-            _("Kader Desa {desa}").format(desa=region_name(desa)),
-            _("Pekerja yang Anda daftarkan: {n}").format(n=turn.tr.number(sum(counts.values()))),
-        ]
-        lines += [
-            f"• {_(label)}: {turn.tr.number(counts[status])}"
-            for status, label in STATUS_WORDS.items()
-            if counts.get(status)
-        ]
+    workers = await cadres.registered_by(context.db, turn.id)
+    counts: dict[str, int] = {}
+    for worker in workers:
+        counts[worker["status"]] = counts.get(worker["status"], 0) + 1
+    head = [
+        _("Kader Desa {desa}").format(
+            desa=", ".join(region_name(d) for d in access.cadre_regions[:3])
+        ),
+        _("Pekerja yang Anda daftarkan: {n}").format(n=turn.tr.number(len(workers))),
+    ]
+    head += [
+        f"• {_(label)}: {turn.tr.number(counts[status])}"
+        for status, label in STATUS_WORDS.items()
+        if counts.get(status)
+    ]
+    for desa in access.cadre_regions[:3]:
         quotas = await desa_quota(context.db, desa, clock.today())
+        if len(access.cadre_regions) > 1:
+            head.append(region_name(desa) + ":")
         if quotas:
-            lines.append(_("Kuota pembiayaan:"))
-            lines += ["• " + line for line in quota_lines(turn.tr, quotas)]
+            head.append(_("Kuota pembiayaan:"))
+            head += ["• " + line for line in quota_lines(turn.tr, quotas)]
         else:
-            lines.append(_("Belum ada program pembiayaan untuk desa ini."))
-        fixes = await cadres.needing_fix(context.db, turn.id, desa)
-        rows: list[list[Button]] = []
-        if fixes:
-            lines.append(_("Perlu diperbaiki (tekan untuk memperbaiki):"))
-            rows = [[(f"{r['name']} ({r['ref']})"[:60], f"FIX {r['id']}")] for r in fixes]
-        lines.append(_("Untuk mendaftarkan pekerja baru, ketik /daftar."))
-        await say(context, turn.chat_id, "\n".join(lines), inline(rows) if rows else None)
+            head.append(_("Belum ada program pembiayaan untuk desa ini."))
+    own = set(access.cadre_regions)
+    lines = []
+    for worker in workers:
+        where = "" if worker["desa_code"] in own else f" ({region_name(worker['desa_code'])})"
+        lines.append(f"• {worker['name'][:40]}{where}: {_(STATUS_WORDS[worker['status']])}")
+    if counts.get("perlu_perbaikan"):
+        head.append(_("Daftar pekerja (tekan tombol di bawah untuk memperbaiki):"))
+    elif lines:
+        head.append(_("Daftar pekerja:"))
+    shown = paged(
+        "\n".join(head),
+        lines,
+        _("Untuk mendaftarkan pekerja baru, ketik /daftar."),
+        page,
+        _page_words(turn),
+    )
+    rows: list[list[Button]] = [
+        [(f"{workers[i]['name']} ({workers[i]['ref']})"[:60], f"FIX {workers[i]['id']}")]
+        for i in shown.shown
+        if workers[i]["status"] == "perlu_perbaikan"
+    ]
+    nav = _nav("KDR ME", shown.page, shown.pages)
+    if nav:
+        rows.append(nav)
+    # Register many workers offline: a spreadsheet to fill and send back (bot/cadre_sheet.py).
+    rows.append([(_("Unduh formulir"), "KDR SHEET")])
+    await say(context, turn.chat_id, shown.text, inline(rows))
 
 
 # --- joining with an invite link ------------------------------------------------------------
@@ -301,7 +461,7 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
     turn = await Turn.load(update, context)
     _ = turn.gettext
     invite = await cadres.invite_by_code(context.db, code)
-    if invite is not None and invite.used_by == turn.id:
+    if invite is not None and await _already_cadre(context, turn, invite):
         await say(
             context,
             turn.chat_id,
@@ -333,13 +493,21 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
     await say(context, turn.chat_id, text + "\n\n" + question, inline(rows))
 
 
+async def _already_cadre(context: JagaContext, turn: Turn, invite: cadres.Invite) -> bool:
+    """Whether this person joined with this invite, or is a cadre of its desa already."""
+    if await cadres.joined_with(context.db, invite.id, turn.id):
+        return True
+    access = await access_of(context.db, context.settings, turn.id)
+    return invite.desa_code in access.cadre_regions
+
+
 async def _invite_not_valid(context: JagaContext, turn: Turn) -> None:
     _ = turn.gettext
     await say(
         context,
         turn.chat_id,
         _(
-            "Tautan undangan ini sudah tidak berlaku (sudah dipakai, dicabut, atau kedaluwarsa). "
+            "Tautan undangan ini sudah tidak berlaku (sudah penuh, dicabut, atau kedaluwarsa). "
             "Mintalah tautan baru kepada petugas dinas. Ketik /start untuk ke menu."
         ),
     )
@@ -352,7 +520,7 @@ async def _confirm(
     _ = turn.gettext
     invite = await cadres.invite_by_code(context.db, code)
     if invite is None or invite.state(_now()) != "open":
-        if invite is not None and invite.used_by == turn.id:
+        if invite is not None and await cadres.joined_with(context.db, invite.id, turn.id):
             return  # a second press on the same button: already done
         await _invite_not_valid(context, turn)
         return
@@ -374,6 +542,7 @@ async def _join(context: JagaContext, turn: Turn, code: str, name: str) -> None:
         await _invite_not_valid(context, turn)
         return
     log.info("event=cadre_joined invite=%s desa=%s user=%s", invite.id, invite.desa_code, turn.id)
+    await _set_menu(context, turn.id)
     await say(
         context,
         turn.chat_id,
@@ -386,16 +555,19 @@ async def _join(context: JagaContext, turn: Turn, code: str, name: str) -> None:
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
-    """The typed name of a new cadre: checked, then the invite is used."""
+    """The typed name of a new cadre, or the contact of an imported one; then the role."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     pending = await cadres.pending_invite(context.db, turn.id)
+    message = update.effective_message
+    if pending is not None and pending[0] == _PHONE_CLAIM:
+        await _claim_by_phone(update, context, turn)
+        return
     if pending is None:
         await users.set_active_flow(context.db, turn.id, None)
         await _invite_not_valid(context, turn)
         return
     code = pending[0]
-    message = update.effective_message
     text = message.text if message is not None else None
     name = check_name(text) if text else None
     if name is None:
@@ -411,6 +583,476 @@ async def on_message(update: Update, context: JagaContext) -> None:
     await _join(context, turn, code, name)
 
 
+# --- cadres imported by phone number --------------------------------------------------------
+
+_PHONE_CLAIM = "phone"  # users.pending_invite while someone is asked for their contact
+
+
+async def _offer_phone_claim(context: JagaContext, turn: Turn) -> None:
+    """/kader without a role while imported cadres wait: asks for the person's own contact."""
+    _ = turn.gettext
+    await cadres.set_pending_invite(context.db, turn.id, _PHONE_CLAIM)
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(_("Kirim nomor HP saya"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Menu ini untuk kader desa dan petugas dinas. Jika dinas sudah mencatat nomor HP "
+            "Anda sebagai kader, tekan tombol di bawah untuk mengirim nomor HP Anda. "
+            "Jika belum, mintalah tautan undangan kepada petugas dinas. Ketik /batal untuk "
+            "berhenti."
+        ),
+        keyboard,
+    )
+
+
+async def _claim_by_phone(update: Update, context: JagaContext, turn: Turn) -> None:
+    """The shared contact: the cadre roles imported for that number are granted."""
+    _ = turn.gettext
+    message = update.effective_message
+    contact = message.contact if message is not None else None
+    if contact is None or contact.user_id != turn.id:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                'Tekan tombol "Kirim nomor HP saya" untuk mengirim nomor HP Anda sendiri. '
+                "Ketik /batal untuk berhenti."
+            ),
+        )
+        return
+    await cadres.set_pending_invite(context.db, turn.id, None)
+    await users.set_active_flow(context.db, turn.id, None)
+    phone = check_phone(contact.phone_number)
+    found = []
+    if phone is not None:
+        phone_hash = context.cipher.lookup_hash("phone", phone)
+        found = await cadres.claim_pending(context.db, phone_hash, turn.id)
+    if not found:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Nomor HP ini tidak tercatat sebagai kader. Mintalah tautan undangan kepada "
+                "petugas dinas tenaga kerja kabupaten Anda."
+            ),
+            ReplyKeyboardRemove(),
+        )
+        return
+    log.info("event=cadre_claimed_by_phone user=%s desa=%s", turn.id, len(found))
+    await _set_menu(context, turn.id)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Terima kasih, {name}. Anda sekarang kader Desa {desa}.\n\n"
+            "Ketik /daftar untuk mendaftarkan pekerja, dan /kader untuk melihat siapa saja "
+            "yang sudah Anda daftarkan."
+        ).format(name=found[0][1], desa=", ".join(region_name(d) for d, _n in found)),
+        ReplyKeyboardRemove(),
+    )
+
+
+async def _set_menu(context: JagaContext, telegram_id: int) -> None:
+    await menus.set_menu(
+        context.bot, context.db, context.settings, context.services.commands.values(), telegram_id
+    )
+
+
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
     """Forgets the invite the person was typing their name for."""
     await cadres.set_pending_invite(context.db, telegram_id, None)
+
+
+# --- the spreadsheet: a template to fill offline, the filled file sent back ----------------------
+
+
+async def _send_template(context: JagaContext, turn: Turn, access: Access) -> None:
+    """Sends the XLSX template for the cadre's desa; the cadre fills it and sends it back."""
+    _ = turn.gettext
+    options = cadre_sheet.desa_options(access.cadre_regions)
+    desa = next((code for code in access.cadre_regions if is_desa(code)), None)
+    if desa is None or not options:
+        await say(context, turn.chat_id, _("Formulir hanya tersedia untuk kader sebuah desa."))
+        return
+    start_worker()  # warm by the time the filled file comes back
+    data = await asyncio.to_thread(cadre_sheet.template_file, turn.tr.language, options, desa)
+    await context.bot.send_document(
+        turn.chat_id,
+        data,
+        filename=f"formulir-jaga-pekerja-{desa.replace('.', '')}.xlsx",
+        caption=_(
+            "Formulir pendaftaran untuk Desa {desa}. Isi satu baris untuk satu pekerja (lihat "
+            "lembar Petunjuk), lalu kirim file ini kembali ke sini. Sinyal tidak perlu saat "
+            "mengisi."
+        ).format(desa=region_name(desa)),
+    )
+    log.info("event=cadre_sheet_template user=%s desa=%s", turn.id, desa)
+
+
+async def document(update: Update, context: JagaContext) -> None:
+    """Reads a cadre's filled template: submits the checked rows with consent, then returns
+    the file with a result per row and the counts; anyone else is told what files are for."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.effective_message
+    sent_file = message.document if message is not None else None
+    access = await access_of(context.db, context.settings, turn.id)
+    if sent_file is None or not access.is_cadre:
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Terima kasih. Saya hanya membaca file formulir pendaftaran dari kader desa. "
+                "Jika ada pertanyaan, silakan ketik saja, atau ketik /start untuk ke menu."
+            ),
+        )
+        return
+    problem = cadre_sheet.file_problem(
+        sent_file.file_name, sent_file.mime_type, sent_file.file_size
+    )
+    if problem is not None:
+        log.info("event=cadre_sheet_refused user=%s kind=%s", turn.id, problem.kind)
+        await say(context, turn.chat_id, cadre_sheet.problem_text(problem, _, turn.tr.number))
+        return
+    if turn.id in _checking:
+        await say(
+            context,
+            turn.chat_id,
+            _("Formulir Anda sebelumnya masih diperiksa. Tunggu hasilnya, lalu kirim lagi."),
+        )
+        return
+    # A thousand rows take seconds: checked beside the update, not within its time bound (the
+    # cadre's next message is answered meanwhile). Errors still reach the error handler.
+    _checking.add(turn.id)
+    task = asyncio.get_running_loop().create_task(
+        _check_and_submit(update, context, turn, access, sent_file)
+    )
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+# Cadres whose file is being checked, and those checks (the tests and the bench await them).
+_checking: set[int] = set()
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+async def settled() -> None:
+    """Waits until every file being checked is answered."""
+    while _tasks:
+        await asyncio.gather(*_tasks, return_exceptions=True)
+
+
+async def _check_and_submit(
+    update: Update, context: JagaContext, turn: Turn, access: Access, sent_file: Document
+) -> None:
+    """Checks a sent template, submits its rows, and answers with the counts and the file."""
+    try:
+        await _check_file(context, turn, access, sent_file)
+    except Exception as exc:  # as for any handler: logged, the person and the admins told
+        await context.application.process_error(update, exc)
+    finally:
+        _checking.discard(turn.id)
+
+
+async def _check_file(
+    context: JagaContext, turn: Turn, access: Access, sent_file: Document
+) -> None:
+    _ = turn.gettext
+    number = turn.tr.number
+    telegram_file = await context.bot.get_file(sent_file.file_id)
+    data = bytes(await telegram_file.download_as_bytearray())
+    today = clock.today()
+    # Reading and checking hundreds of rows is CPU work: in a worker process.
+    rows = await in_worker(
+        cadre_sheet.check_file,
+        data,
+        turn.tr.language,
+        today,
+        context.settings.min_age,
+        context.settings.max_age,
+        cadre_sheet.desa_options(access.cadre_regions),
+    )
+    if isinstance(rows, cadre_sheet.FileProblem):
+        log.info("event=cadre_sheet_refused user=%s kind=%s", turn.id, rows.kind)
+        await say(context, turn.chat_id, cadre_sheet.problem_text(rows, _, number))
+        return
+    results, tally = await _submit_rows(context, turn, rows, today)
+    out = await in_worker(cadre_sheet.result_file, data, results)
+    lines = [
+        _(
+            "Hasil formulir: {sent} terkirim, {fix} perlu diperbaiki, {waiting} belum setuju."
+        ).format(
+            sent=number(tally["sent"]), fix=number(tally["fix"]), waiting=number(tally["waiting"])
+        )
+    ]
+    if tally["already"]:
+        lines.append(_("{n} baris sudah terkirim sebelumnya.").format(n=number(tally["already"])))
+    if tally["fix"] or tally["waiting"]:
+        lines.append(
+            _(
+                "Lihat kolom Hasil di file ini. Perbaiki barisnya, lalu kirim file ini lagi: "
+                "baris yang sudah terkirim tidak dikirim dua kali."
+            )
+        )
+    if tally["sent"]:
+        lines.append(
+            _("Petugas kabupaten akan memeriksanya. Ketik /kader untuk melihat statusnya.")
+        )
+    lines.append(_("File ini berisi data pribadi: simpan dengan aman."))
+    await context.bot.send_document(
+        turn.chat_id,
+        out,
+        filename=sent_file.file_name or "formulir-jaga-pekerja.xlsx",
+        caption="\n\n".join(lines),
+    )
+    log.info(
+        "event=cadre_sheet user=%s rows=%s sent=%s already=%s fix=%s waiting=%s",
+        turn.id,
+        len(rows),
+        tally["sent"],
+        tally["already"],
+        tally["fix"],
+        tally["waiting"],
+    )
+
+
+# The spreadsheet worker process: started once, in a background thread (it takes seconds).
+_pool: Future[ProcessPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def start_worker() -> Future[ProcessPoolExecutor]:
+    """Starts the spreadsheet worker process unless it runs or is starting; its future."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = Future()
+            threading.Thread(
+                target=_start_pool, args=(_pool,), name="cadre-sheet-worker", daemon=True
+            ).start()
+        return _pool
+
+
+def _start_pool(future: Future[ProcessPoolExecutor]) -> None:
+    try:
+        # forkserver: workers start from a clean process, not a copy of this threaded one.
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+        pool.submit(int).result()  # the worker process is up
+    except BaseException as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(pool)
+
+
+async def in_worker(function: Callable[..., T], *args: Any) -> T:
+    """Runs spreadsheet work (parsing, checking, writing XLSX) in the worker process.
+
+    A thread would hold the GIL for most of it, and keep everyone else's replies waiting.
+    """
+    global _pool
+    starting = start_worker()
+    # shield: a cancelled caller must not cancel the start shared with later callers.
+    pool = await asyncio.shield(asyncio.wrap_future(starting))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, functools.partial(function, *args)
+        )
+    except BrokenProcessPool:
+        with _pool_lock:
+            if _pool is starting:
+                _pool = None  # a worker died (a file too big for memory): a fresh one next time
+        raise
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """A checked worker's NIK and phone as stored: keyed hashes and encrypted values."""
+
+    nik_hash: str
+    nik_enc: bytes
+    phone_hash: str | None
+    phone_enc: bytes | None
+
+
+def _seal(cipher: FieldCipher, workers: list[cadre_sheet.Worker]) -> list[_Sealed]:
+    return [
+        _Sealed(
+            cipher.lookup_hash("nik", w.nik),
+            cipher.encrypt(w.nik),
+            cipher.lookup_hash("phone", w.phone) if w.phone else None,
+            cipher.encrypt(w.phone) if w.phone else None,
+        )
+        for w in workers
+    ]
+
+
+async def _submit_rows(
+    context: JagaContext, turn: Turn, rows: list[cadre_sheet.Row], today: dt.date
+) -> tuple[dict[int, tuple[bool, str]], dict[str, int]]:
+    """Submits every checked row with consent, one transaction each (a restart goes on where it
+    stopped: a NIK already submitted by this cadre is reported, never doubled)."""
+    _ = turn.gettext
+    settings = context.settings
+    results: dict[int, tuple[bool, str]] = {}
+    tally = {"sent": 0, "already": 0, "fix": 0, "waiting": 0}
+    checked = [row for row in rows if row.worker is not None]
+    sealed = await asyncio.to_thread(
+        _seal, context.cipher, [row.worker for row in checked if row.worker is not None]
+    )
+    # One query per few hundred rows, not one per row.
+    live = await registrations.live_by_nik_hashes(context.db, [s.nik_hash for s in sealed])
+    phones = await registrations.phones_in_use(
+        context.db, [s.phone_hash for s in sealed if s.phone_hash]
+    )
+    for row in rows:
+        if row.problems:
+            tally["fix"] += 1
+            results[row.number] = (
+                False,
+                _("Perlu diperbaiki: {problems}").format(problems=" ".join(row.problems)),
+            )
+        elif not row.consent:
+            tally["waiting"] += 1
+            results[row.number] = (
+                False,
+                _("Belum setuju, tidak dikirim. Tulis ya jika orang itu sudah setuju."),
+            )
+    table = load_table()
+    consent_at = clock.utc_iso(clock.now())
+    batch: list[tuple[int, dict[str, Any], list[str]]] = []
+    for row, seal in zip(checked, sealed, strict=True):
+        worker = row.worker
+        assert worker is not None
+        existing = live.get(seal.nik_hash)
+        if existing is not None:
+            if existing["operator_id"] == turn.id:
+                tally["already"] += 1
+                results[row.number] = (
+                    True,
+                    _("Sudah terkirim sebelumnya: {ref}").format(ref=existing["ref"]),
+                )
+            else:
+                tally["fix"] += 1
+                results[row.number] = (False, _(_SUBMITTED_ELSEWHERE))
+            continue
+        fields = _fields(worker, seal, table, consent_at, today)
+        flags = flags_for(
+            {
+                **fields,
+                "flags": json.dumps(list(worker.flags)),
+                "scratch": json.dumps({"nik_district_unknown": True})
+                if "nik_district_unknown" in worker.flags
+                else "{}",
+            },
+            duplicate_phone=seal.phone_hash is not None and seal.phone_hash in phones,
+            today=today,
+            min_age=settings.min_age,
+            max_age=settings.max_age,
+        )
+        if seal.phone_hash:
+            phones.add(seal.phone_hash)  # a second row with this phone is flagged too
+        batch.append((row.number, fields, flags))
+        if len(batch) >= BATCH:
+            await _write_batch(context, turn, batch, results, tally)
+            batch = []
+    if batch:
+        await _write_batch(context, turn, batch, results, tally)
+    return results, tally
+
+
+async def _write_batch(
+    context: JagaContext,
+    turn: Turn,
+    batch: list[tuple[int, dict[str, Any], list[str]]],
+    results: dict[int, tuple[bool, str]],
+    tally: dict[str, int],
+) -> None:
+    """Stores a batch of checked rows in one commit (each row whole or not at all)."""
+    _ = turn.gettext
+    done = await registrations.insert_submitted(
+        context.db,
+        turn.id,
+        [
+            (
+                fields,
+                json.dumps(flags),
+                functools.partial(_reference, kabupaten=fields["kabupaten_code"]),
+            )
+            for _number, fields, flags in batch
+        ],
+        actor=str(turn.id),
+    )
+    for (number, _fields, flags), stored in zip(batch, done, strict=True):
+        if stored is None:  # submitted by someone else since the file was read
+            tally["fix"] += 1
+            results[number] = (False, _(_SUBMITTED_ELSEWHERE))
+            continue
+        registration_id, ref = stored
+        tally["sent"] += 1
+        results[number] = (True, _("Terkirim: {ref}").format(ref=ref))
+        log.info(
+            "event=registration_submitted registration=%s ref=%s flags=%s source=sheet",
+            registration_id,
+            ref,
+            ",".join(flags),
+        )
+
+
+_SUBMITTED_ELSEWHERE = N_(
+    "NIK ini sudah didaftarkan sebelumnya lewat orang lain. Hapus baris ini, atau tanyakan ke "
+    "petugas kabupaten."
+)
+
+
+def _reference(registration_id: int, *, kabupaten: str) -> str:
+    return reference(registration_id, kabupaten)
+
+
+def _fields(
+    worker: cadre_sheet.Worker,
+    seal: _Sealed,
+    table: ContributionTable,
+    consent_at: str,
+    today: dt.date,
+) -> dict[str, Any]:
+    """The registration columns of a checked row, as the chat stores them after its questions."""
+    desa = worker.desa_code
+    self_paid = worker.payer == "sendiri"
+    return {
+        "for_self": 0,
+        "consent_version": CONSENT_VERSION,
+        "consent_at": consent_at,
+        "nik_enc": seal.nik_enc,
+        "nik_hash": seal.nik_hash,
+        "nik_masked": mask_nik(worker.nik),
+        "name": worker.name,
+        "birth_date": worker.birth_date.isoformat(),
+        "sex": worker.sex,
+        "mother_name": worker.mother_name,
+        "phone_enc": seal.phone_enc,
+        "phone_hash": seal.phone_hash,
+        "kabupaten_code": desa[:5],
+        "kecamatan_code": desa[:8],
+        "desa_code": desa,
+        "occupation": worker.occupation,
+        "occupation_other": worker.occupation_other,
+        "income": worker.income,
+        "income_base": table.bracket_for(worker.income).base,
+        "table_version": table.version,
+        "programs": worker.programs,
+        # What the chat stores: the normal monthly amount, before any discount.
+        "monthly_contribution": quote(
+            worker.income, worker.programs, None, "program", today
+        ).normal,
+        "pay_period_months": worker.period if self_paid else None,
+        "payer": worker.payer,
+        "sumber_iuran": "mandiri" if self_paid else None,
+        "heir_name": worker.heir_name,
+        "heir_relation": worker.heir_relation if worker.heir_name else None,
+    }

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot import menus
+from bot.access import OFFICIAL_COMMANDS, access_of, audience
 from bot.context import JagaContext
 from handlers import cadres
 from handlers.common import Turn, answer_button, columns, inline, say
+
+# Left out of a worker's /bantuan (600 characters at most): /start is how everyone arrives.
+_NOT_IN_HELP = frozenset({"start"})
 
 
 def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
@@ -40,14 +45,25 @@ async def start(update: Update, context: JagaContext) -> None:
 
 
 async def help_command(update: Update, context: JagaContext) -> None:
-    """Lists the commands in plain words and where to get more help."""
+    """Lists the commands this person may use, in plain words, and where to get more help."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
+    who = audience(await access_of(context.db, context.settings, turn.id))
+    entries = menus.entries(context.services.commands.values(), who)
     lines = [_("Cara memakai Jaga Pekerja:"), ""]
-    lines += [
-        f"/{command.name} – {_(command.description)}"
-        for command in context.services.commands.values()
-    ]
+    if who == "worker":
+        lines += [f"/{name} – {_(text)}" for name, text in entries if name not in _NOT_IN_HELP]
+    else:  # officials: their own commands explained, the workers' ones named (600 characters)
+        lines += [f"/{name} – {_(text)}" for name, text in entries if name in OFFICIAL_COMMANDS]
+        others = [f"/{name}" for name, _text in entries if name not in OFFICIAL_COMMANDS]
+        lines += ["", _("Perintah lain: {commands}").format(commands=" ".join(others))]
+        if who == "cadre":  # many workers at once, offline: the spreadsheet (handlers/cadres.py)
+            lines.append(
+                _(
+                    "Banyak pekerja sekaligus: /kader, tekan Unduh formulir, isi tanpa sinyal, "
+                    "lalu kirim filenya ke sini."
+                )
+            )
     lines += [
         "",
         _("Anda juga bisa langsung menulis pertanyaan."),

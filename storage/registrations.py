@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
+
+import aiosqlite
 
 from storage import audit
 from storage.db import Database
@@ -176,3 +179,92 @@ async def mark_reminded(db: Database, registration_id: int) -> None:
     await db.execute(
         f"UPDATE registrations SET reminded_at = {_NOW} WHERE id = ?", (registration_id,)
     )
+
+
+# --- submissions from a cadre's spreadsheet (bot/cadre_sheet.py) ------------------------------
+
+_LIVE = "('diajukan', 'perlu_perbaikan', 'disetujui', 'terdaftar')"
+_IN_CHUNK = 500  # values bound in one IN (...) query, well under SQLite's variable limit
+
+
+async def live_by_nik_hashes(db: Database, nik_hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """The submitted (not rejected) registrations of these NIKs, by NIK hash."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(nik_hashes), _IN_CHUNK):
+        chunk = nik_hashes[start : start + _IN_CHUNK]
+        rows = await db.fetchall(
+            "SELECT id, ref, status, operator_id, nik_hash FROM registrations "
+            f"WHERE nik_hash IN ({','.join('?' * len(chunk))}) AND status IN {_LIVE}",
+            chunk,
+        )
+        found.update({r["nik_hash"]: dict(r) for r in rows})
+    return found
+
+
+async def phones_in_use(db: Database, phone_hashes: list[str]) -> set[str]:
+    """Which of these phone hashes a submitted registration already has."""
+    found: set[str] = set()
+    for start in range(0, len(phone_hashes), _IN_CHUNK):
+        chunk = phone_hashes[start : start + _IN_CHUNK]
+        rows = await db.fetchall(
+            "SELECT DISTINCT phone_hash FROM registrations "
+            f"WHERE phone_hash IN ({','.join('?' * len(chunk))}) AND status != 'draft'",
+            chunk,
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
+async def insert_submitted(
+    db: Database,
+    operator_id: int,
+    rows: list[tuple[dict[str, Any], str, Callable[[int], str]]],
+    actor: str,
+) -> list[tuple[int, str] | None]:
+    """Store complete submissions (status `diajukan`, a reference number each, logged): each
+    row (fields, flags JSON, its reference from its id) whole or not at all, the batch in one
+    transaction. Per row (id, ref), or None where that NIK is submitted already."""
+    for fields, _flags, _ref in rows:
+        unknown = set(fields) - WRITABLE
+        if unknown:
+            raise ValueError(f"not writable: {sorted(unknown)}")
+    done: list[tuple[int, str] | None] = []
+    async with db.write() as conn:
+        for fields, flags, make_ref in rows:
+            # A savepoint per row: a NIK submitted meanwhile undoes that row alone.
+            await conn.execute("SAVEPOINT submission")
+            try:
+                done.append(
+                    await _insert_submitted(conn, operator_id, fields, flags, make_ref, actor)
+                )
+            except sqlite3.IntegrityError as exc:
+                await conn.execute("ROLLBACK TO submission")
+                await conn.execute("RELEASE submission")
+                if "nik_hash" not in str(exc):
+                    raise
+                done.append(None)
+                continue
+            await conn.execute("RELEASE submission")
+    return done
+
+
+async def _insert_submitted(
+    conn: aiosqlite.Connection,
+    operator_id: int,
+    fields: dict[str, Any],
+    flags: str,
+    make_ref: Callable[[int], str],
+    actor: str,
+) -> tuple[int, str]:
+    names = ["operator_id", "status", "flags", *fields]
+    cursor = await conn.execute(
+        f"INSERT INTO registrations({', '.join(names)}, submitted_at, updated_at) "
+        f"VALUES ({', '.join('?' * len(names))}, {_NOW}, {_NOW})",
+        [operator_id, "diajukan", flags, *fields.values()],
+    )
+    registration_id = cursor.lastrowid
+    assert registration_id is not None
+    ref = make_ref(registration_id)
+    await conn.execute("UPDATE registrations SET ref = ? WHERE id = ?", (ref, registration_id))
+    await audit.log_transition(conn, registration_id, actor, None, "diajukan")
+    return registration_id, ref
