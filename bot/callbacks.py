@@ -102,10 +102,19 @@ GRAMMAR: dict[str, list[Shape]] = {
     "LANG": [(Tok(r"[a-z]{2,3}(_[A-Z]{2})?"),)],
     "REG": _reg_shapes(),
     "REGX": [(lit("go", "new"),)],
+    "KTP": [
+        (lit("start", "how", "retry", "type", "ok"),),
+        (lit("edit"), lit("nik", "name", "birth", "address")),
+        (lit("from"), lit("nik", "card")),
+    ],  # a KTP photo at the NIK step
     "FIX": [(ID,)],
     "DATA": [(lit("OTHER", "NO", "LINKS"),), (lit("FIX", "DEL", "DELOK", "SHOW", "UNLINK"), ID)],
     "STS": [(lit("SELF", "OTHER", "HIST"),), (lit("OK", "NO"), ID)],
-    "CLM": [(lit("NO"),)],
+    "CLM": [
+        (lit("NO"),),
+        (lit("D"), Tok(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")),  # one own claim, by its number
+        (lit("E"), lit("JKK", "JKM", "JHT", "BEASISWA")),  # what to prepare for an open claim
+    ],
     "ASK": [(lit("FWD"), ID), (lit("MORE"), _TOPIC), (_TOPIC,)],  # _TOPIC: a knowledge topic id
     "IUR": [
         (lit("START"),),
@@ -117,7 +126,7 @@ GRAMMAR: dict[str, list[Shape]] = {
     ],
     "QNA": [(ID,)],
     "REV": [
-        (ID, lit("V", "OK", "NO", "FIX", "FN", "FS", "SKIP")),
+        (ID, lit("V", "D", "OK", "NO", "FIX", "FN", "FS", "SKIP")),  # D: the flags in full
         (ID, lit("P", "A", "S"), ID0),
         (ID, lit("R", "X", "F"), WORD),
     ],

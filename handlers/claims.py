@@ -67,9 +67,32 @@ ASK_BRANCH = N_(
 )
 
 
+# What to do next, in a line or two, when the claim is no longer open.
+NEXT_WORDS = {
+    "disetujui": N_(
+        "Klaim sudah disetujui dan menunggu pembayaran ke rekening. Bila lama tidak masuk, "
+        "tanyakan ke kantor cabang BPJS Ketenagakerjaan atau BPJS 175."
+    ),
+    "dibayar": N_(
+        "Bila dana belum masuk ke rekening, hubungi kantor cabang BPJS Ketenagakerjaan atau "
+        "BPJS 175 dengan membawa buku tabungan."
+    ),
+    "ditolak": N_(
+        "Tanyakan alasan penolakan dan berkas apa yang bisa dilengkapi ke kantor cabang BPJS "
+        "Ketenagakerjaan atau BPJS 175."
+    ),
+}
+OPEN_STATUSES = ("diajukan", "diverifikasi", "diproses")
+
+
+def is_open(claim: dict[str, Any]) -> bool:
+    """Whether the claim is still being handled (its papers are explained behind a button)."""
+    return claim["status"] in OPEN_STATUSES
+
+
 def describe_claim(tr: Translator, claim: dict[str, Any], *, owner: bool = True) -> str:
-    """One claim: type, steps done and current, last change, amount paid (to its owner only),
-    and what to do next."""
+    """One claim, short: type, steps done and current, last change, amount paid (to its owner
+    only), and the next step in a line or two (what to prepare is behind "Penjelasan")."""
     _ = tr.gettext
     status = claim["status"]
     kind = TYPE_WORDS[claim["type"]]
@@ -82,41 +105,53 @@ def describe_claim(tr: Translator, claim: dict[str, Any], *, owner: bool = True)
     if owner and status == "dibayar" and claim.get("amount_paid") is not None:
         lines.append(_("Dibayar: {amount}").format(amount=tr.money(int(claim["amount_paid"]))))
     lines.append("")
-    if status in ("diajukan", "diverifikasi", "diproses"):
-        prepare = OPEN_NEXT[claim["type"]]
-        lines.append(_(prepare))
-        lines.append(_(ASK_BRANCH))
-    elif status == "disetujui":
+    if is_open(claim):
         lines.append(
-            _(
-                "Klaim sudah disetujui dan menunggu pembayaran ke rekening. Bila lama tidak "
-                "masuk, tanyakan ke kantor cabang BPJS Ketenagakerjaan atau BPJS 175."
-            )
+            _("Berikutnya: siapkan berkas klaim. Tekan Penjelasan untuk melihat daftarnya.")
         )
-    elif status == "dibayar":
-        lines.append(
-            _(
-                "Bila dana belum masuk ke rekening, hubungi kantor cabang BPJS Ketenagakerjaan "
-                "atau BPJS 175 dengan membawa buku tabungan."
-            )
-        )
-        if claim["type"] == "BEASISWA":
+    else:
+        lines.append(_(NEXT_WORDS[status]))
+        if status == "dibayar" and claim["type"] == "BEASISWA":
             lines.append(_("Beasiswa diajukan lagi setiap tahun sesuai jenjang sekolah anak."))
-    else:  # ditolak
-        lines.append(
-            _(
-                "Tanyakan alasan penolakan dan berkas apa yang bisa dilengkapi ke kantor cabang "
-                "BPJS Ketenagakerjaan atau BPJS 175."
-            )
-        )
     return "\n".join(lines)
+
+
+def explain_open(tr: Translator, kind: str) -> str:
+    """What to prepare while a claim of this type is open, and where to ask."""
+    _ = tr.gettext
+    return "\n\n".join(
+        (
+            _("Yang perlu disiapkan untuk klaim {type}:").format(type=_(TYPE_WORDS[kind])),
+            _(OPEN_NEXT[kind]),
+            _(ASK_BRANCH),
+        )
+    )
+
+
+def _claim_buttons(turn: Turn, claim: dict[str, Any]) -> list[list[Button]]:
+    """The Penjelasan button for an open claim (none otherwise)."""
+    if not is_open(claim):
+        return []
+    return [[(turn.gettext("Penjelasan"), f"CLM E {claim['type']}")]]
 
 
 def _footer(tr: Translator) -> str:
     _ = tr.gettext
     return _(
-        "Data klaim berasal dari BPJS cabang dan bisa terlambat beberapa hari. Nama tahap di "
-        "sini adalah ringkasan; status resmi ada di menu Tracking Klaim aplikasi JMO."
+        "Data klaim dari BPJS cabang bisa terlambat beberapa hari. Status resmi ada di menu "
+        "Tracking Klaim aplikasi JMO."
+    )
+
+
+def _list_line(tr: Translator, claim: dict[str, Any]) -> str:
+    """One short line of the list: number, type, current step and its date."""
+    _ = tr.gettext
+    changed = dt.date.fromisoformat(claim["status_date"])
+    return _("• {number} – {type}: {step} ({date})").format(
+        number=claim["claim_no"],
+        type=_(TYPE_WORDS[claim["type"]]),
+        step=_(STEP_WORDS[claim["status"]]),
+        date=tr.date(changed),
     )
 
 
@@ -152,11 +187,22 @@ async def klaim(update: Update, context: JagaContext) -> None:
             inline(buttons),
         )
         return
-    parts = [describe_claim(turn.tr, claim) for claim in claims[:MAX_SHOWN]]
+    if len(claims) == 1:
+        text = describe_claim(turn.tr, claims[0]) + "\n\n" + _footer(turn.tr)
+        await say(context, turn.chat_id, text, inline(_claim_buttons(turn, claims[0]) + buttons))
+        return
+    # A short line per claim; each claim's steps and next step are behind its own button.
+    shown = claims[:MAX_SHOWN]
+    lines = [_("Klaim Anda, yang terbaru di atas:")]
+    lines += [_list_line(turn.tr, claim) for claim in shown]
     if len(claims) > MAX_SHOWN:
-        parts.append(_("Hanya {count} klaim terbaru yang ditampilkan.").format(count=MAX_SHOWN))
-    parts.append(_footer(turn.tr))
-    await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons))
+        lines.append(_("Hanya {count} klaim terbaru yang ditampilkan.").format(count=MAX_SHOWN))
+    parts = ["\n".join(lines), _("Tekan tombol klaim untuk melihat rinciannya."), _footer(turn.tr)]
+    rows: list[list[Button]] = [
+        [(_("Klaim {number}").format(number=claim["claim_no"]), f"CLM D {claim['claim_no']}")]
+        for claim in shown
+    ]
+    await say(context, turn.chat_id, "\n\n".join(parts), inline(rows + buttons))
 
 
 async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
@@ -168,14 +214,7 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
         context.db, number.upper()
     )
     worker = await membership.worker_of(context.db, turn.id)
-    own = (
-        claim is not None
-        and worker is not None
-        and (
-            claim["nik_hash"] == worker.nik_hash
-            or (worker.kpj is not None and claim["kpj"] == worker.kpj)
-        )
-    )
+    own = claim is not None and _is_own(claim, worker)
     if not own:
         if not await membership.may_look_up(context.db, turn.id):
             await limit_reached(context, turn)
@@ -193,15 +232,49 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
         )
         return
     text = describe_claim(turn.tr, claim, owner=own)
-    await say(context, turn.chat_id, text + "\n\n" + _footer(turn.tr))
+    await say(
+        context,
+        turn.chat_id,
+        text + "\n\n" + _footer(turn.tr),
+        inline(_claim_buttons(turn, claim)) if is_open(claim) else None,
+    )
+
+
+def _is_own(claim: dict[str, Any], worker: membership.Worker | None) -> bool:
+    """Whether the claim is the linked worker's (by NIK hash or KPJ)."""
+    return worker is not None and (
+        claim["nik_hash"] == worker.nik_hash
+        or (worker.kpj is not None and claim["kpj"] == worker.kpj)
+    )
 
 
 async def button(update: Update, context: JagaContext) -> None:
-    """CLM NO: asks for a claim number."""
+    """CLM NO asks for a claim number; CLM D shows one of the worker's own claims from the list;
+    CLM E explains what to prepare while a claim of a type is open."""
     query = update.callback_query
     assert query is not None
     turn = await Turn.load(update, context)
     _ = turn.gettext
+    parts = (query.data or "").split(" ")
+    if len(parts) == 3 and parts[1] == "E" and parts[2] in OPEN_NEXT:
+        await answer_button(query)
+        await say(context, turn.chat_id, explain_open(turn.tr, parts[2]))
+        return
+    if len(parts) == 3 and parts[1] == "D":
+        # Only the worker's own claims: a forged number must not show someone else's claim.
+        claim = await store.claim_by_no(context.db, parts[2])
+        worker = await membership.worker_of(context.db, turn.id)
+        if claim is None or not _is_own(claim, worker):
+            await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+            return
+        await answer_button(query)
+        await say(
+            context,
+            turn.chat_id,
+            describe_claim(turn.tr, claim) + "\n\n" + _footer(turn.tr),
+            inline(_claim_buttons(turn, claim)) if is_open(claim) else None,
+        )
+        return
     await answer_button(query)
     await store.set_flow_state(context.db, turn.id, FLOW, "number")
     await say(context, turn.chat_id, _("Ketik nomor klaim. Ketik /batal untuk berhenti."))

@@ -29,7 +29,7 @@ from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from bot.membership import own_account
 from bot.patterns import linear
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
-from bot.review import SOURCE_LABELS
+from bot.review import SOURCE_LABELS, region_name
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
@@ -53,10 +53,10 @@ FIELD_NAMES = {
 KEPT_NAMES = (
     N_("nomor pendaftaran dan status"),
     N_("NIK, nama, tanggal lahir dan jenis kelamin"),
-    N_("alamat (desa, kecamatan, kabupaten) dan pekerjaan"),
+    N_("alamat dan pekerjaan"),
     N_("program, dasar penghasilan, iuran, periode bayar, sumber iuran dan sponsornya"),
     N_("nomor KPJ, tanggal dan catatan pemeriksaan"),
-    N_("catatan persetujuan Anda (versi teks dan waktunya)"),
+    N_("catatan persetujuan Anda dan waktunya"),
 )
 
 
@@ -142,7 +142,15 @@ def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
         except ValueError:
             phone = "***"
         add(_("Nomor HP"), phone)
-    add(_("Kode desa"), row.get("desa_code"))
+    if row.get("desa_code"):
+        add(
+            _("Alamat"),
+            ", ".join(
+                region_name(row.get(key))
+                for key in ("desa_code", "kecamatan_code", "kabupaten_code")
+                if row.get(key)
+            ),
+        )
     occupation = row.get("occupation")
     if occupation:
         add(
@@ -154,8 +162,16 @@ def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
     if row.get("programs"):
         add(_("Program"), PROGRAM_LABELS.get(row["programs"], row["programs"]))
     if row.get("monthly_contribution") is not None:
-        add(_("Iuran per bulan"), tr.money(int(row["monthly_contribution"])))
-    if row.get("pay_period_months"):
+        contribution = _("{money} per bulan").format(
+            money=tr.money(int(row["monthly_contribution"]))
+        )
+        months = row.get("pay_period_months")
+        if months == 1:
+            contribution += _(", dibayar setiap bulan")
+        elif months:
+            contribution += _(", dibayar tiap {n} bulan").format(n=months)
+        add(_("Iuran"), contribution)
+    elif row.get("pay_period_months"):
         add(_("Dibayar tiap"), _("{n} bulan").format(n=row["pay_period_months"]))
     payer = {"sendiri": _("Anda sendiri"), "program": _("program pemerintah")}
     add(_("Pembayar iuran"), payer.get(row.get("payer") or ""))
@@ -168,10 +184,10 @@ def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
         add(_("Ahli waris"), f"{row['heir_name']} ({relation})" if relation else row["heir_name"])
     add(_("Nomor KPJ"), row.get("kpj"))
     if row.get("consent_at"):
-        consent = _stored_date(tr, row["consent_at"])
-        add(_("Persetujuan"), _("diberikan {date} (versi {version})").format(
-            date=consent, version=row.get("consent_version") or "-"
-        ))  # fmt: skip
+        # The date in words; the version of the consent text is ours, not the person's.
+        lines.append(
+            _("Persetujuan diberikan {date}").format(date=_stored_date(tr, row["consent_at"]))
+        )
     if row.get("for_self") == 0:
         who = _("kader desa (ID Telegram {id})").format(id=row["operator_id"])
     elif row.get("operator_id") == 0:
@@ -281,16 +297,16 @@ async def _confirm_delete(context: JagaContext, turn: Turn, row: dict[str, Any])
     _ = turn.gettext
     ref = row["ref"] or _("draf")
     if row["status"] in privacy.KEPT_STATUSES:
+        # Short: the full list of what stays is in the message after the deletion.
         removed = ", ".join(_(name) for name in FIELD_NAMES.values())
-        kept = "\n".join("• " + _(name) for name in KEPT_NAMES)
         text = _(
-            "Pendaftaran {ref} sudah disetujui. Jika persetujuan ditarik, data ini dihapus: "
+            "Pendaftaran {ref} sudah disetujui. Jika persetujuan ditarik, yang dihapus: "
             "{removed}.\n\n"
-            "Yang tetap disimpan, karena kabupaten wajib menyimpannya untuk pembayaran iuran:\n"
-            "{kept}\n\n"
-            "Kepesertaan di BPJS Ketenagakerjaan tidak otomatis berhenti; untuk itu hubungi "
-            "kantor BPJS atau petugas kabupaten. Lanjutkan?"
-        ).format(ref=ref, removed=removed, kept=kept)
+            "Yang tetap disimpan, karena kabupaten wajib menyimpannya untuk pembayaran iuran: "
+            "NIK, nama, tanggal lahir, alamat, pekerjaan, program, iuran dan nomor KPJ.\n\n"
+            "Kepesertaan BPJS Ketenagakerjaan tidak otomatis berhenti; untuk itu hubungi kantor "
+            "BPJS atau petugas kabupaten. Lanjutkan?"
+        ).format(ref=ref, removed=removed)
     else:
         text = _(
             "Semua data pendaftaran {ref} akan dihapus dan tidak bisa dikembalikan. "
@@ -333,7 +349,7 @@ async def _delete(
         removed = ", ".join(_(name) for name in FIELD_NAMES.values())
         kept = "\n".join("• " + _(name) for name in KEPT_NAMES)
         text = _(
-            "Selesai. Persetujuan Anda sudah dicatat ditarik. Dari pendaftaran {ref} sudah "
+            "Selesai. Persetujuan Anda sudah ditarik. Dari pendaftaran {ref} sudah "
             "dihapus: {removed}.\n\nYang tetap disimpan untuk pembayaran iuran oleh kabupaten:\n"
             "{kept}"
         ).format(ref=ref, removed=removed, kept=kept)

@@ -24,7 +24,7 @@ from bot import export as exporter
 from bot import report as reporter
 from bot.access import Access, access_of, within
 from bot.context import JagaContext
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age_on
 from handlers.common import Turn, answer_button, columns, inline, say
@@ -171,7 +171,31 @@ async def _next_card(
     await say(context, turn.chat_id, text)
 
 
+# Flags whose full line can be long (a list of references): one short line on the card, the
+# full line behind the Rincian button.
+SHORT_FLAGS = {
+    "duplicate_nik": N_("NIK sama dengan {count} pengajuan lain"),
+    "duplicate_phone": N_("Nomor HP sama dengan {count} pengajuan lain"),
+}
+
+
+def _flag_line(tr: Translator, flag: review.Flag) -> str:
+    """A flag in one short line for the card."""
+    short = SHORT_FLAGS.get(flag.code)
+    if short is None:
+        return review.describe_flag(tr, flag)
+    count = len(str(flag.detail.get("refs", "")).split(", "))
+    mark = "⚠️ " if flag.warning else "ℹ️ "
+    return mark + tr.gettext(short).format(count=count)
+
+
+def _has_details(card: review.Card) -> bool:
+    """Whether some flag on the card is shortened (its full text is behind Rincian)."""
+    return any(flag.code in SHORT_FLAGS for flag in card.flags)
+
+
 def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
+    """A compact card: who submitted, the worker's data a few fields a line, the flags."""
     _ = tr.gettext
     row = card.row
     lines = [
@@ -193,19 +217,18 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
                 _("Didaftarkan oleh: kader (Telegram {id})").format(id=row.get("operator_id"))
             )
     lines.append("")
+    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.get("sex") or "", "-")
+    lines.append(_("Nama: {name} ({sex})").format(name=row.get("name") or "-", sex=sex))
     lines.append(_("NIK: {nik}").format(nik=card.nik))
-    lines.append(_("Nama: {name}").format(name=row.get("name") or "-"))
     if row.get("birth_date"):
         birth = dt.date.fromisoformat(row["birth_date"])
         lines.append(
-            _("Tanggal lahir: {date} ({age} tahun)").format(
+            _("Lahir: {date} ({age} tahun)").format(
                 date=tr.date(birth), age=age_on(birth, clock.today())
             )
         )
-    sex = {"L": _("Laki-laki"), "P": _("Perempuan")}.get(row.get("sex") or "", "-")
-    lines.append(_("Jenis kelamin: {sex}").format(sex=sex))
-    lines.append(_("Nama ibu kandung: {name}").format(name=row.get("mother_name") or "-"))
-    lines.append(_("Nomor HP: {phone}").format(phone=card.phone or "-"))
+    lines.append(_("Ibu kandung: {name}").format(name=row.get("mother_name") or "-"))
+    lines.append(_("HP: {phone}").format(phone=card.phone or "-"))
     lines.append(
         _("Alamat: {desa}, Kec. {kecamatan}, {kabupaten}").format(
             desa=review.region_name(row.get("desa_code")),
@@ -217,21 +240,25 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
     occupation = _(occupation_label) if occupation_label else "-"
     if row.get("occupation_other"):
         occupation += f" ({row['occupation_other']})"
-    lines.append(_("Pekerjaan: {occupation}").format(occupation=occupation))
     if row.get("income") is not None:
-        lines.append(_("Penghasilan: {money} per bulan").format(money=tr.money(row["income"])))
-    programs = PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
-    lines.append(_("Program: {programs}").format(programs=programs))
-    if row.get("monthly_contribution") is not None:
-        lines.append(
-            _("Iuran: {money} per bulan, dibayar tiap {months} bulan").format(
-                money=tr.money(row["monthly_contribution"]),
-                months=row.get("pay_period_months") or 1,
-            )
+        occupation = _("{occupation}, {money} per bulan").format(
+            occupation=occupation, money=tr.money(row["income"])
         )
-    payer = {"sendiri": _("pekerja sendiri"), "program": _("program pemerintah atau sponsor")}
+    lines.append(_("Pekerjaan: {occupation}").format(occupation=occupation))
+    programs = PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
+    if row.get("monthly_contribution") is not None:
+        months = row.get("pay_period_months") or 1
+        money = tr.money(row["monthly_contribution"])
+        if months > 1:
+            text = _("Program: {programs}, iuran {money} per bulan, dibayar tiap {months} bulan")
+        else:
+            text = _("Program: {programs}, iuran {money} per bulan")
+        lines.append(text.format(programs=programs, money=money, months=months))
+    else:
+        lines.append(_("Program: {programs}").format(programs=programs))
+    payer = {"sendiri": _("pekerja sendiri"), "program": _("program pemerintah/sponsor")}
     lines.append(
-        _("Pembayar yang diminta: {payer}").format(payer=payer.get(row.get("payer") or "", "-"))
+        _("Pembayar diminta: {payer}").format(payer=payer.get(row.get("payer") or "", "-"))
     )
     if row.get("heir_name"):
         relation_label = HEIR_LABELS.get(row.get("heir_relation") or "")
@@ -243,19 +270,30 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
         )
     if card.flags:
         lines += ["", _("Perlu diperiksa:")]
-        lines += [review.describe_flag(tr, flag) for flag in card.flags]
+        lines += [_flag_line(tr, flag) for flag in card.flags]
     return "\n".join(lines)
 
 
-def _card_keyboard(turn: Turn, registration_id: int) -> InlineKeyboardMarkup:
+def _details_text(tr: Translator, card: review.Card) -> str:
+    """The card's flags in full (the references of other submissions with the same NIK or HP)."""
+    _ = tr.gettext
+    lines = [_("Pengajuan {ref}: yang perlu diperiksa").format(ref=card.row["ref"])]
+    lines += [review.describe_flag(tr, flag) for flag in card.flags]
+    return "\n".join(lines)
+
+
+def _card_keyboard(
+    turn: Turn, registration_id: int, *, details: bool = False
+) -> InlineKeyboardMarkup:
     _ = turn.gettext
     rid = registration_id
-    return inline(
-        [
-            [(_("Setujui"), f"REV {rid} OK"), (_("Tolak"), f"REV {rid} NO")],
-            [(_("Minta perbaikan"), f"REV {rid} FIX"), (_("Lewati"), f"REV {rid} SKIP")],
-        ]
-    )
+    rows = [
+        [(_("Setujui"), f"REV {rid} OK"), (_("Tolak"), f"REV {rid} NO")],
+        [(_("Minta perbaikan"), f"REV {rid} FIX"), (_("Lewati"), f"REV {rid} SKIP")],
+    ]
+    if details:
+        rows.append([(_("Rincian"), f"REV {rid} D")])
+    return inline(rows)
 
 
 async def _show_card(
@@ -270,8 +308,17 @@ async def _show_card(
         context,
         turn.chat_id,
         _card_text(turn.tr, card, card.waiting),
-        _card_keyboard(turn, row["id"]),
+        _card_keyboard(turn, row["id"], details=_has_details(card)),
     )
+
+
+async def _details(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Shows the card's flags in full (Rincian), with the decision buttons again."""
+    regions = access.review_regions()
+    card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
+    await say(context, turn.chat_id, _details_text(turn.tr, card), _card_keyboard(turn, row["id"]))
 
 
 # --- button presses -------------------------------------------------------------------------
@@ -949,6 +996,7 @@ async def _clear(context: JagaContext, turn: Turn) -> None:
 
 _ACTIONS = {
     "V": _view,
+    "D": _details,
     "OK": _choose_program,
     "P": _confirm_program,
     "A": _approve_now,

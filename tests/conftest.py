@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -102,6 +103,23 @@ class Harness:
         return []
 
 
+# A person reads every message: none longer than this, none with our internal names in it.
+MAX_MESSAGE_LENGTH = 600
+_INTERNAL = (
+    # snake_case keys (mother_name, kabupaten_code), but not commands such as /data_saya
+    re.compile(r"(?<![/\w])[a-z]+(?:_[a-z]+)+\b"),
+    re.compile(r"\{[a-z_]+\}"),  # a placeholder left unfilled
+    re.compile(r"\bNone\b|\d{4}-\d{2}-\d{2}\.\d+"),  # a Python None; a consent version
+    re.compile(r"\b\w+\.(?:py|toml|sql)\b"),  # our file names
+)
+
+
+def readability_problems(text: str) -> list[str]:
+    """What in a message to a person is too long or internal (empty when it reads well)."""
+    problems = [f"{len(text)} characters"] if len(text) > MAX_MESSAGE_LENGTH else []
+    return problems + [m.group() for pattern in _INTERNAL for m in pattern.finditer(text)]
+
+
 HarnessFactory = Callable[..., AbstractAsyncContextManager[Harness]]
 
 
@@ -117,6 +135,8 @@ def harness_factory(settings: Settings) -> HarnessFactory:
             api.clear()
             yield Harness(app, api)
         assert api.unexpected == [], "the bot called Bot API methods the stand-in does not know"
+        for call in api.calls:
+            assert not readability_problems(call.text), (readability_problems(call.text), call)
 
     return start
 

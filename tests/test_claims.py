@@ -56,12 +56,18 @@ async def test_each_claim_type_in_each_state(harness: Harness, tmp_path: Path, k
         assert f"Perubahan terakhir: {i + 1} November 2026" in text
         # A claim looked up by someone who is not its owner never shows the amount paid.
         assert "Rp2.500.000" not in text
+        for hint in OPEN_HINTS[kind]:
+            assert hint not in text, (kind, status, hint)  # the long list is behind a button
         if status in ("diajukan", "diverifikasi", "diproses"):
+            assert "Tekan Penjelasan" in text
+            await harness.tap(user, "Penjelasan")
+            explained = harness.text(user)
             for hint in OPEN_HINTS[kind]:
-                assert hint in text, (kind, status, hint)
+                assert hint in explained, (kind, status, hint)
+            assert "BPJS 175" in explained
         else:
-            for hint in OPEN_HINTS[kind]:
-                assert hint not in text, (kind, status, hint)
+            assert "Penjelasan" not in harness.last(user).text
+            assert harness.last(user).buttons == []
         if status == "ditolak":
             assert "alasan penolakan" in text
             assert "⬜" not in text
@@ -99,9 +105,18 @@ async def test_linked_worker_sees_all_own_claims_newest_first(
     await harness.send(WORKER, "/klaim")
     text = harness.text(WORKER)
     assert "A-3" not in text
-    assert text.index("nomor A-2") < text.index("nomor A-1")
-    assert "Dibayar: Rp1.500.000" in text
-    assert "JHT (jaminan hari tua)" in text and "JKK (kecelakaan kerja)" in text
+    # A short line per claim, newest first, and a button per claim for its details.
+    assert "• A-2 – JHT (jaminan hari tua): Dibayar (5 November 2026)" in text
+    assert "• A-1 – JKK (kecelakaan kerja): Diproses BPJS (1 Oktober 2026)" in text
+    assert text.index("A-2") < text.index("A-1")
+    assert harness.labels(WORKER) == ["Klaim A-2", "Klaim A-1", "Cari dengan nomor klaim"]
+    await harness.tap(WORKER, "Klaim A-2")
+    assert "nomor A-2" in harness.text(WORKER)
+    assert "Dibayar: Rp1.500.000" in harness.text(WORKER)
+    await harness.tap(WORKER, "Klaim A-1")
+    assert "▶️ Diproses BPJS (sekarang)" in harness.text(WORKER)
+    await harness.tap(WORKER, "Penjelasan")
+    assert "Formulir Tahap II" in harness.text(WORKER)
     # Own claims by number are not counted as lookups.
     await harness.send(WORKER, "/klaim a-1")
     assert "nomor A-1" in harness.text(WORKER)
@@ -153,3 +168,39 @@ async def test_amount_paid_only_for_the_owner_of_the_claim(
     )
     await harness.send(WORKER, "/klaim P-1")
     assert "Dibayar: Rp1.500.000" in harness.text(WORKER)
+
+
+async def test_a_claim_button_shows_only_the_pressers_own_claim(
+    harness: Harness, tmp_path: Path
+) -> None:
+    nik = nik_for()
+    await import_rows(harness, tmp_path, f"C-1,{nik},,JHT,dibayar,2026-11-05,1500000")
+    await harness.send(OTHER, "/start")
+    # A forged press with someone else's claim number shows nothing and counts nothing.
+    calls = await harness.press(OTHER, "CLM D C-1")
+    assert [c.text for c in calls if c.method == "sendMessage"] == []
+    assert all("C-1" not in c.text and "Rp1.500.000" not in c.text for c in calls)
+    assert await store.lookups_in_last_hour(harness.db, OTHER) == 0
+    # The same press by the claim's owner shows it, with the amount paid.
+    await store.link(
+        harness.db, WORKER, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
+    )
+    await harness.send(WORKER, "/start")
+    await harness.press(WORKER, "CLM D C-1")
+    assert "nomor C-1" in harness.text(WORKER)
+    assert "Dibayar: Rp1.500.000" in harness.text(WORKER)
+
+
+async def test_a_single_claim_is_shown_in_full_with_its_explanation(
+    harness: Harness, tmp_path: Path
+) -> None:
+    nik = nik_for()
+    await import_rows(harness, tmp_path, f"S-1,{nik},,JKM,diajukan,2026-11-05,")
+    await store.link(
+        harness.db, WORKER, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
+    )
+    await harness.send(WORKER, "/klaim")
+    assert "▶️ Diajukan (sekarang)" in harness.text(WORKER)
+    assert harness.labels(WORKER) == ["Penjelasan", "Cari dengan nomor klaim"]
+    await harness.tap(WORKER, "Penjelasan")
+    assert "akta kematian" in harness.text(WORKER)

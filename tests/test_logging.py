@@ -102,7 +102,7 @@ async def test_handler_errors_reach_the_admins_masked_once(harness: Harness) -> 
     await h.send(801, "/boom")
     notice = h.text(ADMIN_ID)
     assert "RuntimeError" in notice and NIK not in notice and NIK[:4] + "****" in notice
-    assert "user=801" in notice
+    assert "pengguna 801" in notice
     # A second failure of the same kind soon after: the user is answered, the admins not again.
     before = len(h.api.sent(ADMIN_ID))
     await h.send(802, "/boom")

@@ -46,9 +46,11 @@ async def test_worker_sees_everything_stored_with_nik_and_phone_partly_hidden(
     assert "+6281234567890" not in text and "890" in text
     assert "Siti Aminah" in text
     assert "15 Mei 1980" in text
-    assert "Rp1.000.000" in text and "Rp16.800" in text
+    assert "Rp1.000.000" in text and "Iuran: Rp16.800 per bulan, dibayar setiap bulan" in text
     assert "Ani" in text
-    assert "Persetujuan" in text and "versi test" in text
+    # The consent date in words, never the version of the consent text.
+    assert "Persetujuan diberikan 1 November 2026" in text and "versi" not in text
+    assert "Alamat: Sei Berombang, Panai Hilir, Kabupaten Labuhanbatu" in text
     assert "Didaftarkan oleh: Anda sendiri" in text
     assert h.labels(WORKER) == [f"Minta perbaikan {row['ref']}", f"Hapus data {row['ref']}"]
 
@@ -93,7 +95,9 @@ async def test_withdrawal_of_an_approved_enrolment_keeps_what_the_district_pays_
     await h.send(WORKER, "/data_saya")
     await h.tap(WORKER, f"Lihat data {row['ref']}")
     await h.tap(WORKER, f"Hapus data {row['ref']}")
-    assert "Yang tetap disimpan, karena kabupaten wajib menyimpannya" in h.text(WORKER)
+    asked = h.text(WORKER)
+    assert "Yang tetap disimpan, karena kabupaten wajib menyimpannya" in asked
+    assert "nomor HP" in asked and "nomor KPJ" in asked and len(asked) <= 600
     await h.tap(WORKER, "Ya, tarik persetujuan dan hapus")
     confirmation = h.text(WORKER)
     assert "nomor HP" in confirmation and "nama ibu kandung" in confirmation

@@ -109,7 +109,7 @@ async def test_whole_cycle_fix_then_approve_notifies_the_worker(harness: Harness
         ends_on="2099-12-31",
     )
     await h.send(REVIEWER, "/tinjau")
-    assert "Nama ibu kandung: Nur Aisyah" in h.text(REVIEWER)
+    assert "Ibu kandung: Nur Aisyah" in h.text(REVIEWER)
     await h.tap(REVIEWER, "Setujui")
     assert "APBD Labuhanbatu 2026 – APBD kabupaten: terpakai 0 dari 100" in h.text(REVIEWER)
     await h.tap(REVIEWER, "APBD Labuhanbatu 2026 (sisa 100)")
@@ -384,7 +384,15 @@ async def test_village_quota_is_flagged_and_enforced(harness: Harness) -> None:
     waiting = await submission(h)  # same desa
     elsewhere = await submission(h, desa_code="12.10.19.2003")
     await h.send(REVIEWER, "/tinjau")
-    assert "Kuota desa DBH Sawit 2026 sudah penuh (1 dari 1)" in h.text(REVIEWER)
+    card = h.text(REVIEWER)
+    assert "Kuota desa DBH Sawit 2026 sudah penuh (1 dari 1)" in card
+    # The same phone on the other two: a short line on the card, their numbers under Rincian.
+    assert "⚠️ Nomor HP sama dengan 2 pengajuan lain" in card and done["ref"] not in card
+    assert h.labels(REVIEWER)[-1] == "Rincian"
+    await h.tap(REVIEWER, "Rincian")
+    details = h.text(REVIEWER)
+    assert f"sama ada di pengajuan lain: {done['ref']}, {elsewhere['ref']}" in details
+    assert "Setujui" in h.labels(REVIEWER)
     await h.press(REVIEWER, f"REV {waiting['id']} A 1")
     assert "untuk desa Sei Berombang sudah penuh (1 dari 1)" in h.api.sent(REVIEWER)[-2].text
     assert await status_of(h, waiting["id"]) == "diajukan"
