@@ -14,6 +14,7 @@ import pytest
 from bot.contributions import load_table
 from bot.i18n import translator
 from bot.knowledge import LOCALES_DIR, KnowledgeBase, answer_any, parse_contribution_question
+from bot.learned import TRAINING_FILE, Classifier, features, training_questions
 from handlers.questions import topic_text
 
 DATA = Path(__file__).parent / "data"
@@ -27,7 +28,18 @@ MIN_HOLDOUT_ACCURACY = 0.90
 # A second fresh set the matcher was improved on, and a final set written at the same time but
 # measured only before and after that work (83.7% before, 86.7% after).
 MIN_TUNING2_ACCURACY = 0.92
-MIN_FINAL_ACCURACY = 0.85
+# The id, dialect, holdout and tuning2 questions are also the learned classifier's training data
+# (bot/data/questions_train.toml), so their figures above are training accuracy (now 98-100%);
+# what unseen questions get is measured by the cross-validation and the two final sets below.
+# Final sets, measured once before and once after the classifier was added: final 86.7% -> 90.4%,
+# final2 (171 questions written before that work) 89.5% -> 93.6%.
+MIN_FINAL_ACCURACY = 0.88
+MIN_FINAL2_ACCURACY = 0.91
+# 5-fold cross-validation over the training questions (each fold answered by a knowledge base
+# trained without it): 97.1% measured. The rules were tuned on these questions, so this is
+# still somewhat optimistic; the final sets are the honest figure.
+MIN_CROSS_VALIDATED_ACCURACY = 0.95
+CROSS_VALIDATION_FOLDS = 5
 FALLBACK = "fallback"
 # Days on which every answer is checked: before, during and after the PP 50/2025 windows.
 DAYS = (
@@ -85,6 +97,7 @@ def test_examples_do_not_leak_into_the_question_set() -> None:
         ("holdout", "id", MIN_HOLDOUT_ACCURACY),
         ("tuning2", "id", MIN_TUNING2_ACCURACY),
         ("final", "id", MIN_FINAL_ACCURACY),
+        ("final2", "id", MIN_FINAL2_ACCURACY),
         # English typed to a user whose language is Indonesian.
         ("en", "id", MIN_ACCURACY),
     ],
@@ -128,7 +141,7 @@ def test_holdout_set_is_large_fresh_and_labelled() -> None:
     assert not [t for t, _ in questions if t.lower() in others | examples]
 
 
-@pytest.mark.parametrize("name", ["tuning2", "final"])
+@pytest.mark.parametrize("name", ["tuning2", "final", "final2"])
 def test_later_fresh_sets_are_large_fresh_and_labelled(name: str) -> None:
     questions = _questions(name)
     kb = KnowledgeBase.load("id")
@@ -137,10 +150,91 @@ def test_later_fresh_sets_are_large_fresh_and_labelled(name: str) -> None:
     assert {e for _, e in questions} <= ids
     assert len({t for t, _ in questions}) == len(questions), "duplicate questions"
     assert sum(1 for _, e in questions if e == FALLBACK) >= 0.07 * len(questions)
-    sets = {"id", "dialect", "en", "holdout", "tuning2", "final"} - {name}
+    sets = {"id", "dialect", "en", "holdout", "tuning2", "final", "final2"} - {name}
     others = {t.lower() for other in sets for t, _ in _questions(other)}
     examples = {e.lower() for t in kb.topics for e in t.examples}
     assert not [t for t, _ in questions if t.lower() in others | examples]
+
+
+@pytest.mark.parametrize("name", ["final", "final2"])
+def test_final_sets_are_not_training_data(name: str) -> None:
+    trained = {t.lower() for t, _ in training_questions()}
+    assert not [t for t, _ in _questions(name) if t.lower() in trained]
+
+
+def test_training_file_is_shipped_with_the_package_and_holds_the_tuned_sets() -> None:
+    assert TRAINING_FILE.parent == Path(__file__).resolve().parents[1] / "bot" / "data"
+    trained = {t.lower(): label for t, label in training_questions()}
+    for name in ("id", "dialect", "holdout", "tuning2"):
+        missing = [t for t, e in _questions(name) if trained.get(t.lower()) != e]
+        assert not missing, f"copy these {name} questions into {TRAINING_FILE.name}: {missing}"
+    ids = {t.id for t in KnowledgeBase.load("id").topics} | {FALLBACK}
+    assert FALLBACK in trained.values()
+    assert set(trained.values()) <= ids
+
+
+def test_cross_validated_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each fold of the training questions is answered by a knowledge base trained without it."""
+    raw = tomllib.loads((LOCALES_DIR / "id" / "knowledge.toml").read_text("utf-8"))
+    questions = training_questions()
+    folds = CROSS_VALIDATION_FOLDS
+    right = 0
+    for fold in range(folds):
+        train = [q for i, q in enumerate(questions) if i % folds != fold]
+        kb = KnowledgeBase("id", raw, train)
+        for text, expected in questions[fold::folds]:
+            match = kb.answer(text)
+            right += (match.topic.id if match else FALLBACK) == expected
+    accuracy = right / len(questions)
+    with capsys.disabled():
+        print(f"\n[{folds}-fold cross-validation] top-1 accuracy {accuracy:.1%}")  # noqa: T201
+    assert accuracy >= MIN_CROSS_VALIDATED_ACCURACY
+
+
+def test_indonesian_learns_and_english_keeps_the_rules() -> None:
+    assert KnowledgeBase.load("id").learned
+    assert not KnowledgeBase.load("en").learned
+
+
+def test_training_questions_with_an_unknown_topic_are_refused() -> None:
+    raw = tomllib.loads((LOCALES_DIR / "id" / "knowledge.toml").read_text("utf-8"))
+    with pytest.raises(ValueError, match="no_such_topic"):
+        KnowledgeBase("id", raw, [("apa itu", "no_such_topic")])
+
+
+def test_the_learned_part_answers_what_the_rules_alone_miss() -> None:
+    raw = tomllib.loads((LOCALES_DIR / "id" / "knowledge.toml").read_text("utf-8"))
+    rules = KnowledgeBase("id", raw)
+    learned = KnowledgeBase.load("id")
+    questions = [*_questions("final"), *_questions("final2")]
+
+    def right(kb: KnowledgeBase) -> int:
+        return sum(
+            (m.topic.id if (m := kb.answer(text)) else FALLBACK) == expected
+            for text, expected in questions
+        )
+
+    assert right(learned) > right(rules)
+
+
+def test_character_ngrams_carry_a_misspelt_word_to_its_label() -> None:
+    classifier = Classifier(
+        ["death", "death", "accident", "accident"],
+        [
+            features(["santunan", "kematian"]),
+            features(["meninggal", "dunia"]),
+            features(["kecelakaan", "kerja"]),
+            features(["jatuh", "pohon"]),
+        ],
+    )
+    similarities = classifier.similarities(features(["kcelakaan"]))
+    assert similarities["accident"] > similarities["death"]
+    assert max(similarities, key=similarities.__getitem__) == "accident"
+    assert classifier.similarities(features(["zzzz"])) == {"accident": 0.0, "death": 0.0}
+
+
+def test_features_of_a_huge_word_are_bounded() -> None:
+    assert len(features(["a" * 5000])) == 1
 
 
 @pytest.mark.parametrize(
