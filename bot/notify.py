@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -93,20 +93,27 @@ async def queue_messages(
     return [await outbox_store.enqueue(conn, kind, m.chat_id, m.text, m.buttons) for m in messages]
 
 
-async def send_through_outbox(
-    sender: OutboxSender | None, db: Database, messages: Sequence[OutgoingMessage]
-) -> list[int]:
-    """Queue notices to other people in one transaction, then deliver them; the row ids.
+@dataclass
+class QueuedNotices:
+    """Notices to other people about a change, queued by the change's own transaction.
 
-    For notices that follow a change already committed (a role granted, a question passed on):
-    the outbox paces them, retries failures and skips people who blocked the bot.
+    Pass `queue` as the storage function's `then=` hook: it runs inside the `db.write()` block
+    only if the change applied, so the change and its outbox rows commit together or not at all.
+    After the commit, `dispatch` delivers them (the outbox paces, retries and skips people who
+    blocked the bot). The texts are rendered before the transaction, since they need reads.
     """
-    if not messages:
-        return []
-    async with db.write() as conn:
-        ids = await queue_messages(conn, messages)
-    await dispatch(sender, ids)
-    return ids
+
+    messages: Sequence[OutgoingMessage]
+    ids: list[int] = field(default_factory=list)
+
+    async def queue(self, conn: aiosqlite.Connection) -> None:
+        """Put one outbox row per message, inside the caller's write transaction."""
+        self.ids = await queue_messages(conn, self.messages)
+
+    async def dispatch(self, sender: OutboxSender | None) -> list[int]:
+        """Deliver what was queued (nothing if the change did not apply); the row ids."""
+        await dispatch(sender, self.ids)
+        return self.ids
 
 
 async def _message(

@@ -89,7 +89,11 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         }
         await say(context, turn.chat_id, messages[problem])
         return
-    added = await roles.grant(context.db, telegram_id, role, region, str(turn.id))
+    area = review.region_name(region)
+    welcome = notify.QueuedNotices([await _welcome(context, telegram_id, role, area)])
+    added = await roles.grant(
+        context.db, telegram_id, role, region, str(turn.id), then=welcome.queue
+    )
     log.info(
         "event=role_granted by=%s user=%s role=%s region=%s new=%s",
         turn.id,
@@ -98,7 +102,6 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         region,
         added,
     )
-    area = review.region_name(region)
     if not added:
         await say(
             context,
@@ -116,7 +119,7 @@ async def roles_command(update: Update, context: JagaContext) -> None:
             role=ROLE_LABELS[role], area=area, id=telegram_id
         ),
     )
-    await _welcome(context, telegram_id, role, area)
+    await welcome.dispatch(context.services.outbox)
 
 
 async def _set_menu(context: JagaContext, telegram_id: int) -> None:
@@ -125,9 +128,11 @@ async def _set_menu(context: JagaContext, telegram_id: int) -> None:
     await menus.set_menu(context.bot, context.db, context.settings, commands, telegram_id)
 
 
-async def _welcome(context: JagaContext, telegram_id: int, role: str, area: str) -> None:
-    """Tells the new role holder what they can now do (if they have started the bot)."""
-    language = (await users.get_or_create(context.db, telegram_id)).language
+async def _welcome(
+    context: JagaContext, telegram_id: int, role: str, area: str
+) -> notify.OutgoingMessage:
+    """The note telling a new role holder what they can now do, in their language."""
+    language = await users.language_of(context.db, telegram_id)
     _ = translator(language or context.settings.language).gettext
     if role == "reviewer":
         text = _(
@@ -140,7 +145,5 @@ async def _welcome(context: JagaContext, telegram_id: int, role: str, area: str)
         ).format(area=area)
     else:
         text = _("Anda sekarang admin untuk {area}.").format(area=area)
-    # Through the outbox: paced and retried; someone who blocked the bot is skipped.
-    await notify.send_through_outbox(
-        context.services.outbox, context.db, [notify.OutgoingMessage(telegram_id, text)]
-    )
+    # Through the outbox, queued with the grant: paced and retried; a blocked chat is skipped.
+    return notify.OutgoingMessage(telegram_id, text)

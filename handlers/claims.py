@@ -147,10 +147,11 @@ def _list_line(tr: Translator, claim: dict[str, Any]) -> str:
     """One short line of the list: number, type, current step and its date."""
     _ = tr.gettext
     changed = dt.date.fromisoformat(claim["status_date"])
+    kind, state = claim["type"], claim["status"]
     return _("• {number} – {type}: {step} ({date})").format(
         number=claim["claim_no"],
-        type=_(TYPE_WORDS[claim["type"]]),
-        step=_(STEP_WORDS[claim["status"]]),
+        type=_(TYPE_WORDS[kind]),
+        step=_(STEP_WORDS[state]),
         date=tr.date(changed),
     )
 

@@ -477,8 +477,14 @@ async def _store_correction(
     if len(text) < 3:
         await say(context, turn.chat_id, _("Mohon tulis perbaikannya dengan kalimat singkat."))
         return
+    notices = notify.QueuedNotices(await _reviewer_notices(context, row, text))
     await privacy.request_correction(
-        context.db, row, turn.id, context.cipher.encrypt(text), on_behalf=on_behalf
+        context.db,
+        row,
+        turn.id,
+        context.cipher.encrypt(text),
+        on_behalf=on_behalf,
+        then=notices.queue,
     )
     await users.set_active_flow(context.db, turn.id, None)
     log.info("event=correction_requested registration=%s", row["id"])
@@ -490,22 +496,24 @@ async def _store_correction(
             "kabupaten. Anda akan diberi tahu jika ada yang perlu dilengkapi."
         ).format(ref=row["ref"]),
     )
-    await _tell_reviewers(context, row, text)
+    await notices.dispatch(context.services.outbox)
 
 
-async def _tell_reviewers(context: JagaContext, row: dict[str, Any], text: str) -> None:
-    """Tells the reviewers of the registration's kabupaten, with NIK and phone masked."""
+async def _reviewer_notices(
+    context: JagaContext, row: dict[str, Any], text: str
+) -> list[notify.OutgoingMessage]:
+    """The notes to the reviewers of the registration's kabupaten, with NIK and phone masked."""
     region = row.get("kabupaten_code") or ""
     reviewers = {tid for tid, _code in await roles.holders(context.db, "reviewer", region)}
     notices = []
     for reviewer in sorted(reviewers):
-        user = await users.get_or_create(context.db, reviewer)
-        _ = translator(user.language or context.settings.language).gettext
+        language = await users.language_of(context.db, reviewer)
+        _ = translator(language or context.settings.language).gettext
         notice = _(
             "Permintaan perbaikan data untuk {ref}: “{text}”\nPeriksa lewat /tinjau."
         ).format(ref=row["ref"], text=mask_text(text, IDENTIFIER_TYPES))
         notices.append(notify.OutgoingMessage(reviewer, notice))
-    await notify.send_through_outbox(context.services.outbox, context.db, notices)
+    return notices
 
 
 # --- a cadre's worker ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from handlers.start import menu_keyboard
 from storage import membership as store
 from storage import outbox as outbox_store
 from storage import questions, roles
-from storage.users import get_or_create
+from storage.users import language_of
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,10 @@ async def forward(context: JagaContext, turn: Turn, question_id: int) -> None:
         await say(context, turn.chat_id, _("Pertanyaan ini sudah diteruskan ke petugas."))
         return
     region = await _region_of(context, turn.id)
-    if not await questions.forward(context.db, question_id, turn.id, region):
+    notices = notify.QueuedNotices(
+        [] if region is None else await _official_notes(context, region)
+    )
+    if not await questions.forward(context.db, question_id, turn.id, region, then=notices.queue):
         await say(context, turn.chat_id, _("Pertanyaan ini sudah diteruskan ke petugas."))
         return
     log.info("event=question_forwarded id=%s region=%s", question_id, region)
@@ -251,22 +254,21 @@ async def forward(context: JagaContext, turn: Turn, question_id: int) -> None:
             "ini. Untuk hal yang mendesak, hubungi BPJS 175."
         ),
     )
-    if region is not None:
-        await _tell_officials(context, region)
+    await notices.dispatch(context.services.outbox)
 
 
-async def _tell_officials(context: JagaContext, region: str) -> None:
+async def _official_notes(context: JagaContext, region: str) -> list[notify.OutgoingMessage]:
     """A short note to the reviewers of the kabupaten and the cadres of the desa."""
     recipients = {tid for tid, _ in await roles.holders(context.db, "reviewer", region[:5])}
     if len(region) > 5:
         recipients |= {tid for tid, _ in await roles.holders(context.db, "cadre", region)}
     notices = []
     for telegram_id in sorted(recipients):
-        user = await get_or_create(context.db, telegram_id)
-        _ = translator(user.language or context.settings.language).gettext
+        language = await language_of(context.db, telegram_id)
+        _ = translator(language or context.settings.language).gettext
         text = _("Ada pertanyaan baru dari pekerja. Ketik /pertanyaan untuk membaca dan menjawab.")
         notices.append(notify.OutgoingMessage(telegram_id, text))
-    await notify.send_through_outbox(context.services.outbox, context.db, notices)
+    return notices
 
 
 # --- contributions --------------------------------------------------------------------------
@@ -615,15 +617,21 @@ async def answer_message(update: Update, context: JagaContext) -> None:
     if question is None or not await _visible(context, turn.id, question["region_code"]):
         await say(context, turn.chat_id, _("Anda tidak lagi bisa menjawab pertanyaan ini."))
         return
-    if not await questions.answer(context.db, question["id"], turn.id, text[:3000]):
+    asker_language = await language_of(context.db, question["asker_id"])
+    tr = translator(asker_language or context.settings.language)
+    answer = notify.QueuedNotices(
+        [
+            notify.OutgoingMessage(
+                int(question["asker_id"]), _answer_text(tr, question["text"], text[:3000])
+            )
+        ]
+    )
+    if not await questions.answer(
+        context.db, question["id"], turn.id, text[:3000], then=answer.queue
+    ):
         await say(context, turn.chat_id, _("Pertanyaan ini sudah dijawab orang lain."))
         return
-    asker = await get_or_create(context.db, question["asker_id"])
-    tr = translator(asker.language or context.settings.language)
-    answer = notify.OutgoingMessage(
-        int(question["asker_id"]), _answer_text(tr, question["text"], text[:3000])
-    )
-    (row_id,) = await notify.send_through_outbox(context.services.outbox, context.db, [answer])
+    (row_id,) = await answer.dispatch(context.services.outbox)
     if await outbox_store.status_of(context.db, row_id) in ("blocked", "failed", "skipped"):
         log.warning("event=question_answer_undelivered id=%s", question["id"])
         await say(

@@ -900,7 +900,8 @@ async def _correction_button(
             ),
         )
         return
-    if not await privacy.resolve_correction(context.db, request_id, turn.id):
+    told = notify.QueuedNotices([await _requester_notice(context, request)])
+    if not await privacy.resolve_correction(context.db, request_id, turn.id, then=told.queue):
         await say(context, turn.chat_id, _("Permintaan perbaikan ini sudah selesai ditangani."))
         return
     log.info("event=correction_resolved request=%s reviewer=%s", request_id, turn.id)
@@ -911,7 +912,7 @@ async def _correction_button(
             ref=ref
         ),
     )
-    await _tell_requester(context, request)
+    await told.dispatch(context.services.outbox)
 
 
 def _correction_state_changed(turn: Turn, ref: str, row: dict[str, Any] | None) -> str:
@@ -972,19 +973,18 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
         )
 
 
-async def _tell_requester(context: JagaContext, request: dict[str, Any]) -> None:
-    """Tells whoever asked for the correction that it was handled (UU 27/2022 Pasal 30)."""
-    user = await users.get_or_create(context.db, request["requested_by"])
-    _ = translator(user.language or context.settings.language).gettext
+async def _requester_notice(
+    context: JagaContext, request: dict[str, Any]
+) -> notify.OutgoingMessage:
+    """The note telling whoever asked for the correction that it was handled (UU 27/2022
+    Pasal 30)."""
+    language = await users.language_of(context.db, request["requested_by"])
+    _ = translator(language or context.settings.language).gettext
     text = _(
         "Permintaan perbaikan data Anda untuk {ref} sudah ditangani petugas kabupaten. "
         "Lihat data Anda lewat /data_saya."
     ).format(ref=request["ref"] or "-")
-    await notify.send_through_outbox(
-        context.services.outbox,
-        context.db,
-        [notify.OutgoingMessage(int(request["requested_by"]), text)],
-    )
+    return notify.OutgoingMessage(int(request["requested_by"]), text)
 
 
 async def _clear(context: JagaContext, turn: Turn) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from storage import audit
 from storage.db import Database
+from storage.review import InTransaction
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
@@ -148,8 +149,12 @@ async def request_correction(
     text_enc: bytes,
     *,
     on_behalf: bool,
+    then: InTransaction | None = None,
 ) -> int:
-    """Store a correction request for the district's reviewers and end the session step."""
+    """Store a correction request for the district's reviewers and end the session step.
+
+    `then` runs in the same transaction (to queue the reviewers' notices).
+    """
     async with db.write() as conn:
         cursor = await conn.execute(
             "INSERT INTO privacy_requests(kind, registration_id, ref, kabupaten_code, "
@@ -169,6 +174,8 @@ async def request_correction(
             "WHERE telegram_id = ?",
             (requested_by,),
         )
+        if then is not None:
+            await then(conn)
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -183,14 +190,24 @@ async def open_corrections(db: Database, region_prefix: str) -> list[dict[str, A
     return [dict(r) for r in rows]
 
 
-async def resolve_correction(db: Database, request_id: int, resolved_by: int) -> bool:
-    """Mark a correction request as handled; False if it was not open."""
-    changed = await db.execute(
-        f"UPDATE privacy_requests SET outcome = 'done', resolved_at = {_NOW}, resolved_by = ? "
-        "WHERE id = ? AND kind = 'correction' AND outcome = 'open'",
-        (resolved_by, request_id),
-    )
-    return changed > 0
+async def resolve_correction(
+    db: Database, request_id: int, resolved_by: int, *, then: InTransaction | None = None
+) -> bool:
+    """Mark a correction request as handled; False if it was not open.
+
+    `then` runs in the same transaction, only when the request was open (to queue the notice to
+    whoever asked).
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            f"UPDATE privacy_requests SET outcome = 'done', resolved_at = {_NOW}, "
+            "resolved_by = ? WHERE id = ? AND kind = 'correction' AND outcome = 'open'",
+            (resolved_by, request_id),
+        )
+        changed = cursor.rowcount > 0
+        if changed and then is not None:
+            await then(conn)
+    return changed
 
 
 # --- withdrawal and deletion -----------------------------------------------------------------

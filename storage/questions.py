@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from storage.db import Database
+from storage.review import InTransaction
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
@@ -22,14 +23,29 @@ async def get(db: Database, question_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-async def forward(db: Database, question_id: int, asker_id: int, region_code: str | None) -> bool:
-    """Pass a draft question on (only its asker can); False if it was already passed on."""
-    changed = await db.execute(
-        f"UPDATE questions SET status = 'open', region_code = ?, forwarded_at = {_NOW} "
-        "WHERE id = ? AND asker_id = ? AND status = 'draft'",
-        (region_code, question_id, asker_id),
-    )
-    return changed > 0
+async def forward(
+    db: Database,
+    question_id: int,
+    asker_id: int,
+    region_code: str | None,
+    *,
+    then: InTransaction | None = None,
+) -> bool:
+    """Pass a draft question on (only its asker can); False if it was already passed on.
+
+    `then` runs in the same transaction, only when the question was passed on now (to queue
+    the notes to the officials).
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            f"UPDATE questions SET status = 'open', region_code = ?, forwarded_at = {_NOW} "
+            "WHERE id = ? AND asker_id = ? AND status = 'draft'",
+            (region_code, question_id, asker_id),
+        )
+        changed = cursor.rowcount > 0
+        if changed and then is not None:
+            await then(conn)
+    return changed
 
 
 async def open_questions(db: Database, *, limit: int = 200) -> list[dict[str, Any]]:
@@ -41,11 +57,26 @@ async def open_questions(db: Database, *, limit: int = 200) -> list[dict[str, An
     return [dict(r) for r in rows]
 
 
-async def answer(db: Database, question_id: int, answered_by: int, text: str) -> bool:
-    """Store the answer of an open question; False if someone answered it first."""
-    changed = await db.execute(
-        f"UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, "
-        f"answered_at = {_NOW} WHERE id = ? AND status = 'open'",
-        (text, answered_by, question_id),
-    )
-    return changed > 0
+async def answer(
+    db: Database,
+    question_id: int,
+    answered_by: int,
+    text: str,
+    *,
+    then: InTransaction | None = None,
+) -> bool:
+    """Store the answer of an open question; False if someone answered it first.
+
+    `then` runs in the same transaction, only when this answer was stored (to queue it for the
+    asker).
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            f"UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, "
+            f"answered_at = {_NOW} WHERE id = ? AND status = 'open'",
+            (text, answered_by, question_id),
+        )
+        changed = cursor.rowcount > 0
+        if changed and then is not None:
+            await then(conn)
+    return changed

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from storage.db import Database
+from storage.review import InTransaction
 
 ROLES = ("admin", "reviewer", "cadre")
 
 
 async def grant(
-    db: Database, telegram_id: int, role: str, region_code: str, granted_by: str
+    db: Database,
+    telegram_id: int,
+    role: str,
+    region_code: str,
+    granted_by: str,
+    *,
+    then: InTransaction | None = None,
 ) -> bool:
-    """Give a role for a region; False if it was already held."""
+    """Give a role for a region; False if it was already held.
+
+    `then` runs in the same transaction, only when the role is new (to queue the welcome).
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    changed = await db.execute(
-        "INSERT INTO roles(telegram_id, role, region_code, granted_by) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        (telegram_id, role, region_code, granted_by),
-    )
-    return changed > 0
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO roles(telegram_id, role, region_code, granted_by) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (telegram_id, role, region_code, granted_by),
+        )
+        added = cursor.rowcount > 0
+        if added and then is not None:
+            await then(conn)
+    return added
 
 
 async def revoke(db: Database, telegram_id: int, role: str, region_code: str | None = None) -> int:
