@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import broadcast, report
+from bench import broadcast, ocr, registration, report, sheet
 from bench.people import Lost, Pacer, Person, Tally, echo_person
 from bench.process import BotProcess, bot_env, python, remove
 from bench.scripts import jaga_person, workload_name
@@ -125,6 +125,7 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             half,
         )
         results["phases"].append(halfload)
+        results["registration_sends"] = registration.sends_summary()
         await jaga.stop()
         # The same offered rate against the bare echo bot: the latency floor of polling through
         # this stand-in, so the registration tail can be told apart from the harness's.
@@ -242,7 +243,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="regenerate the storage database")
     p.add_argument("--profile-workers", type=int, default=100, help="people in the profile run")
     p.add_argument(
-        "--skip", action="append", default=[], choices=["storage", "profile", "broadcast"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["storage", "profile", "broadcast", "sheet", "ocr"],
+    )
+    p.add_argument(
+        "--ocr-photos", type=int, default=200, help="KTP photos per set (clean, degraded)"
     )
     p.add_argument("--out", type=Path, default=OUT / "report.md", help="the Markdown report")
     broadcast.add_arguments(p)
@@ -256,6 +263,7 @@ async def main(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"bench: throughput ({args.workers} people, {args.latency:.0f} ms)", file=sys.stderr)
     results = await throughput(args, out)
+    print(f"bench: messages per registration {results['registration_sends']}", file=sys.stderr)
     if "broadcast" not in args.skip:
         print(
             f"bench: broadcast ({args.recipients:,} recipients at {args.outbox_rate:g}/s, "
@@ -269,10 +277,23 @@ async def main(args: argparse.Namespace) -> int:
     if "storage" not in args.skip:
         print(f"bench: storage ({args.rows:,} rows)", file=sys.stderr)
         results["storage"] = await storage(args, out)
+    if "sheet" not in args.skip:
+        # A cadre's 500-row spreadsheet, in its own process (bench/sheet.py).
+        print("bench: cadre spreadsheet (500 rows)", file=sys.stderr)
+        results["sheet"] = sheet.parse_output(await python("-m", "bench.sheet", "500"))
+    if "ocr" not in args.skip:
+        # Generated KTP photos read by bot/ktp.py in a child process (bench/ocr.py).
+        print(f"bench: KTP photos ({args.ocr_photos} clean + {args.ocr_photos} degraded)",
+              file=sys.stderr)  # fmt: skip
+        results["ocr"] = await ocr.run(out / "ktp", args.ocr_photos)
     results["total_seconds"] = time.monotonic() - started
     results["machine"] = report.machine()
     results["args"] = vars(args)
     text = report.render(results)
+    if "sheet" in results:
+        text += sheet.render(results["sheet"])
+    if "ocr" in results:
+        text = text.rstrip("\n") + "\n" + "\n".join(ocr.render(results["ocr"])) + "\n"
     args.out.write_text(text, encoding="utf-8")
     print(text)
     print(
