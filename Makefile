@@ -50,7 +50,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install catalogs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # Fails when the code has strings the template or the catalogs do not have yet.
 check-catalogs: install

@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import menus, outbox, reminders
+from bot import ktp, menus, outbox, reminders
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
@@ -139,6 +139,7 @@ def register_handlers(app: JagaApplication) -> None:
     app.add_handler(CallbackQueryHandler(registration.resume_choice, pattern=r"^REGX "))
     # "Perbaiki data" buttons from the review desk, reminders and the cadre view.
     app.add_handler(CallbackQueryHandler(registration.fix, pattern=r"^FIX "))
+    app.add_handler(CallbackQueryHandler(registration.ktp_button, pattern=r"^KTP "))
     app.add_handler(CallbackQueryHandler(privacy.button, pattern=r"^DATA "))
     # Status lookups, claims, knowledge topics, the calculator, officials answering questions.
     app.add_handler(CallbackQueryHandler(status.button, pattern=r"^STS "))
@@ -160,7 +161,8 @@ def register_handlers(app: JagaApplication) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, router.edited_message))
     app.add_handler(MessageHandler(filters.COMMAND, router.unknown_command))
     # A document is a cadre's filled spreadsheet (anyone else is told politely what it is for).
-    app.add_handler(MessageHandler(filters.Document.ALL, cadres.document))
+    # A file at the registration's NIK step is a KTP photo; any other goes to the cadres' sheet.
+    app.add_handler(MessageHandler(filters.Document.ALL, registration.document))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, router.message))
 
     # Group 1, after the update was handled: someone marked as having blocked the bot (a 403 to
@@ -264,8 +266,9 @@ async def _post_init(app: JagaApplication) -> None:
 
 
 async def _post_shutdown(app: JagaApplication) -> None:
-    """Closes the database."""
+    """Stops the KTP reader's worker process and closes the database."""
     services = app.bot_data
+    await ktp.shutdown()
     await outbox.stop_background(app)  # the outbox sender stops before the database closes
     if services.db_open:
         await services.db.close()

@@ -103,7 +103,7 @@ GRAMMAR: dict[str, list[Shape]] = {
     "REG": _reg_shapes(),
     "REGX": [(lit("go", "new"),)],
     "KTP": [
-        (lit("start", "how", "retry", "type", "ok"),),
+        (lit("how", "retry", "type", "ok"),),
         (lit("edit"), lit("nik", "name", "birth", "address")),
         (lit("from"), lit("nik", "card")),
     ],  # a KTP photo at the NIK step

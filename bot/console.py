@@ -97,10 +97,34 @@ class UpdateFactory:
         }
         return self._update(message=self._message(user_id, sticker=sticker))
 
-    def photo(self, user_id: int) -> Update:
-        """A photo where text was expected."""
-        photo = [{"file_id": "photo", "file_unique_id": "photo", "width": 90, "height": 90}]
-        return self._update(message=self._message(user_id, photo=photo))
+    def photo(
+        self, user_id: int, content: bytes | None = None, *, size: int | None = None
+    ) -> Update:
+        """A photo; with `content`, Telegram stores it for getFile and its download (`size`: the
+        size Telegram reports, default the content's)."""
+        file_id = "photo"
+        if content is not None:
+            file_id = f"photo{next(self._update_ids)}"
+            self.api.add_file(file_id, content)
+        photo = {"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90}
+        if content is not None or size is not None:
+            photo["file_size"] = size if size is not None else len(content or b"")
+        return self._update(message=self._message(user_id, photo=[photo]))
+
+    def document(
+        self, user_id: int, content: bytes, *, name: str, mime: str, size: int | None = None
+    ) -> Update:
+        """A file sent as a document, stored for getFile and its download."""
+        file_id = f"doc{next(self._update_ids)}"
+        self.api.add_file(file_id, content)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": name,
+            "mime_type": mime,
+            "file_size": size if size is not None else len(content),
+        }
+        return self._update(message=self._message(user_id, document=document))
 
     def press(self, user_id: int, data: str, message: ApiCall | None = None) -> Update:
         """A press on an inline button with `data`, on `message` (default: the last one sent)."""

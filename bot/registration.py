@@ -19,7 +19,7 @@ from bot.patterns import linear
 from bot.untrusted import clean_text
 
 # Bump when the consent text changes: every registration stores the version it agreed to.
-CONSENT_VERSION = "2026-11-23.1"
+CONSENT_VERSION = "2026-11-30.1"
 # The NIK shown as an example in the question; typing it back is refused.
 EXAMPLE_NIK = "1210011505800003"
 

@@ -8,6 +8,7 @@ is not the one the registration waits for is a stale button and is answered as s
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import logging
@@ -17,12 +18,13 @@ from typing import Any
 from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
 
-from bot import clock
+from bot import clock, ktp
 from bot.access import access_of, within
 from bot.context import JagaContext
 from bot.contributions import Quote, load_table, payer_of, quote, sector_of
@@ -65,7 +67,7 @@ from bot.registration import (
     search_regions,
     split_heir,
 )
-from handlers import questions
+from handlers import cadres, questions
 from handlers.common import Button, Keyboard, Turn, answer_button, columns, inline, say
 from storage import registrations, review, users
 
@@ -226,6 +228,9 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     step = Step(registration["step"])
+    if step == Step.NIK and _image_of(message) is not None:
+        await _ktp_photo(context, turn, registration, message)
+        return
     if message.contact is not None and step == Step.PHONE:
         await _answer_contact(
             context, turn, registration, message.contact.phone_number, message.contact.user_id
@@ -529,7 +534,7 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             "pekerjaan, penghasilan, dan ahli waris.\n\n"
             "Data ini hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan. Yang bisa melihatnya: "
             "petugas dinas tenaga kerja kabupaten dan BPJS Ketenagakerjaan. NIK dan nomor HP "
-            "disimpan dalam bentuk tersandi.\n\n"
+            "disimpan dalam bentuk tersandi. Foto KTP, bila dikirim, dihapus setelah dibaca.\n\n"
             "Anda bisa melihat atau menghapus data Anda dengan /data_saya.\n\n"
             "Apakah Anda setuju?"
         )
@@ -556,15 +561,18 @@ def _question(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             [(_("Belum"), _b(step, "no"))],
         ]
         return text, inline(rows)
+    if step == Step.NIK and scratch.get("by_photo"):
+        return _ktp_prompt(turn, me), inline([[(_("Ketik saja"), "KTP type")]])
     if step == Step.NIK:
         example = format_nik(EXAMPLE_NIK)
+        by_photo = inline([[(_("Pakai foto KTP"), "KTP how")]])
         if me:
             return _("Ketik NIK Anda (16 angka, ada di KTP).\nContoh penulisan: {example}").format(
                 example=example
-            ), None
+            ), by_photo
         return _(
             "Ketik NIK orang yang didaftarkan (16 angka, ada di KTP).\nContoh penulisan: {example}"
-        ).format(example=example), None
+        ).format(example=example), by_photo
     if step == Step.NAME:
         return (
             _("Ketik nama lengkap Anda sesuai KTP.")
@@ -886,6 +894,10 @@ async def _advance(
     merged = {**r, **fields}
     scratch = json.loads(merged.get("scratch") or "{}")
     following = next_step(step, merged, scratch.get("fixing"))
+    # Questions answered from a confirmed KTP photo are not asked again on the way forward.
+    from_photo = set(scratch.get("ktp_done", ()))
+    while following in from_photo and following != Step.SUMMARY and not merged.get("editing"):
+        following = next_step(following, merged)
     if following == Step.KABUPATEN:
         own = await _own_area(context, turn, merged)
         if own is not None:
@@ -1016,6 +1028,15 @@ async def _for_whom(context: JagaContext, turn: Turn, r: dict[str, Any], value: 
 
 
 async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    fields = await _nik_fields(context, turn, r, text)
+    if fields is not None:
+        await _advance(context, turn, r, Step.NIK, **fields)
+
+
+async def _nik_fields(
+    context: JagaContext, turn: Turn, r: dict[str, Any], text: str
+) -> dict[str, Any] | None:
+    """The columns a typed (or photographed) NIK fills, or None once the problem was said."""
     _ = turn.gettext
     settings = context.settings
     today = clock.today()
@@ -1045,10 +1066,10 @@ async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -
                 "ketik lagi."
             ).format(count=check.length),
         )
-        return
+        return None
     if check.error is not None:
         await _again(context, turn, problems[check.error])
-        return
+        return None
     assert check.nik is not None and check.birth_date is not None
     age = age_on(check.birth_date, today)
     if not settings.min_age <= age <= settings.max_age:
@@ -1062,26 +1083,29 @@ async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -
                 "tidak, ketik /batal."
             ).format(age=age, low=settings.min_age, high=settings.max_age),
         )
-        return
+        return None
     nik_hash = context.cipher.lookup_hash("nik", check.nik)
     existing = await registrations.live_by_nik_hash(context.db, nik_hash)
     if await _nik_taken(context, turn, r, nik_hash, existing):
-        return
+        return None
     log.info("event=registration_nik registration=%s nik=%s", r["id"], mask_nik(check.nik))
     district_unknown = True if not check.district_known else None
-    await _advance(
-        context,
-        turn,
-        r,
-        Step.NIK,
-        nik_enc=context.cipher.encrypt(check.nik),
-        nik_hash=nik_hash,
-        nik_masked=mask_nik(check.nik),
-        birth_date=check.birth_date.isoformat(),
-        sex=check.sex,
-        scratch=_scratch(r, nik_district_unknown=district_unknown, correcting_birth=None),
-        flags=json.dumps(sorted(set(json.loads(r["flags"])) - {"birth_corrected"})),
-    )
+    return {
+        "nik_enc": context.cipher.encrypt(check.nik),
+        "nik_hash": nik_hash,
+        "nik_masked": mask_nik(check.nik),
+        "birth_date": check.birth_date.isoformat(),
+        "sex": check.sex,
+        # A typed NIK also ends a photo's reading that was never confirmed.
+        "scratch": _scratch(
+            r,
+            nik_district_unknown=district_unknown,
+            correcting_birth=None,
+            ktp=None,
+            ktp_skip=None,
+        ),
+        "flags": json.dumps(sorted(set(json.loads(r["flags"])) - {"birth_corrected"})),
+    }
 
 
 async def _nik_taken(
@@ -1575,6 +1599,303 @@ async def _resubmit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None
         "Kabar akan dikirim lewat chat ini."
     ).format(ref=r["ref"])
     await say(context, turn.chat_id, text)
+
+
+# --- a photo of the KTP at the NIK step ---------------------------------------------------------
+# The photo is read in memory and dropped; what was read waits, encrypted, in the draft's scratch
+# ("ktp") until the person confirms it, and only then fills the registration (SECURITY.md).
+
+KTP_FIELDS = {"nik": N_("Ubah NIK"), "name": N_("Ubah nama"), "birth": N_("Ubah tgl lahir"),
+              "address": N_("Ubah alamat")}  # fmt: skip
+
+
+def _image_of(message: Message) -> tuple[str, int | None] | None:
+    """The file id and size of a photo, or of a document sent at the NIK step (read as one)."""
+    if message.photo:
+        biggest = message.photo[-1]
+        return biggest.file_id, biggest.file_size
+    if message.document is not None:
+        return message.document.file_id, message.document.file_size
+    return None
+
+
+async def document(update: Update, context: JagaContext) -> None:
+    """A file sent while the registration waits for the NIK is read as a KTP photo; any other
+    file goes to the cadres' spreadsheet handler."""
+    user = update.effective_user
+    if user is not None:
+        r = await registrations.active_of(context.db, user.id)
+        flow = await users.get_or_create(context.db, user.id, user.full_name)
+        if r is not None and r["step"] == Step.NIK and flow.active_flow == FLOW:
+            await on_message(update, context)
+            return
+    await cadres.document(update, context)
+
+
+def _ktp_prompt(turn: Turn, me: bool) -> str:
+    _ = turn.gettext
+    if me:
+        return _(
+            "Silakan kirim foto bagian depan KTP Anda. Foto di tempat terang, lurus, seluruh "
+            "kartu terlihat. Foto dibaca lalu langsung dihapus."
+        )
+    return _(
+        "Silakan kirim foto bagian depan KTP orang yang didaftarkan. Foto di tempat terang, "
+        "lurus, seluruh kartu terlihat. Foto dibaca lalu langsung dihapus."
+    )
+
+
+async def photo_start(update: Update, context: JagaContext) -> None:
+    """Starts (or continues) a registration that takes the NIK from a KTP photo; asks consent."""
+    turn = await Turn.load(update, context)
+    current = await registrations.active_of(context.db, turn.id)
+    if current is not None and current["step"] == Step.NIK:
+        await users.set_active_flow(context.db, turn.id, FLOW)
+        await registrations.update(
+            context.db, current["id"], scratch=_scratch(current, by_photo=1)
+        )
+        await _ask_current(context, turn)
+        return
+    if current is not None and current["status"] == "draft" and current["step"] != Step.CONSENT:
+        await daftar(update, context)
+        return
+    await registrations.create_draft(context.db, turn.id, Step.CONSENT)
+    draft = await registrations.active_of(context.db, turn.id)
+    assert draft is not None
+    await registrations.update(context.db, draft["id"], scratch=_scratch(draft, by_photo=1))
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await _ask_current(context, turn)
+
+
+async def _ktp_problem(
+    context: JagaContext, turn: Turn, problem: str, status: Message | None = None
+) -> None:
+    """One line of why the photo cannot be used, with [Coba lagi] [Ketik saja]."""
+    _ = turn.gettext
+    keyboard = inline([[(_("Coba lagi"), "KTP retry"), (_("Ketik saja"), "KTP type")]])
+    text = _(ktp.PROBLEM_MESSAGES[problem])
+    if status is not None:
+        await context.bot.edit_message_text(
+            text, chat_id=turn.chat_id, message_id=status.message_id, reply_markup=keyboard
+        )
+        return
+    await say(context, turn.chat_id, text, keyboard)
+
+
+async def _ktp_photo(
+    context: JagaContext, turn: Turn, r: dict[str, Any], message: Message
+) -> None:
+    """Reads a KTP photo in memory, keeps the reading encrypted, and shows it to be confirmed."""
+    image = _image_of(message)
+    assert image is not None
+    file_id, size = image
+    document = message.document
+    if document is not None and not (document.mime_type or "").startswith("image/"):
+        await _ktp_problem(context, turn, "not_image")
+        return
+    if size is not None and size > ktp.MAX_BYTES:
+        log.info("event=ktp_photo_refused registration=%s reason=too_large", r["id"])
+        await _ktp_problem(context, turn, "too_large")
+        return
+    status = await say(context, turn.chat_id, turn.gettext("Sedang membaca foto…"))
+    telegram_file = await context.bot.get_file(file_id)
+    if telegram_file.file_size is not None and telegram_file.file_size > ktp.MAX_BYTES:
+        await _ktp_problem(context, turn, "too_large", status)
+        return
+    data = bytes(await telegram_file.download_as_bytearray())  # in memory only, never on disk
+    reading = await ktp.read_ktp(data, today=clock.today())
+    del data
+    log.info("event=ktp_photo registration=%s problem=%s", r["id"], reading.problem or "-")
+    if reading.problem is None and reading.nik is None:
+        reading.problem = "no_nik"
+    if reading.problem is not None:
+        await _ktp_problem(context, turn, reading.problem, status)
+        return
+    sealed = base64.b64encode(context.cipher.encrypt(reading.model_dump_json())).decode()
+    await registrations.update(context.db, r["id"], scratch=_scratch(r, ktp=sealed, ktp_skip=None))
+    text, keyboard = _ktp_summary(turn, r, reading)
+    await context.bot.edit_message_text(
+        text, chat_id=turn.chat_id, message_id=status.message_id, reply_markup=keyboard
+    )
+
+
+def _pending_reading(context: JagaContext, r: dict[str, Any]) -> ktp.KtpReading | None:
+    """The reading waiting for confirmation, decrypted, or None."""
+    sealed = json.loads(r["scratch"] or "{}").get("ktp")
+    if not sealed:
+        return None
+    return ktp.KtpReading.model_validate_json(context.cipher.decrypt(base64.b64decode(sealed)))
+
+
+# Parts of a reading worth checking again when the photo showed them poorly.
+_UNSURE = {"nik": N_("NIK"), "name": N_("nama"), "birth_date": N_("tanggal lahir"),
+           "address": N_("alamat"), "desa": N_("desa")}  # fmt: skip
+
+
+def _ktp_summary(
+    turn: Turn, r: dict[str, Any], reading: ktp.KtpReading
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What was read, in one short message, with [Benar] and the [Ubah …] buttons."""
+    _ = turn.gettext
+    assert reading.nik is not None
+    lines = [
+        _("Dari foto KTP, kami membaca:"),
+        _("NIK: {nik}").format(nik=format_nik(reading.nik)),
+    ]
+    lines.append(_("Nama: {name}").format(name=reading.name or "-"))
+    if reading.birth_date is not None:
+        lines.append(_("Tanggal lahir: {date}").format(date=turn.tr.date(reading.birth_date)))
+    if reading.sex is not None:
+        sex = _("Laki-laki") if reading.sex == "L" else _("Perempuan")
+        lines.append(_("Jenis kelamin: {sex}").format(sex=sex))
+    address = ", ".join(
+        p for p in (reading.address, reading.rt_rw and "RT/RW " + reading.rt_rw) if p
+    )
+    if address:
+        lines.append(_("Alamat: {address}").format(address=address))
+    if reading.desa_code:
+        lines.append(
+            _("Desa: {desa}, Kec. {kecamatan}").format(
+                desa=region_name(reading.desa_code), kecamatan=region_name(reading.kecamatan_code)
+            )
+        )
+    unsure = [
+        _(word)
+        for field, word in _UNSURE.items()
+        if reading.confidence.get(field, 1) < ktp.LOW_CONFIDENCE
+    ]
+    if unsure:
+        lines.append(
+            _("Kurang jelas di foto, mohon periksa: {parts}.").format(parts=", ".join(unsure))
+        )
+    lines += ["", _("Apakah ini benar?")]
+    text = _fit("\n".join(lines), MAX_MESSAGE)
+    edits = [(_(label), f"KTP edit {field}") for field, label in KTP_FIELDS.items()]
+    return text, inline([[(_("Benar"), "KTP ok")], *columns(edits, 2)])
+
+
+async def ktp_button(update: Update, context: JagaContext) -> None:
+    """Takes a press on the photo's buttons: confirm, change one part, try again or type."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_button(query)
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    parts = query.data.split()
+    r = await registrations.active_of(context.db, turn.id)
+    if r is None or r["step"] != Step.NIK:
+        await _again(context, turn, _("Tombol ini sudah tidak berlaku."), r)
+        return
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    me = bool(r["for_self"])
+    if parts[1] in ("retry", "how"):
+        await registrations.update(context.db, r["id"], scratch=_scratch(r, ktp=None, by_photo=1))
+        await say(
+            context, turn.chat_id, _ktp_prompt(turn, me), inline([[(_("Ketik saja"), "KTP type")]])
+        )
+        return
+    if parts[1] == "type":
+        await registrations.update(
+            context.db, r["id"], scratch=_scratch(r, ktp=None, ktp_skip=None, by_photo=None)
+        )
+        await _ask_current(context, turn)
+        return
+    reading = _pending_reading(context, r)
+    if reading is None:
+        await _again(context, turn, _("Tombol ini sudah tidak berlaku."), r)
+        return
+    skip = parts[2] if parts[1] == "edit" else json.loads(r["scratch"]).get("ktp_skip")
+    if parts[1] == "from":
+        await _ktp_apply(context, turn, r, reading, skip, from_card=parts[2] == "card")
+        return
+    if reading.mismatches and skip not in ("nik", "birth"):
+        await registrations.update(context.db, r["id"], scratch=_scratch(r, ktp_skip=skip))
+        await say(context, turn.chat_id, *_mismatch_question(turn, reading))
+        return
+    await _ktp_apply(context, turn, r, reading, skip, from_card=False)
+
+
+def _mismatch_question(turn: Turn, reading: ktp.KtpReading) -> tuple[str, Keyboard]:
+    """The NIK and the printed card disagree: both shown, the person says which is right."""
+    _ = turn.gettext
+    assert reading.nik is not None
+    check = check_nik(reading.nik, clock.today())
+    lines = []
+    if "birth_date" in reading.mismatches and check.birth_date and reading.birth_date:
+        lines.append(
+            _("Tanggal lahir di NIK {nik}, di kartu {card}.").format(
+                nik=turn.tr.date(check.birth_date), card=turn.tr.date(reading.birth_date)
+            )
+        )
+    if "sex" in reading.mismatches:
+        words = {"L": _("Laki-laki"), "P": _("Perempuan")}
+        lines.append(
+            _("Jenis kelamin di NIK {nik}, di kartu {card}.").format(
+                nik=words.get(check.sex or "", "-"), card=words.get(reading.sex or "", "-")
+            )
+        )
+    lines.append(_("Mana yang benar?"))
+    keyboard = inline([[(_("Sesuai NIK"), "KTP from nik"), (_("Sesuai kartu"), "KTP from card")]])
+    return "\n".join(lines), keyboard
+
+
+async def _ktp_apply(
+    context: JagaContext,
+    turn: Turn,
+    r: dict[str, Any],
+    reading: ktp.KtpReading,
+    skip: str | None,
+    *,
+    from_card: bool,
+) -> None:
+    """Stores what the person confirmed (all but `skip`), then asks the next open question."""
+    _ = turn.gettext
+    fields: dict[str, Any] = {}
+    done: list[str] = []
+    base = {**r, "scratch": _scratch(r, ktp=None, ktp_skip=None, by_photo=None)}
+    if skip != "nik":
+        assert reading.nik is not None
+        nik_fields = await _nik_fields(context, turn, base, reading.nik)
+        if nik_fields is None:  # the problem was said; the reading is not kept
+            if await registrations.active_of(context.db, turn.id) is not None:
+                await registrations.update(context.db, r["id"], scratch=base["scratch"])
+            return
+        fields.update(nik_fields)
+        base["scratch"] = nik_fields["scratch"]
+        if skip == "birth":
+            base["scratch"] = _scratch(base, correcting_birth=True, decade=None)
+            done.append(Step.BIRTH_CONFIRM)
+        else:
+            done.append(Step.BIRTH_CONFIRM)
+            if from_card and reading.mismatches:
+                flags = {*json.loads(fields["flags"]), "birth_corrected"}
+                fields["flags"] = json.dumps(sorted(flags))
+                if "birth_date" in reading.mismatches and reading.birth_date is not None:
+                    fields["birth_date"] = reading.birth_date.isoformat()
+                if "sex" in reading.mismatches and reading.sex is not None:
+                    fields["sex"] = reading.sex
+    name = check_name(reading.name) if reading.name and skip != "name" else None
+    if name is not None:
+        fields["name"] = name
+        done.append(Step.NAME)
+    desa = reading.desa_code
+    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(base["scratch"])))}
+    if skip != "address" and desa and desa[:5] in served:
+        fields.update(kabupaten_code=desa[:5], kecamatan_code=desa[:8], desa_code=desa)
+        done += [Step.KABUPATEN, Step.KECAMATAN, Step.DESA]
+    fields["scratch"] = _scratch(base, ktp_done=[str(s) for s in done] or None)
+    log.info("event=ktp_confirmed registration=%s changed=%s", r["id"], skip or "-")
+    note = _("Terima kasih, data dari foto sudah disimpan.")
+    if skip == "nik":
+        await registrations.update(context.db, r["id"], **fields)
+        text = (
+            _("Ketik NIK Anda (16 angka).")
+            if r["for_self"]
+            else _("Ketik NIK orang yang didaftarkan (16 angka).")
+        )
+        await say(context, turn.chat_id, f"{note}\n\n{text}")
+        return
+    await _advance(context, turn, r, Step.NIK, note=note, **fields)
 
 
 _TEXT_ANSWERS = {

@@ -7,11 +7,13 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import menus
 from bot.access import OFFICIAL_COMMANDS, access_of, audience
 from bot.context import JagaContext
-from handlers import cadres
+from handlers import cadres, registration
 from handlers.common import Turn, answer_button, columns, inline, say
 
 # Left out of a worker's /bantuan (600 characters at most): /start is how everyone arrives.
 _NOT_IN_HELP = frozenset({"start"})
+# The menu button that starts a registration from a photo of the KTP (not a command).
+PHOTO_MENU = "daftar_foto"
 
 
 def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
@@ -22,6 +24,8 @@ def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
         for command in context.services.commands.values()
         if command.menu_label
     ]
+    # Registering from a photo of the KTP (handlers/registration.py photo_start).
+    buttons.insert(1, (_("Daftar pakai foto KTP"), f"MENU {PHOTO_MENU}"))
     return inline(columns(buttons, 2))
 
 
@@ -64,6 +68,8 @@ async def help_command(update: Update, context: JagaContext) -> None:
                     "lalu kirim filenya ke sini."
                 )
             )
+    if who == "worker":  # officials' help is full (600 characters)
+        lines += ["", _("Daftar lebih cepat: kirim foto KTP saat ditanya NIK.")]
     lines += [
         "",
         _("Anda juga bisa langsung menulis pertanyaan."),
@@ -77,6 +83,9 @@ async def menu_button(update: Update, context: JagaContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_button(query)
+    if query.data == f"MENU {PHOTO_MENU}":
+        await registration.photo_start(update, context)
+        return
     command = context.services.commands.get(query.data.removeprefix("MENU "))
     if command is None:  # a menu from an older version of the bot
         await start(update, context)
