@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,17 +96,6 @@ async def test_backup_file_is_self_contained_and_private(tmp_path: Path) -> None
         assert table_counts(conn)["users"] == 1
     finally:
         conn.close()
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`jaga` configures the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.mark.usefixtures("restore_logging")

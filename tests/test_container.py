@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import socket
@@ -20,17 +19,6 @@ import pytest
 from bot.cli import main
 
 NOBODY = 65534
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`jaga` configures the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +32,6 @@ def read_all(path: Path, sql: str) -> list[Any]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`jaga` configures the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture

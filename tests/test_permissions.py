@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import stat
 from collections.abc import Iterator
@@ -32,17 +31,6 @@ def umask_022() -> Iterator[None]:
     previous = os.umask(0o022)
     yield
     os.umask(previous)
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`jaga` configures the root logger; put it back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture
