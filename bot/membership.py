@@ -279,7 +279,7 @@ def _resolve(header: Sequence[str], columns: Sequence[Column]) -> dict[str, str]
     return found
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell as text: whole numbers without `.0`, no surrounding spaces."""
     if value is None:
         return ""
@@ -317,7 +317,7 @@ def parse_date(value: Any, *, two_digit_years: bool = False) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    text = _text(value).lower()
+    text = cell_text(value).lower()
     if not text:
         return None
     try:
@@ -348,7 +348,7 @@ def parse_date(value: Any, *, two_digit_years: bool = False) -> dt.date | None:
 
 def parse_programs(value: Any) -> str | None:
     """`JKK,JKM`, `JKK+JKM+JHT`, `jkk jkm jht` → JKK_JKM / JKK_JKM_JHT; None if not one of them."""
-    names = set(_LETTERS.findall(_text(value).lower()))
+    names = set(_LETTERS.findall(cell_text(value).lower()))
     if names == {"jkk", "jkm"}:
         return "JKK_JKM"
     if names == {"jkk", "jkm", "jht"}:
@@ -358,7 +358,7 @@ def parse_programs(value: Any) -> str | None:
 
 def clean_nik(value: Any) -> tuple[str | None, str | None]:
     """(NIK, None) for a structurally valid NIK, else (None, what is wrong)."""
-    text = _NUMBER_GAPS.sub("", _text(value))
+    text = _NUMBER_GAPS.sub("", cell_text(value))
     if not _NIK_DIGITS.fullmatch(text):
         return None, "NIK must be 16 digits"
     info = parse_nik(text)
@@ -374,7 +374,7 @@ def nik_birth_date(nik: str) -> dt.date | None:
 
 
 def _amount(value: Any) -> int | None:
-    text = _RP_PREFIX.sub("", _text(value))
+    text = _RP_PREFIX.sub("", cell_text(value))
     text = text.replace(".", "").replace(",", "") if _GROUPED_NUMBER.fullmatch(text) else text
     return int(text) if text.isdigit() else None
 
@@ -383,61 +383,60 @@ def _member(values: dict[str, Any]) -> MemberRecord | str:
     nik, problem = clean_nik(values["nik"])
     if nik is None:
         return problem or "bad NIK"
-    kpj = _NUMBER_GAPS.sub("", _text(values["kpj"]))
+    kpj = _NUMBER_GAPS.sub("", cell_text(values["kpj"]))
     if not _KPJ.fullmatch(kpj):
         return f"KPJ must be 11 digits, got {kpj or 'nothing'!r}"
     programs = parse_programs(values["program"])
     if programs is None:
-        return f"program must be JKK+JKM or JKK+JKM+JHT, got {_text(values['program'])!r}"
+        return f"program must be JKK+JKM or JKK+JKM+JHT, got {cell_text(values['program'])!r}"
     protected = parse_date(values["dilindungi_sampai"])
     if protected is None:
-        return f"dilindungi_sampai is not a date: {_text(values['dilindungi_sampai'])!r}"
+        return f"dilindungi_sampai is not a date: {cell_text(values['dilindungi_sampai'])!r}"
     raw_paid = values["tanggal_bayar_terakhir"]
     last_paid = parse_date(raw_paid)
-    if last_paid is None and _text(raw_paid):
-        return f"tanggal_bayar_terakhir is not a date: {_text(raw_paid)!r}"
-    status = _text(values["status"]).lower().replace(" ", "").replace("-", "").replace("_", "")
+    if last_paid is None and cell_text(raw_paid):
+        return f"tanggal_bayar_terakhir is not a date: {cell_text(raw_paid)!r}"
+    status = cell_text(values["status"]).lower().replace(" ", "").replace("-", "").replace("_", "")
     status = {"active": "aktif", "inactive": "nonaktif", "tidakaktif": "nonaktif"}.get(
         status, status
     )
     if status not in MEMBER_STATUSES:
-        return (
-            f"status must be one of {', '.join(MEMBER_STATUSES)}, got {_text(values['status'])!r}"
-        )
+        allowed, got = ", ".join(MEMBER_STATUSES), cell_text(values["status"])
+        return f"status must be one of {allowed}, got {got!r}"
     raw_birth = values.get("tanggal_lahir")
     birth = parse_date(raw_birth)
-    if birth is None and _text(raw_birth):
-        return f"tanggal_lahir is not a date: {_text(raw_birth)!r}"
+    if birth is None and cell_text(raw_birth):
+        return f"tanggal_lahir is not a date: {cell_text(raw_birth)!r}"
     return MemberRecord(0, nik, kpj, programs, protected, last_paid, status, birth)
 
 
 def _claim(values: dict[str, Any]) -> ClaimRecord | str:
-    claim_no = _text(values["no_klaim"])
+    claim_no = cell_text(values["no_klaim"])
     if not _CLAIM_NO.fullmatch(claim_no):
         return f"no_klaim must be 1-40 letters, digits, '.', '/' or '-', got {claim_no!r}"
     nik: str | None = None
-    if _text(values.get("nik")):
+    if cell_text(values.get("nik")):
         nik, problem = clean_nik(values["nik"])
         if nik is None:
             return problem or "bad NIK"
-    kpj = _NUMBER_GAPS.sub("", _text(values.get("kpj"))) or None
+    kpj = _NUMBER_GAPS.sub("", cell_text(values.get("kpj"))) or None
     if kpj is not None and not _KPJ.fullmatch(kpj):
         return f"KPJ must be 11 digits, got {kpj!r}"
     if nik is None and kpj is None:
         return "a claim needs a NIK or a KPJ number"
-    kind = _text(values["jenis"]).upper()
+    kind = cell_text(values["jenis"]).upper()
     if kind not in CLAIM_TYPES:
-        return f"jenis must be one of {', '.join(CLAIM_TYPES)}, got {_text(values['jenis'])!r}"
-    status = _text(values["status"]).lower()
+        return f"jenis must be one of {', '.join(CLAIM_TYPES)}, got {cell_text(values['jenis'])!r}"
+    status = cell_text(values["status"]).lower()
     if status not in CLAIM_STATUSES:
         return f"status must be one of {', '.join(CLAIM_STATUSES)}, got {status!r}"
     status_date = parse_date(values["tanggal_status"])
     if status_date is None:
-        return f"tanggal_status is not a date: {_text(values['tanggal_status'])!r}"
+        return f"tanggal_status is not a date: {cell_text(values['tanggal_status'])!r}"
     raw_amount = values.get("jumlah_dibayar")
     amount = _amount(raw_amount)
-    if amount is None and _text(raw_amount):
-        return f"jumlah_dibayar must be whole rupiah, got {_text(raw_amount)!r}"
+    if amount is None and cell_text(raw_amount):
+        return f"jumlah_dibayar must be whole rupiah, got {cell_text(raw_amount)!r}"
     return ClaimRecord(0, claim_no, nik, kpj, kind, status, status_date, amount)
 
 
