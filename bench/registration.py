@@ -109,7 +109,7 @@ def decide(person: Person, me: Identity, m: Sent) -> Action | None:
         return tap("Benar")
     if m.asks_contact:
         return lambda: person.share_phone(me.phone)
-    if not m.buttons and "ketik nik" in text:
+    if "ketik nik" in text:  # its one button offers a KTP photo instead
         return say(me.nik_as_typed)
     if not m.buttons and "nama lengkap" in text:
         return say(me.name)

@@ -121,6 +121,15 @@ def render(results: dict[str, Any]) -> str:
         f"| per-user ordering | 0 lost, duplicated, out of order | {faults} "
         f"({unfinished} people unfinished) | {_ok(faults == 0 and unfinished == 0)} |",
     ]
+    sends = results.get("registration_sends")
+    if sends:
+        over = sends["max_sends_over_answers"]
+        lines.append(
+            f"| messages per completed registration | ≤ answers + 2 | mean "
+            f"{sends['mean_sends']:.1f}, max {sends['max_sends']:.0f} (at most {over:.0f} more "
+            f"than the answers given, {sends['registrations']:.0f} registrations) "
+            f"| {_ok(over <= 2)} |"
+        )
     storage = results.get("storage")
     if storage:
         rows = storage["rows"]
