@@ -42,6 +42,7 @@ from bot.registration import (
     ORDER,
     PERIODS,
     PROGRAM_LABELS,
+    QUESTION_WORDS,
     STATUS_WORDS,
     SYNONYMS,
     Choice,
@@ -137,6 +138,24 @@ async def daftar(update: Update, context: JagaContext) -> None:
             context,
             turn.chat_id,
             _("Ada pendaftaran yang belum selesai. Lanjutkan dari pertanyaan terakhir?"),
+            keyboard,
+        )
+        return
+    waiting = (
+        None if current is not None else await registrations.waiting_fix_of(context.db, turn.id)
+    )
+    if waiting is not None:
+        # A fix stopped with /batal is resumed here, not by registering the same NIK again.
+        keyboard = inline(
+            [[(_("Perbaiki data"), f"FIX {waiting['id']}")], [(_("Daftar baru"), "REGX new")]]
+        )
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Pendaftaran {ref} menunggu perbaikan. Tekan «Perbaiki data» untuk "
+                "melanjutkannya, atau «Daftar baru» untuk mendaftarkan orang lain."
+            ).format(ref=waiting["ref"]),
             keyboard,
         )
         return
@@ -259,6 +278,8 @@ async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str)
     # Where a question takes free text too (a name, an amount), only an exact label or word
     # counts as a press: "Lewi" is a name, not a typo of "Lewati".
     picked = match_choice(text, choices, fuzzy=handler is None)
+    if picked is not None and text.strip().endswith("?") and not picked.label.endswith("?"):
+        picked = None  # "jht?" asks what JHT is; it does not choose it
     if picked is not None:
         await _CHOICES[step](context, turn, r, picked.value)
         return
@@ -274,6 +295,10 @@ async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str)
         return
     if handler is not None:
         await handler(context, turn, r, text)
+        return
+    if step == Step.OCCUPATION and (job := _job_by_word(text, choices)) is not None:
+        # "sopir angkot", "nelayan tradisional": one button's word among others.
+        await _occupation(context, turn, r, job)
         return
     if step == Step.OCCUPATION and _other_job(text) is not None:
         # A job not on the buttons ("tukang kayu") is "Lainnya" with its name.
@@ -297,6 +322,19 @@ _NOT_A_JOB = frozenset(
 )  # fmt: skip
 
 
+def _job_by_word(text: str, choices: list[Choice]) -> str | None:
+    """The one job button whose one-word name or other word is among the typed words."""
+    typed = set(normalise(text).split())
+    found = {
+        c.value
+        for c in choices
+        if c.value != "lainnya"
+        for key in (c.label, *c.words)
+        if len(normalise(key).split()) == 1 and normalise(key) in typed
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def _other_job(text: str) -> str | None:
     """A typed job that is not one of the buttons, or None if it does not look like one."""
     words = normalise(text).split()
@@ -310,9 +348,9 @@ def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> b
     if step == Step.NIK:
         return check_nik(text, clock.today()).error != "digits"
     if step in (Step.NAME, Step.MOTHER):
-        return check_name(text) is not None
+        return _name_like(text)
     if step == Step.HEIR_NAME:
-        return check_name(split_heir(text)[1]) is not None
+        return _name_like(split_heir(text)[1])
     if step == Step.PHONE:
         return check_phone(text) is not None
     if step == Step.INCOME:
@@ -322,6 +360,13 @@ def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> b
     if step in (Step.KABUPATEN, Step.KECAMATAN, Step.DESA):
         return "?" not in text and bool(search_regions(text, _region_options(step, r)))
     return False
+
+
+def _name_like(text: str) -> bool:
+    """Whether `text` reads as a name: "apa harus sesuai ktp" has only letters but asks."""
+    words = normalise(text).split()
+    asks = len(words) >= 2 and words[0] in QUESTION_WORDS
+    return not asks and check_name(text) is not None
 
 
 def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:
@@ -1143,6 +1188,10 @@ async def _nik_taken(
             await users.set_active_flow(context.db, turn.id, None)
             await say(context, turn.chat_id, text)
             return True
+    if not taken and await membership_store.member_by_nik_hash(context.db, nik_hash) is not None:
+        # A BPJS member with no registration here: a registration's own account would see the
+        # member record (KPJ, protection, claims), so only an account linked by a proof may.
+        taken = await membership_store.linked_nik_hash(context.db, turn.id) != nik_hash
     if not await lookup_limit.may_look_up(context.db, turn.id):
         await limit_reached(context, turn)
         return True
@@ -1269,6 +1318,11 @@ async def _phone_text(
 async def _answer_contact(
     context: JagaContext, turn: Turn, r: dict[str, Any], number: str, owner: int | None
 ) -> None:
+    if not r["for_self"]:
+        # Someone else is registered: their contact card, shared from the phone book, is
+        # their number.
+        await _phone_text(context, turn, r, number)
+        return
     if owner != turn.id:
         await _again(
             context,
@@ -1315,8 +1369,10 @@ async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
     if value == "up" and step != Step.KABUPATEN:
         # Out of a list that started at the person's own area, to the one above it.
         up = Step.KECAMATAN if step == Step.DESA else Step.KABUPATEN
+        # The kecamatan list keeps its own way up, to another kabupaten.
+        home = r["kabupaten_code"] if up == Step.KECAMATAN else None
         await registrations.update(
-            context.db, r["id"], step=up, scratch=_scratch(r, page=None, home=None)
+            context.db, r["id"], step=up, scratch=_scratch(r, page=None, home=home)
         )
         await _ask_current(context, turn)
         return

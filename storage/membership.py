@@ -117,10 +117,17 @@ async def register_approved(
 
 
 async def own_registration(db: Database, telegram_id: int) -> dict[str, Any] | None:
-    """The newest submitted registration whose worker is this Telegram account."""
+    """The newest submitted registration whose worker is this Telegram account.
+
+    A rejected one no longer counts once another registration of that NIK is live: the
+    rejected sender may not have been the worker, and must not see the worker's record.
+    """
     row = await db.fetchone(
-        "SELECT * FROM registrations WHERE worker_telegram_id = ? AND status != 'draft' "
-        "ORDER BY (status = 'ditolak'), id DESC LIMIT 1",
+        "SELECT * FROM registrations AS r WHERE r.worker_telegram_id = ? "
+        "AND r.status != 'draft' AND NOT (r.status = 'ditolak' AND EXISTS ("
+        "SELECT 1 FROM registrations AS o WHERE o.nik_hash = r.nik_hash AND o.id != r.id "
+        "AND o.status NOT IN ('draft', 'ditolak'))) "
+        "ORDER BY (r.status = 'ditolak'), r.id DESC LIMIT 1",
         (telegram_id,),
     )
     return None if row is None else dict(row)

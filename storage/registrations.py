@@ -58,6 +58,17 @@ async def active_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
+async def waiting_fix_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
+    """The newest registration this person sent (or is the worker of) that waits for a fix."""
+    row = await db.fetchone(
+        "SELECT * FROM registrations WHERE status = 'perlu_perbaikan' "
+        "AND (operator_id = :id OR worker_telegram_id = :id) "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
+        {"id": telegram_id},
+    )
+    return None if row is None else dict(row)
+
+
 async def create_draft(db: Database, operator_id: int, step: str) -> int:
     """Start a new draft (replacing an unsent one) waiting at `step`; returns its id."""
     async with db.write() as conn:

@@ -376,3 +376,79 @@ async def test_continue_and_start_over_can_be_typed(harness: Harness) -> None:
     calls = await h.send(WORKER, "mulai dari awal")
     assert calls[0].text.startswith("Sebelum mulai, mohon baca ini.")
     assert (await row_of(h, WORKER))["step"] == Step.CONSENT
+
+
+async def test_cadre_shares_the_persons_contact_card_as_their_phone(harness: Harness) -> None:
+    h = harness
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
+    await h.send(CADRE, "/daftar")
+    for answer in ("setuju", "orang lain", "sudah", nik_for(), "rahmat", "benar", "aminah"):
+        await h.send(CADRE, answer)
+    # A contact from the phone book: not the cadre's own, and that is the point.
+    calls = await h.update(h.updates.contact(CADRE, "0812 1111 2222", own=False))
+    assert "orang lain" not in messages(calls)[0].text
+    row = await row_of(h, CADRE)
+    assert row["step"] == Step.DESA
+    assert h.app.bot_data.cipher.decrypt(row["phone_enc"]) == "+6281211112222"
+
+
+async def test_cadre_can_register_someone_in_another_kabupaten(harness: Harness) -> None:
+    h = harness
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
+    await h.send(CADRE, "/daftar")
+    for answer in ("setuju", "orang lain", "sudah", nik_for(), "rahmat", "benar", "aminah",
+                   "0812 1111 2222"):  # fmt: skip
+        await h.send(CADRE, answer)
+    await h.tap(CADRE, "‹ Kecamatan lain")
+    assert h.text(CADRE).startswith("Pilih kecamatan di Kabupaten Labuhanbatu")
+    await h.tap(CADRE, "‹ Kabupaten lain")
+    assert h.text(CADRE).startswith("Di kabupaten/kota mana")
+    await h.send(CADRE, "deli serdang")
+    assert (await row_of(h, CADRE))["kabupaten_code"] == "12.07"
+
+
+async def test_a_question_at_a_name_step_is_not_taken_as_the_name(harness: Harness) -> None:
+    h = harness
+    await h.send(WORKER, "/daftar")
+    for answer in ("setuju", "sendiri", nik_for()):
+        await h.send(WORKER, answer)
+    calls = await h.send(WORKER, "apa harus sesuai ktp")
+    assert messages(calls)[0].text.endswith("Ketik nama lengkap Anda sesuai KTP.")
+    row = await row_of(h, WORKER)
+    assert (row["step"], row["name"]) == (Step.NAME, None)
+    await h.send(WORKER, "Budi Santoso")
+    assert (await row_of(h, WORKER))["name"] == "Budi Santoso"
+
+
+async def test_a_button_word_asked_with_a_question_mark_does_not_choose_it(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.send(WORKER, "/daftar")
+    answers = ["setuju", "sendiri", nik_for(), "budi", "benar", "siti", "081234567890",
+               "labuhanbatu", "panai hilir", "sei berombang", "nelayan", "1 juta"]  # fmt: skip
+    for answer in answers:
+        await h.send(WORKER, answer)
+    calls = await h.send(WORKER, "jht?")
+    assert messages(calls)[0].text.endswith("Pilih program: JKK + JKM, atau JKK + JKM + JHT.")
+    row = await row_of(h, WORKER)
+    assert (row["step"], row["programs"]) == (Step.PROGRAMS, None)
+    await h.send(WORKER, "jkk jkm")
+    assert (await row_of(h, WORKER))["programs"] == "JKK_JKM"
+
+
+async def test_a_job_typed_in_more_words_picks_its_button(harness: Harness) -> None:
+    h = harness
+    await h.send(WORKER, "/daftar")
+    answers = ["setuju", "sendiri", nik_for(), "budi", "benar", "siti", "081234567890",
+               "labuhanbatu", "panai hilir", "sei berombang"]  # fmt: skip
+    for answer in answers:
+        await h.send(WORKER, answer)
+    await h.send(WORKER, "sopir angkot")  # a transport job: its own contribution rules
+    row = await row_of(h, WORKER)
+    assert (row["occupation"], row["step"]) == ("ojek_sopir", Step.INCOME)
+    for answer in ("1 juta", "jkk jkm", "program", "lewati", "ubah pekerjaan"):
+        await h.send(WORKER, answer)
+    await h.send(WORKER, "tukang kayu")  # not on the buttons: Lainnya, with its name
+    row = await row_of(h, WORKER)
+    assert (row["occupation"], row["occupation_other"]) == ("lainnya", "tukang kayu")

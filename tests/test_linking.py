@@ -295,6 +295,46 @@ async def test_daftar_nik_check_tells_others_nothing_and_counts(harness: Harness
     assert "5 kali mencari data" in harness.text(B)
 
 
+async def test_daftar_refuses_a_bpjs_members_nik_to_an_unlinked_account(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # A member from BPJS's extract with no registration here: registering their NIK would make
+    # B the registration's own account, and /status would then show B the member's KPJ.
+    nik = nik_for()
+    await import_member(harness, tmp_path, nik)
+    await harness.send(B, "/daftar")
+    await harness.tap(B, "Setuju")
+    await harness.tap(B, "Diri saya sendiri")
+    calls = await harness.send(B, nik)
+    assert "tidak bisa didaftarkan lagi" in calls[0].text
+    assert KPJ not in calls[0].text
+    assert await store.lookups_in_last_hour(harness.db, B) == 1
+    # The member's own account, once linked by a proof, may register (e.g. to join again).
+    await store.link(
+        harness.db, A, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
+    )
+    await harness.send(A, "/daftar")
+    await harness.tap(A, "Setuju")
+    await harness.tap(A, "Diri saya sendiri")
+    calls = await harness.send(A, nik)
+    assert "tidak bisa didaftarkan" not in calls[0].text
+
+
+async def test_a_rejected_sender_of_a_nik_does_not_see_the_real_workers_record(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # B registered A's NIK first and was rejected; A then registered it, and BPJS's data came.
+    nik = nik_for()
+    cipher = harness.app.bot_data.cipher
+    await submitted_registration(harness.db, cipher, operator_id=B, nik=nik, status="ditolak")
+    await submitted_registration(harness.db, cipher, operator_id=A, nik=nik, phone=PHONE)
+    await import_member(harness, tmp_path, nik)
+    calls = await harness.send(B, "/status")
+    assert KPJ not in calls[0].text and "belum terhubung" in calls[0].text
+    calls = await harness.send(A, "/status")
+    assert KPJ in calls[0].text
+
+
 def test_codes_are_random_and_of_the_stated_length() -> None:
     codes = {membership.new_link_code()[0] for _ in range(50)}
     assert all(len(c) == membership.CODE_DIGITS and c.isdigit() for c in codes)

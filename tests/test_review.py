@@ -543,3 +543,27 @@ async def test_notices_of_a_decision_survive_a_crash_before_sending(harness: Har
     assert len(texts(h.api.calls, WORKER)) == 1 and len(texts(h.api.calls, CADRE)) == 1
     fix = next(c for c in h.api.calls if c.chat_id == WORKER)
     assert fix.buttons == [("Perbaiki data", f"FIX {row['id']}")]
+
+
+async def test_a_fix_stopped_with_batal_is_offered_again_by_daftar(harness: Harness) -> None:
+    """/batal in the middle of a fix, then /daftar: the fix is offered, not a new registration."""
+    from tests.test_registration import answer_until_summary
+
+    h = harness
+    await setup_reviewers(h)
+    await answer_until_summary(h, WORKER, nik=nik_for("12.10.19"))
+    await h.tap(WORKER, "Kirim")
+    row = (await registrations.by_operator(h.db, WORKER))[0]
+    await h.send(REVIEWER, "/tinjau")
+    await h.tap(REVIEWER, "Minta perbaikan")
+    await h.tap(REVIEWER, "☐ Nama ibu kandung")
+    await h.tap(REVIEWER, "Lanjut")
+    await h.send(REVIEWER, "Nama ibu tidak sesuai KK")
+
+    await h.tap(WORKER, "Perbaiki data")
+    await h.send(WORKER, "/batal")
+    await h.send(WORKER, "/daftar")
+    assert row["ref"] in h.text(WORKER)
+    assert h.labels(WORKER) == ["Perbaiki data", "Daftar baru"]
+    await h.tap(WORKER, "Perbaiki data")
+    assert h.text(WORKER).startswith("Ketik nama ibu kandung Anda.")
