@@ -23,7 +23,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -63,6 +63,8 @@ MAX_ROWS = 1000
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # XLSX is a zip: its unpacked size is bounded too (a small file can unpack to gigabytes).
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# Cells under merged ranges, summed over the sheets: a filled template has a handful.
+MAX_MERGED_CELLS = 100_000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_ROW = 2  # row 1 holds the headers
 
@@ -305,11 +307,16 @@ def read_sheet(
             infos = archive.infolist()
             if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
                 return FileProblem("too_big")
-            has_formulas = any(
-                i.filename.startswith("xl/worksheets/") and _has_formulas(archive.read(i))
+            sheets = [
+                archive.read(i)
                 for i in infos
-                if i.filename.endswith(".xml")
-            )
+                if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+            ]
+            has_formulas = any(_has_formulas(xml) for xml in sheets)
+            # openpyxl makes an object for every cell of a merged range while loading: a range
+            # over a million rows takes gigabytes, whatever the file's size.
+            if sum(_merged_cells(xml) for xml in sheets) > MAX_MERGED_CELLS:
+                return FileProblem("too_big")
     except (zipfile.BadZipFile, OSError):
         return FileProblem("not_xlsx")
     try:
@@ -341,14 +348,27 @@ def read_sheet(
     merged: set[int] = set()
     for span in sheet.merged_cells.ranges:
         merged.update(range(max(span.min_row, FIRST_ROW), span.max_row + 1))
+        if len(merged) > MAX_ROWS:
+            return FileProblem("too_many", len(merged))
     width = len(COLUMNS) - 1  # the result column is ours
+    # Only the cells stored in the file are visited: iterating up to max_row would create every
+    # empty cell in between, and one value in row 1,048,576 of a 20 kB file would take minutes
+    # and gigabytes.
+    stored: dict[tuple[int, int], Any] = sheet._cells
+    filled = {
+        number
+        for (number, column), cell in stored.items()
+        if number >= FIRST_ROW and column <= width and _blank_to_none(cell.value) is not None
+    }
+    if len(filled | merged) > MAX_ROWS:
+        return FileProblem("too_many", len(filled | merged))
     raw: list[tuple[int, list[Any]]] = []
-    for number, cells in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=width, values_only=True), start=FIRST_ROW
-    ):
-        values = [_blank_to_none(v) for v in cells]
-        if any(v is not None for v in values) or number in merged:
-            raw.append((number, values))
+    for number in sorted(filled | merged):
+        values = [
+            _blank_to_none(cell.value) if (cell := stored.get((number, column))) else None
+            for column in range(1, width + 1)
+        ]
+        raw.append((number, values))
     if len(raw) > MAX_ROWS:
         return FileProblem("too_many", len(raw))
     if not raw:
@@ -411,6 +431,18 @@ def _blank_to_none(value: Any) -> Any:
 _SCIENTIFIC = linear(r"\d+(?:[.,]\d+)?[eE]\+?\d+")
 _DMY = linear(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4}|\d{2})")
 _YMD = linear(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+_MERGE_REF = linear(r'<mergeCell ref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _merged_cells(xml: bytes) -> int:
+    """How many cells the merged ranges of a sheet's XML cover."""
+    total = 0
+    for m in _MERGE_REF.finditer(xml.decode("utf-8", "replace")):
+        columns = column_index_from_string(m.group(3)) - column_index_from_string(m.group(1))
+        total += (abs(columns) + 1) * (abs(int(m.group(4)) - int(m.group(2))) + 1)
+    return total
 
 
 def _has_formulas(xml: bytes) -> bool:

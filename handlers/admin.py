@@ -46,7 +46,7 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         "/peran cabut reviewer ID_TELEGRAM [KODE] – cabut peran"
     )
     needed = (2, 3) if revoke else (3,)
-    if len(args) not in needed or not args[1].isdigit():
+    if len(args) not in needed or not args[1].isdecimal():
         await say(context, turn.chat_id, usage)
         return
     role, telegram_id = args[0].lower(), int(args[1])

@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot.cadre_sheet import COLUMNS, INDEX, MARKER, TEMPLATE_VERSION, XLSX_MIME
+from bot.cadre_sheet import (
+    COLUMNS,
+    INDEX,
+    MARKER,
+    TEMPLATE_VERSION,
+    XLSX_MIME,
+    FileProblem,
+    desa_options,
+    read_sheet,
+)
 from bot.fakeapi import ApiCall
+from bot.i18n import translator
 from bot.registration import StoredRegistration
 from handlers import cadres
 from storage import audit, roles
@@ -336,6 +346,45 @@ async def test_more_rows_than_the_limit_are_refused(harness: Harness) -> None:
     content = fill(template, [{"nik": str(n)} for n in range(5000)])
     text = answer(await upload(harness, content)).text
     assert "berisi 5.000 baris" in text and "Paling banyak 1.000 baris" in text
+    assert await submitted(harness) == []
+
+
+async def test_a_value_far_below_the_rows_is_read_without_creating_every_empty_row(
+    harness: Harness,
+) -> None:
+    # A stray value in row 1,048,576 of a 20 kB file once meant a million empty rows (minutes,
+    # gigabytes): only the cells the file stores are visited.
+    await make_cadre(harness)
+    template = await download_template(harness)
+    content = fill(template, [worker()])
+    content = fill(content, [{"nik": "catatan"}], start=20_000)
+    sheet = read_sheet(
+        content,
+        translator("id"),
+        today=dt.date(2026, 11, 30),
+        min_age=15,
+        max_age=65,
+        options=desa_options([DESA]),
+    )
+    assert not isinstance(sheet, FileProblem)
+    assert [row.number for row in sheet.rows] == [2, 20_000]
+    assert len(sheet.workbook.worksheets[0]._cells) < 5_000  # not 20,000 rows of 15 cells
+    got = results(answer(await upload(harness, content)))
+    assert got[2].startswith("Terkirim") and got[20_000].startswith("Belum setuju")
+
+
+async def test_a_merged_range_over_many_rows_is_refused_before_it_is_loaded(
+    harness: Harness,
+) -> None:
+    # Loading makes one object per merged cell: a range over a million rows is gigabytes.
+    await make_cadre(harness)
+    template = await download_template(harness)
+    workbook = load_workbook(io.BytesIO(template))
+    workbook.worksheets[0].merge_cells("Q2:Z20000")
+    out = io.BytesIO()
+    workbook.save(out)
+    text = answer(await upload(harness, out.getvalue())).text
+    assert "terlalu besar" in text
     assert await submitted(harness) == []
 
 

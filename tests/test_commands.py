@@ -130,3 +130,12 @@ async def test_bantuan_lists_only_what_the_reader_may_use(harness: Harness) -> N
     await harness.tap(ADMIN_ID, "English")
     await harness.send(ADMIN_ID, "/bantuan")
     assert len(harness.text(ADMIN_ID)) <= 600
+
+
+async def test_peran_with_a_superscript_digit_shows_the_usage_instead_of_failing(
+    harness: Harness,
+) -> None:
+    # "²" passes str.isdigit but int() refuses it.
+    await harness.send(ADMIN_ID, "/peran reviewer ² 12.10")
+    text = harness.text(ADMIN_ID)
+    assert "Cara memakai" in text and "gangguan" not in text
