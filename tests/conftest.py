@@ -117,6 +117,7 @@ class Harness:
 
 # A person reads every message: none longer than this, none with our internal names in it.
 MAX_MESSAGE_LENGTH = 600
+_LINK = re.compile(r"https?://\S+")
 _INTERNAL = (
     # snake_case keys (mother_name, kabupaten_code), but not commands such as /data_saya
     re.compile(r"(?<![/\w])[a-z]+(?:_[a-z]+)+\b"),
@@ -129,7 +130,8 @@ _INTERNAL = (
 def readability_problems(text: str) -> list[str]:
     """What in a message to a person is too long or internal (empty when it reads well)."""
     problems = [f"{len(text)} characters"] if len(text) > MAX_MESSAGE_LENGTH else []
-    return problems + [m.group() for pattern in _INTERNAL for m in pattern.finditer(text)]
+    words = _LINK.sub(" ", text)  # a link's random token may look like a key: it is not one
+    return problems + [m.group() for pattern in _INTERNAL for m in pattern.finditer(words)]
 
 
 HarnessFactory = Callable[..., AbstractAsyncContextManager[Harness]]
