@@ -602,6 +602,14 @@ class _Checker:
             heir_relation = self._pick(
                 text("heir_relation"), self.heir, _("Hubungan ahli waris"), problems
             )
+        elif text("heir_relation") is not None:
+            # A relation names someone: without the name the heir would be lost unseen.
+            problems.append(
+                _(
+                    "Hubungan ahli waris diisi, tetapi nama ahli waris kosong. Isi nama ahli "
+                    "waris, atau kosongkan hubungannya."
+                )
+            )
 
         if problems or check is None or check.nik is None:
             return None, problems
@@ -696,7 +704,15 @@ class _Checker:
                 problems.append(_("Jenis kelamin: pilih Laki-laki atau Perempuan."))
             elif found.value != sex:
                 sex, corrected = found.value, corrected or sex is not None
-        if birth is not None and check is not None:
+        if birth is not None and birth > self.today:
+            # A date not yet reached is a typing mistake (the chat offers no later year).
+            problems.append(
+                _(
+                    "Tanggal lahir ini ada di masa depan. Periksa tahunnya, "
+                    "atau kosongkan kolom itu."
+                )
+            )
+        elif birth is not None and check is not None:
             age = age_on(birth, self.today)
             if not self.min_age <= age <= self.max_age:
                 problems.append(

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import io
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -27,7 +27,7 @@ from bot import notify
 from bot.crypto import FieldCipher, mask_nik
 from bot.patterns import linear
 from storage import membership as store
-from storage import outbox
+from storage import outbox, roles
 from storage.db import Database
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -686,18 +686,42 @@ def own_account(registration: dict[str, Any] | None) -> int | None:
     return None
 
 
-def cadre_of(registration: dict[str, Any] | None) -> int | None:
-    """The cadre who registered the worker for them, if a cadre did."""
+# Roles whose holders act as a worker's cadre when they register someone else.
+CADRE_ROLES = frozenset({"cadre", "reviewer", "admin"})
+
+
+async def acts_as_cadre(db: Database, telegram_id: int, admins: Collection[int] = ()) -> bool:
+    """Whether this account holds the cadre role now, or reviews or administers (`admins`: the
+    deployment's admins, who hold no row in the roles table)."""
+    if telegram_id in admins:
+        return True
+    return any(role in CADRE_ROLES for role, _region in await roles.held_by(db, telegram_id))
+
+
+async def cadre_of(
+    db: Database, registration: dict[str, Any] | None, admins: Collection[int] = ()
+) -> int | None:
+    """The cadre who registered the worker for them, if a cadre did.
+
+    Anyone may register a relative or neighbour ("orang lain"), but only a sender who holds the
+    cadre role (or reviews) now is that worker's cadre: sees their details and confirms codes.
+    """
     if registration is None or registration.get("for_self") != 0:
         return None
     operator = registration.get("operator_id")
-    return int(operator) if operator else None
+    if not operator or not await acts_as_cadre(db, int(operator), admins):
+        return None
+    return int(operator)
 
 
-async def entitled(db: Database, telegram_id: int, worker: Worker) -> bool:
+async def entitled(
+    db: Database, telegram_id: int, worker: Worker, admins: Collection[int] = ()
+) -> bool:
     """Whether this account may see the worker's details: the worker's own account, the cadre
     who registered them, or an account linked to them by a proof."""
-    if telegram_id in (own_account(worker.registration), cadre_of(worker.registration)):
+    if telegram_id == own_account(worker.registration):
+        return True
+    if telegram_id == await cadre_of(db, worker.registration, admins):
         return True
     return await store.linked_nik_hash(db, telegram_id) == worker.nik_hash
 

@@ -50,6 +50,7 @@ from bot.registration import (
 from bot.reminders import desa_quota, quota_lines
 from handlers.common import Button, Turn, answer_button, columns, inline, say
 from storage import cadres, registrations, users
+from storage import membership as membership_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -910,6 +911,13 @@ async def _submit_rows(
     phones = await registrations.phones_in_use(
         context.db, [s.phone_hash for s in sealed if s.phone_hash]
     )
+    # A BPJS member with no live registration here is refused as the chat refuses the NIK
+    # (handlers/registration.py `_nik_taken`): as the cadre's registration, /status would show
+    # the cadre the member's record. Only an account linked to that member may register it.
+    members = await membership_store.members_among(
+        context.db, [s.nik_hash for s in sealed if s.nik_hash not in live]
+    )
+    members.discard(await membership_store.linked_nik_hash(context.db, turn.id) or "")
     for row in rows:
         if row.problems:
             tally["fix"] += 1
@@ -940,6 +948,11 @@ async def _submit_rows(
             else:
                 tally["fix"] += 1
                 results[row.number] = (False, _(_SUBMITTED_ELSEWHERE))
+            continue
+        if seal.nik_hash in members:
+            # The same words as a NIK registered by someone else: nothing tells the two apart.
+            tally["fix"] += 1
+            results[row.number] = (False, _(_SUBMITTED_ELSEWHERE))
             continue
         fields = _fields(worker, seal, table, consent_at, today)
         flags = flags_for(

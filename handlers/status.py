@@ -391,7 +391,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
             inline([[(_("Coba lagi"), f"STS {str(state['purpose']).upper()}")]]),
         )
         return
-    if await membership.entitled(context.db, turn.id, worker):
+    if await membership.entitled(context.db, turn.id, worker, context.settings.admins):
         await store.end_flow(context.db, turn.id, FLOW)
         own = membership.own_account(worker.registration) == turn.id
         own = own or await store.linked_nik_hash(context.db, turn.id) == worker.nik_hash
@@ -561,7 +561,7 @@ async def link_notices(
     """Messages telling the worker's own account, accounts already linked and their cadre that
     another account was linked (each in their language; not to the new account or `skip`)."""
     own = membership.own_account(worker.registration)
-    cadre = membership.cadre_of(worker.registration)
+    cadre = await membership.cadre_of(context.db, worker.registration, context.settings.admins)
     linked = [int(r["telegram_id"]) for r in await store.links_to(context.db, worker.nik_hash)]
     notices: list[tuple[int, str]] = []
     seen = {new_account, skip}
@@ -601,7 +601,7 @@ async def _confirmers(context: JagaContext, worker: Worker, nik: str) -> tuple[s
     """The kabupaten of the worker and who may confirm a code: their cadre, else its reviewers."""
     registration = worker.registration
     kabupaten = (registration or {}).get("kabupaten_code") or membership.nik_kabupaten(nik)
-    cadre = membership.cadre_of(registration)
+    cadre = await membership.cadre_of(context.db, registration, context.settings.admins)
     if cadre is not None:
         return kabupaten, [cadre]
     reviewers = await roles.holders(context.db, "reviewer", kabupaten)
@@ -613,6 +613,7 @@ async def _request_code(context: JagaContext, turn: Turn, worker: Worker, nik: s
     _ = turn.gettext
     kabupaten, confirmers = await _confirmers(context, worker, nik)
     confirmers = [c for c in confirmers if c != turn.id]
+    cadre = await membership.cadre_of(context.db, worker.registration, context.settings.admins)
     await store.end_flow(context.db, turn.id, FLOW)
     if not confirmers:
         await say(
@@ -655,14 +656,14 @@ async def _request_code(context: JagaContext, turn: Turn, worker: Worker, nik: s
         code_salt=salt,
         code_digest=digest,
         kabupaten_code=kabupaten,
-        cadre_id=membership.cadre_of(worker.registration),
+        cadre_id=cadre,
         expires_at=expires,
         notices=notices,
     )
     log.info("event=link_code_requested user=%s confirmers=%d", turn.id, len(confirmers))
     helper = (
         _("kader desa yang mendaftarkan Anda")
-        if membership.cadre_of(worker.registration) is not None
+        if cadre is not None
         else _("petugas dinas tenaga kerja kabupaten")
     )
     await say(
@@ -681,7 +682,8 @@ async def _may_confirm(context: JagaContext, telegram_id: int, request: dict[str
     if telegram_id == request["telegram_id"]:
         return False
     if request["cadre_id"] is not None and telegram_id == request["cadre_id"]:
-        return True
+        # Still a cadre: a role revoked since the request was made confirms nothing.
+        return await membership.acts_as_cadre(context.db, telegram_id, context.settings.admins)
     kabupaten = str(request["kabupaten_code"] or "")
     return any(
         role == "reviewer" and (kabupaten == region or kabupaten.startswith(region + "."))

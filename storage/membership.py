@@ -6,32 +6,35 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import aiosqlite
-
 from storage import audit, outbox
-from storage.db import Database
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
-
+from storage.db import Conn, Database, now_text
 
 # --- members and claims ---------------------------------------------------------------------
 
 
-async def upsert_member(conn: aiosqlite.Connection, member: dict[str, Any]) -> bool:
+_MEMBER_COLUMNS = (
+    "nik_hash", "nik_enc", "nik_masked", "kpj", "programs", "protected_until", "last_paid",
+    "status", "birth_date",
+)  # fmt: skip
+
+
+async def upsert_member(conn: Conn, member: dict[str, Any]) -> bool:
     """Insert or refresh one member inside an import transaction; True when something changed."""
+    # The existing row is named by its table (members.x): a bare name would be ambiguous with
+    # `excluded` on PostgreSQL.
     cursor = await conn.execute(
-        "INSERT INTO members(nik_hash, nik_enc, nik_masked, kpj, programs, protected_until, "
-        "last_paid, status, birth_date) VALUES (:nik_hash, :nik_enc, :nik_masked, :kpj, "
-        ":programs, :protected_until, :last_paid, :status, :birth_date) "
+        f"INSERT INTO members({', '.join(_MEMBER_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(_MEMBER_COLUMNS))}) "
         "ON CONFLICT(nik_hash) DO UPDATE SET kpj = excluded.kpj, programs = excluded.programs, "
         "protected_until = excluded.protected_until, last_paid = excluded.last_paid, "
-        "status = excluded.status, birth_date = coalesce(excluded.birth_date, birth_date), "
-        f"updated_at = {_NOW} "
-        "WHERE (kpj, programs, protected_until, coalesce(last_paid, ''), status, "
-        "coalesce(birth_date, '')) IS NOT (excluded.kpj, excluded.programs, "
-        "excluded.protected_until, coalesce(excluded.last_paid, ''), excluded.status, "
-        "coalesce(excluded.birth_date, birth_date, ''))",
-        member,
+        "status = excluded.status, "
+        "birth_date = COALESCE(excluded.birth_date, members.birth_date), updated_at = ? "
+        "WHERE (members.kpj, members.programs, members.protected_until, "
+        "COALESCE(members.last_paid, ''), members.status, COALESCE(members.birth_date, '')) "
+        "IS DISTINCT FROM (excluded.kpj, excluded.programs, excluded.protected_until, "
+        "COALESCE(excluded.last_paid, ''), excluded.status, "
+        "COALESCE(excluded.birth_date, members.birth_date, ''))",
+        [*(member[name] for name in _MEMBER_COLUMNS), now_text()],
     )
     return cursor.rowcount > 0
 
@@ -55,21 +58,41 @@ async def member_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | No
     return None if row is None else dict(row)
 
 
-async def upsert_claim(conn: aiosqlite.Connection, claim: dict[str, Any]) -> bool:
+async def members_among(db: Database, nik_hashes: Sequence[str]) -> set[str]:
+    """Which of these NIK hashes belong to imported members."""
+    found: set[str] = set()
+    for start in range(0, len(nik_hashes), 500):
+        chunk = list(nik_hashes[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT nik_hash FROM members WHERE nik_hash IN ({marks})", chunk
+        )
+        found.update(str(r["nik_hash"]) for r in rows)
+    return found
+
+
+_CLAIM_COLUMNS = (
+    "claim_no", "nik_hash", "kpj", "type", "status", "status_date", "amount_paid",
+)  # fmt: skip
+
+
+async def upsert_claim(conn: Conn, claim: dict[str, Any]) -> bool:
     """Insert or refresh one claim inside an import transaction; True when something changed."""
     cursor = await conn.execute(
-        "INSERT INTO claims(claim_no, nik_hash, kpj, type, status, status_date, amount_paid) "
-        "VALUES (:claim_no, :nik_hash, :kpj, :type, :status, :status_date, :amount_paid) "
-        "ON CONFLICT(claim_no) DO UPDATE SET nik_hash = coalesce(excluded.nik_hash, nik_hash), "
-        "kpj = coalesce(excluded.kpj, kpj), type = excluded.type, status = excluded.status, "
-        "status_date = excluded.status_date, amount_paid = excluded.amount_paid, "
-        f"updated_at = {_NOW} "
-        "WHERE (type, status, status_date, coalesce(amount_paid, -1)) IS NOT "
-        "(excluded.type, excluded.status, excluded.status_date, "
-        "coalesce(excluded.amount_paid, -1)) "
-        "OR (excluded.nik_hash IS NOT NULL AND nik_hash IS NOT excluded.nik_hash) "
-        "OR (excluded.kpj IS NOT NULL AND kpj IS NOT excluded.kpj)",
-        claim,
+        f"INSERT INTO claims({', '.join(_CLAIM_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(_CLAIM_COLUMNS))}) "
+        "ON CONFLICT(claim_no) DO UPDATE SET "
+        "nik_hash = COALESCE(excluded.nik_hash, claims.nik_hash), "
+        "kpj = COALESCE(excluded.kpj, claims.kpj), type = excluded.type, "
+        "status = excluded.status, status_date = excluded.status_date, "
+        "amount_paid = excluded.amount_paid, updated_at = ? "
+        "WHERE (claims.type, claims.status, claims.status_date, COALESCE(claims.amount_paid, -1)) "
+        "IS DISTINCT FROM (excluded.type, excluded.status, excluded.status_date, "
+        "COALESCE(excluded.amount_paid, -1)) "
+        "OR (excluded.nik_hash IS NOT NULL "
+        " AND claims.nik_hash IS DISTINCT FROM excluded.nik_hash) "
+        "OR (excluded.kpj IS NOT NULL AND claims.kpj IS DISTINCT FROM excluded.kpj)",
+        [*(claim[name] for name in _CLAIM_COLUMNS), now_text()],
     )
     return cursor.rowcount > 0
 
@@ -85,16 +108,14 @@ async def claims_of(
 ) -> list[dict[str, Any]]:
     """A worker's claims (by NIK hash or KPJ), most recently changed first."""
     rows = await db.fetchall(
-        "SELECT * FROM claims WHERE nik_hash = ? OR (? IS NOT NULL AND kpj = ?) "
+        "SELECT * FROM claims WHERE nik_hash = ? OR (CAST(? AS TEXT) IS NOT NULL AND kpj = ?) "
         "ORDER BY status_date DESC, claim_no LIMIT ?",
         (nik_hash, kpj, kpj, limit),
     )
     return [dict(r) for r in rows]
 
 
-async def register_approved(
-    conn: aiosqlite.Connection, nik_hash: str, kpj: str
-) -> dict[str, Any] | None:
+async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> dict[str, Any] | None:
     """Move an approved registration of this NIK to `terdaftar` with its KPJ, logged; or None."""
     cursor = await conn.execute(
         "SELECT id, operator_id, worker_telegram_id, ref, name FROM registrations "
@@ -105,9 +126,9 @@ async def register_approved(
     if row is None:
         return None
     await conn.execute(
-        f"UPDATE registrations SET status = 'terdaftar', kpj = ?, updated_at = {_NOW} "
+        "UPDATE registrations SET status = 'terdaftar', kpj = ?, updated_at = ? "
         "WHERE id = ? AND status = 'disetujui'",
-        (kpj, row["id"]),
+        (kpj, now_text(), row["id"]),
     )
     await audit.log_transition(conn, row["id"], "import", "disetujui", "terdaftar")
     return dict(row)
@@ -155,7 +176,7 @@ PROOFS = ("own", "phone", "kpj", "code")
 Notice = tuple[int, str]  # (chat id, text) of a message to queue in the outbox
 
 
-async def _queue(conn: aiosqlite.Connection, notices: Sequence[Notice]) -> None:
+async def _queue(conn: Conn, notices: Sequence[Notice]) -> None:
     for chat_id, text in notices:
         await outbox.enqueue(conn, "notice", chat_id, text)
 
@@ -171,8 +192,8 @@ async def link(
         await conn.execute(
             "INSERT INTO member_links(telegram_id, nik_hash, proof) VALUES (?, ?, ?) "
             "ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, "
-            f"proof = excluded.proof, linked_at = {_NOW}",
-            (telegram_id, nik_hash, proof),
+            "proof = excluded.proof, linked_at = ?",
+            (telegram_id, nik_hash, proof, now_text()),
         )
         await _queue(conn, notices)
 
@@ -220,11 +241,12 @@ async def open_link_request(
         )
         cursor = await conn.execute(
             "INSERT INTO link_requests(telegram_id, nik_hash, code_salt, code_digest, "
-            "kabupaten_code, cadre_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "kabupaten_code, cadre_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (telegram_id, nik_hash, code_salt, code_digest, kabupaten_code, cadre_id, expires_at),
         )
-        request_id = cursor.lastrowid
-        assert request_id is not None
+        row = await cursor.fetchone()
+        assert row is not None
+        request_id = int(row[0])
         for chat_id, text, buttons in notices(request_id):
             await outbox.enqueue(conn, "notice", chat_id, text, buttons)
         return request_id
@@ -243,9 +265,9 @@ async def wrong_code(db: Database, request_id: int, max_wrong: int) -> int:
             "UPDATE link_requests SET wrong_codes = wrong_codes + 1 WHERE id = ?", (request_id,)
         )
         await conn.execute(
-            f"UPDATE link_requests SET status = 'refused', decided_at = {_NOW} "
+            "UPDATE link_requests SET status = 'refused', decided_at = ? "
             "WHERE id = ? AND status = 'open' AND wrong_codes >= ?",
-            (request_id, max_wrong),
+            (now_text(), request_id, max_wrong),
         )
         cursor = await conn.execute(
             "SELECT wrong_codes FROM link_requests WHERE id = ?", (request_id,)
@@ -267,9 +289,9 @@ async def decide_link_request(
     notices, in one transaction; None if it was no longer open."""
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"UPDATE link_requests SET status = ?, decided_by = ?, decided_at = {_NOW} "
+            "UPDATE link_requests SET status = ?, decided_by = ?, decided_at = ? "
             "WHERE id = ? AND status = 'open' AND expires_at > ?",
-            ("confirmed" if confirm else "refused", decided_by, request_id, now),
+            ("confirmed" if confirm else "refused", decided_by, now_text(), request_id, now),
         )
         if cursor.rowcount == 0:
             return None
@@ -280,8 +302,8 @@ async def decide_link_request(
             await conn.execute(
                 "INSERT INTO member_links(telegram_id, nik_hash, proof) VALUES (?, ?, 'code') "
                 "ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, "
-                f"proof = excluded.proof, linked_at = {_NOW}",
-                (row["telegram_id"], row["nik_hash"]),
+                "proof = excluded.proof, linked_at = ?",
+                (row["telegram_id"], row["nik_hash"], now_text()),
             )
         await _queue(conn, notices)
         return dict(row)
@@ -293,9 +315,8 @@ async def decide_link_request(
 async def lookups_in_last_hour(db: Database, telegram_id: int) -> int:
     """How many lookups this person made in the past hour."""
     value = await db.fetchval(
-        "SELECT count(*) FROM status_lookups WHERE telegram_id = ? "
-        "AND at > strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 hour')",
-        (telegram_id,),
+        "SELECT count(*) FROM status_lookups WHERE telegram_id = ? AND at > ?",
+        (telegram_id, now_text(minutes=-60)),
     )
     return int(value or 0)
 
@@ -305,7 +326,7 @@ async def record_lookup(db: Database, telegram_id: int) -> None:
     async with db.write() as conn:
         await conn.execute("INSERT INTO status_lookups(telegram_id) VALUES (?)", (telegram_id,))
         await conn.execute(
-            "DELETE FROM status_lookups WHERE at < strftime('%Y-%m-%dT%H:%M:%SZ','now','-1 day')"
+            "DELETE FROM status_lookups WHERE at < ?", (now_text(minutes=-24 * 60),)
         )
 
 
@@ -327,17 +348,18 @@ async def set_flow_state(
     db: Database, telegram_id: int, flow: str, step: str, **data: Any
 ) -> None:
     """Store the step a flow waits at and make it the person's active flow, in one commit."""
+    now = now_text()
     async with db.write() as conn:
         await conn.execute(
             "INSERT INTO membership_flow_state(telegram_id, flow, step, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
-            f"data = excluded.data, updated_at = {_NOW}",
-            (telegram_id, flow, step, json.dumps(data)),
+            "data = excluded.data, updated_at = ?",
+            (telegram_id, flow, step, json.dumps(data), now),
         )
         await conn.execute(
             "INSERT INTO users(telegram_id, active_flow) VALUES (?, ?) ON CONFLICT(telegram_id) "
-            f"DO UPDATE SET active_flow = excluded.active_flow, updated_at = {_NOW}",
-            (telegram_id, flow),
+            "DO UPDATE SET active_flow = excluded.active_flow, updated_at = ?",
+            (telegram_id, flow, now),
         )
 
 
@@ -349,9 +371,9 @@ async def end_flow(db: Database, telegram_id: int, flow: str) -> None:
             (telegram_id, flow),
         )
         await conn.execute(
-            f"UPDATE users SET active_flow = NULL, updated_at = {_NOW} "
+            "UPDATE users SET active_flow = NULL, updated_at = ? "
             "WHERE telegram_id = ? AND active_flow = ?",
-            (telegram_id, flow),
+            (now_text(), telegram_id, flow),
         )
 
 

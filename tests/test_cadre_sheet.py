@@ -7,11 +7,13 @@ import io
 import itertools
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from bot import clock
 from bot.cadre_sheet import (
     COLUMNS,
     INDEX,
@@ -24,6 +26,7 @@ from bot.cadre_sheet import (
 )
 from bot.fakeapi import ApiCall
 from bot.i18n import translator
+from bot.membership import FileSource, import_members
 from bot.registration import StoredRegistration
 from handlers import cadres
 from storage import audit, roles
@@ -454,3 +457,61 @@ async def test_duplicates_in_the_file_or_in_storage_and_age_limits_are_reported(
     assert "sudah didaftarkan sebelumnya lewat orang lain" in column[4]
     assert "pendaftaran ini untuk umur 15 sampai 65" in column[5]
     assert "NIK harus 16 angka; yang tertulis 4 angka" in column[6]
+
+
+async def test_a_bpjs_members_nik_is_refused_like_one_registered_elsewhere(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # Sent as the cadre's registration, /status would show the cadre the member's KPJ.
+    await make_cadre(harness)
+    template = await download_template(harness)
+    member = nik_for("12.10.19")
+    elsewhere = nik_for("12.10.19")
+    csv = tmp_path / "members.csv"
+    csv.write_text(
+        "nik,kpj,program,dilindungi_sampai,tanggal_bayar_terakhir,status\n"
+        f"{member},12345678901,JKK+JKM,2026-12-31,2026-12-01,aktif\n",
+        encoding="utf-8",
+    )
+    cipher = harness.app.bot_data.cipher
+    await import_members(harness.db, cipher, FileSource(csv))
+    await submitted_registration(harness.db, cipher, nik=elsewhere)
+    reply = answer(await upload(harness, fill(template, [worker(member), worker(elsewhere)])))
+    assert "0 terkirim, 2 perlu diperbaiki" in reply.text
+    column = results(reply)
+    assert column[2] == column[3]  # the member's row reads as one registered by someone else
+    assert "sudah didaftarkan sebelumnya" in column[2]
+    assert "12345678901" not in column[2] + reply.text
+    assert await submitted(harness) == []
+
+
+async def test_a_birth_date_not_yet_reached_or_too_young_is_refused_per_row(
+    harness: Harness,
+) -> None:
+    await make_cadre(harness)
+    template = await download_template(harness)
+    today = clock.today()
+    rows = [
+        worker(birth_date=(today + dt.timedelta(days=30)).strftime("%d-%m-%Y")),
+        worker(birth_date=dt.date(today.year - 10, today.month, min(today.day, 28))),
+        worker(birth_date="17-08-1990"),
+    ]
+    reply = answer(await upload(harness, fill(template, rows)))
+    assert "1 terkirim, 2 perlu diperbaiki" in reply.text
+    column = results(reply)
+    assert "Tanggal lahir ini ada di masa depan" in column[2] and "Umurnya" not in column[2]
+    assert "Umurnya 10 tahun" in column[3]
+    assert column[4].startswith("Terkirim: JP-")
+
+
+async def test_an_heir_relation_without_an_heir_name_is_a_row_problem(harness: Harness) -> None:
+    await make_cadre(harness)
+    template = await download_template(harness)
+    rows = [worker(heir_name=None), worker(heir_name=None, heir_relation=None)]
+    reply = answer(await upload(harness, fill(template, rows)))
+    assert "1 terkirim, 1 perlu diperbaiki" in reply.text
+    column = results(reply)
+    assert "nama ahli waris kosong" in column[2]
+    assert column[3].startswith("Terkirim: JP-")
+    [sent] = await submitted(harness)
+    assert sent["heir_name"] is None and sent["heir_relation"] is None

@@ -37,6 +37,7 @@ async def register_a(h: Harness, **fields: Any) -> tuple[str, dict[str, Any]]:
 
 
 async def register_a_by_cadre(h: Harness) -> tuple[str, dict[str, Any]]:
+    await roles.grant(h.db, C, "cadre", "12.10.19.1001", "test")
     nik = nik_for()
     row = await submitted_registration(
         h.db,
@@ -193,6 +194,51 @@ async def test_a_reviewer_confirms_for_a_worker_without_a_cadre(harness: Harness
     assert any("tidak disetujui" in text for text in (await notices(harness))[B])
 
 
+async def test_a_neighbour_who_registered_the_worker_cannot_confirm_a_code(
+    harness: Harness,
+) -> None:
+    # N registered A as "orang lain" without being a cadre: N is no cadre of A's.
+    neighbour = 888
+    nik = nik_for()
+    await submitted_registration(
+        harness.db,
+        harness.app.bot_data.cipher,
+        operator_id=neighbour,
+        for_self=False,
+        worker_telegram_id=A,
+        nik=nik,
+        phone=PHONE,
+    )
+    await roles.grant(harness.db, 9100, "reviewer", "12.10", "test")
+    await start_linking(harness, B, nik)
+    await harness.tap(B, "Minta kode ke kader")
+    assert "petugas dinas tenaga kerja kabupaten" in harness.text(B)
+    request = await harness.db.fetchone("SELECT * FROM link_requests")
+    assert request["cadre_id"] is None
+    assert (await notices(harness)).keys() == {9100}  # the district confirms, not N
+    await harness.send(neighbour, "/start")
+    await harness.press(neighbour, f"STS OK {request['id']}")
+    assert await store.flow_state(harness.db, neighbour, "status") is None
+    assert "Ketik kode 6 angka" not in harness.text(neighbour)
+    # The reviewer still can.
+    await harness.send(9100, "/start")
+    await harness.press(9100, f"STS OK {request['id']}")
+    assert "Ketik kode 6 angka" in harness.text(9100)
+
+
+async def test_a_cadre_whose_role_ended_cannot_confirm_a_code(harness: Harness) -> None:
+    nik, _row = await register_a_by_cadre(harness)
+    await start_linking(harness, B, nik)
+    await harness.tap(B, "Minta kode ke kader")
+    request = await harness.db.fetchone("SELECT * FROM link_requests")
+    assert request["cadre_id"] == C
+    await roles.revoke(harness.db, C, "cadre")
+    await harness.send(C, "/start")
+    await harness.press(C, f"STS OK {request['id']}")
+    assert await store.flow_state(harness.db, C, "status") is None
+    assert "Ketik kode 6 angka" not in harness.text(C)
+
+
 async def test_an_expired_code_cannot_be_confirmed(harness: Harness) -> None:
     nik, _row = await register_a_by_cadre(harness)
     await start_linking(harness, B, nik)
@@ -256,7 +302,7 @@ async def test_migration_drops_links_made_without_proof(
 ) -> None:
     path = tmp_path / "old.sqlite3"
     before = [m for m in migrations() if m[0] < "0010"]
-    monkeypatch.setattr(db_module, "migrations", lambda: before)
+    monkeypatch.setattr(db_module, "migrations", lambda engine="sqlite": before)
     old = await Database.open(path)
     await old.execute("INSERT INTO member_links(telegram_id, nik_hash) VALUES (666, 'abc')")
     await old.close()

@@ -9,7 +9,7 @@ import pytest
 
 from bot import membership
 from bot.membership import FileSource, import_members
-from storage import audit
+from storage import audit, roles
 from storage import membership as store
 from tests.conftest import Harness, HarnessFactory
 from tests.factories import nik_for, submitted_registration
@@ -170,12 +170,38 @@ async def test_someone_else_sees_only_the_general_state(harness: Harness) -> Non
 
 async def test_the_cadre_who_registered_the_worker_sees_the_details(harness: Harness) -> None:
     cipher = harness.app.bot_data.cipher
+    await roles.grant(harness.db, CADRE, "cadre", "12.10.19.1001", "test")
     nik = nik_for()
     row = await submitted_registration(
         harness.db, cipher, operator_id=CADRE, for_self=False, nik=nik
     )
     text = await lookup(harness, CADRE, nik)
     assert "Nama: Budi Santoso" in text and row["ref"] in text
+
+
+async def test_a_neighbour_who_registered_the_worker_sees_only_the_general_state(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # Anyone may register a relative or neighbour; only a cadre becomes the worker's cadre.
+    neighbour = 888
+    nik = nik_for()
+    row = await submitted_registration(
+        harness.db, harness.app.bot_data.cipher, operator_id=neighbour, for_self=False, nik=nik
+    )
+    await add_member(harness, tmp_path, nik)
+    text = await lookup(harness, neighbour, nik)
+    assert "Rinciannya hanya bisa dilihat" in text
+    for secret in ("12345678901", "Budi", str(row["ref"]), "Nomor KPJ"):
+        assert secret not in text
+    # Once the role is revoked, a former cadre is no longer the worker's cadre either.
+    await roles.grant(harness.db, CADRE, "cadre", "12.10.19.1001", "test")
+    other = nik_for()
+    await submitted_registration(
+        harness.db, harness.app.bot_data.cipher, operator_id=CADRE, for_self=False, nik=other
+    )
+    assert "Nama: Budi Santoso" in await lookup(harness, CADRE, other)
+    await roles.revoke(harness.db, CADRE, "cadre", "12.10.19.1001")
+    assert "Nama: Budi Santoso" not in await lookup(harness, CADRE, other)
 
 
 async def test_lookups_are_limited_per_hour(harness: Harness) -> None:
