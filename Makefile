@@ -49,8 +49,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The whole suite on SQLite, then every test that touches the database again on PostgreSQL
+# (a private server from the pgserver wheel per test process, started and stopped by the tests).
 pytest: install catalogs
 	$(BIN)/pytest -q -n 2
+	JAGA_TEST_DB=postgresql $(BIN)/pytest -q -n 2
 
 # Fails when the code has strings the template or the catalogs do not have yet.
 check-catalogs: install

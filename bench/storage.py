@@ -258,10 +258,9 @@ async def _export_csv(db: Database, out: Path, cipher: FieldCipher) -> int:
     with out.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(EXPORT_COLUMNS)
-        async with db.stream(_EXPORT_SQL, ("12.10",)) as cursor:
-            while batch := list(await cursor.fetchmany(5000)):
-                writer.writerows(_export_row(r, cipher) for r in batch)
-                rows += len(batch)
+        async for batch in db.stream(_EXPORT_SQL, ("12.10",), chunk=5000):
+            writer.writerows(_export_row(r, cipher) for r in batch)
+            rows += len(batch)
     return rows
 
 
@@ -272,11 +271,10 @@ async def _export_xlsx(db: Database, out: Path, cipher: FieldCipher) -> int:
     sheet = book.create_sheet("pendaftaran")
     sheet.append(EXPORT_COLUMNS)
     rows = 0
-    async with db.stream(_EXPORT_SQL, ("12.10",)) as cursor:
-        while batch := list(await cursor.fetchmany(5000)):
-            for r in batch:
-                sheet.append(_export_row(r, cipher))  # NIK stays a str: a text cell
-            rows += len(batch)
+    async for batch in db.stream(_EXPORT_SQL, ("12.10",), chunk=5000):
+        for r in batch:
+            sheet.append(_export_row(r, cipher))  # NIK stays a str: a text cell
+        rows += len(batch)
     book.save(out)
     return rows
 

@@ -22,11 +22,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import ktp, menus, outbox, reminders
+from bot import ktp, limits, menus, outbox, reminders
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
 from bot.i18n import LANGUAGES, N_
+from bot.leader import when_leader
 from bot.processing import tell_too_slow, update_processing
 from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
@@ -119,9 +120,10 @@ def register_handlers(app: JagaApplication) -> None:
     services.flows = {flow.name: flow for flow in flows}
 
     # Group -10 runs first: a person sending far more than anyone can type is slowed down
-    # (one polite message, then silence until their bucket refills; in-memory, per process).
+    # (one polite message, then silence until their bucket refills; kept in memory, or in the
+    # database when several processes share PostgreSQL: bot/limits.py).
     settings = services.settings
-    flood = FloodLimiter(settings.flood_burst, settings.flood_rate)
+    flood = services.flood = FloodLimiter(settings.flood_burst, settings.flood_rate)
     app.add_handler(TypeHandler(Update, privacy.FloodGuard(flood)), group=-10)
     # Group -1: updates we deliberately do not serve stop here.
     app.add_handler(TypeHandler(Update, _only_people_in_private_chats), group=-1)
@@ -239,6 +241,8 @@ async def _post_init(app: JagaApplication) -> None:
     """Opens the database and publishes the command lists: workers' and each role holder's."""
     services = app.bot_data
     services.db = await Database.open(services.settings.db)
+    # Several processes on PostgreSQL: a leader for the once-only work, limits in the database.
+    await limits.start(app)
     listed = list(services.commands.values())
     for lang in LANGUAGES:
         # Everyone gets the workers' commands; the deployment's language is the default, the
@@ -253,11 +257,11 @@ async def _post_init(app: JagaApplication) -> None:
     if app.job_queue is not None:
         # Daily retention: rejected submissions and abandoned drafts past their period go.
         app.job_queue.run_repeating(
-            privacy.retention_job, interval=24 * 3600, first=60, name="retention"
+            when_leader(privacy.retention_job), interval=24 * 3600, first=60, name="retention"
         )
         # Reminders: protection ending, fixes waiting, idle drafts, cadres' weekly summary.
         app.job_queue.run_repeating(
-            reminders.job,
+            when_leader(reminders.job),
             interval=services.settings.reminder_scan_minutes * 60,
             first=30,
             name="reminders",
@@ -270,6 +274,7 @@ async def _post_shutdown(app: JagaApplication) -> None:
     services = app.bot_data
     await ktp.shutdown()
     await outbox.stop_background(app)  # the outbox sender stops before the database closes
+    await limits.stop(app)
     if services.db_open:
         await services.db.close()
         services.db = None

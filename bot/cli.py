@@ -14,6 +14,7 @@ from pathlib import Path
 from bot import desk_cli, logging_setup
 from bot.logging_setup import LogFormat
 from bot.settings import Settings, SettingsError, load_settings
+from storage.db import DatabaseSettingError
 
 log = logging.getLogger("jaga")
 
@@ -35,8 +36,9 @@ def _refuse_files_open_to_others(settings: Settings) -> None:
     """
     from storage.files import database_files, open_to_others
 
-    key_file = settings.db.parent / "secret.key"
-    holds = {path: "personal data" for path in database_files(settings.db)}
+    key_file = settings.data_folder / "secret.key"
+    files = database_files(settings.db_path) if settings.db_engine == "sqlite" else []
+    holds = {path: "personal data" for path in files}
     holds[key_file] = "the secret key"
     holds[key_file.with_name(key_file.name + ".old")] = "the previous secret key"
     env_file = Path(".env")
@@ -68,12 +70,12 @@ def _refuse_unwritable_data_folder(settings: Settings) -> None:
     The usual cause is a data folder (a container's bind mount on /data) owned by root while
     the bot runs as another user: name it and the chown that fixes it.
     """
-    folder = settings.db.parent
+    folder = settings.data_folder
     # os.path.exists, not Path.exists: a folder this user may not enter must not raise here.
     nearest = next((p for p in (folder, *folder.parents) if os.path.exists(p)), folder)
     checks = [(nearest, os.W_OK | os.X_OK)]
-    if os.path.exists(settings.db):
-        checks.append((settings.db, os.W_OK))
+    if settings.db_engine == "sqlite" and os.path.exists(settings.db_path):
+        checks.append((settings.db_path, os.W_OK))
     blocked = [path for path, mode in checks if not os.access(path, mode)]
     if blocked:
         uid, gid = os.getuid(), os.getgid()
@@ -138,7 +140,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.backup import BackupError, backup
 
     try:
-        counts = backup(settings.db, Path(args.path))
+        counts = backup(settings.db_path, Path(args.path))
     except BackupError as exc:
         print(f"jaga: {exc}", file=sys.stderr)
         return 1
@@ -146,7 +148,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{args.path}: {len(counts)} tables, {rows} rows, integrity ok")
     print(
         "The secret key is not in the backup: keep JAGA_SECRET_KEY (or the generated "
-        f"{settings.db.parent / 'secret.key'}) safe separately; without it NIK and phone "
+        f"{settings.data_folder / 'secret.key'}) safe separately; without it NIK and phone "
         "numbers cannot be read."
     )
     return 0
@@ -159,7 +161,7 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     from bot.keys import RotationError, install_key_file, read_new_key, rotate
 
     from_env = settings.secret_key is not None and bool(settings.secret_key.get_secret_value())
-    key_file = settings.db.parent / "secret.key"
+    key_file = settings.data_folder / "secret.key"
     old_copy = key_file.with_name(key_file.name + ".old")
     try:
         if not from_env and not key_file.exists():
@@ -172,7 +174,7 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
                 "if old backups need it, remove it, and run this again"
             )
         new = read_new_key(Path(args.new_key_file), settings.key)
-        done = asyncio.run(rotate(settings.db, settings.key, new))
+        done = asyncio.run(rotate(settings.db_path, settings.key, new))
     except RotationError as exc:
         print(f"jaga: {exc}", file=sys.stderr)
         return 1
@@ -231,9 +233,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
             await db.close()
 
     names = asyncio.run(migrate())
-    print(
-        f"{settings.db}: schema at {names[-1] if names else 'nothing'} ({len(names)} migrations)"
-    )
+    last = names[-1] if names else "nothing"
+    print(f"{settings.db_display}: schema at {last} ({len(names)} migrations)")
     return 0
 
 
@@ -286,6 +287,13 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def _copy_db(settings: Settings, args: argparse.Namespace) -> int:
+    """jaga copy-db FROM TO [--replace]: every table to another database (bot/copy_db.py)."""
+    from bot import copy_db
+
+    return copy_db.main(args.source, args.target, replace=args.replace)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = argparse.ArgumentParser(prog="jaga", description="Jaga Pekerja Telegram bot")
@@ -328,6 +336,12 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--new-key-file", required=True, metavar="PATH", help="file holding the new key"
     )
+    copy = sub.add_parser(
+        "copy-db", help="copy every table to another database, SQLite or PostgreSQL"
+    )
+    copy.add_argument("source", metavar="FROM", help="a SQLite file or a postgresql:// URL")
+    copy.add_argument("target", metavar="TO", help="a SQLite file or a postgresql:// URL")
+    copy.add_argument("--replace", action="store_true", help="overwrite the rows TO holds")
     return p
 
 
@@ -339,6 +353,7 @@ COMMANDS = {
     "import": _import,
     "backup": _backup,
     "rotate-key": _rotate_key,
+    "copy-db": _copy_db,
     **desk_cli.COMMANDS,
 }
 
@@ -369,7 +384,7 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "run":
             settings.token()  # a missing token is a one-line error, before anything starts
         return COMMANDS[args.command](settings, args)
-    except SettingsError as exc:
+    except (SettingsError, DatabaseSettingError) as exc:
         print(f"jaga: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

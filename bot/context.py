@@ -14,6 +14,9 @@ from bot.settings import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.flood import FloodLimiter
+    from bot.leader import Leader
+    from bot.limits import Shared
     from bot.outbox import OutboxSender
 
 
@@ -53,6 +56,11 @@ class Services:
         self.outbox: OutboxSender | None = None
         # When the admins were last told of each kind of error (handlers/errors.py throttles).
         self.error_notices: dict[str, float] = {}
+        # Several processes on PostgreSQL (bot/limits.py): the per-person flood limit, the
+        # leader that alone runs the repeating jobs, and the limits kept in the database.
+        self.flood: FloodLimiter | None = None
+        self.leader: Leader | None = None
+        self.shared: Shared | None = None
 
     @property
     def settings(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -115,29 +116,30 @@ async def export(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose csv or xlsx")
-    return await asyncio.to_thread(write, db.path, cipher, path, fmt, regions, status)
+    return await asyncio.to_thread(write, db.target, cipher, path, fmt, regions, status)
 
 
 def write(
-    db_path: Path,
+    target: str | Path,
     cipher: FieldCipher,
     path: Path,
     fmt: str,
     regions: Sequence[str] | None,
     status: str | None,
 ) -> int:
-    """The export itself, blocking (see `export`)."""
-    rows = store.export_rows(db_path, regions, status, CHUNK)
+    """The export itself, blocking (see `export`); `target` is a SQLite file or PostgreSQL URL."""
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     # Owner-only (0600) before the first row is written, whatever the umask: it holds NIKs.
     fd = create_private(partial)
     try:
-        if fmt == "csv":
-            count = _csv(rows, cipher, fd)
-        else:
-            os.close(fd)  # openpyxl writes by name; rewriting the file keeps its mode
-            count = _xlsx(rows, cipher, partial)
+        # Closed here, in this thread, even when writing fails: it owns a connection.
+        with contextlib.closing(store.export_rows(target, regions, status, CHUNK)) as rows:
+            if fmt == "csv":
+                count = _csv(rows, cipher, fd)
+            else:
+                os.close(fd)  # openpyxl writes by name; rewriting the file keeps its mode
+                count = _xlsx(rows, cipher, partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -171,8 +173,14 @@ async def export_csv_to(
     status: str | None = None,
 ) -> int:
     """Stream the submissions as CSV to an open text stream (`jaga export --out -`)."""
-    rows = store.export_rows(db.path, regions, status, CHUNK)
-    return await asyncio.to_thread(write_csv, rows, cipher, stream)
+    target = db.target
+
+    def run() -> int:
+        # Opened, read and closed in the worker thread: it owns a connection.
+        with contextlib.closing(store.export_rows(target, regions, status, CHUNK)) as rows:
+            return write_csv(rows, cipher, stream)
+
+    return await asyncio.to_thread(run)
 
 
 def _xlsx(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:

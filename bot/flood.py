@@ -7,15 +7,19 @@ is dropped silently until the bucket has refilled to half: dropped updates cost 
 sender who keeps going stays limited while someone who stops is served again within seconds.
 Other people are not affected: each has their own bucket.
 
-The buckets protect this process only: several processes behind one webhook would each count
-separately (a shared limit would need the database or Redis, not needed for one process).
+The buckets live in this process's memory; with several processes on PostgreSQL, `shared`
+keeps each person's bucket in the database instead (bot/limits.py), with the same rules.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 # Buckets are pruned when there are more than this many people in memory.
 _PRUNE_ABOVE = 10_000
@@ -26,6 +30,12 @@ class _Bucket:
     tokens: float
     at: float
     limited: bool = False  # within a flood episode: the message was sent, updates are dropped
+
+
+class SharedBuckets(Protocol):
+    """Buckets kept outside this process (bot/limits.py's SharedFlood)."""
+
+    def check(self, user_id: int, now: float | None) -> Awaitable[str]: ...
 
 
 class FloodLimiter:
@@ -42,6 +52,19 @@ class FloodLimiter:
         self.rate = rate
         self.clock = clock
         self._buckets: dict[int, _Bucket] = {}
+        self.shared: SharedBuckets | None = None  # set while processes share the database
+
+    async def decide(self, user_id: int) -> str:
+        """SERVE, WARN or DROP, from the shared buckets when set, else from this process's."""
+        if self.shared is not None:
+            # This machine's monotonic clock means nothing to other processes: the database's
+            # clock counts then. A clock given by the caller (a test's) counts as given.
+            now = None if self.clock is time.monotonic else self.clock()
+            try:
+                return await self.shared.check(user_id, now)
+            except Exception:  # the database is unreachable: this process's buckets meanwhile
+                log.warning("event=flood_shared_failed user=%s", user_id, exc_info=True)
+        return self.check(user_id)
 
     def check(self, user_id: int) -> str:
         """SERVE, WARN (the first update over the limit: send the one message) or DROP."""

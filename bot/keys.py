@@ -20,10 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiosqlite
-
 from bot.crypto import FieldCipher
 from storage import keys as store
+from storage.db import Conn
 from storage.files import create_private
 
 # A new key must be at least this long (the generated one is 64 characters).
@@ -86,10 +85,10 @@ async def rotate(path: Path, old: bytes, new: bytes) -> Rotation:
         await db.close()
 
 
-async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher) -> Rotation:
+async def _rotate(conn: Conn, old: FieldCipher, new: FieldCipher) -> Rotation:
     result = Rotation()
     # 1. Decrypt everything with the old key first: a wrong key or altered data changes nothing.
-    clear: dict[str, list[tuple[int, str]]] = {}
+    clear: dict[str, list[tuple[store.RowKey, str]]] = {}
     for col in store.ENCRYPTED:
         values = []
         for rowid, token in await store.encrypted_values(conn, col):
@@ -97,12 +96,12 @@ async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher
                 values.append((rowid, old.decrypt(token)))
             except ValueError:
                 raise RotationError(
-                    f"{col.name} row {rowid} does not decrypt with the current key (wrong "
+                    f"{col.name} row {_label(rowid)} does not decrypt with the current key (wrong "
                     "JAGA_SECRET_KEY or secret.key, or altered data); nothing was changed"
                 ) from None
         clear[col.name] = values
     flows = await store.flow_states(conn)
-    flow_data: list[tuple[int, dict[str, object]]] = []
+    flow_data: list[tuple[store.RowKey, dict[str, object]]] = []
     for rowid, text in flows:
         data = json.loads(text or "{}")
         for name, value in data.items():
@@ -111,8 +110,8 @@ async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher
                     data[name] = old.decrypt(base64.b64decode(value, validate=True))
                 except (ValueError, binascii.Error):
                     raise RotationError(
-                        f"membership_flow_state row {rowid} ({name}) does not decrypt with the "
-                        "current key; nothing was changed"
+                        f"membership_flow_state row {_label(rowid)} ({name}) does not decrypt "
+                        "with the current key; nothing was changed"
                     ) from None
         flow_data.append((rowid, data))
 
@@ -130,8 +129,8 @@ async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher
 
     # 3. Hashes first (they may be primary keys), then ciphertexts, then flow states.
     for hcol in store.HASHED:
-        updates: list[tuple[str, int]] = []
-        unknown: list[int] = []
+        updates: list[tuple[str, store.RowKey]] = []
+        unknown: list[store.RowKey] = []
         for rowid, digest in await store.hashed_values(conn, hcol):
             value = known[hcol.kind].get(digest)
             if value is None:
@@ -147,8 +146,8 @@ async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher
             conn, col, [(new.encrypt(value), rowid) for rowid, value in clear[col.name]]
         )
         result.encrypted[col.name] = len(clear[col.name])
-    rewritten: list[tuple[str, int]] = []
-    lost: list[int] = []
+    rewritten: list[tuple[str, store.RowKey]] = []
+    lost: list[store.RowKey] = []
     for rowid, data in flow_data:
         if not any(k.endswith(("_enc", "_hash")) for k in data):
             continue
@@ -180,8 +179,13 @@ async def _rotate(conn: aiosqlite.Connection, old: FieldCipher, new: FieldCipher
                 old.decrypt(token)
             except ValueError:
                 continue
-            raise RotationError(f"{col.name} row {rowid} still decrypts with the old key")
+            raise RotationError(f"{col.name} row {_label(rowid)} still decrypts with the old key")
     return result
+
+
+def _label(key: store.RowKey) -> str:
+    """A row's key as an error message names it (its id, or its key values)."""
+    return "/".join(str(value) for value in key)
 
 
 def install_key_file(key_file: Path, new: bytes) -> Path:

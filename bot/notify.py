@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from bot import clock, paying
 from bot.contributions import payer_of, quote, sector_of
 from bot.i18n import Translator, translator
@@ -17,7 +15,7 @@ from bot.review import FIX_FIELDS, SELF_PAID, SOURCE_LABELS, STATUS_LABELS
 from storage import funding, users
 from storage import outbox as outbox_store
 from storage import review as review_store
-from storage.db import Database
+from storage.db import Conn, Database
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ NOTICE_KIND = "notice"
 
 
 async def queue_messages(
-    conn: aiosqlite.Connection, messages: Sequence[OutgoingMessage], kind: str = NOTICE_KIND
+    conn: Conn, messages: Sequence[OutgoingMessage], kind: str = NOTICE_KIND
 ) -> list[int]:
     """Put each message in the outbox inside the caller's write transaction; the row ids.
 
@@ -106,7 +104,7 @@ class QueuedNotices:
     messages: Sequence[OutgoingMessage]
     ids: list[int] = field(default_factory=list)
 
-    async def queue(self, conn: aiosqlite.Connection) -> None:
+    async def queue(self, conn: Conn) -> None:
         """Put one outbox row per message, inside the caller's write transaction."""
         self.ids = await queue_messages(conn, self.messages)
 

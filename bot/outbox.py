@@ -11,6 +11,9 @@ until they write to the bot again.
 
 Killed in the middle, a new process resumes from the database: rows still `sending` are claimed
 again once their lease lapses, so at most the messages in flight at the kill go out twice.
+
+With several processes on PostgreSQL, only the leading process (bot/leader.py) claims rows in
+the background, and the pace is one bucket in the database for all of them (bot/limits.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -44,6 +47,14 @@ Clock = Callable[[], dt.datetime]
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class Limiter(Protocol):
+    """A pace kept outside this process (bot/limits.py's SharedRate)."""
+
+    async def acquire(self, amount: float = 1) -> None: ...
+
+    async def pause(self, seconds: float) -> None: ...
 
 
 class TokenBucket:
@@ -100,12 +111,18 @@ class OutboxSender:
         language: str = "id",
         clock: Clock = _utcnow,
         overall: AsyncLimiter | None = None,
+        pace: Limiter | None = None,
+        leads: Callable[[], bool] | None = None,
     ):
         self.bot = bot
         self.db = db
         self.bucket = TokenBucket(rate)
         # The bot-wide budget (about 30 messages a second) that ordinary replies also draw from.
         self.overall = overall
+        # Several processes (PostgreSQL): the pace is the bot's, kept in the database, and only
+        # the leading process claims rows in the background (bot/limits.py, bot/leader.py).
+        self.pace = pace
+        self.leads = leads
         self.per_chat_interval = per_chat_interval
         # Enough sends in flight to keep the rate over a slow network, few enough to bound
         # the duplicates a kill can cause.
@@ -182,8 +199,11 @@ class OutboxSender:
         while True:
             try:
                 await self._renew_leases()
-                claimed = await self._claim()
-                await self._progress()
+                if self.leads is None or self.leads():
+                    claimed = await self._claim()
+                    await self._progress()
+                else:
+                    claimed = 0
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -251,6 +271,8 @@ class OutboxSender:
             if wait > 0:
                 await asyncio.sleep(wait)
         await self.bucket.take()
+        if self.pace is not None:
+            await self.pace.acquire()
         if self.overall is not None:
             await self.overall.acquire()
 
@@ -282,6 +304,8 @@ class OutboxSender:
             log.warning("event=outbox_flood_wait seconds=%s", pause)
             self.bucket.pause(float(pause))
             await outbox.release(self.db, message.id)
+            if self.pace is not None:
+                await self.pace.pause(float(pause))  # every process waits, not only this one
         except Forbidden:
             log.info("event=outbox_blocked chat=%s", message.chat_id)
             await outbox.mark_blocked(self.db, message.id, message.chat_id, self._now())
@@ -416,6 +440,8 @@ async def start_background(app: JagaApplication) -> None:
     limiter = app.bot.rate_limiter
     overall = limiter.overall_limiter if isinstance(limiter, RetryingRateLimiter) else None
     sender = build_sender(plain_bot(app), services.db, services.settings, overall=overall)
+    if (shared := services.shared) is not None:  # several processes share the database
+        sender.pace, sender.leads = shared.outbox, lambda: shared.leader.is_leader
     services.outbox = sender
     sender.start()
 

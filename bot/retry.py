@@ -67,11 +67,17 @@ class RetryingRateLimiter(AIORateLimiter):
     def __init__(self, *args: Any, backoff: tuple[float, ...] = BACKOFF_SECONDS, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.backoff = backoff
+        self._own_limiter = self._base_limiter
 
     @property
     def overall_limiter(self) -> AsyncLimiter | None:
         """The bot-wide pace, shared with the outbox so replies and broadcasts fit one budget."""
         return self._base_limiter
+
+    def share(self, limiter: Any | None) -> None:
+        """Pace by `limiter` (an AsyncLimiter's interface: the bot-wide bucket every process
+        shares, bot/limits.py) instead of this process's own; None goes back to our own."""
+        self._base_limiter = self._own_limiter if limiter is None else limiter
 
     async def process_request(
         self,

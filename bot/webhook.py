@@ -111,8 +111,44 @@ async def check_database(app: JagaApplication) -> dict[str, Any]:
     migrations = await db.fetchval("SELECT count(*) FROM schema_migrations")
     # The write probe uses its own connection: a cancelled probe must never leave the bot's
     # writer connection inside a transaction.
-    await asyncio.to_thread(_probe_write, db.path, HEALTH_TIMEOUT)
+    if db.engine == "postgresql":
+        from storage.postgres import PostgresDatabase
+
+        assert isinstance(db, PostgresDatabase)
+        await _probe_postgres_write(db.url)
+    else:
+        from storage.sqlite import SqliteDatabase
+
+        assert isinstance(db, SqliteDatabase)
+        await asyncio.to_thread(_probe_write, db.path, HEALTH_TIMEOUT)
     return {"database": "ok", "migrations": int(migrations)}
+
+
+async def _probe_postgres_write(url: str) -> None:
+    """Take the database-wide write lock and give it back; raises if not granted in time.
+
+    On a connection of its own: the lock goes with its transaction, and the bot's writer is never
+    touched. A server that cannot take writes (a standby) fails the check too.
+    """
+    import asyncpg
+
+    from storage.postgres import WRITE_LOCK
+
+    conn = await asyncpg.connect(url, timeout=HEALTH_TIMEOUT)
+    try:
+        if await conn.fetchval("SELECT pg_is_in_recovery()"):
+            raise ReadOnlyDatabase("the PostgreSQL server is a read-only standby")
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = {max(1, int(HEALTH_TIMEOUT * 1000))}")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+        await conn.close(timeout=HEALTH_TIMEOUT)
+    finally:
+        if not conn.is_closed():  # failed or cancelled: drop it, the server rolls back
+            conn.terminate()
+
+
+class ReadOnlyDatabase(Exception):
+    """The database answers reads but cannot take writes."""
 
 
 def _probe_write(path: Path, timeout: float) -> None:
@@ -189,6 +225,12 @@ def run(
         webhook.port,
         webhook.url_path,
     )
+    if settings.db_engine == "postgresql":  # several processes share the updates (bot/inbox.py)
+        from bot import inbox
+
+        url_path, secret = webhook.url_path, secret_token(settings)
+        inbox.run(app, webhook.url, webhook.listen, webhook.port, url_path, secret)
+        return
     app.run_webhook(
         listen=webhook.listen,
         port=webhook.port,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 
 from telegram import Update
@@ -13,6 +12,7 @@ from bot.context import JagaContext
 from bot.i18n import translator
 from bot.logging_setup import mask_text
 from storage import users
+from storage.db import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def on_error(update: object, context: JagaContext) -> None:
     except Exception:  # the database may be what failed; apologise in the default language
         log.exception("event=error_handler_language_lookup_failed")
     _ = translator(language).gettext
-    if isinstance(context.error, sqlite3.OperationalError):
+    if isinstance(context.error, StorageUnavailable):
         # Database locked or disk full: this answer was not stored, the earlier ones were.
         text = _(
             "Maaf, jawaban terakhir Anda belum bisa disimpan karena gangguan penyimpanan. "

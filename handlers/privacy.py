@@ -769,7 +769,7 @@ class FloodGuard:
         user = update.effective_user
         if user is None:
             return
-        verdict = self.limiter.check(user.id)
+        verdict = await self.limiter.decide(user.id)
         if verdict == FloodLimiter.SERVE:
             return
         if verdict == FloodLimiter.WARN:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
 from lokal import mask_pii
 
-from storage.db import Database
+from storage.db import Conn, Database
 
 
 async def log_transition(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     registration_id: int,
     actor: str,
     from_status: str | None,

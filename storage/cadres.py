@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+from storage.db import Conn, Database, now_text
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ async def create_invite(
     """Store a new invite code for a desa admitting `max_uses` cadres until `expires_at`."""
     invite_id = await db.insert(
         "INSERT INTO cadre_invites(code, desa_code, created_by, expires_at, max_uses) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?) RETURNING id",
         (code, desa_code, created_by, expires_at, max_uses),
     )
     invite = await get_invite(db, invite_id)
@@ -91,9 +87,9 @@ async def open_invites(db: Database, regions: tuple[str, ...], now: str) -> list
 async def revoke_invite(db: Database, invite_id: int) -> bool:
     """Revoke an invite with places left; False if it was already full or revoked."""
     changed = await db.execute(
-        f"UPDATE cadre_invites SET revoked_at = {_NOW} "
+        "UPDATE cadre_invites SET revoked_at = ? "
         "WHERE id = ? AND used_at IS NULL AND uses < max_uses AND revoked_at IS NULL",
-        (invite_id,),
+        (now_text(), invite_id),
     )
     return changed > 0
 
@@ -112,10 +108,11 @@ async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -
         )
         if await cursor.fetchone() is None:
             cursor = await conn.execute(
-                f"UPDATE cadre_invites SET uses = uses + 1, used_by = ?, used_at = CASE "
-                f"WHEN uses + 1 >= max_uses THEN {_NOW} END WHERE code = ? AND used_at IS NULL "
-                "AND uses < max_uses AND revoked_at IS NULL AND expires_at > ?",
-                (telegram_id, code, now),
+                "UPDATE cadre_invites SET uses = uses + 1, used_by = ?, used_at = CASE "
+                "WHEN uses + 1 >= max_uses THEN CAST(? AS TEXT) END WHERE code = ? "
+                "AND used_at IS NULL AND uses < max_uses AND revoked_at IS NULL "
+                "AND expires_at > ?",
+                (telegram_id, now_text(), code, now),
             )
             if cursor.rowcount == 0:
                 return None
@@ -140,7 +137,7 @@ async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -
 
 
 async def _make_cadre(
-    conn: aiosqlite.Connection, telegram_id: int, desa_code: str, name: str, granted_by: str
+    conn: Conn, telegram_id: int, desa_code: str, name: str, granted_by: str
 ) -> bool:
     """The cadre role (as storage/roles.py grant() writes it) and the name, in the caller's
     transaction; True when the role is new."""
@@ -203,11 +200,12 @@ async def desa_counts_since(db: Database, desa_code: str, since: str) -> dict[st
     """In a desa: submissions since `since`, open fix requests, approvals since `since`."""
     row = await db.fetchone(
         "SELECT "
-        " SUM(status != 'draft' AND submitted_at >= :since) AS new,"
-        " SUM(status = 'perlu_perbaikan') AS fixing,"
-        " SUM(status IN ('disetujui', 'terdaftar') AND reviewed_at >= :since) AS approved "
-        "FROM registrations WHERE desa_code = :desa",
-        {"since": since, "desa": desa_code},
+        " SUM(CASE WHEN status != 'draft' AND submitted_at >= ? THEN 1 ELSE 0 END) AS new,"
+        " SUM(CASE WHEN status = 'perlu_perbaikan' THEN 1 ELSE 0 END) AS fixing,"
+        " SUM(CASE WHEN status IN ('disetujui', 'terdaftar') AND reviewed_at >= ? "
+        "  THEN 1 ELSE 0 END) AS approved "
+        "FROM registrations WHERE desa_code = ?",
+        (since, since, desa_code),
     )
     assert row is not None
     return {"new": row["new"] or 0, "fixing": row["fixing"] or 0, "approved": row["approved"] or 0}
@@ -230,8 +228,8 @@ async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, A
         " AND r.desa_code = ro.region_code AND r.status != 'draft' AND r.for_self = 0 "
         "WHERE ro.role = 'cadre' AND ro.revoked_at IS NULL "
         " AND (ro.region_code = ? OR ro.region_code LIKE ? || '.%') "
-        "GROUP BY ro.telegram_id, ro.region_code, r.status "
-        "ORDER BY ro.region_code, name, ro.telegram_id",
+        "GROUP BY ro.telegram_id, ro.region_code, c.name, u.display_name, r.status "
+        "ORDER BY ro.region_code, name NULLS FIRST, ro.telegram_id",
         (region_prefix, region_prefix),
     )
     out: dict[tuple[int, str], dict[str, Any]] = {}
@@ -310,9 +308,9 @@ async def claim_pending(db: Database, phone_hash: str, telegram_id: int) -> list
         for desa_code, name in found:
             await _make_cadre(conn, telegram_id, desa_code, name, "import")
         await conn.execute(
-            f"UPDATE cadre_pending SET claimed_by = ?, claimed_at = {_NOW} "
+            "UPDATE cadre_pending SET claimed_by = ?, claimed_at = ? "
             "WHERE phone_hash = ? AND claimed_at IS NULL",
-            (telegram_id, phone_hash),
+            (telegram_id, now_text(), phone_hash),
         )
     return found
 

@@ -1,154 +1,197 @@
-"""The database: one writer connection (serialised, short transactions) and one reader."""
+"""The database, on SQLite (one file, the default) or PostgreSQL (a server, for several processes).
+
+Both engines offer the same API: `write()` for every change (one transaction, serialised against
+every other writer, so that a check and the change it allows are never interleaved) and `fetch*`
+for reads of committed data. SQL is written once with `?` placeholders in the subset both engines
+understand; the PostgreSQL side translates the placeholders (storage/postgres.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import abc
+import datetime as dt
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
-
-from storage.files import ensure_private_database
+from typing import Any, Literal, Protocol
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
-
-# WAL lets the reader run beside the writer; FULL makes a committed answer survive power loss.
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-)
+Engine = Literal["sqlite", "postgresql"]
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-class Database:
-    """An open SQLite database; use `write()` for every change and `fetch*` for reads."""
+class Cursor(Protocol):
+    """What a statement inside a write transaction returns."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        # One connection is one transaction: coroutines must not interleave their statements.
-        self._write_lock = asyncio.Lock()
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Any: ...
+
+    async def fetchall(self) -> Iterable[Any]: ...
+
+
+class Conn(Protocol):
+    """The connection a write transaction hands out (aiosqlite's, or the PostgreSQL adapter)."""
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Awaitable[Cursor]: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Awaitable[Any]: ...
+
+    def execute_fetchall(
+        self, sql: str, parameters: Any = None, /
+    ) -> Awaitable[Iterable[Any]]: ...
+
+
+# The inbox update this task is handling (several processes on PostgreSQL): every write
+# transaction marks it applied, so a process that takes the update over after a crash knows the
+# answer is already committed and does not apply it a second time.
+handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
+
+
+class DatabaseSettingError(Exception):
+    """JAGA_DB names a database that cannot be used; the message is one line for the operator."""
+
+
+def _integrity_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [sqlite3.IntegrityError]
+    try:
+        import asyncpg
+    except ImportError:  # PostgreSQL support not installed: only SQLite's errors can happen
+        return tuple(errors)
+    errors.append(asyncpg.IntegrityConstraintViolationError)
+    return tuple(errors)
+
+
+# A uniqueness, foreign-key or check constraint refused a change, on either engine.
+IntegrityError: tuple[type[Exception], ...] = _integrity_errors()
+
+
+def _storage_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [sqlite3.OperationalError]
+    try:
+        import asyncpg
+    except ImportError:
+        return tuple(errors)
+    # The server went away, refused a lock in time, ran out of space or is read-only.
+    errors += [
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.LockNotAvailableError,
+        asyncpg.InsufficientResourcesError,
+        asyncpg.ReadOnlySQLTransactionError,
+        asyncpg.DeadlockDetectedError,
+        ConnectionError,
+    ]
+    return tuple(errors)
+
+
+# The database could not store a change right now (locked, full, unreachable): asking the
+# person to send the answer again a little later is the right reply, on either engine.
+StorageUnavailable: tuple[type[Exception], ...] = _storage_errors()
+
+
+def now_text(*, minutes: float = 0, milliseconds: bool = False) -> str:
+    """The UTC time (plus `minutes`) as stored in every timestamp column: 2026-11-30T19:30:00Z."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
+    if milliseconds:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def engine_of(target: str | Path) -> Engine:
+    """Which engine a JAGA_DB value names: a postgresql:// URL, or else a SQLite file path."""
+    text = str(target)
+    if text.startswith(POSTGRES_SCHEMES):
+        return "postgresql"
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise DatabaseSettingError(
+            f"JAGA_DB: unknown scheme '{scheme}://'; use a file path (SQLite) or "
+            "postgresql://user:password@host:5432/name"
+        )
+    return "sqlite"
+
+
+class Database(abc.ABC):
+    """An open database; use `write()` for every change and `fetch*` for reads."""
+
+    engine: Engine
+    target: str  # what JAGA_DB named: the SQLite file's path or the PostgreSQL URL
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open (creating if needed, owner-only) and migrate the database at `path`."""
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Created 0600 before SQLite sees it: SQLite would create it 0644 (umask permitting),
-        # and gives its -wal/-shm files the database's own mode (storage/files.py).
-        ensure_private_database(path)
-        writer = await _connect(path)
-        reader = await _connect(path)
-        db = cls(path, writer, reader)
-        try:
-            await db.migrate()
-        except BaseException:
-            await db.close()
-            raise
-        return db
+    async def open(cls, target: str | Path) -> Database:
+        """Open and migrate the database JAGA_DB names (a SQLite path or a PostgreSQL URL)."""
+        if engine_of(target) == "postgresql":
+            from storage.postgres import PostgresDatabase
 
+            return await PostgresDatabase.connect(str(target))
+        from storage.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.connect(Path(target))
+
+    @abc.abstractmethod
     async def close(self) -> None:
-        """Close both connections."""
-        await self._reader.close()
-        await self._writer.close()
+        """Close every connection."""
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
-        async with self._write_lock:
-            try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                yield self._writer
-                await self._writer.execute("COMMIT")
-            except BaseException:
-                await self._roll_back()
-                raise
+    @abc.abstractmethod
+    def write(self) -> AbstractAsyncContextManager[Conn]:
+        """A write transaction, committed when the block ends and rolled back if it raises."""
 
-    async def _roll_back(self) -> None:
-        """Undo the open transaction, even when BEGIN or COMMIT was cancelled mid-way.
-
-        A handler cancelled by its time bound may stop awaiting while its statement still runs on
-        the connection's thread; aiosqlite runs statements in order, so this ROLLBACK comes after
-        it, and the shield keeps a second cancel from skipping it. SQLite has already rolled back
-        after some errors (SQLITE_FULL, SQLITE_IOERR): then "no transaction is active" is ignored
-        so that it does not hide the real error.
-        """
-        with contextlib.suppress(sqlite3.OperationalError):
-            await asyncio.shield(self._writer.execute("ROLLBACK"))
-
+    @abc.abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one change, committed on return; returns the number of rows changed."""
-        # One statement is atomic on its own (autocommit): one trip to the database thread
-        # instead of three, under the lock so it never lands inside another's transaction.
-        async with self._write_lock:
-            cursor = await self._writer.execute(sql, params)
-            return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """Run one INSERT, committed on return; returns the new rowid."""
-        async with self._write_lock:
-            cursor = await self._writer.execute(sql, params)
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+        """Run one `INSERT … RETURNING id`, committed on return; returns the new id."""
+        async with self.write() as conn:
+            cursor = await conn.execute(sql, params)
+            row = await cursor.fetchone()
+        assert row is not None, "insert() needs INSERT … RETURNING id"
+        return int(row[0])
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        """All rows of a query over committed data (rows read by name or position)."""
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any | None:
         """The first row of a query over committed data, or None."""
-        # One call that runs the statement to its end: a statement left open between two calls
-        # would hold the shared reader's snapshot, and other coroutines' reads made meanwhile
-        # would miss rows committed since (a person's answer read one step behind).
-        rows = list(await self._reader.execute_fetchall(sql, params))
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """All rows of a query over committed data."""
-        return list(await self._reader.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
-    @asynccontextmanager
-    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[aiosqlite.Cursor]:
-        """A cursor to iterate rows without loading them all (exports)."""
-        conn = await _connect(self.path)
-        try:
-            async with conn.execute(sql, params) as cursor:
-                yield cursor
-        finally:
-            await conn.close()
+    @abc.abstractmethod
+    def stream(self, sql: str, params: Params = (), chunk: int = 1000) -> AsyncIterator[list[Any]]:
+        """Rows of a large query in chunks, without loading them all (exports)."""
 
     async def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded, each atomically; returns their names."""
-        await self._writer.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name TEXT PRIMARY KEY,"
-            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
-        )
-        done = {
-            r[0] for r in await self._writer.execute_fetchall("SELECT name FROM schema_migrations")
-        }
-        applied = []
-        for name, sql in migrations():
-            if name in done:
-                continue
-            # executescript commits first, so the BEGIN/COMMIT here makes the step atomic.
-            escaped = name.replace("'", "''")
-            await self._writer.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\n;"
-                f"INSERT INTO schema_migrations(name) VALUES ('{escaped}');\nCOMMIT;"
-            )
-            log.info("event=migration_applied name=%s", name)
-            applied.append(name)
+        known = migrations(self.engine)
+        async with self._migration_lock():
+            done = set(await self._recorded_migrations())
+            newer = sorted(done - {name for name, _ in known})
+            if newer:
+                raise DatabaseSettingError(
+                    f"JAGA_DB: the database has a newer schema ({newer[-1]}) than this version "
+                    "of the bot knows; run the newer version or restore a matching backup"
+                )
+            applied = []
+            for name, sql in known:
+                if name in done:
+                    continue
+                await self._apply_migration(name, sql)
+                log.info("event=migration_applied engine=%s name=%s", self.engine, name)
+                applied.append(name)
         return applied
 
     async def applied_migrations(self) -> list[str]:
@@ -156,18 +199,58 @@ class Database:
         rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY name")
         return [r[0] for r in rows]
 
+    @abc.abstractmethod
+    def _migration_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held while migrating, so that processes starting together migrate once."""
 
-def migrations() -> Iterable[tuple[str, str]]:
-    """The numbered migrations shipped in storage/migrations, in order."""
-    folder = resources.files("storage") / "migrations"
+    @abc.abstractmethod
+    async def _recorded_migrations(self) -> list[str]:
+        """Create the record table if needed and return the names it holds."""
+
+    @abc.abstractmethod
+    async def _apply_migration(self, name: str, sql: str) -> None:
+        """Run one migration script and record it, in one transaction."""
+
+
+def migrations(engine: Engine = "sqlite") -> list[tuple[str, str]]:
+    """The numbered migrations for `engine` shipped in storage/migrations/<engine>, in order."""
+    folder = resources.files("storage") / "migrations" / engine
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-    return conn
+class TransactionView(Database):
+    """A database whose reads run inside an open write transaction (its rows visible)."""
+
+    def __init__(self, engine: Engine, conn: Conn):
+        self.engine = engine
+        self.target = ""
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Nothing to close: the transaction belongs to its writer."""
+
+    def write(self) -> AbstractAsyncContextManager[Conn]:
+        """Refused: the connection is already inside a transaction."""
+        raise RuntimeError("a transaction view is read-only; write through its transaction")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Refused, as `write`."""
+        raise RuntimeError("a transaction view is read-only; write through its transaction")
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        """All rows of a query, seeing the transaction's own changes."""
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    def stream(self, sql: str, params: Params = (), chunk: int = 1000) -> AsyncIterator[list[Any]]:
+        """Refused: exports read committed data on their own connection."""
+        raise RuntimeError("a transaction view cannot stream")
+
+    def _migration_lock(self) -> AbstractAsyncContextManager[None]:
+        raise RuntimeError("a transaction view cannot migrate")
+
+    async def _recorded_migrations(self) -> list[str]:
+        raise RuntimeError("a transaction view cannot migrate")
+
+    async def _apply_migration(self, name: str, sql: str) -> None:
+        raise RuntimeError("a transaction view cannot migrate")

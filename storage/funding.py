@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Conn, Database, now_text
 
 SOURCE_TYPES = (
     "mandiri",
@@ -18,8 +17,6 @@ SOURCE_TYPES = (
     "csr_sertakan",
     "donatur",
 )
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Program:
     closed_at: str | None
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row | dict[str, Any]) -> Program:
+    def from_row(cls, row: Mapping[str, Any]) -> Program:
         """The program of a `funding_programs` row."""
         return cls(
             id=row["id"],
@@ -76,7 +73,7 @@ async def add(
         raise ValueError(f"unknown source type {source_type!r}")
     return await db.insert(
         "INSERT INTO funding_programs(name, source_type, region_code, quota, quota_per_desa, "
-        "starts_on, ends_on) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "starts_on, ends_on) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (name, source_type, region_code, quota, quota_per_desa, starts_on, ends_on),
     )
 
@@ -98,8 +95,8 @@ async def all_programs(db: Database) -> list[Program]:
 async def close(db: Database, program_id: int) -> bool:
     """Stop a program taking approvals (its approvals stay); False if unknown or closed."""
     changed = await db.execute(
-        f"UPDATE funding_programs SET closed_at = {_NOW} WHERE id = ? AND closed_at IS NULL",
-        (program_id,),
+        "UPDATE funding_programs SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+        (now_text(), program_id),
     )
     return changed > 0
 
@@ -130,13 +127,11 @@ async def used(db: Database, program_id: int, desa_code: str | None = None) -> i
     return int(await db.fetchval(sql, params) or 0)
 
 
-async def used_in(
-    conn: aiosqlite.Connection, program_id: int, desa_code: str | None = None
-) -> int:
+async def used_in(conn: Conn, program_id: int, desa_code: str | None = None) -> int:
     """Places taken, read inside an open write transaction (for the quota check)."""
     sql, params = _used_query(program_id, desa_code)
-    async with conn.execute(sql, params) as cursor:
-        row = await cursor.fetchone()
+    cursor = await conn.execute(sql, params)
+    row = await cursor.fetchone()
     return int(row[0]) if row is not None else 0
 
 

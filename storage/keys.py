@@ -11,11 +11,32 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Conn, Database
+from storage.sqlite import SqliteDatabase
+
+# Which row a value came from: the values of its table's key columns (see KEYS).
+RowKey = tuple[Any, ...]
+
+# The columns that find one row of each table below again. Values the rotation rewrites are
+# never part of it, except cadre_pending's phone hash (that table has no other key): a row is
+# rewritten once, addressed by the values read before any change. members is found by its KPJ,
+# not its primary key, because its NIK hash changes before its ciphertext is rewritten.
+KEYS: dict[str, tuple[str, ...]] = {
+    "registrations": ("id",),
+    "members": ("kpj",),
+    "privacy_requests": ("id",),
+    "claims": ("claim_no",),
+    "member_links": ("telegram_id",),
+    "link_requests": ("id",),
+    "privacy_sessions": ("telegram_id",),
+    "reminders_sent": ("id",),
+    "cadre_pending": ("phone_hash", "desa_code"),
+    "membership_flow_state": ("telegram_id",),
+}
 
 # What to do with a keyed hash whose value is known nowhere in clear (so it cannot be recomputed):
 # `null`: clear the column; `delete`: delete the row; `null_or_delete`: clear it unless it is the
@@ -26,7 +47,7 @@ Unknown = Literal["null", "delete", "null_or_delete", "reset_session"]
 
 @dataclass(frozen=True)
 class Encrypted:
-    """A column of ciphertext; rows are addressed by rowid."""
+    """A column of ciphertext; rows are addressed by their table's KEYS."""
 
     table: str
     column: str
@@ -39,13 +60,13 @@ class Encrypted:
 
 @dataclass(frozen=True)
 class Hashed:
-    """A column of keyed hashes of `kind` ("nik" or "phone"); rows are addressed by rowid."""
+    """A column of keyed hashes of `kind` ("nik" or "phone"); rows are addressed by KEYS."""
 
     table: str
     column: str
     kind: str
     unknown: Unknown
-    where: str = "1"  # which rows hold such a hash (reminders_sent: protection reminders only)
+    where: str = "1 = 1"  # which rows hold such a hash (reminders_sent: protection reminders only)
 
     @property
     def name(self) -> str:
@@ -105,7 +126,7 @@ async def open_exclusive(path: Path) -> Database:
         except sqlite3.OperationalError as exc:
             raise DatabaseBusy(str(exc)) from None
         await conn.execute("PRAGMA foreign_keys=ON")
-        db = Database(path, conn, conn)
+        db = SqliteDatabase(path, conn, conn)
         await db.migrate()
     except BaseException:
         await conn.close()
@@ -115,97 +136,117 @@ async def open_exclusive(path: Path) -> Database:
 
 async def columns_named_like_secrets(db: Database) -> set[str]:
     """`table.column` of every column whose name ends in `_enc` or `_hash`."""
-    found: set[str] = set()
-    tables = await db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    for (table,) in tables:
-        for column in await db.fetchall(f"PRAGMA table_info({table})"):
-            if column["name"].endswith(("_enc", "_hash")):
-                found.add(f"{table}.{column['name']}")
-    return found
+    if db.engine == "postgresql":
+        rows = await db.fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        pairs = [(str(r[0]), str(r[1])) for r in rows]
+    else:
+        pairs = []
+        tables = await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        for (table,) in tables:
+            for column in await db.fetchall(f"PRAGMA table_info({table})"):
+                pairs.append((str(table), str(column["name"])))
+    return {f"{table}.{name}" for table, name in pairs if name.endswith(("_enc", "_hash"))}
 
 
-async def encrypted_values(conn: aiosqlite.Connection, col: Encrypted) -> list[tuple[int, bytes]]:
-    """(rowid, ciphertext) of every row where the column is set."""
+def _key_of(table: str) -> tuple[str, str]:
+    """The key columns of `table` for a SELECT list, and the WHERE clause finding one row."""
+    key = KEYS[table]
+    return ", ".join(key), " AND ".join(f"{name} = ?" for name in key)
+
+
+async def encrypted_values(conn: Conn, col: Encrypted) -> list[tuple[RowKey, bytes]]:
+    """(row key, ciphertext) of every row where the column is set."""
+    names, _ = _key_of(col.table)
+    width = len(KEYS[col.table])
     rows = await conn.execute_fetchall(
-        f"SELECT rowid, {col.column} FROM {col.table} WHERE {col.column} IS NOT NULL"
+        f"SELECT {names}, {col.column} FROM {col.table} WHERE {col.column} IS NOT NULL"
     )
-    return [(int(r[0]), bytes(r[1])) for r in rows]
+    return [(tuple(r[:width]), bytes(r[width])) for r in rows]
 
 
-async def set_encrypted(
-    conn: aiosqlite.Connection, col: Encrypted, values: list[tuple[bytes, int]]
-) -> None:
-    """Write (ciphertext, rowid) pairs."""
-    await conn.executemany(f"UPDATE {col.table} SET {col.column} = ? WHERE rowid = ?", values)
+async def set_encrypted(conn: Conn, col: Encrypted, values: list[tuple[bytes, RowKey]]) -> None:
+    """Write (ciphertext, row key) pairs."""
+    _, where = _key_of(col.table)
+    await conn.executemany(
+        f"UPDATE {col.table} SET {col.column} = ? WHERE {where}",
+        [(value, *key) for value, key in values],
+    )
 
 
-async def hashed_values(conn: aiosqlite.Connection, col: Hashed) -> list[tuple[int, str]]:
-    """(rowid, hash) of every row where the column holds a hash."""
+async def hashed_values(conn: Conn, col: Hashed) -> list[tuple[RowKey, str]]:
+    """(row key, hash) of every row where the column holds a hash."""
+    names, _ = _key_of(col.table)
+    width = len(KEYS[col.table])
     rows = await conn.execute_fetchall(
-        f"SELECT rowid, {col.column} FROM {col.table} "
+        f"SELECT {names}, {col.column} FROM {col.table} "
         f"WHERE {col.column} IS NOT NULL AND ({col.where})"
     )
-    return [(int(r[0]), str(r[1])) for r in rows]
+    return [(tuple(r[:width]), str(r[width])) for r in rows]
 
 
-async def set_hashed(
-    conn: aiosqlite.Connection, col: Hashed, values: list[tuple[str, int]]
-) -> None:
-    """Write (hash, rowid) pairs."""
-    await conn.executemany(f"UPDATE {col.table} SET {col.column} = ? WHERE rowid = ?", values)
+async def set_hashed(conn: Conn, col: Hashed, values: list[tuple[str, RowKey]]) -> None:
+    """Write (hash, row key) pairs."""
+    _, where = _key_of(col.table)
+    await conn.executemany(
+        f"UPDATE {col.table} SET {col.column} = ? WHERE {where}",
+        [(value, *key) for value, key in values],
+    )
 
 
-async def drop_unknown(conn: aiosqlite.Connection, col: Hashed, rowids: list[int]) -> int:
+async def drop_unknown(conn: Conn, col: Hashed, keys: list[RowKey]) -> int:
     """Apply the column's `unknown` rule to rows whose hash cannot be recomputed; rows affected."""
+    _, where = _key_of(col.table)
     count = 0
-    for rowid in rowids:
+    for key in keys:
         if col.unknown == "delete":
-            sql = f"DELETE FROM {col.table} WHERE rowid = ?"
+            sql = f"DELETE FROM {col.table} WHERE {where}"
         elif col.unknown == "null_or_delete":
             cursor = await conn.execute(
-                f"UPDATE {col.table} SET {col.column} = NULL WHERE rowid = ? AND kpj IS NOT NULL",
-                (rowid,),
+                f"UPDATE {col.table} SET {col.column} = NULL WHERE {where} AND kpj IS NOT NULL",
+                key,
             )
             if cursor.rowcount:
                 count += 1
                 continue
-            sql = f"DELETE FROM {col.table} WHERE rowid = ?"
+            sql = f"DELETE FROM {col.table} WHERE {where}"
         elif col.unknown == "reset_session":
-            sql = f"UPDATE {col.table} SET {col.column} = NULL, step = NULL WHERE rowid = ?"
+            sql = f"UPDATE {col.table} SET {col.column} = NULL, step = NULL WHERE {where}"
         else:
-            sql = f"UPDATE {col.table} SET {col.column} = NULL WHERE rowid = ?"
-        cursor = await conn.execute(sql, (rowid,))
+            sql = f"UPDATE {col.table} SET {col.column} = NULL WHERE {where}"
+        cursor = await conn.execute(sql, key)
         count += cursor.rowcount
     return count
 
 
-async def flow_states(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
-    """(rowid, JSON data) of every status/claims/iuran/answer flow state."""
+async def flow_states(conn: Conn) -> list[tuple[RowKey, str]]:
+    """(row key, JSON data) of every status/claims/iuran/answer flow state."""
     table, column = FLOW_STATE
-    rows = await conn.execute_fetchall(f"SELECT rowid, {column} FROM {table}")
-    return [(int(r[0]), str(r[1])) for r in rows]
+    rows = await conn.execute_fetchall(f"SELECT telegram_id, {column} FROM {table}")
+    return [((r[0],), str(r[1])) for r in rows]
 
 
-async def set_flow_state_data(conn: aiosqlite.Connection, values: list[tuple[str, int]]) -> None:
-    """Write (JSON data, rowid) pairs."""
+async def set_flow_state_data(conn: Conn, values: list[tuple[str, RowKey]]) -> None:
+    """Write (JSON data, row key) pairs."""
     table, column = FLOW_STATE
-    await conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", values)
+    await conn.executemany(
+        f"UPDATE {table} SET {column} = ? WHERE telegram_id = ?",
+        [(value, *key) for value, key in values],
+    )
 
 
-async def end_flow_states(conn: aiosqlite.Connection, rowids: list[int]) -> None:
+async def end_flow_states(conn: Conn, keys: list[RowKey]) -> None:
     """Forget flow states that cannot be carried over; their people start that step again."""
-    for rowid in rowids:
-        await conn.execute(
-            "UPDATE users SET active_flow = NULL WHERE telegram_id = "
-            "(SELECT telegram_id FROM membership_flow_state WHERE rowid = ?)",
-            (rowid,),
-        )
-        await conn.execute("DELETE FROM membership_flow_state WHERE rowid = ?", (rowid,))
+    for key in keys:
+        await conn.execute("UPDATE users SET active_flow = NULL WHERE telegram_id = ?", key)
+        await conn.execute("DELETE FROM membership_flow_state WHERE telegram_id = ?", key)
 
 
-async def clear_hash_only(conn: aiosqlite.Connection, source: str) -> int:
+async def clear_hash_only(conn: Conn, source: str) -> int:
     """Empty the P3KE list (hashes of NIKs stored nowhere) and record it; rows deleted."""
     cursor = await conn.execute("DELETE FROM p3ke")
     deleted = cursor.rowcount

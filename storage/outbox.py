@@ -15,9 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Conn, Database, TransactionView, now_text
 
 AUDIENCES = ("cadres", "workers", "all")
 # Registration states a broadcast to workers can be limited to ('any': every submitted one).
@@ -57,10 +55,11 @@ async def new_draft(db: Database, author_id: int, step: str) -> int:
             "DELETE FROM broadcasts WHERE author_id = ? AND status = 'draft'", (author_id,)
         )
         cursor = await conn.execute(
-            "INSERT INTO broadcasts(author_id, step) VALUES (?, ?)", (author_id, step)
+            "INSERT INTO broadcasts(author_id, step) VALUES (?, ?) RETURNING id", (author_id, step)
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 async def update_draft(db: Database, broadcast_id: int, **fields: Any) -> bool:
@@ -68,10 +67,10 @@ async def update_draft(db: Database, broadcast_id: int, **fields: Any) -> bool:
     unknown = set(fields) - _DRAFT_FIELDS
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
-    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    assignments = ", ".join(f"{name} = ?" for name in fields)
     changed = await db.execute(
-        f"UPDATE broadcasts SET {assignments} WHERE id = :id AND status = 'draft'",
-        {**fields, "id": broadcast_id},
+        f"UPDATE broadcasts SET {assignments} WHERE id = ? AND status = 'draft'",
+        [*fields.values(), broadcast_id],
     )
     return changed > 0
 
@@ -160,7 +159,8 @@ async def count_recipients(
             result[part] = 0
             continue
         sql, params = _recipients_sql(audience if part == "all" else part, worker_state, region)
-        result[part] = int(await db.fetchval(f"SELECT COUNT(*) FROM ({sql})", params) or 0)
+        value = await db.fetchval(f"SELECT COUNT(*) FROM ({sql}) AS reached", params)
+        result[part] = int(value or 0)
     return result
 
 
@@ -181,7 +181,8 @@ async def queue(db: Database, broadcast_id: int, send_at: str, now: str) -> int 
         )
         cursor = await conn.execute(
             "INSERT INTO outbox(kind, broadcast_id, chat_id, not_before) "
-            f"SELECT 'broadcast', ?, chat_id, ? FROM ({sql}) ORDER BY chat_id",
+            "SELECT 'broadcast', CAST(? AS INTEGER), chat_id, CAST(? AS TEXT) "
+            f"FROM ({sql}) AS reached ORDER BY chat_id",
             [broadcast_id, send_at, *params],
         )
         recipients = cursor.rowcount
@@ -249,7 +250,8 @@ async def finish(db: Database, broadcast_id: int, now: str, report: str | None) 
         if report is not None:
             await conn.execute(
                 "INSERT INTO outbox(kind, broadcast_id, chat_id, text, not_before) "
-                "SELECT 'report', id, author_id, ?, ? FROM broadcasts WHERE id = ?",
+                "SELECT 'report', id, author_id, CAST(? AS TEXT), CAST(? AS TEXT) FROM broadcasts "
+                "WHERE id = ?",
                 (report, now, broadcast_id),
             )
         return True
@@ -272,7 +274,7 @@ class Message:
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     kind: str,
     chat_id: int,
     text: str,
@@ -285,26 +287,27 @@ async def enqueue(
     """
     cursor = await conn.execute(
         "INSERT INTO outbox(kind, chat_id, text, buttons, not_before) VALUES "
-        "(?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+        "(?, ?, ?, ?, ?) RETURNING id",
         (
             kind,
             chat_id,
             text,
             json.dumps([[list(b) for b in row] for row in buttons]) if buttons else None,
-            not_before,
+            now_text(milliseconds=True) if not_before is None else not_before,
         ),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
-def reads_in(db: Database, conn: aiosqlite.Connection) -> Database:
+def reads_in(db: Database, conn: Conn) -> Database:
     """`db` whose reads run on `conn`, inside its open write transaction (its rows visible).
 
     For rendering notices from the state a decision is about to commit. Only read through it:
     its `write()` would try to open a second transaction on the same connection.
     """
-    return Database(db.path, conn, conn)
+    return TransactionView(db.engine, conn)
 
 
 async def claim_ids(
@@ -464,7 +467,8 @@ async def retry_later(db: Database, row_id: int, not_before: str, error: str | N
 async def release(db: Database, row_id: int) -> None:
     """Give a claimed row back untouched (flood wait, shutdown): its attempt does not count."""
     await db.execute(
-        "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0), "
+        "UPDATE outbox SET status = 'pending', "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
         "lease_until = NULL WHERE id = ? AND status = 'sending'",
         (row_id,),
     )
@@ -474,7 +478,7 @@ async def next_due(db: Database) -> str | None:
     """When the next pending row becomes due (or a lease lapses), if any."""
     value = await db.fetchval(
         "SELECT MIN(t) FROM (SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending' "
-        "UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending')"
+        "UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending') AS due"
     )
     return None if value is None else str(value)
 

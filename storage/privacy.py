@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage import audit
-from storage.db import Database
+from storage.db import Database, now_text
 from storage.review import InTransaction
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 # Approved enrolments: the district pays their contributions, so part of the row must stay.
 KEPT_STATUSES = ("disetujui", "terdaftar")
@@ -37,7 +35,8 @@ async def registrations_of(db: Database, telegram_id: int) -> list[dict[str, Any
     rows = await db.fetchall(
         "SELECT * FROM registrations WHERE worker_telegram_id = ? "
         "OR (operator_id = ? AND for_self = 1) "
-        "OR (operator_id = ? AND status = 'draft' AND for_self IS NOT 0) ORDER BY id DESC",
+        "OR (operator_id = ? AND status = 'draft' AND (for_self IS NULL OR for_self != 0)) "
+        "ORDER BY id DESC",
         (telegram_id, telegram_id, telegram_id),
     )
     return [dict(r) for r in rows]
@@ -108,16 +107,17 @@ async def set_session(db: Database, telegram_id: int, **fields: Any) -> None:
     names = list(fields)
     columns = ", ".join(["telegram_id", *names])
     marks = ", ".join("?" for _ in range(len(names) + 1))
-    updates = ", ".join([f"{n} = excluded.{n}" for n in names] + [f"updated_at = {_NOW}"])
+    updates = ", ".join([f"{n} = excluded.{n}" for n in names] + ["updated_at = ?"])
     await db.execute(
         f"INSERT INTO privacy_sessions({columns}) VALUES ({marks}) "
         f"ON CONFLICT(telegram_id) DO UPDATE SET {updates}",
-        (telegram_id, *fields.values()),
+        (telegram_id, *fields.values(), now_text()),
     )
 
 
 async def failed_attempt(db: Database, telegram_id: int, *, attempts_window: str) -> int:
     """Count a failed NIK + birth date proof; returns the failures within the window."""
+    now = now_text()
     async with db.write() as conn:
         await conn.execute(
             "INSERT INTO privacy_sessions(telegram_id) VALUES (?) ON CONFLICT DO NOTHING",
@@ -127,10 +127,10 @@ async def failed_attempt(db: Database, telegram_id: int, *, attempts_window: str
             "UPDATE privacy_sessions SET "
             "attempts = CASE WHEN attempts_since IS NULL OR attempts_since < ? THEN 1 "
             "ELSE attempts + 1 END, "
-            f"attempts_since = CASE WHEN attempts_since IS NULL OR attempts_since < ? THEN {_NOW} "
-            "ELSE attempts_since END, "
-            f"step = NULL, nik_hash = NULL, updated_at = {_NOW} WHERE telegram_id = ?",
-            (attempts_window, attempts_window, telegram_id),
+            "attempts_since = CASE WHEN attempts_since IS NULL OR attempts_since < ? "
+            "THEN CAST(? AS TEXT) ELSE attempts_since END, "
+            "step = NULL, nik_hash = NULL, updated_at = ? WHERE telegram_id = ?",
+            (attempts_window, attempts_window, now, now, telegram_id),
         )
         cursor = await conn.execute(
             "SELECT attempts FROM privacy_sessions WHERE telegram_id = ?", (telegram_id,)
@@ -159,7 +159,7 @@ async def request_correction(
         cursor = await conn.execute(
             "INSERT INTO privacy_requests(kind, registration_id, ref, kabupaten_code, "
             "requested_by, on_behalf, text_enc, outcome) "
-            "VALUES ('correction', ?, ?, ?, ?, ?, ?, 'open')",
+            "VALUES ('correction', ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
             (
                 registration["id"],
                 registration["ref"],
@@ -169,22 +169,24 @@ async def request_correction(
                 text_enc,
             ),
         )
+        row = await cursor.fetchone()
+        assert row is not None
         await conn.execute(
-            f"UPDATE privacy_sessions SET step = NULL, correction_id = NULL, updated_at = {_NOW} "
+            "UPDATE privacy_sessions SET step = NULL, correction_id = NULL, updated_at = ? "
             "WHERE telegram_id = ?",
-            (requested_by,),
+            (now_text(), requested_by),
         )
         if then is not None:
             await then(conn)
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(row[0])
 
 
 async def open_corrections(db: Database, region_prefix: str) -> list[dict[str, Any]]:
     """Open correction requests for registrations in or under a region, oldest first."""
     rows = await db.fetchall(
         "SELECT * FROM privacy_requests WHERE kind = 'correction' AND outcome = 'open' "
-        "AND (kabupaten_code = ? OR kabupaten_code LIKE ? || '.%' OR ? = '') ORDER BY id",
+        "AND (kabupaten_code = ? OR kabupaten_code LIKE ? || '.%' OR CAST(? AS TEXT) = '') "
+        "ORDER BY id",
         (region_prefix, region_prefix, region_prefix),
     )
     return [dict(r) for r in rows]
@@ -200,9 +202,9 @@ async def resolve_correction(
     """
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"UPDATE privacy_requests SET outcome = 'done', resolved_at = {_NOW}, "
+            "UPDATE privacy_requests SET outcome = 'done', resolved_at = ?, "
             "resolved_by = ? WHERE id = ? AND kind = 'correction' AND outcome = 'open'",
-            (resolved_by, request_id),
+            (now_text(), resolved_by, request_id),
         )
         changed = cursor.rowcount > 0
         if changed and then is not None:
@@ -231,16 +233,16 @@ async def withdraw(
     Runs in one transaction: the status is read under the write lock, the withdrawal recorded, the
     audit trail told (for kept rows), and a cadre's verified access ended.
     """
+    now = now_text()
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"SELECT id, ref, status, kabupaten_code, {_NOW} AS now FROM registrations "
-            "WHERE id = ?",
+            "SELECT id, ref, status, kabupaten_code FROM registrations WHERE id = ?",
             (registration_id,),
         )
         row = await cursor.fetchone()
         if row is None:
             return None
-        status, ref, now = row["status"], row["ref"], row["now"]
+        status, ref = row["status"], row["ref"]
         if status in KEPT_STATUSES:
             outcome = "anonymised"
             cleared = ", ".join(f"{name} = NULL" for name in ANONYMISED_FIELDS)
@@ -248,8 +250,8 @@ async def withdraw(
             # record stays: it proves the processing before the withdrawal was lawful.
             await conn.execute(
                 f"UPDATE registrations SET {cleared}, operator_id = 0, scratch = '{{}}', "
-                f"updated_at = {_NOW} WHERE id = ?",
-                (registration_id,),
+                "updated_at = ? WHERE id = ?",
+                (now, registration_id),
             )
             await audit.log_transition(
                 conn, registration_id, str(requested_by), status, status, "consent_withdrawn"
@@ -260,20 +262,28 @@ async def withdraw(
         await conn.execute(
             "INSERT INTO privacy_requests(kind, registration_id, ref, kabupaten_code, "
             "requested_by, on_behalf, outcome, resolved_at) "
-            f"VALUES ('withdrawal', ?, ?, ?, ?, ?, ?, {_NOW})",
-            (registration_id, ref, row["kabupaten_code"], requested_by, int(on_behalf), outcome),
+            "VALUES ('withdrawal', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                registration_id,
+                ref,
+                row["kabupaten_code"],
+                requested_by,
+                int(on_behalf),
+                outcome,
+                now,
+            ),
         )
         await conn.execute(
-            f"UPDATE privacy_sessions SET verified_id = NULL, correction_id = NULL, step = NULL, "
-            f"updated_at = {_NOW} WHERE verified_id = ? OR correction_id = ?",
-            (registration_id, registration_id),
+            "UPDATE privacy_sessions SET verified_id = NULL, correction_id = NULL, step = NULL, "
+            "updated_at = ? WHERE verified_id = ? OR correction_id = ?",
+            (now, registration_id, registration_id),
         )
         # Open corrections of a deleted registration have nothing left to correct.
         if outcome == "deleted":
             await conn.execute(
-                f"UPDATE privacy_requests SET outcome = 'done', resolved_at = {_NOW} "
+                "UPDATE privacy_requests SET outcome = 'done', resolved_at = ? "
                 "WHERE kind = 'correction' AND outcome = 'open' AND registration_id = ?",
-                (registration_id,),
+                (now, registration_id),
             )
     return Withdrawal(outcome, ref, status, now)
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, now_text
 from storage.review import InTransaction
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 
 async def add_draft(db: Database, asker_id: int, text: str) -> int:
     """Keep an unanswered question so that the asker can choose to pass it on; returns its id."""
     return await db.insert(
-        "INSERT INTO questions(asker_id, text) VALUES (?, ?)", (asker_id, text[:1000])
+        "INSERT INTO questions(asker_id, text) VALUES (?, ?) RETURNING id",
+        (asker_id, _storable(text)[:1000]),
     )
+
+
+def _storable(text: str) -> str:
+    """Free text as any engine stores it: PostgreSQL's text refuses the NUL character."""
+    return text.replace("\x00", "")
 
 
 async def get(db: Database, question_id: int) -> dict[str, Any] | None:
@@ -38,9 +42,9 @@ async def forward(
     """
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"UPDATE questions SET status = 'open', region_code = ?, forwarded_at = {_NOW} "
+            "UPDATE questions SET status = 'open', region_code = ?, forwarded_at = ? "
             "WHERE id = ? AND asker_id = ? AND status = 'draft'",
-            (region_code, question_id, asker_id),
+            (region_code, now_text(), question_id, asker_id),
         )
         changed = cursor.rowcount > 0
         if changed and then is not None:
@@ -72,9 +76,9 @@ async def answer(
     """
     async with db.write() as conn:
         cursor = await conn.execute(
-            f"UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, "
-            f"answered_at = {_NOW} WHERE id = ? AND status = 'open'",
-            (text, answered_by, question_id),
+            "UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, "
+            "answered_at = ? WHERE id = ? AND status = 'open'",
+            (_storable(text), answered_by, now_text(), question_id),
         )
         changed = cursor.rowcount > 0
         if changed and then is not None:

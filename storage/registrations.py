@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-import aiosqlite
-
 from storage import audit
-from storage.db import Database
+from storage.db import Conn, Database, IntegrityError, now_text
 
 # Columns a flow may set on a registration; anything else is refused.
 WRITABLE = frozenset(
@@ -22,8 +19,6 @@ WRITABLE = frozenset(
         "heir_name", "heir_relation", "flags", "reminded_at",
     }
 )  # fmt: skip
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 
 async def get(db: Database, registration_id: int) -> dict[str, Any] | None:
@@ -49,11 +44,11 @@ async def draft_of(db: Database, operator_id: int) -> dict[str, Any] | None:
 async def active_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
     """The registration a person is answering questions for: their draft, or one being fixed."""
     row = await db.fetchone(
-        "SELECT * FROM registrations WHERE (status = 'draft' AND operator_id = :id) "
+        "SELECT * FROM registrations WHERE (status = 'draft' AND operator_id = ?) "
         "OR (status = 'perlu_perbaikan' AND step IS NOT NULL "
-        "    AND (operator_id = :id OR worker_telegram_id = :id)) "
+        "    AND (operator_id = ? OR worker_telegram_id = ?)) "
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
-        {"id": telegram_id},
+        (telegram_id, telegram_id, telegram_id),
     )
     return None if row is None else dict(row)
 
@@ -62,9 +57,9 @@ async def waiting_fix_of(db: Database, telegram_id: int) -> dict[str, Any] | Non
     """The newest registration this person sent (or is the worker of) that waits for a fix."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE status = 'perlu_perbaikan' "
-        "AND (operator_id = :id OR worker_telegram_id = :id) "
+        "AND (operator_id = ? OR worker_telegram_id = ?) "
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
-        {"id": telegram_id},
+        (telegram_id, telegram_id),
     )
     return None if row is None else dict(row)
 
@@ -76,10 +71,12 @@ async def create_draft(db: Database, operator_id: int, step: str) -> int:
             "DELETE FROM registrations WHERE operator_id = ? AND status = 'draft'", (operator_id,)
         )
         cursor = await conn.execute(
-            "INSERT INTO registrations(operator_id, step) VALUES (?, ?)", (operator_id, step)
+            "INSERT INTO registrations(operator_id, step) VALUES (?, ?) RETURNING id",
+            (operator_id, step),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 async def update(db: Database, registration_id: int, **fields: Any) -> None:
@@ -89,10 +86,10 @@ async def update(db: Database, registration_id: int, **fields: Any) -> None:
         raise ValueError(f"not writable: {sorted(unknown)}")
     if not fields:
         return
-    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    assignments = ", ".join(f"{name} = ?" for name in fields)
     await db.execute(
-        f"UPDATE registrations SET {assignments}, updated_at = {_NOW} WHERE id = :id",
-        {**fields, "id": registration_id},
+        f"UPDATE registrations SET {assignments}, updated_at = ? WHERE id = ?",
+        [*fields.values(), now_text(), registration_id],
     )
 
 
@@ -127,22 +124,33 @@ class DuplicateNik(Exception):
     """The NIK was submitted by someone else in the meantime."""
 
 
+def _nik_taken(exc: Exception) -> bool:
+    """Whether a constraint error is the one-live-registration-per-NIK index refusing a row.
+
+    SQLite names the column ("UNIQUE constraint failed: registrations.nik_hash"), PostgreSQL
+    the index (registrations_one_open_per_nik).
+    """
+    text = f"{exc} {getattr(exc, 'constraint_name', None) or ''}"
+    return "nik_hash" in text or "registrations_one_open_per_nik" in text
+
+
 async def submit(
     db: Database, registration_id: int, ref: str, flags: str, actor: str = "system"
 ) -> None:
     """Turn a draft into a submission with its reference number, logged, in one transaction."""
+    now = now_text()
     try:
         async with db.write() as conn:
             cursor = await conn.execute(
                 "UPDATE registrations SET status = 'diajukan', ref = ?, flags = ?, step = NULL, "
-                f"editing = 0, scratch = '{{}}', submitted_at = {_NOW}, updated_at = {_NOW} "
+                "editing = 0, scratch = '{}', submitted_at = ?, updated_at = ? "
                 "WHERE id = ? AND status = 'draft'",
-                (ref, flags, registration_id),
+                (ref, flags, now, now, registration_id),
             )
             if cursor.rowcount:
                 await audit.log_transition(conn, registration_id, actor, "draft", "diajukan")
-    except sqlite3.IntegrityError as exc:
-        if "nik_hash" in str(exc):
+    except IntegrityError as exc:
+        if _nik_taken(exc):
             raise DuplicateNik from None
         raise
 
@@ -151,12 +159,13 @@ async def resubmit(db: Database, registration_id: int, flags: str, actor: str) -
     """Send a corrected registration back to the queue, closing its fix request; False if stale."""
     from storage import review  # the review desk owns fix requests
 
+    now = now_text()
     async with db.write() as conn:
         cursor = await conn.execute(
             "UPDATE registrations SET status = 'diajukan', flags = ?, step = NULL, editing = 0, "
-            f"scratch = '{{}}', submitted_at = {_NOW}, updated_at = {_NOW} "
+            "scratch = '{}', submitted_at = ?, updated_at = ? "
             "WHERE id = ? AND status = 'perlu_perbaikan'",
-            (flags, registration_id),
+            (flags, now, now, registration_id),
         )
         if not cursor.rowcount:
             return False
@@ -188,7 +197,7 @@ async def idle_drafts(db: Database, idle_since: str) -> list[dict[str, Any]]:
 async def mark_reminded(db: Database, registration_id: int) -> None:
     """Record that the idle reminder went out (updated_at is left as it was)."""
     await db.execute(
-        f"UPDATE registrations SET reminded_at = {_NOW} WHERE id = ?", (registration_id,)
+        "UPDATE registrations SET reminded_at = ? WHERE id = ?", (now_text(), registration_id)
     )
 
 
@@ -248,10 +257,10 @@ async def insert_submitted(
                 done.append(
                     await _insert_submitted(conn, operator_id, fields, flags, make_ref, actor)
                 )
-            except sqlite3.IntegrityError as exc:
+            except IntegrityError as exc:
                 await conn.execute("ROLLBACK TO submission")
                 await conn.execute("RELEASE submission")
-                if "nik_hash" not in str(exc):
+                if not _nik_taken(exc):
                     raise
                 done.append(None)
                 continue
@@ -260,21 +269,23 @@ async def insert_submitted(
 
 
 async def _insert_submitted(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     operator_id: int,
     fields: dict[str, Any],
     flags: str,
     make_ref: Callable[[int], str],
     actor: str,
 ) -> tuple[int, str]:
-    names = ["operator_id", "status", "flags", *fields]
+    names = ["operator_id", "status", "flags", *fields, "submitted_at", "updated_at"]
+    now = now_text()
     cursor = await conn.execute(
-        f"INSERT INTO registrations({', '.join(names)}, submitted_at, updated_at) "
-        f"VALUES ({', '.join('?' * len(names))}, {_NOW}, {_NOW})",
-        [operator_id, "diajukan", flags, *fields.values()],
+        f"INSERT INTO registrations({', '.join(names)}) "
+        f"VALUES ({', '.join('?' * len(names))}) RETURNING id",
+        [operator_id, "diajukan", flags, *fields.values(), now, now],
     )
-    registration_id = cursor.lastrowid
-    assert registration_id is not None
+    row = await cursor.fetchone()
+    assert row is not None
+    registration_id = int(row[0])
     ref = make_ref(registration_id)
     await conn.execute("UPDATE registrations SET ref = ? WHERE id = ?", (ref, registration_id))
     await audit.log_transition(conn, registration_id, actor, None, "diajukan")

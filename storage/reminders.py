@@ -43,12 +43,13 @@ async def queue_once(
                 return None
         cursor = await conn.execute(
             "INSERT INTO reminders_sent(kind, subject, period, recipient_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, subject, period) DO NOTHING",
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, subject, period) DO NOTHING RETURNING id",
             (kind, subject, period, recipient_id, at),
         )
-        if cursor.rowcount == 0:
+        record = await cursor.fetchone()
+        if record is None:
             return None
-        record_id = cursor.lastrowid
+        record_id = record[0]
         outbox_id = await outbox.enqueue(conn, "reminder", recipient_id, text, buttons)
         await conn.execute(
             "UPDATE reminders_sent SET outbox_id = ? WHERE id = ?", (outbox_id, record_id)

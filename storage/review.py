@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from storage import audit, funding
-from storage.db import Database
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+from storage.db import Conn, Database, now_text
 
 # Work done inside a decision's transaction, after its update (queueing its notices): what it
 # writes commits with the decision, and if it raises, the decision is rolled back with it.
-InTransaction = Callable[[aiosqlite.Connection], Awaitable[None]]
+InTransaction = Callable[[Conn], Awaitable[None]]
 
 
 class DecisionRefused(Exception):
@@ -56,7 +52,7 @@ def region_clause(regions: Sequence[str], table: str = "") -> tuple[str, list[st
         else:
             parts.append(f"({prefix}desa_code = ? OR {prefix}desa_code LIKE ? || '.%')")
             params += [region, region]
-    return "(" + (" OR ".join(parts) or "0") + ")", params
+    return "(" + (" OR ".join(parts) or "1 = 0") + ")", params
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -98,9 +94,9 @@ async def next_in_queue(
     where, params = _queue_filter(regions, decile_only)
     sql = (
         f"SELECT r.* FROM registrations r WHERE {where} "
-        f"AND (r.locked_by IS NULL OR r.locked_by = ? OR r.locked_until <= {_NOW})"
+        "AND (r.locked_by IS NULL OR r.locked_by = ? OR r.locked_until <= ?)"
     )
-    params.append(reviewer_id)
+    params += [reviewer_id, now_text()]
     if after is not None:
         sql += " AND (r.submitted_at, r.id) > (?, ?)"
         params += [after[0], after[1]]
@@ -125,11 +121,10 @@ async def position(db: Database, row: dict[str, Any], regions: Sequence[str]) ->
 async def lock(db: Database, registration_id: int, reviewer_id: int, minutes: int) -> bool:
     """Take (or extend) the card lock; False if another reviewer holds it or it is decided."""
     changed = await db.execute(
-        f"UPDATE registrations SET locked_by = ?, "
-        f"locked_until = strftime('%Y-%m-%dT%H:%M:%SZ','now', '+{int(minutes)} minutes') "
+        "UPDATE registrations SET locked_by = ?, locked_until = ? "
         "WHERE id = ? AND status = 'diajukan' "
-        f"AND (locked_by IS NULL OR locked_by = ? OR locked_until <= {_NOW})",
-        (reviewer_id, registration_id, reviewer_id),
+        "AND (locked_by IS NULL OR locked_by = ? OR locked_until <= ?)",
+        (reviewer_id, now_text(minutes=int(minutes)), registration_id, reviewer_id, now_text()),
     )
     return changed > 0
 
@@ -146,21 +141,18 @@ async def unlock(db: Database, registration_id: int, reviewer_id: int) -> None:
 # --- decisions ------------------------------------------------------------------------------
 
 
-async def _decidable(
-    conn: aiosqlite.Connection, registration_id: int, reviewer_id: int
-) -> dict[str, Any]:
+async def _decidable(conn: Conn, registration_id: int, reviewer_id: int) -> dict[str, Any]:
     """The row, if this reviewer may decide it now; raises DecisionRefused otherwise."""
-    async with conn.execute(
-        f"SELECT *, {_NOW} AS now_ FROM registrations WHERE id = ?", (registration_id,)
-    ) as cursor:
-        found = await cursor.fetchone()
+    now = now_text()
+    cursor = await conn.execute("SELECT * FROM registrations WHERE id = ?", (registration_id,))
+    found = await cursor.fetchone()
     if found is None:
         raise DecisionRefused("missing")
     row = dict(found)
     if row["status"] != "diajukan":
         raise DecisionRefused("decided", row)
     locked_by = row["locked_by"]
-    if locked_by not in (None, reviewer_id) and (row["locked_until"] or "") > row["now_"]:
+    if locked_by not in (None, reviewer_id) and (row["locked_until"] or "") > now:
         raise DecisionRefused("locked", row)
     return row
 
@@ -182,13 +174,14 @@ async def approve(
     """
     async with db.write() as conn:
         row = await _decidable(conn, registration_id, reviewer_id)
+        now = now_text()
         source = "mandiri"
         note = "mandiri"
         if program_id is not None:
-            async with conn.execute(
+            cursor = await conn.execute(
                 "SELECT * FROM funding_programs WHERE id = ?", (program_id,)
-            ) as cursor:
-                found = await cursor.fetchone()
+            )
+            found = await cursor.fetchone()
             if found is None:
                 raise ProgramUnavailable
             program = funding.Program.from_row(found)
@@ -207,10 +200,10 @@ async def approve(
             note += f"; sponsor: {sponsor}"
         await conn.execute(
             "UPDATE registrations SET status = 'disetujui', funding_program_id = ?, "
-            "sumber_iuran = ?, sponsor = ?, reviewed_by = ?, reviewed_at = "
-            f"{_NOW}, reason = NULL, reason_code = NULL, locked_by = NULL, locked_until = NULL, "
-            f"updated_at = {_NOW} WHERE id = ?",
-            (program_id, source, sponsor, reviewer_id, registration_id),
+            "sumber_iuran = ?, sponsor = ?, reviewed_by = ?, reviewed_at = ?, reason = NULL, "
+            "reason_code = NULL, locked_by = NULL, locked_until = NULL, updated_at = ? "
+            "WHERE id = ?",
+            (program_id, source, sponsor, reviewer_id, now, now, registration_id),
         )
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "disetujui", note
@@ -231,11 +224,12 @@ async def reject(
     """Reject with a reason code and its text (label and note), logged."""
     async with db.write() as conn:
         row = await _decidable(conn, registration_id, reviewer_id)
+        now = now_text()
         await conn.execute(
             "UPDATE registrations SET status = 'ditolak', reason_code = ?, reason = ?, "
-            f"reviewed_by = ?, reviewed_at = {_NOW}, locked_by = NULL, locked_until = NULL, "
-            f"updated_at = {_NOW} WHERE id = ?",
-            (reason_code, reason, reviewer_id, registration_id),
+            "reviewed_by = ?, reviewed_at = ?, locked_by = NULL, locked_until = NULL, "
+            "updated_at = ? WHERE id = ?",
+            (reason_code, reason, reviewer_id, now, now, registration_id),
         )
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "ditolak", reason
@@ -258,10 +252,10 @@ async def request_fix(
     async with db.write() as conn:
         row = await _decidable(conn, registration_id, reviewer_id)
         # An older request left open (should not happen) is superseded by this one.
+        now = now_text()
         await conn.execute(
-            f"UPDATE fix_requests SET done_at = {_NOW} WHERE registration_id = ? "
-            "AND done_at IS NULL",
-            (registration_id,),
+            "UPDATE fix_requests SET done_at = ? WHERE registration_id = ? AND done_at IS NULL",
+            (now, registration_id),
         )
         await conn.execute(
             "INSERT INTO fix_requests(registration_id, fields, note, requested_by) "
@@ -270,9 +264,9 @@ async def request_fix(
         )
         await conn.execute(
             "UPDATE registrations SET status = 'perlu_perbaikan', reason = ?, reason_code = "
-            f"'perbaikan', reviewed_by = ?, reviewed_at = {_NOW}, locked_by = NULL, "
-            f"locked_until = NULL, updated_at = {_NOW} WHERE id = ?",
-            (reason, reviewer_id, registration_id),
+            "'perbaikan', reviewed_by = ?, reviewed_at = ?, locked_by = NULL, "
+            "locked_until = NULL, updated_at = ? WHERE id = ?",
+            (reason, reviewer_id, now, now, registration_id),
         )
         await audit.log_transition(
             conn, registration_id, str(reviewer_id), "diajukan", "perlu_perbaikan", reason
@@ -294,11 +288,11 @@ async def open_fix_request(db: Database, registration_id: int) -> tuple[list[str
     return list(json.loads(row["fields"])), str(row["note"])
 
 
-async def close_fix_request(conn: aiosqlite.Connection, registration_id: int) -> None:
+async def close_fix_request(conn: Conn, registration_id: int) -> None:
     """Mark the open request done; call inside the `db.write()` block that resubmits."""
     await conn.execute(
-        f"UPDATE fix_requests SET done_at = {_NOW} WHERE registration_id = ? AND done_at IS NULL",
-        (registration_id,),
+        "UPDATE fix_requests SET done_at = ? WHERE registration_id = ? AND done_at IS NULL",
+        (now_text(), registration_id),
     )
 
 
@@ -354,12 +348,12 @@ async def set_step(db: Database, reviewer_id: int, **values: Any) -> None:
     if unknown:
         raise ValueError(f"not a step field: {sorted(unknown)}")
     names = ", ".join(values)
-    marks = ", ".join(f":{n}" for n in values)
+    marks = ", ".join("?" for _ in values)
     updates = ", ".join(f"{n} = excluded.{n}" for n in values)
     await db.execute(
-        f"INSERT INTO review_steps(reviewer_id, {names}) VALUES (:reviewer_id, {marks}) "
-        f"ON CONFLICT(reviewer_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
-        {**values, "reviewer_id": reviewer_id},
+        f"INSERT INTO review_steps(reviewer_id, {names}) VALUES (?, {marks}) "
+        f"ON CONFLICT(reviewer_id) DO UPDATE SET {updates}, updated_at = ?",
+        [reviewer_id, *values.values(), now_text()],
     )
 
 
@@ -384,7 +378,8 @@ async def counts_by_desa(db: Database, region: str) -> list[tuple[str, str, str,
     where, params = region_clause([region])
     rows = await db.fetchall(
         "SELECT kecamatan_code, desa_code, status, COUNT(*) FROM registrations "
-        f"WHERE status != 'draft' AND {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        f"WHERE status != 'draft' AND {where} GROUP BY 1, 2, 3 "
+        "ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, 3",
         params,
     )
     return [(r[0] or "", r[1] or "", r[2], r[3]) for r in rows]
@@ -410,15 +405,47 @@ def export_query(regions: Sequence[str] | None, status: str | None) -> tuple[str
 
 
 def export_rows(
-    path: Path, regions: Sequence[str] | None, status: str | None, chunk: int = 1000
-) -> Iterator[dict[str, Any]]:
+    target: str | Path, regions: Sequence[str] | None, status: str | None, chunk: int = 1000
+) -> Generator[dict[str, Any], None, None]:
     """The export rows, read in chunks on a private read-only connection (for a worker thread).
 
-    Plain sqlite3 rather than aiosqlite: the export runs in a thread of its own so the bot keeps
-    answering, and one thread hop per row would cost more than the rows themselves.
+    `target` is what JAGA_DB names: a SQLite file or a PostgreSQL URL. Plain sqlite3 rather than
+    aiosqlite: the export runs in a thread of its own so the bot keeps answering, and one thread
+    hop per row would cost more than the rows themselves. On PostgreSQL the thread drives an
+    event loop of its own, one chunk at a time, through a server-side cursor on a connection of
+    its own (the bot's connections belong to the bot's loop). Close the iterator when done.
     """
+    from storage.db import engine_of
+
     sql, params = export_query(regions, status)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    if engine_of(target) == "postgresql":
+        import asyncio
+
+        import asyncpg
+
+        from storage.postgres import translate
+
+        loop = asyncio.new_event_loop()
+        pg: asyncpg.Connection | None = None
+        try:
+            pg = loop.run_until_complete(asyncpg.connect(str(target), timeout=10))
+            # A server-side cursor lives in a transaction; closing the connection ends it.
+            loop.run_until_complete(pg.transaction(readonly=True).start())
+            server_cursor = loop.run_until_complete(pg.cursor(translate(sql), *params))
+            while records := loop.run_until_complete(server_cursor.fetch(chunk)):
+                for record in records:
+                    yield dict(record)
+        finally:
+            try:
+                if pg is not None:
+                    try:
+                        loop.run_until_complete(pg.close(timeout=5))
+                    except Exception:
+                        pg.terminate()
+            finally:
+                loop.close()
+        return
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row
         cursor = conn.execute(sql, params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Database
+from storage.db import Database, now_text
 from storage.review import InTransaction
 
 ROLES = ("admin", "reviewer", "cadre")
@@ -38,10 +38,9 @@ async def grant(
 async def revoke(db: Database, telegram_id: int, role: str, region_code: str | None = None) -> int:
     """End a role (in one region, or everywhere); returns how many grants ended."""
     sql = (
-        "UPDATE roles SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
-        "WHERE telegram_id = ? AND role = ? AND revoked_at IS NULL"
+        "UPDATE roles SET revoked_at = ? WHERE telegram_id = ? AND role = ? AND revoked_at IS NULL"
     )
-    params: tuple[object, ...] = (telegram_id, role)
+    params: tuple[object, ...] = (now_text(), telegram_id, role)
     if region_code is not None:
         sql += " AND region_code = ?"
         params += (region_code,)
@@ -95,6 +94,6 @@ async def record_menu(db: Database, bot_id: int, telegram_id: int, menu: str | N
     await db.execute(
         "INSERT INTO command_scopes(bot_id, telegram_id, menu) VALUES (?, ?, ?) "
         "ON CONFLICT(bot_id, telegram_id) DO UPDATE SET menu = excluded.menu, "
-        "set_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-        (bot_id, telegram_id, menu),
+        "set_at = ?",
+        (bot_id, telegram_id, menu, now_text()),
     )

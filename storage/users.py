@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, now_text
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ async def set_display_name(db: Database, telegram_id: int, name: str) -> None:
     await db.execute(
         "INSERT INTO users(telegram_id, display_name) VALUES (?, ?) ON CONFLICT(telegram_id) DO "
         "UPDATE SET display_name = excluded.display_name, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-        (telegram_id, name),
+        "updated_at = ?",
+        (telegram_id, name, now_text()),
     )
 
 
@@ -83,8 +83,8 @@ async def set_language(db: Database, telegram_id: int, language: str) -> None:
     await db.execute(
         "INSERT INTO users(telegram_id, language) VALUES (?, ?) ON CONFLICT(telegram_id) DO "
         "UPDATE SET language = excluded.language, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-        (telegram_id, language),
+        "updated_at = ?",
+        (telegram_id, language, now_text()),
     )
 
 
@@ -93,6 +93,6 @@ async def set_active_flow(db: Database, telegram_id: int, flow: str | None) -> N
     await db.execute(
         "INSERT INTO users(telegram_id, active_flow) VALUES (?, ?) ON CONFLICT(telegram_id) DO "
         "UPDATE SET active_flow = excluded.active_flow, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-        (telegram_id, flow),
+        "updated_at = ?",
+        (telegram_id, flow, now_text()),
     )

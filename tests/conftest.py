@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -16,6 +17,7 @@ from bot.console import UpdateFactory
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.i18n import catalog_compiled
 from bot.settings import Settings
+from tests import pg
 
 ADMIN_ID = 9001
 
@@ -24,12 +26,48 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Refuse to run against uncompiled catalogs: English tests would silently see Indonesian."""
     if not catalog_compiled("en"):
         raise pytest.UsageError("compile the catalogs first: make catalogs")
+    if pg.ENGINE == "postgresql":
+        pg.start()
+
+
+_DATABASE_FIXTURES = {"settings", "harness", "harness_factory"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, only the tests that reach the database (the rest ran on SQLite)."""
+    if pg.ENGINE != "postgresql":
+        return
+    keep: list[pytest.Item] = []
+    skip: list[pytest.Item] = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        reaches = fixtures & _DATABASE_FIXTURES or "make_settings(" in source
+        reaches = reaches and item.get_closest_marker("sqlite_only") is None
+        (keep if reaches else skip).append(item)
+    if skip:
+        config.hook.pytest_deselected(items=skip)
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop this worker's PostgreSQL server, if it started one."""
+    pg.stop()
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Each test's PostgreSQL databases go when it ends (SQLite files go with tmp_path)."""
+    yield
+    pg.drop_created()
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a test: its own database, a fixed key, nothing read from the environment."""
     values: dict[str, Any] = {
-        "db": tmp_path / "jaga.sqlite3",
+        "db": pg.new_database() if pg.ENGINE == "postgresql" else tmp_path / "jaga.sqlite3",
+        "data_dir": tmp_path,
         "secret_key": "test-secret-key-of-enough-length-0123456789",
         "admins": str(ADMIN_ID),
         "telegram_token": None,

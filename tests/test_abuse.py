@@ -11,6 +11,7 @@ from bot.untrusted import MAX_TEXT_LENGTH, clean_text, has_emoji
 from handlers.privacy import FloodGuard
 from storage import registrations
 from tests.conftest import ADMIN_ID, Harness, HarnessFactory, make_settings
+from tests.dbcheck import integrity_problems, table_names
 from tests.factories import nik_for, submitted_registration
 
 USER = 801
@@ -144,7 +145,7 @@ async def test_unusual_text_everywhere_gets_an_answer_and_breaks_nothing(
 ) -> None:
     h = harness
     await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=USER)
-    tables = await h.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    tables = await table_names(h.db)
     for text in ODD_TEXTS:
         for prefix in ("", "/data_saya ", "/start "):
             calls = await h.send(USER, prefix + text)
@@ -155,9 +156,9 @@ async def test_unusual_text_everywhere_gets_an_answer_and_breaks_nothing(
     await h.tap(USER, "Minta perbaikan JP-1210-000001")
     await h.send(USER, ODD_TEXTS[0] + ODD_TEXTS[7])
     assert "sudah diteruskan" in h.text(USER)
-    assert await h.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'") == tables
+    assert await table_names(h.db) == tables
     assert await h.db.fetchval("SELECT count(*) FROM registrations") == 1
-    assert await h.db.fetchval("PRAGMA integrity_check") == "ok"
+    assert await integrity_problems(h.db) == []
 
 
 async def test_stored_names_with_direction_marks_are_shown_harmlessly(harness: Harness) -> None:

@@ -27,6 +27,7 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
         conn.close()
 
 
+@pytest.mark.sqlite_only
 async def test_backup_while_the_bot_writes_restores_every_row(
     harness: Harness, tmp_path: Path, harness_factory: HarnessFactory
 ) -> None:
@@ -73,12 +74,12 @@ async def test_backup_refuses_to_overwrite_or_copy_nothing(tmp_path: Path) -> No
     existing = tmp_path / "exists.sqlite3"
     existing.write_bytes(b"keep me")
     with pytest.raises(BackupError, match="exists"):
-        backup(db.path, existing)
+        backup(Path(db.target), existing)
     assert existing.read_bytes() == b"keep me"
     with pytest.raises(BackupError, match="no database"):
         backup(tmp_path / "missing.sqlite3", tmp_path / "b.sqlite3")
     with pytest.raises(BackupError, match="no folder"):
-        backup(db.path, tmp_path / "nowhere" / "b.sqlite3")
+        backup(Path(db.target), tmp_path / "nowhere" / "b.sqlite3")
     assert not (tmp_path / "b.sqlite3").exists()
 
 
@@ -86,7 +87,7 @@ async def test_backup_file_is_self_contained_and_private(tmp_path: Path) -> None
     db = await Database.open(tmp_path / "jaga.sqlite3")
     await db.execute("INSERT INTO users(telegram_id) VALUES (1)")
     target = tmp_path / "b.sqlite3"
-    backup(db.path, target)
+    backup(Path(db.target), target)
     await db.close()
     assert not await asyncio.to_thread(Path(f"{target}-wal").exists)
     assert (await asyncio.to_thread(target.stat)).st_mode & 0o077 == 0

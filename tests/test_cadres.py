@@ -147,7 +147,7 @@ async def test_cadre_view_counts_fix_buttons_and_quota(harness: Harness) -> None
     program = await harness.db.insert(
         "INSERT INTO funding_programs(name, source_type, region_code, quota, quota_per_desa, "
         "starts_on, ends_on) VALUES ('DBH Sawit', 'dbh_sawit', '12.10', 300, 20, '2020-01-01', "
-        "'2099-12-31')"
+        "'2099-12-31') RETURNING id"
     )
     await harness.db.execute(
         "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program, approved["id"])

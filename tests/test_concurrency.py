@@ -105,7 +105,7 @@ async def test_application_uses_the_ordered_processor_and_bounded_queue(
 ) -> None:
     """build_application plugs in the processor with the configured bound."""
     app = build_application(
-        make_settings(settings.db.parent, max_concurrent_updates=7), request=RecordingBotApi()
+        make_settings(settings.data_folder, max_concurrent_updates=7), request=RecordingBotApi()
     )
     assert isinstance(app.update_processor, OrderedUpdateProcessor)
     assert app.update_processor.max_concurrent_updates == 7

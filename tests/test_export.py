@@ -17,6 +17,7 @@ from bot import clock
 from bot import export as exporter
 from bot.cli import main as jaga
 from bot.crypto import FieldCipher
+from bot.settings import Settings
 from storage import funding, roles
 from storage import review as store
 from storage.db import Database
@@ -281,3 +282,30 @@ async def test_ekspor_sends_the_district_file_in_the_chat(harness: Harness) -> N
     await h.send(603, "/start")
     calls = await h.press(603, "EXP csv")
     assert not [c for c in calls if c.method == "sendDocument"]
+
+
+async def test_export_streams_in_chunks_from_the_configured_engine(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JAGA_DB's engine (PostgreSQL on the suite's second run): rows cross several chunks.
+    monkeypatch.setattr(exporter, "CHUNK", 2)
+    db = await Database.open(settings.db)
+    cipher = FieldCipher(b"k" * 32)
+    try:
+        rows = await fixture_rows(db, cipher)
+        path = tmp_path / "all.xlsx"
+        assert await exporter.export(db, cipher, path, "xlsx") == 5
+        out = io.StringIO()
+        assert await exporter.export_csv_to(db, cipher, out, status="disetujui") == 1
+    finally:
+        await db.close()
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    refs = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert refs == [rows[k]["ref"] for k in ("approved", "rejected", "waiting", "self_paying")] + [
+        rows["langkat"]["ref"]
+    ]
+    table = list(csv.reader(io.StringIO(out.getvalue())))
+    approved = dict(zip(ALL_COLUMNS, table[1], strict=True))
+    assert (approved["ref"], approved["nik"]) == (rows["approved"]["ref"], rows["approved_nik"])
+    assert approved["desil_p3ke"] == "2"

@@ -31,6 +31,7 @@ from bot.knowledge import KnowledgeBase
 from bot.registration import StoredRegistration
 from storage import roles
 from tests.conftest import ADMIN_ID, Harness, make_settings
+from tests.dbcheck import integrity_problems
 from tests.factories import nik_for, submitted_registration
 
 WORKER_1, WORKER_2, WORKER_3, CADRE, REVIEWER, STRANGER = 1101, 1102, 1103, 1104, 1105, 1107
@@ -256,8 +257,7 @@ async def drive(h: Harness, steps: list[tuple[int, tuple[str, Any, Any]]]) -> No
 
 async def check_storage(h: Harness) -> None:
     """Every row validates; only reviewers decided; no NIK in clear in the audit trail."""
-    assert await h.db.fetchval("PRAGMA integrity_check") == "ok"
-    assert await h.db.fetchall("PRAGMA foreign_key_check") == []
+    assert await integrity_problems(h.db) == []
     cipher = h.app.bot_data.cipher
     for row in await h.db.fetchall("SELECT * FROM registrations"):
         stored = StoredRegistration.model_validate(dict(row))

@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import Awaitable
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from storage import outbox as outbox_store
 from storage import privacy, roles
+from storage.db import Conn
 from tests.conftest import ADMIN_ID, Harness
 from tests.factories import submitted_registration
 
@@ -40,9 +40,8 @@ def watch_enqueue(
     real = outbox_store.enqueue
     seen: list[tuple[Any, Any, int]] = []
 
-    async def enqueue(conn: aiosqlite.Connection, kind: str, chat_id: int, *args: Any) -> int:
-        async with conn.execute(sql, params) as cursor:
-            found = await cursor.fetchone()
+    async def enqueue(conn: Conn, kind: str, chat_id: int, *args: Any) -> int:
+        found = await (await conn.execute(sql, params)).fetchone()
         inside = None if found is None else found[0]
         seen.append((await h.db.fetchval(sql, params), inside, chat_id))
         return await real(conn, kind, chat_id, *args)

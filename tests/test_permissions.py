@@ -83,7 +83,7 @@ async def test_export_file_is_owner_only(tmp_path: Path, fmt: str) -> None:
     try:
         out = tmp_path / f"export.{fmt}"
         count = await asyncio.to_thread(
-            write, db.path, FieldCipher(KEY.encode()), out, fmt, None, None
+            write, db.target, FieldCipher(KEY.encode()), out, fmt, None, None
         )
     finally:
         await db.close()

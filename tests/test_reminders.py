@@ -13,6 +13,7 @@ from bot.crypto import mask_nik
 from bot.i18n import translator
 from bot.reminders import scan
 from storage import funding, membership, reminders, roles
+from storage.db import now_text
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 
@@ -170,13 +171,13 @@ async def test_cadres_get_a_weekly_summary_on_the_configured_day(harness: Harnes
     program = await db.insert(
         "INSERT INTO funding_programs(name, source_type, region_code, quota, quota_per_desa, "
         "starts_on, ends_on) VALUES ('APBD Labuhanbatu', 'apbd_kabupaten', '12.10', 500, 10, "
-        "'2026-01-01', '2026-12-31')"
+        "'2026-01-01', '2026-12-31') RETURNING id"
     )
     approved = await submitted_registration(db, cipher, operator_id=741, for_self=False)
     await db.execute(
         "UPDATE registrations SET status = 'disetujui', funding_program_id = ?, "
-        "reviewed_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?",
-        (program, approved["id"]),
+        "reviewed_at = ? WHERE id = ?",
+        (program, now_text(), approved["id"]),
     )
     tuesday = MONDAY + dt.timedelta(days=1)
     assert (await scan(db, settings, tuesday))["cadre_summary"] == 0

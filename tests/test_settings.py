@@ -72,4 +72,4 @@ def test_secret_key_is_generated_private_and_stable(tmp_path: Path) -> None:
     first = settings.key
     path = tmp_path / "secret.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert Settings(_env_file=None, db=tmp_path / "jaga.sqlite3").key == first  # type: ignore[call-arg]
+    assert Settings(_env_file=None, db=str(tmp_path / "jaga.sqlite3")).key == first  # type: ignore[call-arg]

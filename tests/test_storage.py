@@ -28,7 +28,7 @@ async def test_existing_database_is_upgraded_without_losing_rows(
 ) -> None:
     path = tmp_path / "old.sqlite3"
     first_only = list(migrations())[:1]
-    monkeypatch.setattr(db_module, "migrations", lambda: first_only)
+    monkeypatch.setattr(db_module, "migrations", lambda engine="sqlite": first_only)
     old = await Database.open(path)
     await old.execute("INSERT INTO users(telegram_id, language) VALUES (1, 'en'), (2, 'id')")
     await old.close()
@@ -49,7 +49,7 @@ async def test_failed_migration_leaves_nothing_half_applied(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = [*migrations(), ("9999_broken", "CREATE TABLE half (x INTEGER); SELECT * FROM nope;")]
-    monkeypatch.setattr(db_module, "migrations", lambda: broken)
+    monkeypatch.setattr(db_module, "migrations", lambda engine="sqlite": broken)
     with pytest.raises(Exception, match="nope"):
         await Database.open(tmp_path / "b.sqlite3")
     monkeypatch.undo()

@@ -1,0 +1,145 @@
+"""SQLite, the embedded default: a writer connection (short serialised transactions), a reader."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Conn, Database, DatabaseSettingError, Params
+from storage.files import ensure_private_database
+
+# WAL lets the reader run beside the writer; FULL makes a committed answer survive power loss.
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+class SqliteDatabase(Database):
+    """A SQLite file opened by one process."""
+
+    engine = "sqlite"
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self.target = str(path)
+        self._writer = writer
+        self._reader = reader
+        # One connection is one transaction: coroutines must not interleave their statements.
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, path: Path) -> SqliteDatabase:
+        """Open (creating if needed, owner-only) and migrate the database at `path`."""
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Created 0600 before SQLite sees it: SQLite would create it 0644 (umask permitting),
+            # and gives its -wal/-shm files the database's own mode (storage/files.py).
+            ensure_private_database(path)
+            writer = await _connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseSettingError(f"JAGA_DB: cannot open {path}: {exc}") from exc
+        reader = await _connect(path)
+        db = cls(path, writer, reader)
+        try:
+            await db.migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
+        async with self._write_lock:
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                yield self._writer
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                await self._roll_back()
+                raise
+
+    async def _roll_back(self) -> None:
+        """Undo the open transaction, even when BEGIN or COMMIT was cancelled mid-way.
+
+        A handler cancelled by its time bound may stop awaiting while its statement still runs on
+        the connection's thread; aiosqlite runs statements in order, so this ROLLBACK comes after
+        it, and the shield keeps a second cancel from skipping it. SQLite has already rolled back
+        after some errors (SQLITE_FULL, SQLITE_IOERR): then "no transaction is active" is ignored
+        so that it does not hide the real error.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):
+            await asyncio.shield(self._writer.execute("ROLLBACK"))
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one change, committed on return; returns the number of rows changed."""
+        # One statement is atomic on its own (autocommit): one trip to the database thread
+        # instead of three, under the lock so it never lands inside another's transaction.
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, params)
+            return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        """All rows of a query over committed data."""
+        # One call that runs the statement to its end: a statement left open between two calls
+        # would hold the shared reader's snapshot, and other coroutines' reads made meanwhile
+        # would miss rows committed since (a person's answer read one step behind).
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def stream(
+        self, sql: str, params: Params = (), chunk: int = 1000
+    ) -> AsyncIterator[list[Any]]:
+        """Rows in chunks from a connection of its own, so the shared reader is never held."""
+        conn = await _connect(self.path)
+        try:
+            async with conn.execute(sql, params) as cursor:
+                while rows := list(await cursor.fetchmany(chunk)):
+                    yield rows
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def _migration_lock(self) -> AsyncIterator[None]:
+        async with self._write_lock:  # one process owns the file; the writer lock is enough
+            yield
+
+    async def _recorded_migrations(self) -> list[str]:
+        await self._writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY,"
+            " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+        )
+        rows = await self._writer.execute_fetchall("SELECT name FROM schema_migrations")
+        return [r[0] for r in rows]
+
+    async def _apply_migration(self, name: str, sql: str) -> None:
+        # executescript commits first, so the BEGIN/COMMIT here makes the step atomic.
+        escaped = name.replace("'", "''")
+        await self._writer.executescript(
+            f"BEGIN IMMEDIATE;\n{sql}\n;"
+            f"INSERT INTO schema_migrations(name) VALUES ('{escaped}');\nCOMMIT;"
+        )
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn
