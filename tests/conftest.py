@@ -56,6 +56,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     pg.stop()
 
 
+@pytest.fixture(scope="module")
+def postgres_server() -> None:
+    """PostgreSQL for a module that always needs it, also on the SQLite run (kept to the end)."""
+    pytest.importorskip("pgserver", reason="pgserver (PostgreSQL for the tests) is not installed")
+    pg.start()
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Each test's PostgreSQL databases go when it ends (SQLite files go with tmp_path)."""

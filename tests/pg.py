@@ -23,9 +23,16 @@ _folder: Path | None = None
 _created: list[str] = []
 
 
+def running() -> bool:
+    """Whether this process's server is started."""
+    return _server is not None
+
+
 def start() -> None:
     """Start this process's server and build the migrated template database."""
     global _server, _folder
+    if _server is not None:
+        return
     _folder = Path(tempfile.mkdtemp(prefix="jaga-pg-"))
     # platformdirs (under pgserver) warns without a private runtime folder; not the server's own
     # folder, which pgserver opens to its server user.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,6 @@ pytestmark = pytest.mark.skipif(
 WORKER = 611
 SECOND = 612
 KEY = "test-secret-key-of-enough-length-0123456789"  # make_settings' key
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[None]:
-    """The suite's PostgreSQL server, started here unless the PostgreSQL run already has it."""
-    started = pg._server is None
-    if started:
-        pg.start()
-    yield
-    if started:
-        pg.stop()
 
 
 async def dump(target: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -66,7 +54,7 @@ async def register(h: Any, user: int) -> str:
     return done.split("Nomor pendaftaran: ")[1].split("\n")[0]
 
 
-@pytest.mark.usefixtures("postgres")
+@pytest.mark.usefixtures("postgres_server")
 async def test_sqlite_to_postgresql_and_back_keeps_every_row(
     harness_factory: HarnessFactory, tmp_path: Path
 ) -> None:
@@ -116,7 +104,7 @@ async def test_sqlite_to_postgresql_and_back_keeps_every_row(
             assert len({r[0] for r in ids}) == 2
 
 
-@pytest.mark.usefixtures("postgres", "restore_logging")
+@pytest.mark.usefixtures("postgres_server", "restore_logging")
 def test_cli_refuses_a_target_that_holds_rows_unless_replace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

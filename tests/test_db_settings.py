@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,8 @@ SECRET = "test-secret-key-of-enough-length-0123456789"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[None]:
+def server(postgres_server: None) -> None:
     """This module always needs PostgreSQL, whichever engine the run is on."""
-    pytest.importorskip("pgserver")
-    started = pg.ENGINE != "postgresql"  # the PostgreSQL run started it already
-    if started:
-        pg.start()
-    yield
-    if started:
-        pg.stop()
 
 
 def migrate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db: str) -> int:

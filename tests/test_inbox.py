@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,21 +37,7 @@ USER = 931
 HELP_START = "Cara memakai Jaga Pekerja"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def postgres() -> Iterator[None]:
-    """The suite's PostgreSQL server, started here when the run is on SQLite."""
-    if pg._server is not None:
-        yield
-        return
-    pytest.importorskip("pgserver", reason="pgserver (PostgreSQL for tests) is not installed")
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    pg.start()
-    try:
-        yield
-    finally:
-        pg.stop()
-        if runtime is None:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
+pytestmark = pytest.mark.usefixtures("postgres_server")
 
 
 def message(update_id: int, user_id: int, text: str) -> dict[str, Any]:

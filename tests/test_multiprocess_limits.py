@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,15 +33,7 @@ USER = 4242
 OTHER = 4343
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _server() -> Iterator[None]:
-    """This module always needs PostgreSQL, also on the SQLite run of the suite."""
-    started = pg._server is None
-    if started:
-        pg.start()
-    yield
-    if started:
-        pg.stop()
+pytestmark = pytest.mark.usefixtures("postgres_server")
 
 
 @pytest.fixture

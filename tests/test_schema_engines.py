@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sqlite3
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import pg as test_pg
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "storage" / "migrations"
@@ -228,21 +228,9 @@ def postgresql_script() -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private PostgreSQL server for this module; its URI (database `postgres`)."""
-    # platformdirs warns at import when XDG_RUNTIME_DIR is unset; pgserver keeps the folder it
-    # chose at import (lock file, sockets), so this one outlives the module.
-    with pytest.MonkeyPatch.context() as patch:
-        if not os.environ.get("XDG_RUNTIME_DIR"):
-            patch.setenv("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="jaga-xdg-"))
-        pgserver = pytest.importorskip(
-            "pgserver", reason="pgserver (PostgreSQL binaries for tests) is not installed"
-        )
-        server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+def pg_server(postgres_server: None) -> str:
+    """The URI of the `postgres` database on the test process's server (tests/pg.py)."""
+    return test_pg.url("postgres")
 
 
 async def _fresh_database(server_uri: str) -> str:
