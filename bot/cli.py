@@ -25,7 +25,12 @@ def _configure_logging(level: int, fmt: LogFormat = "kv") -> None:
 
 
 # A `.env` line that sets a secret (pydantic-settings reads `.env` in the working folder).
-_ENV_SECRET = re.compile(r"^\s*(export\s+)?JAGA_(SECRET_KEY|TELEGRAM_TOKEN)\s*=\s*\S", re.M)
+# A secret in .env: the key, the token, the webhook secret, or a database URL with a password.
+_ENV_SECRET = re.compile(
+    r"^\s*(export\s+)?JAGA_((SECRET_KEY|TELEGRAM_TOKEN|WEBHOOK_SECRET)\s*=\s*\S"
+    r"|DB\s*=\s*\S*://[^@/\s]*:[^@/\s]+@)",
+    re.M,
+)
 
 
 def _refuse_files_open_to_others(settings: Settings) -> None:
@@ -44,7 +49,7 @@ def _refuse_files_open_to_others(settings: Settings) -> None:
     env_file = Path(".env")
     try:
         if _ENV_SECRET.search(env_file.read_text(encoding="utf-8", errors="replace")):
-            holds[env_file] = "a secret (JAGA_SECRET_KEY or JAGA_TELEGRAM_TOKEN)"
+            holds[env_file] = "a secret (the key, the bot token, the webhook secret or a password)"
     except OSError:
         pass  # no .env (or unreadable: pydantic-settings reports that)
     shared = [(path, what, mode) for path, what in holds.items() if (mode := open_to_others(path))]
@@ -160,6 +165,11 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.keys import RotationError, install_key_file, read_new_key, rotate
 
+    if settings.db_engine != "sqlite":
+        raise SettingsError(
+            "jaga rotate-key works on a SQLite file: copy the PostgreSQL database to one "
+            "(jaga copy-db), rotate there, and copy it back with --replace (README)"
+        )
     from_env = settings.secret_key is not None and bool(settings.secret_key.get_secret_value())
     key_file = settings.data_folder / "secret.key"
     old_copy = key_file.with_name(key_file.name + ".old")

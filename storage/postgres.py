@@ -230,5 +230,6 @@ def describe(url: str, exc: BaseException) -> str:
     if isinstance(exc, socket.gaierror):
         return f"cannot find the host {parts.hostname!r}"
     if isinstance(exc, OSError | TimeoutError):
-        return f"cannot reach a PostgreSQL server at {where} ({exc.__class__.__name__})"
+        detail = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+        return f"cannot reach a PostgreSQL server at {where} ({detail})"
     return f"cannot use the database at {where}: {exc}"

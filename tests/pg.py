@@ -23,6 +23,12 @@ _folder: Path | None = None
 _created: list[str] = []
 
 
+def examples(count: int) -> int:
+    """Generated examples for a property test: the full count on SQLite; on the PostgreSQL run,
+    which checks the SQL rather than the flows' logic again, a quarter (each needs a database)."""
+    return count if ENGINE == "sqlite" else max(10, count // 4)
+
+
 def running() -> bool:
     """Whether this process's server is started."""
     return _server is not None

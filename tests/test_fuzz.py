@@ -30,6 +30,7 @@ from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.knowledge import KnowledgeBase
 from bot.registration import StoredRegistration
 from storage import roles
+from tests import pg
 from tests.conftest import ADMIN_ID, Harness, make_settings
 from tests.dbcheck import integrity_problems
 from tests.factories import nik_for, submitted_registration
@@ -171,7 +172,7 @@ def leaks(call: ApiCall, typed: str) -> list[str]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=pg.examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

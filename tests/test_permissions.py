@@ -205,3 +205,19 @@ def test_refuses_a_shared_env_file_holding_the_key(
     assert "chmod 600 .env" in _one_error_line(capsys)
     env_file.chmod(0o600)
     assert main(["migrate"]) == 0
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_refuses_a_shared_env_file_holding_a_database_password(
+    cli_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("JAGA_DB=postgresql://jaga:s3cret@db.example:5432/jaga\n")
+    env_file.chmod(0o644)
+    monkeypatch.setenv("JAGA_DB", str(tmp_path / "jaga.sqlite3"))  # the test's own database
+    assert main(["migrate"]) == 2
+    line = _one_error_line(capsys)
+    assert "chmod 600 .env" in line and "s3cret" not in line

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.app import build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.registration import StoredRegistration
+from tests import pg
 from tests.conftest import Harness, make_settings
 from tests.factories import nik_for
 
@@ -38,7 +39,7 @@ action = st.one_of(
 
 
 @settings(
-    max_examples=100,
+    max_examples=pg.examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
