@@ -191,9 +191,9 @@ async def start(app: JagaApplication) -> None:
     """
     services = app.bot_data
     db = services.db
-    url = getattr(db, "url", None)
-    if db.engine != "postgresql" or not isinstance(url, str):
+    if db.engine != "postgresql":
         return
+    url = db.target
     settings = services.settings
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     try:

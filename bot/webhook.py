@@ -112,15 +112,9 @@ async def check_database(app: JagaApplication) -> dict[str, Any]:
     # The write probe uses its own connection: a cancelled probe must never leave the bot's
     # writer connection inside a transaction.
     if db.engine == "postgresql":
-        from storage.postgres import PostgresDatabase
-
-        assert isinstance(db, PostgresDatabase)
-        await _probe_postgres_write(db.url)
+        await _probe_postgres_write(db.target)
     else:
-        from storage.sqlite import SqliteDatabase
-
-        assert isinstance(db, SqliteDatabase)
-        await asyncio.to_thread(_probe_write, db.path, HEALTH_TIMEOUT)
+        await asyncio.to_thread(_probe_write, Path(db.target), HEALTH_TIMEOUT)
     return {"database": "ok", "migrations": int(migrations)}
 
 
