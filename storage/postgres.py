@@ -152,9 +152,8 @@ class PostgresDatabase(Database):
         async with self._write_lock:
             if self._writer.is_closed():  # the server restarted or dropped us: connect again
                 self._writer = await asyncpg.connect(self.url, timeout=10)
-            transaction = self._writer.transaction()
-            await transaction.start()
             try:
+                await self._writer.execute("BEGIN")
                 await self._writer.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
                 if (update_id := handling_update.get()) is not None:
                     await self._writer.execute(
@@ -164,11 +163,24 @@ class PostgresDatabase(Database):
                         update_id,
                     )
                 yield PgConn(self._writer)
+                await self._writer.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
-                    await asyncio.shield(transaction.rollback())
+                await self._roll_back()
                 raise
-            await transaction.commit()
+
+    async def _roll_back(self) -> None:
+        """Undo the open transaction, even when BEGIN or COMMIT was cancelled mid-way.
+
+        A handler cancelled by its time bound may stop while a statement runs; asyncpg cancels
+        it on the server first, and the shield keeps a second cancel from skipping the ROLLBACK
+        (a ROLLBACK outside a transaction only warns). A connection that broke is closed, so the
+        next write connects again.
+        """
+        try:
+            await asyncio.shield(self._writer.execute("ROLLBACK"))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            log.warning("event=rollback_failed note=reconnecting on the next write")
+            self._writer.terminate()
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one change in its own write transaction; returns the number of rows changed."""
