@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import broadcast, ocr, registration, report, sheet
+from bench import spans as bench_spans
 from bench.people import Lost, Pacer, Person, Tally, echo_person
 from bench.process import BotProcess, bot_env, python, remove
 from bench.scripts import jaga_person, workload_name
@@ -33,6 +35,14 @@ class Phase:
     cpu_seconds: float
     peak_rss_mb: float
     extra: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)  # Bot API calls made during the run
+    window: tuple[float, float] = (0.0, 0.0)  # wall-clock start and end (time.time())
+
+    @property
+    def calls_per_update(self) -> float:
+        """Bot API calls (getUpdates left out) per answered update."""
+        sent = sum(n for method, n in self.calls.items() if method != "getUpdates")
+        return sent / self.tally.answered if self.tally.answered else float("nan")
 
     @property
     def updates_per_second(self) -> float:
@@ -69,23 +79,30 @@ async def run_people(
             person.close()
 
     cpu = bot.cpu_seconds()
-    started = time.monotonic()
+    calls = dict(bot.state.calls)
+    started, wall = time.monotonic(), time.time()
     await asyncio.gather(*(one(p) for p in people))
     seconds = time.monotonic() - started
     offered = "closed loop: each person acts on each answer at once"
     if rate is not None:
         offered = f"open loop: {rate:.0f} actions/s over all people"
-    return Phase(name, count, offered, seconds, tally, bot.cpu_seconds() - cpu, bot.peak_rss_mb())
+    made = {m: n - calls.get(m, 0) for m, n in bot.state.calls.items() if n > calls.get(m, 0)}
+    return Phase(
+        name, count, offered, seconds, tally, bot.cpu_seconds() - cpu, bot.peak_rss_mb(),
+        calls=made, window=(wall, time.time()),
+    )  # fmt: skip
 
 
 async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Echo ceiling, registration at saturation, registration at half of that rate."""
+    """Echo ceiling, registration at saturation, then registration and echo at half of that
+    rate, side by side, `--repeat` times (both bots run throughout; only one is offered load)."""
     standin = StandIn(args.latency / 1000)
     await standin.start()
     common = bot_env(args)
-    results: dict[str, Any] = {"phases": []}
+    results: dict[str, Any] = {"phases": [], "pairs": []}
+    echo_env = {**common, "BENCH_ECHO_CLIENT": args.echo_client}
     try:
-        echo = BotProcess(standin, "echo", [sys.executable, "-m", "bench.echo"], common)
+        echo = BotProcess(standin, "echo", [sys.executable, "-m", "bench.echo"], echo_env)
         await echo.start("100001:echo", out)
         await run_people(standin, echo, "warm-up", 20, 10, lambda p: echo_person(p, 3), None)
         ceiling = await run_people(
@@ -98,13 +115,23 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             None,
         )
         results["phases"].append(ceiling)
-        await echo.stop()
 
+        spans = out / "spans.json"
+        spans.unlink(missing_ok=True)
+        wrapped = args.spans or args.bot_client != "stream"
         jaga = BotProcess(
             standin,
             "jaga",
-            [sys.executable, "-m", "bot", "run"],
-            {**common, "JAGA_DB": str(out / "throughput.sqlite3"), "JAGA_REGION": "12"},
+            # With --spans, `jaga run` with timing spans around each update (bench/spans.py).
+            # With --bot-client httpx, on python-telegram-bot's default client (before/after).
+            [sys.executable, "-m", "bench.spans" if wrapped else "bot", "run"],
+            {
+                **common,
+                "JAGA_DB": str(out / "throughput.sqlite3"),
+                "JAGA_REGION": "12",
+                "BENCH_SPANS": str(spans) if args.spans else "",
+                "BENCH_BOT_CLIENT": args.bot_client,
+            },
         )
         remove(out, "throughput.sqlite3*")
         await jaga.start("100002:jaga", out)
@@ -114,34 +141,43 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             standin, jaga, workload_name(), args.workers, 2_000_000, jaga_person, None
         )
         results["phases"].append(saturated)
-        half = saturated.updates_per_second / 2
-        halfload = await run_people(
-            standin,
-            jaga,
-            f"{workload_name()} at half rate",
-            args.half_workers,
-            3_000_000,
-            jaga_person,
-            half,
-        )
-        results["phases"].append(halfload)
+        half = args.half_rate or saturated.updates_per_second / 2
+        # The same offered rate against the bare echo bot beside each registration run: the
+        # latency floor of polling through this stand-in, so the registration's own waiting
+        # can be told apart from the harness's.
+        for run in range(args.repeat):
+            suffix = f" (run {run + 1} of {args.repeat})" if args.repeat > 1 else ""
+            first = 3_000_000 + run * 100_000
+            halfload = await run_people(
+                standin,
+                jaga,
+                f"{workload_name()} at half rate{suffix}",
+                args.half_workers,
+                first,
+                jaga_person,
+                half,
+            )
+            floor = await run_people(
+                standin,
+                echo,
+                f"echo at the same half rate{suffix}",
+                args.half_workers,
+                first + 50_000,
+                lambda p: echo_person(p, args.echo_messages),
+                half,
+            )
+            results["phases"] += [halfload, floor]
+            results["pairs"].append((halfload, floor))
         results["registration_sends"] = registration.sends_summary()
         await jaga.stop()
-        # The same offered rate against the bare echo bot: the latency floor of polling through
-        # this stand-in, so the registration tail can be told apart from the harness's.
-        echo = BotProcess(standin, "echo", [sys.executable, "-m", "bench.echo"], common)
-        await echo.start("100003:echo", out)
-        floor = await run_people(
-            standin,
-            echo,
-            "echo at the same half rate",
-            args.half_workers,
-            4_000_000,
-            lambda p: echo_person(p, args.echo_messages),
-            half,
-        )
-        results["phases"].append(floor)
         await echo.stop()
+        if spans.exists():
+            recorded = json.loads(spans.read_text())
+            results["spans"] = [
+                (phase.name, bench_spans.summary(recorded, *phase.window))
+                for phase in results["phases"][1:]
+                if phase.name.startswith(workload_name())
+            ]
         results["unexpected_methods"] = sorted(
             {m for s in standin.bots.values() for m in s.unexpected}
         )
@@ -197,8 +233,6 @@ async def profile(args: argparse.Namespace, out: Path) -> str:
 
 async def storage(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """Generate (or reuse) the big database, then measure lookups, exports and start-up."""
-    import json
-
     path = out / f"storage-{args.rows}.sqlite3"
     result: dict[str, Any] = {"rows": args.rows}
     if not path.exists() or args.fresh:
@@ -233,6 +267,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--half-workers", type=int, default=100, help="people in the half-rate run")
     p.add_argument("--echo-messages", type=int, default=20, help="messages per echo person")
     p.add_argument("--concurrency", type=int, default=64, help="JAGA_MAX_CONCURRENT_UPDATES")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="half-rate runs, registration and echo side by side"
+    )
+    p.add_argument(
+        "--bot-client",
+        choices=["httpx", "stream"],
+        default="stream",
+        help="the bot's HTTP client: its own (bot/http.py) or PTB's default, for a before/after",
+    )
+    p.add_argument(
+        "--half-rate",
+        type=float,
+        default=None,
+        help="actions/s offered in the half-load runs (default: half the measured saturation)",
+    )
+    p.add_argument(
+        "--spans", action="store_true", help="time each update's waits in the bot (bench/spans.py)"
+    )
+    p.add_argument(
+        "--echo-client",
+        choices=["httpx", "stream"],
+        default="stream",
+        help="the echo bot's HTTP client: the bot's own (bot/http.py), so that the comparison "
+        "is of the bots' own work, or PTB's default (httpx)",
+    )
     p.add_argument(
         "--rate-limit",
         type=float,

@@ -1,16 +1,20 @@
 """The ceiling: a bare python-telegram-bot echo bot with the bot's update-processing settings.
 
 Run as `python -m bench.echo`; it reads the same JAGA_* variables as `jaga run` (token, API URL,
-concurrency, message rate) and answers every text with the same text.
+concurrency, message rate) and answers every text with the same text. Its HTTP client is
+python-telegram-bot's default (httpx), or with BENCH_ECHO_CLIENT=stream the bot's own
+(bot/http.py): `make bench` compares the bots on the same client.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
+from bot.http import StreamRequest
 from bot.processing import update_processing
 from bot.settings import load_settings
 
@@ -27,9 +31,11 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings()
     processor, update_queue = update_processing(settings.max_concurrent_updates)
+    builder = Application.builder()
+    if os.environ.get("BENCH_ECHO_CLIENT") == "stream":
+        builder = builder.request(StreamRequest(256)).get_updates_request(StreamRequest(1))
     app = (
-        Application.builder()
-        .token(settings.token())
+        builder.token(settings.token())
         .base_url(settings.telegram_api_url)
         .rate_limiter(
             AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=2)

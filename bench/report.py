@@ -54,6 +54,10 @@ def _floor(phases: list[Any]) -> str:
     return f" (the bare echo bot at the same rate: {p99:.0f} ms)"
 
 
+def _client(name: str) -> str:
+    return "bot/http.py's StreamRequest" if name == "stream" else "PTB's default (httpx)"
+
+
 def _ok(met: bool) -> str:
     return "met" if met else "**missed**"
 
@@ -74,7 +78,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Bot API stand-in on 127.0.0.1 holding every answer {latency_ms:.0f} ms; both bots with "
         f"JAGA_MAX_CONCURRENT_UPDATES={args['concurrency']} and "
-        f"JAGA_MAX_MESSAGES_PER_SECOND={args['rate_limit']:g}.",
+        f"JAGA_MAX_MESSAGES_PER_SECOND={args['rate_limit']:g}. HTTP client: the bot "
+        f"{_client(args.get('bot_client', 'stream'))}, the echo bot "
+        f"{_client(args.get('echo_client', 'stream'))}.",
         "",
         "## Throughput and latency",
         "",
@@ -97,7 +103,12 @@ def render(results: dict[str, Any]) -> str:
             f"{phase.peak_rss_mb:.0f} | {t.finished}/{phase.people} | {t.lost} | "
             f"{t.duplicated} | {t.out_of_order} |"
         )
+    lines += _side_by_side(results.get("pairs", []), latency_ms)
+    lines += _spans(results.get("spans", []))
     ratio = saturated.updates_per_second / ceiling.updates_per_second
+    half_label = "half that throughput"
+    if args.get("half_rate"):
+        half_label = f"a fixed {args['half_rate']:g} actions/s (--half-rate)"
     p99_half = percentile(half.tally.latencies, 0.99) * 1000
     faults = sum(p.tally.lost + p.tally.duplicated + p.tally.out_of_order for p in phases)
     unfinished = sum(p.people - p.tally.finished for p in phases)
@@ -116,8 +127,9 @@ def render(results: dict[str, Any]) -> str:
         f"| {saturated.name} throughput, {saturated.people} people | ≥ 50% of the echo ceiling "
         f"| {ratio:.0%} ({saturated.updates_per_second:.0f} of "
         f"{ceiling.updates_per_second:.0f} updates/s) | {_ok(ratio >= 0.5)} |",
-        f"| reply latency p99 at half that throughput | ≤ {latency_ms + 40:.0f} ms "
+        f"| reply latency p99 at {half_label} | ≤ {latency_ms + 40:.0f} ms "
         f"| {p99_half:.0f} ms{_floor(phases)} | {_ok(p99_half <= latency_ms + 40)} |",
+        *_side_by_side_targets(results.get("pairs", []), latency_ms, args.get("half_rate")),
         f"| per-user ordering | 0 lost, duplicated, out of order | {faults} "
         f"({unfinished} people unfinished) | {_ok(faults == 0 and unfinished == 0)} |",
     ]
@@ -183,6 +195,118 @@ def render(results: dict[str, Any]) -> str:
         lines += ["```"]
     lines += ["", f"Spread of {saturated.name} latencies (ms): " + _spread(saturated), ""]
     return "\n".join(lines)
+
+
+def _cpu_ms(phase: Any) -> float:
+    """CPU per answered update, ms."""
+    t = phase.tally
+    return phase.cpu_seconds / t.answered * 1000 if t.answered else float("nan")
+
+
+def _ms(phase: Any, fraction: float) -> float:
+    return percentile(phase.tally.latencies, fraction) * 1000
+
+
+def _calls(phase: Any) -> str:
+    """Bot API calls per update, and which."""
+    made = ", ".join(
+        f"{method} {n}" for method, n in sorted(phase.calls.items()) if method != "getUpdates"
+    )
+    return f"{phase.calls_per_update:.2f} ({made}; getUpdates {phase.calls.get('getUpdates', 0)})"
+
+
+def _side_by_side(pairs: list[Any], latency_ms: float) -> list[str]:
+    """The registration and the bare echo bot at the same offered load, run by run."""
+    if not pairs:
+        return []
+    lines = [
+        "",
+        "## Side by side with the bare echo bot (same offered load)",
+        "",
+        "Each run: the registration at half its saturation throughput, then the echo bot offered "
+        "the same actions per second; both processes run throughout, only one is offered load.",
+        "",
+        "| run | bot | p50 ms | p90 ms | p99 ms | CPU ms/update | Bot API calls per update |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for n, (bot, echo) in enumerate(pairs, 1):
+        for label, phase in (("registration", bot), ("echo", echo)):
+            lines.append(
+                f"| {n} | {label} | {_ms(phase, 0.5):.0f} | {_ms(phase, 0.9):.0f} | "
+                f"{_ms(phase, 0.99):.0f} | {_cpu_ms(phase):.2f} | {_calls(phase)} |"
+            )
+        lines.append(
+            f"| {n} | ratio | {_ms(bot, 0.5) / _ms(echo, 0.5):.2f}× | "
+            f"{_ms(bot, 0.9) / _ms(echo, 0.9):.2f}× | {_ms(bot, 0.99) / _ms(echo, 0.99):.2f}× | "
+            f"{_cpu_ms(bot) / _cpu_ms(echo):.2f}× | "
+            f"{bot.calls_per_update / echo.calls_per_update:.2f}× |"
+        )
+    return lines
+
+
+def _spans(spans: list[Any]) -> list[str]:
+    """Where the registration's updates spent their time, inside the bot (bench/spans.py)."""
+    if not spans:
+        return []
+    lines = [
+        "",
+        "## Inside the bot: where an update's time goes (--spans)",
+        "",
+        "Per update, p50 / p90 / p99 (mean) in ms: wait = admitted until its handlers start; "
+        "run = its handlers; db read / db write = awaiting the database (writes include the "
+        "write lock's queue and the commit); api = awaiting Bot API calls (concurrent calls "
+        "overlap). Calls and writes are counts per update.",
+        "",
+        "| run | updates | wait | run | db read | reads | db write | writes | api | api calls |",
+        "| --- | ---: | --- | --- | --- | ---: | --- | ---: | --- | ---: |",
+    ]
+    for name, s in spans:
+        if not s.get("run"):
+            continue
+
+        def cell(key: str, s: dict[str, Any] = s) -> str:
+            v = s[key]
+            return f"{v['p50']:.1f} / {v['p90']:.1f} / {v['p99']:.1f} ({v['mean']:.1f})"
+
+        lines.append(
+            f"| {name} | {s['updates']['n']:.0f} | {cell('wait')} | {cell('run')} | "
+            f"{cell('db_read')} | {s['db_reads']['mean']:.2f} | {cell('db_write')} | "
+            f"{s['db_writes']['mean']:.2f} | "
+            f"{cell('api')} | {s['api_calls']['mean']:.2f} |"
+        )
+    return lines
+
+
+def _side_by_side_targets(
+    pairs: list[Any], latency_ms: float, fixed_rate: float | None = None
+) -> list[str]:
+    """Target rows: latency and CPU against the echo bot; p99 at half rate in every run."""
+    if not pairs:
+        return []
+    n = len(pairs)
+    p90 = [_ms(bot, 0.9) / _ms(echo, 0.9) for bot, echo in pairs]
+    p99 = [_ms(bot, 0.99) / _ms(echo, 0.99) for bot, echo in pairs]
+    cpu = [_cpu_ms(bot) / _cpu_ms(echo) for bot, echo in pairs]
+    absolute = [_ms(bot, 0.99) for bot, _ in pairs]
+    bound = latency_ms + 40
+    met = sum(v <= bound for v in absolute)
+    where = "half the saturation throughput"
+    if fixed_rate:
+        where = f"a fixed {fixed_rate:g} actions/s (--half-rate; not half the saturation)"
+
+    def listed(values: list[float], unit: str) -> str:
+        return ", ".join(f"{v:.2f}{unit}" if unit == "×" else f"{v:.0f}{unit}" for v in values)
+
+    return [
+        f"| reply latency p90 / echo's p90, same load ({n} runs) | ≤ 1.25× | {listed(p90, '×')} "
+        f"| {_ok(all(v <= 1.25 for v in p90))} |",
+        f"| reply latency p99 / echo's p99, same load ({n} runs) | ≤ 1.25× | {listed(p99, '×')} "
+        f"| {_ok(all(v <= 1.25 for v in p99))} |",
+        f"| CPU per update / echo's ({n} runs) | ≤ 1.5× | {listed(cpu, '×')} "
+        f"| {_ok(all(v <= 1.5 for v in cpu))} |",
+        f"| p99 at {where}, {n} consecutive runs | ≤ {bound:.0f} ms in "
+        f"{n} of {n} | {listed(absolute, ' ms')} ({met} of {n}) | {_ok(met == n)} |",
+    ]
 
 
 def _broadcast_target(b: dict[str, Any] | None) -> list[str]:

@@ -26,6 +26,7 @@ from bot import ktp, limits, menus, outbox, reminders
 from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
+from bot.http import make_request
 from bot.i18n import LANGUAGES, N_
 from bot.leader import when_leader
 from bot.processing import tell_too_slow, update_processing
@@ -229,6 +230,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # A lean Bot API client (bot/http.py): a fraction of httpx's CPU per call.
+        builder = builder.request(make_request(connection_pool_size=256)).get_updates_request(
+            make_request(connection_pool_size=1)
+        )
     app: JagaApplication = builder.build()  # type: ignore[assignment]
     processor.on_timeout = functools.partial(tell_too_slow, app)  # bounded handlers
     app.bot_data.settings = settings

@@ -1,0 +1,99 @@
+"""CPU per Bot API call of each HTTP client behind python-telegram-bot: `python -m bench.http`.
+
+The stand-in (bench/standin.py, holding every answer `--latency` ms) runs here; each client runs
+in a child process that makes `--calls` sendMessage calls through `telegram.Bot`,
+`--concurrency` at a time, and reports its own CPU time. The figure is that CPU time over the
+calls: python-telegram-bot's own work (encoding, `Message.de_json`) is in it for every client
+alike, so the differences are the clients'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.standin import StandIn
+
+CLIENTS = ("httpx", "stream")
+
+
+async def _client(kind: str, url: str, calls: int, concurrency: int) -> dict[str, Any]:
+    from telegram import Bot
+    from telegram.request import BaseRequest, HTTPXRequest
+
+    from bot.http import StreamRequest
+
+    request: BaseRequest
+    if kind == "httpx":
+        request = HTTPXRequest(connection_pool_size=256)
+    elif kind == "stream":
+        request = StreamRequest(connection_pool_size=256)
+    else:  # an experiment: a client importable as module:Class
+        module, _, name = kind.partition(":")
+        request = getattr(__import__(module, fromlist=[name]), name)()
+    bot = Bot("100001:http", base_url=url, request=request)
+    left = calls
+
+    async def worker(n: int) -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await bot.send_message(1000 + n, f"pesan {left}")
+
+    async with bot:
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))  # warm-up: connections
+        left = calls
+        cpu, wall = time.process_time(), time.monotonic()
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    return {"client": kind, "calls": calls, "cpu_ms_per_call": cpu / calls * 1000, "wall": wall}
+
+
+async def run(clients: list[str], calls: int, concurrency: int, latency: float) -> list[Any]:
+    """Each client in turn against one stand-in; their figures."""
+    standin = StandIn(latency / 1000)
+    await standin.start()
+    standin.add_bot("100001:http")
+    out = []
+    path = os.pathsep.join(filter(None, [".", os.environ.get("PYTHONPATH")]))
+    try:
+        for kind in clients:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.http", "--child", kind, "--url", standin.api_url,
+                "--calls", str(calls), "--concurrency", str(concurrency),
+                stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
+            )  # fmt: skip
+            stdout, _ = await proc.communicate()
+            out.append(json.loads(stdout))
+    finally:
+        await standin.stop()
+    return out
+
+
+def main() -> None:
+    """Print one JSON line per client."""
+    p = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__)
+    p.add_argument("--clients", nargs="+", default=list(CLIENTS))
+    p.add_argument("--calls", type=int, default=3000)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--latency", type=float, default=50, help="ms added to every call")
+    p.add_argument("--rounds", type=int, default=1, help="each client this many times")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--url", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(_client(args.child, args.url, args.calls, args.concurrency))))
+        return
+    order = [kind for _ in range(args.rounds) for kind in args.clients]
+    for result in asyncio.run(run(order, args.calls, args.concurrency, args.latency)):
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
