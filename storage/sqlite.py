@@ -36,6 +36,9 @@ class SqliteDatabase(Database):
         self._reader = reader
         # One connection is one transaction: coroutines must not interleave their statements.
         self._write_lock = asyncio.Lock()
+        # Single changes waiting for the writer, committed together (see `execute`).
+        self._queued: list[tuple[str, Params, asyncio.Future[int]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, path: Path) -> SqliteDatabase:
@@ -58,7 +61,9 @@ class SqliteDatabase(Database):
         return db
 
     async def close(self) -> None:
-        """Close both connections."""
+        """Commit what is queued, then close both connections."""
+        if self._committer is not None:
+            await asyncio.wait([self._committer])
         await self._reader.close()
         await self._writer.close()
 
@@ -87,12 +92,62 @@ class SqliteDatabase(Database):
             await asyncio.shield(self._writer.execute("ROLLBACK"))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one change, committed on return; returns the number of rows changed."""
-        # One statement is atomic on its own (autocommit): one trip to the database thread
-        # instead of three, under the lock so it never lands inside another's transaction.
-        async with self._write_lock:
-            cursor = await self._writer.execute(sql, params)
-            return cursor.rowcount
+        """Run one change, committed on return; returns the number of rows changed.
+
+        Group commit: changes that arrive while the writer is busy wait in a queue and are then
+        committed together, each in a savepoint of its own (a failing one fails alone), so that
+        a burst of answers costs one fsync instead of one each. Every caller still returns only
+        once its change is committed. A caller cancelled before its change ran leaves nothing.
+        """
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append((sql, params, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await future
+
+    async def _commit_queued(self) -> None:
+        """Commit the queued changes, a batch at a time, until the queue is empty."""
+        while self._queued:
+            async with self._write_lock:
+                batch = [item for item in self._queued if not item[2].done()]
+                self._queued = []
+                if len(batch) == 1:  # alone: autocommit, one trip to the database thread
+                    sql, params, future = batch[0]
+                    try:
+                        cursor = await self._writer.execute(sql, params)
+                    except BaseException as exc:  # the caller's to handle
+                        _settle(future, exc)
+                        if not isinstance(exc, Exception):
+                            raise
+                    else:
+                        _settle(future, cursor.rowcount)
+                elif batch:
+                    await self._commit_together(batch)
+
+    async def _commit_together(self, batch: list[tuple[str, Params, asyncio.Future[int]]]) -> None:
+        outcomes: list[int | Exception] = []
+        try:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            for sql, params, _ in batch:
+                await self._writer.execute("SAVEPOINT one_change")
+                try:
+                    cursor = await self._writer.execute(sql, params)
+                except sqlite3.Error as exc:  # this change fails; the others go on
+                    await self._writer.execute("ROLLBACK TO one_change")
+                    outcomes.append(exc)
+                else:
+                    outcomes.append(cursor.rowcount)
+                await self._writer.execute("RELEASE one_change")
+            await self._writer.execute("COMMIT")
+        except BaseException as exc:  # the commit itself failed: nothing of the batch stands
+            await self._roll_back()
+            for _, _, future in batch:
+                _settle(future, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            _settle(future, outcome)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         """All rows of a query over committed data."""
@@ -134,6 +189,18 @@ class SqliteDatabase(Database):
             f"BEGIN IMMEDIATE;\n{sql}\n;"
             f"INSERT INTO schema_migrations(name) VALUES ('{escaped}');\nCOMMIT;"
         )
+
+
+def _settle(future: asyncio.Future[int], outcome: int | BaseException) -> None:
+    """Hand a queued change's outcome to its caller, unless the caller has gone."""
+    if future.done():
+        return
+    if isinstance(outcome, asyncio.CancelledError):
+        future.cancel()
+    elif isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,5 +139,55 @@ async def test_a_cancelled_write_leaves_no_transaction_open(tmp_path: Path, when
             await conn.execute("INSERT INTO users(telegram_id, language) VALUES (8, 'id')")
         ids = [row[0] for row in await db.fetchall("SELECT telegram_id FROM users")]
         assert ids == [8]
+    finally:
+        await db.close()
+
+
+async def test_changes_arriving_together_are_committed_together_each_on_its_own(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "jaga.sqlite3")
+    commits, in_transaction = 0, False  # each commit is a sync to disk
+    real_execute = db._writer.execute  # type: ignore[attr-defined]
+
+    def counting(sql: str, *args: Any) -> Any:
+        nonlocal commits, in_transaction
+        if sql.startswith("BEGIN"):
+            in_transaction = True
+        elif sql == "COMMIT":
+            commits, in_transaction = commits + 1, False
+        elif not in_transaction:  # a statement on its own commits itself
+            commits += 1
+        return real_execute(sql, *args)
+
+    db._writer.execute = counting  # type: ignore[attr-defined]
+    try:
+        await db.execute("INSERT INTO users(telegram_id) VALUES (1)")
+        results = await asyncio.gather(
+            *(db.execute("INSERT INTO users(telegram_id) VALUES (?)", (i,)) for i in range(2, 52)),
+            db.execute("INSERT INTO users(telegram_id) VALUES (1)"),  # taken: fails alone
+            return_exceptions=True,
+        )
+        assert results[:50] == [1] * 50
+        assert isinstance(results[50], sqlite3.IntegrityError)
+        assert await db.fetchval("SELECT count(*) FROM users") == 51
+        assert commits < 10, "fifty changes arriving together should share commits"
+    finally:
+        await db.close()
+
+
+async def test_a_queued_change_whose_caller_gave_up_is_not_written(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "jaga.sqlite3")
+    try:
+        async with db.write() as conn:  # the writer is busy: the next change waits in the queue
+            waiting = asyncio.create_task(db.execute("INSERT INTO users(telegram_id) VALUES (7)"))
+            await asyncio.sleep(0.05)
+            waiting.cancel()
+            await conn.execute("INSERT INTO users(telegram_id) VALUES (8)")
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await db.execute("INSERT INTO users(telegram_id) VALUES (9)")
+        rows = await db.fetchall("SELECT telegram_id FROM users ORDER BY 1")
+        assert [r[0] for r in rows] == [8, 9]
     finally:
         await db.close()
