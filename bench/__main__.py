@@ -118,7 +118,7 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
         spans = out / "spans.json"
         spans.unlink(missing_ok=True)
-        wrapped = args.spans or args.bot_client != "stream"
+        wrapped = args.spans or args.bot_client != "aiohttp"
         jaga = BotProcess(
             standin,
             "jaga",
@@ -272,8 +272,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--bot-client",
-        choices=["httpx", "stream"],
-        default="stream",
+        choices=["httpx", "aiohttp"],
+        default="aiohttp",
         help="the bot's HTTP client: its own (bot/http.py) or PTB's default, for a before/after",
     )
     p.add_argument(
@@ -287,8 +287,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--echo-client",
-        choices=["httpx", "stream"],
-        default="stream",
+        choices=["httpx", "aiohttp"],
+        default="aiohttp",
         help="the echo bot's HTTP client: the bot's own (bot/http.py), so that the comparison "
         "is of the bots' own work, or PTB's default (httpx)",
     )

@@ -2,7 +2,7 @@
 
 Run as `python -m bench.echo`; it reads the same JAGA_* variables as `jaga run` (token, API URL,
 concurrency, message rate) and answers every text with the same text. Its HTTP client is
-python-telegram-bot's default (httpx), or with BENCH_ECHO_CLIENT=stream the bot's own
+python-telegram-bot's default (httpx), or with BENCH_ECHO_CLIENT=aiohttp the bot's own
 (bot/http.py): `make bench` compares the bots on the same client.
 """
 
@@ -14,7 +14,7 @@ import os
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes, MessageHandler, filters
 
-from bot.http import StreamRequest
+from bot.http import AiohttpRequest
 from bot.processing import update_processing
 from bot.settings import load_settings
 
@@ -32,8 +32,8 @@ def main() -> None:
     settings = load_settings()
     processor, update_queue = update_processing(settings.max_concurrent_updates)
     builder = Application.builder()
-    if os.environ.get("BENCH_ECHO_CLIENT") == "stream":
-        builder = builder.request(StreamRequest(256)).get_updates_request(StreamRequest(1))
+    if os.environ.get("BENCH_ECHO_CLIENT") == "aiohttp":
+        builder = builder.request(AiohttpRequest(256)).get_updates_request(AiohttpRequest(1))
     app = (
         builder.token(settings.token())
         .base_url(settings.telegram_api_url)

@@ -20,20 +20,20 @@ from typing import Any
 
 from bench.standin import StandIn
 
-CLIENTS = ("httpx", "stream")
+CLIENTS = ("httpx", "aiohttp")
 
 
 async def _client(kind: str, url: str, calls: int, concurrency: int) -> dict[str, Any]:
     from telegram import Bot
     from telegram.request import BaseRequest, HTTPXRequest
 
-    from bot.http import StreamRequest
+    from bot.http import AiohttpRequest
 
     request: BaseRequest
     if kind == "httpx":
         request = HTTPXRequest(connection_pool_size=256)
-    elif kind == "stream":
-        request = StreamRequest(connection_pool_size=256)
+    elif kind == "aiohttp":
+        request = AiohttpRequest(connection_pool_size=256)
     else:  # an experiment: a client importable as module:Class
         module, _, name = kind.partition(":")
         request = getattr(__import__(module, fromlist=[name]), name)()

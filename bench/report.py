@@ -55,7 +55,7 @@ def _floor(phases: list[Any]) -> str:
 
 
 def _client(name: str) -> str:
-    return "bot/http.py's StreamRequest" if name == "stream" else "PTB's default (httpx)"
+    return "bot/http.py's AiohttpRequest" if name == "aiohttp" else "PTB's default (httpx)"
 
 
 def _ok(met: bool) -> str:
@@ -79,8 +79,8 @@ def render(results: dict[str, Any]) -> str:
         f"Bot API stand-in on 127.0.0.1 holding every answer {latency_ms:.0f} ms; both bots with "
         f"JAGA_MAX_CONCURRENT_UPDATES={args['concurrency']} and "
         f"JAGA_MAX_MESSAGES_PER_SECOND={args['rate_limit']:g}. HTTP client: the bot "
-        f"{_client(args.get('bot_client', 'stream'))}, the echo bot "
-        f"{_client(args.get('echo_client', 'stream'))}.",
+        f"{_client(args.get('bot_client', 'aiohttp'))}, the echo bot "
+        f"{_client(args.get('echo_client', 'aiohttp'))}.",
         "",
         "## Throughput and latency",
         "",

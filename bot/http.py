@@ -1,139 +1,69 @@
-"""A lean HTTP/1.1 client for the Bot API behind python-telegram-bot's `BaseRequest`.
+"""The Bot API client behind python-telegram-bot's `BaseRequest`, on aiohttp.
 
 python-telegram-bot's default `HTTPXRequest` spends most of the bot's CPU per Bot API call in
 httpx and httpcore: its connection pool walks every connection and waiting request on each
 request and each response close, so the cost grows with the calls in flight (BENCHMARKS.md,
-"Profile of the registration run"). The Bot API needs far less: one host, POST with a form or a
-multipart body, a JSON answer with a length. `StreamRequest` keeps idle keep-alive connections
-on asyncio streams (TLS by the standard library, trusting what httpx trusts: certifi's bundle,
-or SSL_CERT_FILE / SSL_CERT_DIR) and does only that.
+"Profile of the registration run"). aiohttp's client does the same work for a fraction of the
+CPU. `AiohttpRequest` holds one `aiohttp.ClientSession` from `initialize()` to `shutdown()`,
+with as many keep-alive connections as PTB's `connection_pool_size`, and trusts what httpx
+trusts: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR.
 
 Errors keep the meaning bot/retry.py relies on: a call that never left (no connection, no free
-slot) raises with httpx's class for the same failure as its cause, so it is tried again; a read
-timeout or a dropped connection after the request was written may have been delivered, and is
-not repeated for a call such as sendMessage. The URL (it holds the token) is never put in an
-error or a log line.
+slot) raises with aiohttp's connect error as its cause, or PTB's "Request was *not* sent"
+pool timeout, so it is tried again; a read timeout or a dropped connection after the request
+was written may have been delivered, and is not repeated for a call such as sendMessage. The
+token (it is in the URL) is never put in an error: aiohttp names the URL in some of its
+messages, so the cause is cleaned of it and cut from its own chain.
 
-`make_request` falls back to `HTTPXRequest` when a proxy is configured in the environment
-(httpx honours HTTP(S)_PROXY; this client does not speak to proxies).
+A proxy named in the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with NO_PROXY) is used as
+httpx would: it is read once, when the session is made.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import ssl
-import time
 import urllib.request
-from collections import deque
-from dataclasses import dataclass
-from typing import IO
-from urllib.parse import quote, urlsplit
+from typing import Any, Final
 
+import aiohttp
 import httpx
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
-# An idle connection older than this is closed rather than reused (httpx's default is 5 s).
-KEEPALIVE_SECONDS = 5.0
-# The longest status line plus headers accepted from the server.
-MAX_HEAD = 64 * 1024
+from bot.patterns import Match, linear
 
 _POOL_TIMEOUT_MESSAGE = (
     "Pool timeout: All connections in the connection pool are occupied. "
     "Request was *not* sent to Telegram. Consider adjusting the connection "
     "pool size or the pool timeout."
 )
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a URL's request goes: the pool key, and the request line's path."""
-
-    scheme: str
-    host: str
-    port: int
-    host_header: str
-    path: str
-
-
-class _Connection:
-    """One keep-alive connection: its streams and when it was last returned idle."""
-
-    __slots__ = ("idle_since", "reader", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.idle_since = time.monotonic()
-
-    def reusable(self, now: float) -> bool:
-        """Whether it is still open (the server has not closed it) and not idle too long."""
-        return (
-            now - self.idle_since < KEEPALIVE_SECONDS
-            and not self.reader.at_eof()
-            and not self.writer.transport.is_closing()
-        )
-
-    def close(self) -> None:
-        """Close it without waiting (an abort: the server learns by the TCP close)."""
-        self.writer.transport.abort()
-
-
-class _Response:
-    """Status and whether the server keeps the connection open, read from the head."""
-
-    __slots__ = ("chunked", "keep_alive", "length", "status")
-
-    def __init__(self, head: bytes) -> None:
-        lines = head.decode("latin-1").split("\r\n")
-        version, _, rest = lines[0].partition(" ")
-        if not version.startswith("HTTP/1."):
-            raise ValueError("not an HTTP/1.x response")
-        self.status = int(rest[:3])
-        self.length: int | None = None
-        self.chunked = False
-        self.keep_alive = version == "HTTP/1.1"
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            name = name.strip().lower()
-            value = value.strip()
-            if name == "content-length":
-                self.length = int(value)
-            elif name == "transfer-encoding":
-                self.chunked = "chunked" in value.lower()
-            elif name == "connection":
-                token = value.lower()
-                if "close" in token:
-                    self.keep_alive = False
-                elif "keep-alive" in token:
-                    self.keep_alive = True
-        if self.chunked:
-            self.length = None
-        elif self.length is None and self.status not in (204, 304):
-            self.keep_alive = False  # the body ends where the connection does
+_FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+# What an error's text must not show: the token in a Bot API URL (/bot<id>:<secret>/method,
+# /file/bot<id>:<secret>/path) and a proxy's user and password (http://user:password@host).
+_SECRETS = linear(r"(bot)\d+:[\w-]+|//[^/@\s]+@")
 
 
 def _timeout(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
-class StreamRequest(BaseRequest):
-    """HTTP/1.1 with keep-alive over asyncio streams: a `BaseRequest` for the Bot API."""
+class AiohttpRequest(BaseRequest):
+    """A `BaseRequest` on one aiohttp session: keep-alive connections, form or multipart."""
 
     __slots__ = (
         "_connect_timeout",
-        "_idle",
         "_media_write_timeout",
         "_pool_timeout",
+        "_proxies",
         "_read_timeout",
+        "_session",
         "_slots",
         "_ssl",
-        "_targets",
+        "_urls",
         "_write_timeout",
         "pool_size",
     )
@@ -155,10 +85,11 @@ class StreamRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
-        self._slots: asyncio.Semaphore | None = None
-        self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
-        self._targets: dict[str, _Target] = {}
         self._ssl = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._proxies: dict[str, URL] = {}
+        self._urls: dict[str, tuple[URL, URL | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -166,16 +97,27 @@ class StreamRequest(BaseRequest):
         return self._read_timeout
 
     async def initialize(self) -> None:
-        """Ready to send: the pool's slots (made here, on the running loop)."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.pool_size)
+        """Make the session (on the running loop) and read the proxy settings."""
+        if self._session is not None:
+            return
+        if self._ssl is None:
+            # httpx's own: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set.
+            self._ssl = httpx.create_ssl_context()
+        self._proxies = _proxies_from_environment()
+        self._urls.clear()
+        self._slots = asyncio.Semaphore(self.pool_size)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.pool_size, ssl=self._ssl),
+            headers={"User-Agent": self.USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),  # the Bot API sets no cookies
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
 
     async def shutdown(self) -> None:
-        """Close the idle connections; calls still running close theirs when they end."""
-        for idle in self._idle.values():
-            while idle:
-                idle.popleft().close()
-        self._slots = None
+        """Close the session and its connections."""
+        session, self._session, self._slots = self._session, None, None
+        if session is not None:
+            await session.close()
 
     async def do_request(
         self,
@@ -188,219 +130,134 @@ class StreamRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """One request and its answer: (status, body)."""
-        slots = self._slots
-        if slots is None:
-            raise RuntimeError("This StreamRequest is not initialized!")
-        target = self._target(url)
-        body, content_type = _body(request_data)
+        session, slots = self._session, self._slots
+        if session is None or slots is None:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        target, proxy = self._target(url)
         files = request_data is not None and request_data.contains_files
-        write_default = self._media_write_timeout if files else self._write_timeout
-        head = (
-            f"{method} {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
-            f"User-Agent: {self.USER_AGENT}\r\nAccept: */*\r\n"
+        connect = _timeout(connect_timeout, self._connect_timeout)
+        read = _timeout(read_timeout, self._read_timeout)
+        write = _timeout(
+            write_timeout, self._media_write_timeout if files else self._write_timeout
         )
-        if content_type:
-            head += f"Content-Type: {content_type}\r\n"
-        if body or method not in ("GET", "HEAD"):
-            head += f"Content-Length: {len(body)}\r\n"
-        message = (head + "\r\n").encode("latin-1") + body
+        # aiohttp has no timeout for writing the body: the whole call is bounded instead.
+        total = None
+        if connect is not None and write is not None and read is not None:
+            total = connect + write + read
+        timeout = aiohttp.ClientTimeout(
+            total=total, connect=connect, sock_connect=connect, sock_read=read
+        )
+        data: Any = None
+        headers: dict[str, str] | None = None
+        if request_data is not None:
+            if files:
+                data = _multipart(request_data)
+            elif request_data.json_parameters:
+                data = request_data.url_encoded_parameters().encode()
+                headers = _FORM
 
+        # PTB's pool timeout: the wait for a free connection, apart from the connect timeout.
         if slots.locked():
             try:
                 async with asyncio.timeout(_timeout(pool_timeout, self._pool_timeout)):
                     await slots.acquire()
             except TimeoutError:
-                raise TimedOut(_POOL_TIMEOUT_MESSAGE) from httpx.PoolTimeout("no free slot")
+                raise TimedOut(_POOL_TIMEOUT_MESSAGE) from None
         else:
             await slots.acquire()
+        failure: NetworkError
         try:
-            connection = await self._connection(
-                target, _timeout(connect_timeout, self._connect_timeout)
-            )
-            keep = False
-            try:
-                status, payload, keep = await self._exchange(
-                    connection,
-                    message,
-                    _timeout(write_timeout, write_default),
-                    _timeout(read_timeout, self._read_timeout),
-                )
-            finally:
-                if keep and self._slots is slots:  # not shut down meanwhile
-                    connection.idle_since = time.monotonic()
-                    self._idle.setdefault(_key(target), deque()).append(connection)
-                else:
-                    connection.close()
+            async with session.request(
+                method,
+                target,
+                data=data,
+                headers=headers,
+                proxy=proxy,
+                timeout=timeout,
+            ) as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as err:
+            failure = _failure(err)
         finally:
             slots.release()
-        return status, payload
+        raise failure  # outside the handler: the original error, naming the URL, stays behind
 
-    def _target(self, url: str) -> _Target:
-        """The parsed URL; the few distinct prefixes make the per-URL cache small."""
-        target = self._targets.get(url)
-        if target is not None:
-            return target
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise NetworkError(f"unsupported URL scheme {scheme!r}")
-        port = parts.port or (443 if scheme == "https" else 80)
-        default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
-        host = parts.hostname
-        host_header = host if default else f"{host}:{port}"
-        if ":" in host and not default:  # an IPv6 literal
-            host_header = f"[{host}]:{port}"
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        # As httpx does: a space or a control character (a file path) never reaches the wire.
-        path = quote(path, safe="/?=&%:@+,;~!$'()*")
-        target = _Target(scheme, host, port, host_header, path)
-        if len(self._targets) < 1024:  # file downloads have one URL each: not cached forever
-            self._targets[url] = target
-        return target
-
-    async def _connection(self, target: _Target, seconds: float | None) -> _Connection:
-        """An idle connection to the target that is still good, or a new one."""
-        idle = self._idle.get(_key(target))
-        now = time.monotonic()
-        while idle:
-            connection = idle.pop()  # the most recently used: the likeliest to be alive
-            if connection.reusable(now):
-                return connection
-            connection.close()
-        context = None
-        if target.scheme == "https":
-            if self._ssl is None:
-                # httpx's own: certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set.
-                self._ssl = httpx.create_ssl_context()
-            context = self._ssl
-        try:
-            async with asyncio.timeout(seconds):
-                reader, writer = await asyncio.open_connection(
-                    target.host,
-                    target.port,
-                    ssl=context,
-                    server_hostname=target.host if context else None,
-                    limit=MAX_HEAD,
-                )
-        except TimeoutError:
-            raise TimedOut("connect timed out") from httpx.ConnectTimeout("connect timed out")
-        except (OSError, ssl.SSLError) as err:
-            raise NetworkError(f"connect failed: {type(err).__name__}") from httpx.ConnectError(
-                str(err)
-            )
-        return _Connection(reader, writer)
-
-    async def _exchange(
-        self,
-        connection: _Connection,
-        message: bytes,
-        write_timeout: float | None,
-        read_timeout: float | None,
-    ) -> tuple[int, bytes, bool]:
-        """Write the request, read the answer: (status, body, whether to keep the connection)."""
-        reader, writer = connection.reader, connection.writer
-        try:
-            writer.write(message)
-            if writer.transport.get_write_buffer_size():
-                async with asyncio.timeout(write_timeout):
-                    await writer.drain()
-        except TimeoutError:
-            raise TimedOut("write timed out") from httpx.WriteTimeout("write timed out")
-        except OSError as err:
-            raise NetworkError(f"write failed: {type(err).__name__}") from httpx.WriteError(
-                str(err)
-            )
-        try:
-            async with asyncio.timeout(read_timeout):
-                response = _Response(await reader.readuntil(b"\r\n\r\n"))
-                if response.chunked:  # wins over a Content-Length (RFC 9112, 6.3)
-                    payload = await _read_chunked(reader)
-                elif response.length is not None:
-                    payload = await reader.readexactly(response.length)
-                elif response.status in (204, 304) or 100 <= response.status < 200:
-                    payload = b""
-                else:
-                    payload = await reader.read()
-        except TimeoutError:
-            raise TimedOut("read timed out") from httpx.ReadTimeout("read timed out")
-        except (OSError, EOFError, asyncio.LimitOverrunError, ValueError) as err:
-            # IncompleteReadError is an EOFError: the server closed the connection mid-answer.
-            raise NetworkError(f"read failed: {type(err).__name__}") from httpx.ReadError(str(err))
-        return response.status, payload, response.keep_alive
+    def _target(self, url: str) -> tuple[URL, URL | None]:
+        """The parsed URL and its proxy; the few API method URLs are kept, parsed."""
+        known = self._urls.get(url)
+        if known is not None:
+            return known
+        target = URL(url)
+        proxy = None
+        if target.host is not None and not urllib.request.proxy_bypass(target.host):
+            proxy = self._proxies.get(target.scheme) or self._proxies.get("all")
+        if len(self._urls) < 1024:  # file downloads have one URL each: not kept forever
+            self._urls[url] = (target, proxy)
+        return target, proxy
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    """A chunked body (RFC 9112, 7.1), trailers skipped."""
-    parts: list[bytes] = []
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        size = int(line.split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass  # a trailer field
-            return b"".join(parts)
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)  # the CRLF after the chunk
+def _failure(err: aiohttp.ClientError | TimeoutError) -> NetworkError:
+    """The telegram error for an aiohttp error, its cause free of the token."""
+    cause = _clean(err)
+    failure: NetworkError
+    if isinstance(err, aiohttp.ConnectionTimeoutError):
+        failure = TimedOut("Connect timed out: the request was *not* sent to Telegram.")
+    elif isinstance(err, TimeoutError):
+        failure = TimedOut(f"Timed out: {type(err).__name__}")  # read, or the whole call
+    else:
+        failure = NetworkError(f"aiohttp.{type(cause).__name__}: {cause}")
+    failure.__cause__ = cause
+    return failure
 
 
-def _key(target: _Target) -> tuple[str, str, int]:
-    return target.scheme, target.host, target.port
+def _clean(err: BaseException) -> BaseException:
+    """`err` cut from its chain, or a copy without the secrets in its text, if it has any."""
+    err.__cause__ = err.__context__ = None
+    text = str(err)
+    clean = _SECRETS.sub(_hidden, text)
+    if clean == text:
+        return err
+    try:
+        return type(err)(clean)
+    except TypeError:  # a class made from other arguments than a message
+        return aiohttp.ClientError(clean)
 
 
-def _body(request_data: RequestData | None) -> tuple[bytes, str | None]:
-    """The request body and its content type: a form, or multipart when files go along."""
-    if request_data is None:
-        return b"", None
-    if not request_data.contains_files:
-        params = request_data.json_parameters
-        if not params:
-            return b"", None
-        return request_data.url_encoded_parameters().encode(), (
-            "application/x-www-form-urlencoded"
-        )
-    boundary = secrets.token_hex(16)
-    marker = f"--{boundary}\r\n".encode()
-    parts: list[bytes] = []
+def _hidden(match: Match) -> str:
+    return "bot<hidden>" if match[1] else "//<hidden>@"
+
+
+def _multipart(request_data: RequestData) -> aiohttp.FormData:
+    """The fields and files of a call that sends files, as multipart/form-data."""
+    form = aiohttp.FormData(quote_fields=False)  # UTF-8 names, as httpx sends them
     for name, value in request_data.json_parameters.items():
-        parts += [
-            marker,
-            f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode(),
-            value.encode(),
-            b"\r\n",
-        ]
+        form.add_field(_quote(name), value)
     for name, (filename, content, mimetype) in request_data.multipart_data.items():
-        data = content if isinstance(content, bytes) else _read(content)
-        parts += [
-            marker,
-            (
-                f'Content-Disposition: form-data; name="{_quote(name)}"; '
-                f'filename="{_quote(filename)}"\r\nContent-Type: {mimetype}\r\n\r\n'
-            ).encode(),
-            data,
-            b"\r\n",
-        ]
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def _read(handle: IO[bytes]) -> bytes:
-    return handle.read()
+        form.add_field(_quote(name), content, filename=_quote(filename), content_type=mimetype)
+    return form
 
 
 def _quote(value: str) -> str:
-    """A name or file name inside a quoted multipart header (as browsers and httpx escape)."""
-    return (
-        value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-    )
+    """A name or file name for a quoted multipart header, as httpx escapes (aiohttp: `\\`)."""
+    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def proxy_configured() -> bool:
-    """Whether the environment names a proxy (HTTPS_PROXY, ALL_PROXY…), as httpx would use."""
-    return any(scheme != "no" for scheme in urllib.request.getproxies())
+def _proxies_from_environment() -> dict[str, URL]:
+    """HTTP(S)_PROXY and ALL_PROXY by scheme, as urllib and httpx read them; HTTP proxies only.
+
+    aiohttp sends a user and password in the proxy's URL as Proxy-Authorization.
+    """
+    proxies: dict[str, URL] = {}
+    for scheme, value in urllib.request.getproxies().items():
+        if scheme not in ("http", "https", "all"):
+            continue
+        proxy = URL(value)
+        if proxy.scheme != "http" or not proxy.host:  # the value may hold a password: not shown
+            raise ValueError(f"{scheme.upper()}_PROXY: only http:// proxies are supported")
+        proxies[scheme] = proxy
+    return proxies
 
 
 def make_request(*, connection_pool_size: int, read_timeout: float | None = 5.0) -> BaseRequest:
-    """The Bot API client for `jaga run`: `StreamRequest`, or httpx's behind a proxy."""
-    if proxy_configured():
-        return HTTPXRequest(connection_pool_size=connection_pool_size, read_timeout=read_timeout)
-    return StreamRequest(connection_pool_size=connection_pool_size, read_timeout=read_timeout)
+    """The Bot API client for `jaga run`."""
+    return AiohttpRequest(connection_pool_size=connection_pool_size, read_timeout=read_timeout)

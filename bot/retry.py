@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import aiohttp
 import httpx
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
@@ -33,8 +34,14 @@ JSONDict = dict[str, Any]
 BACKOFF_SECONDS: tuple[float, ...] = (0.5, 2.0, 5.0)
 
 
-# httpx errors raised before any byte of the request reached Telegram.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx and aiohttp (bot/http.py) errors raised before any byte of the request reached Telegram.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
 # Methods whose repetition repeats their effect (a second message, a second forward).
 _NOT_IDEMPOTENT = ("send", "forward", "copy")
 _IDEMPOTENT_ANYWAY = frozenset({"sendChatAction"})
@@ -48,13 +55,14 @@ def is_idempotent(method: str) -> bool:
 def surely_not_delivered(exc: NetworkError) -> bool:
     """Whether Telegram surely did not act on the request that failed with `exc`.
 
-    PTB's HTTPXRequest wraps httpx's errors (`__cause__`); an error answer from Telegram itself
-    (5xx) has no httpx cause. A timeout with no cause at all cannot be placed: assume delivered.
+    PTB's HTTPXRequest wraps httpx's errors (`__cause__`), bot/http.py aiohttp's; an error answer
+    from Telegram itself (5xx) has no such cause. A timeout with no cause at all cannot be
+    placed: assume delivered.
     """
     cause = exc.__cause__
     if isinstance(cause, _NOT_SENT):
         return True
-    if isinstance(cause, httpx.HTTPError):
+    if isinstance(cause, httpx.HTTPError | aiohttp.ClientError):
         return False  # read or write timeout, dropped connection: it may have arrived
     if isinstance(exc, TimedOut):
         return "not* sent" in exc.message  # PTB's pool-timeout message says so

@@ -1,12 +1,14 @@
-"""bot/http.py: the lean Bot API client, against a small HTTP server on 127.0.0.1 in the test."""
+"""bot/http.py: the Bot API client on aiohttp, against a small HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import ssl
-from collections.abc import AsyncIterator, Callable
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -14,11 +16,9 @@ from urllib.parse import parse_qsl
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.request import HTTPXRequest
 
-from bot import http
 from bot.app import build_application
-from bot.http import StreamRequest, make_request
+from bot.http import AiohttpRequest, make_request
 from bot.retry import surely_not_delivered
 from tests.conftest import make_settings
 
@@ -125,7 +125,7 @@ async def serve() -> AsyncIterator[Callable[[Reply], asyncio.Future[Server]]]:
 
 async def test_send_message_through_telegram_bot_reuses_one_connection(serve) -> None:  # type: ignore[no-untyped-def]
     server = await serve(message)
-    async with Bot("1:T", base_url=server.url, request=StreamRequest()) as bot:
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
         first = await bot.send_message(42, "Halo, apa kabar?")
         second = await bot.send_message(42, "Terima kasih & sampai jumpa")
     assert (first.text, second.text) == ("Halo, apa kabar?", "Terima kasih & sampai jumpa")
@@ -145,7 +145,7 @@ async def test_send_message_through_telegram_bot_reuses_one_connection(serve) ->
 
 async def test_concurrent_calls_each_get_their_own_answer(serve) -> None:  # type: ignore[no-untyped-def]
     server = await serve(message)
-    async with Bot("1:T", base_url=server.url, request=StreamRequest()) as bot:
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
         sent = await asyncio.gather(*(bot.send_message(n, f"teks {n}") for n in range(20)))
     assert [(m.chat_id, m.text) for m in sent] == [(n, f"teks {n}") for n in range(20)]
     assert server.connections <= 20
@@ -160,7 +160,7 @@ async def test_error_answers_become_telegram_errors(serve) -> None:  # type: ign
         )
 
     server = await serve(bad)
-    async with Bot("1:T", base_url=server.url, request=StreamRequest()) as bot:
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
         with pytest.raises(BadRequest, match=r"[Cc]hat not found"):
             await bot.send_message(1, "x")
 
@@ -178,7 +178,7 @@ async def test_chunked_answer_and_connection_close_are_read(serve) -> None:  # t
         )
 
     server = await serve(chunked)
-    async with Bot("1:T", base_url=server.url, request=StreamRequest()) as bot:
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
         assert await bot.answer_callback_query("q1") is True
         assert await bot.answer_callback_query("q2") is True
     # The server said Connection: close, so the second call opened a new connection.
@@ -188,7 +188,7 @@ async def test_chunked_answer_and_connection_close_are_read(serve) -> None:  # t
 async def test_a_connection_the_server_closed_is_not_reused(serve) -> None:  # type: ignore[no-untyped-def]
     server = await serve(lambda seen: ok(True))
     server.close_each = True  # answers, then closes the connection without saying so
-    async with StreamRequest() as request:
+    async with AiohttpRequest() as request:
         assert await request.post(f"{server.url}1:T/answerCallbackQuery") is True
         await asyncio.sleep(0.05)  # the close reaches the idle connection in the pool
         assert await request.post(f"{server.url}1:T/answerCallbackQuery") is True
@@ -199,7 +199,7 @@ async def test_files_go_as_multipart_with_the_other_fields(serve) -> None:  # ty
     document = {"message_id": 9, "date": 0, "chat": {"id": 7, "type": "private"},
                 "document": {"file_id": "d", "file_unique_id": "d"}}  # fmt: skip
     server = await serve(lambda seen: ok(document))
-    async with Bot("1:T", base_url=server.url, request=StreamRequest()) as bot:
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
         sent_message = await bot.send_document(
             7, b"a,b\n1,2\n", filename="x.csv", caption='Berkas "A"'
         )
@@ -230,7 +230,7 @@ async def test_read_timeout_is_timed_out_and_may_have_been_delivered(serve) -> N
     server = await asyncio.start_server(never, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with StreamRequest(read_timeout=0.2) as request:
+        async with AiohttpRequest(read_timeout=0.2) as request:
             with pytest.raises(TimedOut) as caught:
                 await request.post(f"http://127.0.0.1:{port}/bot1:T/sendMessage")
     finally:
@@ -242,7 +242,7 @@ async def test_read_timeout_is_timed_out_and_may_have_been_delivered(serve) -> N
 
 async def test_dropped_without_answer_is_network_error_maybe_delivered(serve) -> None:  # type: ignore[no-untyped-def]
     server = await serve(lambda seen: b"")
-    async with StreamRequest() as request:
+    async with AiohttpRequest() as request:
         with pytest.raises(NetworkError) as caught:
             await request.post(f"{server.url}1:T/sendMessage")
     assert not isinstance(caught.value, TimedOut)
@@ -254,11 +254,37 @@ async def test_refused_connection_was_surely_not_delivered() -> None:
     port = probe.sockets[0].getsockname()[1]
     probe.close()
     await probe.wait_closed()
-    async with StreamRequest() as request:
+    async with AiohttpRequest() as request:
         with pytest.raises(NetworkError) as caught:
             await request.post(f"http://127.0.0.1:{port}/bot1:T/sendMessage")
     assert surely_not_delivered(caught.value)
     assert "bot1:T" not in str(caught.value)  # the token never goes into an error
+
+
+async def test_connect_timeout_was_surely_not_delivered_and_hides_the_token() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            await reader.read()  # takes the connection, never answers the TLS handshake
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AiohttpRequest(connect_timeout=0.2) as request:
+            with pytest.raises(TimedOut) as caught:
+                await request.post(f"https://localhost:{port}/bot1:T/sendMessage")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert surely_not_delivered(caught.value)
+    # aiohttp names the URL in this error: no error in the chain a log shows names the token.
+    shown: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        shown.append(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    assert len(shown) == 2  # the TimedOut and aiohttp's ConnectionTimeoutError
+    assert not any("1:T" in "".join(traceback.format_exception_only(e)) for e in shown)
 
 
 async def test_full_pool_times_out_and_was_surely_not_delivered(serve) -> None:  # type: ignore[no-untyped-def]
@@ -274,7 +300,7 @@ async def test_full_pool_times_out_and_was_surely_not_delivered(serve) -> None: 
     server = await asyncio.start_server(held, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/bot1:T/answerCallbackQuery"
     try:
-        async with StreamRequest(connection_pool_size=1, pool_timeout=0.1) as request:
+        async with AiohttpRequest(connection_pool_size=1, pool_timeout=0.1) as request:
             first = asyncio.create_task(request.post(url))
             await asyncio.sleep(0.05)
             with pytest.raises(TimedOut) as caught:
@@ -288,31 +314,61 @@ async def test_full_pool_times_out_and_was_surely_not_delivered(serve) -> None: 
 
 
 async def test_read_timeout_property_is_what_get_updates_adds_to() -> None:
-    assert StreamRequest(read_timeout=7.5).read_timeout == 7.5
+    assert AiohttpRequest(read_timeout=7.5).read_timeout == 7.5
 
 
-def test_a_proxy_in_the_environment_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
-                 "all_proxy", "NO_PROXY", "no_proxy"):  # fmt: skip
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                   "all_proxy", "NO_PROXY", "no_proxy")  # fmt: skip
+
+
+async def test_a_proxy_in_the_environment_carries_the_calls(
+    serve: Callable[[Reply], Awaitable[Server]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    proxy = await serve(lambda seen: ok(True))  # a forward proxy sees the whole URL
+    monkeypatch.setenv("HTTP_PROXY", f"http://jaga:rahasia@127.0.0.1:{proxy.port}")
     monkeypatch.setenv("NO_PROXY", "localhost")
-    assert isinstance(make_request(connection_pool_size=8), StreamRequest)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    assert http.proxy_configured()
-    assert isinstance(make_request(connection_pool_size=8), HTTPXRequest)
+    async with AiohttpRequest() as request:
+        assert await request.post("http://api.telegram.invalid/bot1:T/answerCallbackQuery")
+    sent = proxy.seen[0]
+    assert sent.path == "http://api.telegram.invalid/bot1:T/answerCallbackQuery"
+    assert sent.headers["proxy-authorization"] == "Basic amFnYTpyYWhhc2lh"  # jaga:rahasia
+    # NO_PROXY: straight to the host, which does not exist here.
+    async with AiohttpRequest() as request:
+        with pytest.raises(NetworkError) as caught:
+            await request.post("http://localhost:1/bot1:T/answerCallbackQuery")
+    assert surely_not_delivered(caught.value)
+    assert len(proxy.seen) == 1
+    # A proxy that is not there: not sent, and its password is in no error.
+    monkeypatch.setenv("HTTP_PROXY", "http://jaga:rahasia@127.0.0.1:1")
+    async with AiohttpRequest() as request:
+        with pytest.raises(NetworkError) as caught:
+            await request.post("http://api.telegram.invalid/bot1:T/answerCallbackQuery")
+    assert surely_not_delivered(caught.value)
+    assert "rahasia" not in f"{caught.value} {caught.value.__cause__}"
 
 
-def test_jaga_run_talks_to_telegram_through_the_lean_client(
+async def test_a_proxy_this_client_cannot_speak_to_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "socks5://jaga:rahasia@127.0.0.1:1080")
+    request = make_request(connection_pool_size=8)
+    with pytest.raises(ValueError, match="ALL_PROXY") as caught:
+        await request.initialize()
+    assert "rahasia" not in str(caught.value)
+
+
+def test_jaga_run_talks_to_telegram_through_aiohttp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
-                 "all_proxy"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
     settings = make_settings(tmp_path, telegram_token="123:abc")
     app = build_application(settings)
     # Both the calls and the long polling; tests and the console pass their own stand-in.
-    assert isinstance(app.bot.request, StreamRequest)
-    assert isinstance(app.bot._request[0], StreamRequest)
+    assert isinstance(app.bot.request, AiohttpRequest)
+    assert isinstance(app.bot._request[0], AiohttpRequest)
     assert app.bot._request[0].pool_size == 1
 
 
@@ -360,13 +416,13 @@ async def test_https_verifies_the_certificate_and_keeps_the_connection(tmp_path:
     url = f"https://localhost:{port}/bot"
     try:
         trusting = ssl.create_default_context(cafile=str(cert))
-        async with Bot("1:T", base_url=url, request=StreamRequest(ssl_context=trusting)) as bot:
+        async with Bot("1:T", base_url=url, request=AiohttpRequest(ssl_context=trusting)) as bot:
             assert (await bot.send_message(3, "aman")).text == "aman"
             assert (await bot.send_message(3, "lagi")).text == "lagi"
         assert state.connections == 1
         assert state.seen[-1].headers["host"] == f"localhost:{port}"
         # With the default trust store a self-signed certificate is refused, before sending.
-        async with StreamRequest() as request:
+        async with AiohttpRequest() as request:
             with pytest.raises(NetworkError) as caught:
                 await request.post(f"{url}1:T/sendMessage")
         assert surely_not_delivered(caught.value)
@@ -378,25 +434,9 @@ async def test_https_verifies_the_certificate_and_keeps_the_connection(tmp_path:
 
 async def test_file_download_path_is_quoted_and_read_with_get(serve) -> None:  # type: ignore[no-untyped-def]
     server = await serve(lambda seen: b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")
-    async with StreamRequest() as request:
+    async with AiohttpRequest() as request:
         data = await request.retrieve(f"http://127.0.0.1:{server.port}/file/bot1:T/a b\r\nX: y")
     assert data == b"abc"
     assert server.seen[0].method == "GET"
     assert server.seen[0].path == "/file/bot1:T/a%20bX:%20y"  # urlsplit drops CR and LF
     assert "x" not in server.seen[0].headers
-
-
-async def test_chunked_wins_over_a_content_length_and_the_connection_is_kept(serve) -> None:  # type: ignore[no-untyped-def]
-    payload = json.dumps({"ok": True, "result": True}).encode()
-
-    def both(seen: Seen) -> bytes:
-        return (
-            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
-        )
-
-    server = await serve(both)
-    async with StreamRequest() as request:
-        assert await request.post(f"{server.url}1:T/answerCallbackQuery") is True
-        assert await request.post(f"{server.url}1:T/answerCallbackQuery") is True
-    assert server.connections == 1
