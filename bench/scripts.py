@@ -8,7 +8,7 @@ from bench.people import Person, fingerprint
 
 
 def registration_available() -> bool:
-    """Whether the registration flow (handlers/registration.py) is in this checkout."""
+    """Whether the registration flow (handlers/registration/) is in this checkout."""
     return find_spec("handlers.registration") is not None
 
 

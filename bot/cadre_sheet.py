@@ -2,7 +2,7 @@
 
 A cadre with no signal in the field fills one row per worker offline and sends the file back to
 the bot. Every row is checked as the chat checks a typed answer (bot/registration.py); the
-handler (handlers/cadres.py) runs these pure functions off the event loop, writes the valid rows
+handler (handlers/cadres/) runs these pure functions off the event loop, writes the valid rows
 and returns the same file with a result column. Nothing here touches the database or network.
 
 The template carries a hidden marker sheet with its version, so an older template or any other

@@ -24,14 +24,14 @@ def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
         for command in context.services.commands.values()
         if command.menu_label
     ]
-    # Registering from a photo of the KTP (handlers/registration.py photo_start).
+    # Registering from a photo of the KTP (handlers/registration/photo.py photo_start).
     buttons.insert(1, (_("Daftar pakai foto KTP"), f"MENU {PHOTO_MENU}"))
     return inline(columns(buttons, 2))
 
 
 async def start(update: Update, context: JagaContext) -> None:
     """Greets the user, says what the bot can do and shows the main menu."""
-    # A cadre invite link (t.me/<bot>?start=<code>) arrives as `/start <code>`: handlers/cadres.py.
+    # A cadre invite link (t.me/<bot>?start=<code>) arrives as `/start <code>`: handlers/cadres/.
     if context.args and cadres.is_invite_code(context.args[0]):
         await cadres.open_invite(update, context, context.args[0])
         return
@@ -61,7 +61,7 @@ async def help_command(update: Update, context: JagaContext) -> None:
         lines += [f"/{name} – {_(text)}" for name, text in entries if name in OFFICIAL_COMMANDS]
         others = [f"/{name}" for name, _text in entries if name not in OFFICIAL_COMMANDS]
         lines += ["", _("Perintah lain: {commands}").format(commands=" ".join(others))]
-        if who == "cadre":  # many workers at once, offline: the spreadsheet (handlers/cadres.py)
+        if who == "cadre":  # many workers at once, offline: the spreadsheet (handlers/cadres/)
             lines.append(
                 _(
                     "Banyak pekerja sekaligus: /kader, tekan Unduh formulir, isi tanpa sinyal, "

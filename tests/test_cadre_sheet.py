@@ -29,6 +29,7 @@ from bot.i18n import translator
 from bot.membership import FileSource, import_members
 from bot.registration import StoredRegistration
 from handlers import cadres
+from handlers.cadres import sheet_submit
 from storage import audit, roles
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
@@ -268,7 +269,7 @@ async def test_a_crash_mid_file_keeps_the_rows_before_it_and_a_resend_completes(
 ) -> None:
     await make_cadre(harness)
     content = fill(await download_template(harness), [worker() for _ in range(5)])
-    monkeypatch.setattr(cadres, "BATCH", 2)  # rows are committed two at a time
+    monkeypatch.setattr(sheet_submit, "BATCH", 2)  # rows are committed two at a time
     real = audit.log_transition
     rows_logged = itertools.count(1)
 

@@ -1,0 +1,338 @@
+"""Asking: the text and buttons of the question a registration waits for, in full or in one
+line (asked again after a problem or an answered question)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup
+
+from bot.context import JagaContext
+from bot.contributions import load_table
+from bot.i18n import N_
+from bot.registration import (
+    EXAMPLE_NIK,
+    HEIR_LABELS,
+    HEIR_RELATIONS,
+    OCCUPATION_CODES,
+    OCCUPATION_LABELS,
+    PERIODS,
+    PROGRAM_LABELS,
+    Step,
+    format_nik,
+    kabupaten_choices,
+    region_name,
+)
+from handlers.common import Keyboard, Turn, columns, inline, say
+from handlers.registration.common import normal_total, quote_of, reg_data, turn_region
+from handlers.registration.pickers import region_options, region_rows, year_rows
+from handlers.registration.summary import discount_note, summary_screen
+from storage import registrations
+
+MONTHS = (
+    N_("Januari"),
+    N_("Februari"),
+    N_("Maret"),
+    N_("April"),
+    N_("Mei"),
+    N_("Juni"),
+    N_("Juli"),
+    N_("Agustus"),
+    N_("September"),
+    N_("Oktober"),
+    N_("November"),
+    N_("Desember"),
+)
+
+
+async def ask_current(
+    context: JagaContext,
+    turn: Turn,
+    registration: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> None:
+    """Ask the question the registration waits for (read from the database unless given),
+    after `note` (what the last answer was read as) in the same message."""
+    if registration is None:
+        registration = await registrations.active_of(context.db, turn.id)
+    if registration is None or registration["step"] is None:
+        return
+    if registration["step"] == Step.SUMMARY:
+        # The person who typed them sees NIK and phone in full, to catch typing mistakes.
+        cipher = context.cipher
+        nik = cipher.decrypt(registration["nik_enc"]) if registration["nik_enc"] else None
+        phone = cipher.decrypt(registration["phone_enc"]) if registration["phone_enc"] else None
+        text, keyboard = summary_screen(turn, registration, nik=nik, phone=phone)
+    else:
+        text, keyboard = question_of(turn, registration)
+    if note:
+        text = f"{note}\n\n{text}"
+    await say(context, turn.chat_id, text, keyboard)
+
+
+def short_question(turn: Turn, r: dict[str, Any]) -> tuple[str, Keyboard | None]:
+    """The current question in one line, with its buttons: asked again after an answer to a
+    question or a problem."""
+    _ = turn.gettext
+    step = Step(r["step"])
+    me = bool(r["for_self"])
+    if step == Step.SUMMARY:
+        _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
+        return _(
+            "Jika data sudah benar, tekan Kirim. Untuk mengubah, tekan tombol Ubah."
+        ), keyboard
+    text, keyboard = question_of(turn, r)
+    short = {
+        Step.CONSENT: _("Apakah Anda setuju data tadi dipakai untuk pendaftaran ini?"),
+        Step.NIK: _("Ketik NIK Anda (16 angka, ada di KTP).")
+        if me
+        else _("Ketik NIK orang yang didaftarkan (16 angka, ada di KTP)."),
+        Step.BIRTH_CONFIRM: _("Apakah tanggal lahir dan jenis kelamin dari NIK tadi benar?"),
+        Step.PHONE: _("Tekan tombol di bawah untuk mengirim nomor HP Anda, atau ketik nomornya.")
+        if me
+        else None,
+        Step.INCOME: _(
+            "Berapa kira-kira penghasilan per bulan? Ketik jumlahnya atau pilih tombol."
+        ),
+        Step.PROGRAMS: _("Pilih program: JKK + JKM, atau JKK + JKM + JHT."),
+        Step.HEIR_NAME: _("Ketik nama ahli waris, atau tekan Lewati."),
+    }.get(step)
+    return short or text.split("\n\n")[0], keyboard
+
+
+def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
+    """The text and buttons of the question a registration waits for."""
+    _ = turn.gettext
+    step = Step(r["step"])
+    me = bool(r["for_self"])
+    scratch = json.loads(r["scratch"] or "{}")
+    if step == Step.CONSENT:
+        text = _(
+            "Sebelum mulai, mohon baca ini.\n\n"
+            "Kami akan menanyakan NIK, nama, tanggal lahir, nama ibu kandung, nomor HP, alamat, "
+            "pekerjaan, penghasilan, dan ahli waris.\n\n"
+            "Data ini hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan. Yang bisa melihatnya: "
+            "petugas dinas tenaga kerja kabupaten dan BPJS Ketenagakerjaan. NIK dan nomor HP "
+            "disimpan dalam bentuk tersandi. Foto KTP, bila dikirim, dihapus setelah dibaca.\n\n"
+            "Anda bisa melihat atau menghapus data Anda dengan /data_saya.\n\n"
+            "Apakah Anda setuju?"
+        )
+        rows = [
+            [(_("Setuju"), reg_data(step, "yes"))],
+            [(_("Kenapa data saya diminta?"), reg_data(step, "why"))],
+            [(_("Tidak"), reg_data(step, "no"))],
+        ]
+        return text, inline(rows)
+    if step == Step.FOR_WHOM:
+        rows = [
+            [(_("Diri saya sendiri"), reg_data(step, "self"))],
+            [(_("Orang lain"), reg_data(step, "other"))],
+        ]
+        return _("Siapa yang didaftarkan?"), inline(rows)
+    if step == Step.CONSENT_OTHER:
+        text = _(
+            "Sudah minta izin Ibu/Bapak yang didaftarkan?\n\n"
+            "Datanya hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan. Dia boleh meminta "
+            "datanya dihapus lewat Anda atau petugas kabupaten."
+        )
+        rows = [
+            [(_("Sudah, dia setuju"), reg_data(step, "yes"))],
+            [(_("Belum"), reg_data(step, "no"))],
+        ]
+        return text, inline(rows)
+    if step == Step.NIK and scratch.get("by_photo"):
+        return ktp_prompt(turn, me), inline([[(_("Ketik saja"), "KTP type")]])
+    if step == Step.NIK:
+        example = format_nik(EXAMPLE_NIK)
+        by_photo = inline([[(_("Pakai foto KTP"), "KTP how")]])
+        if me:
+            return _("Ketik NIK Anda (16 angka, ada di KTP).\nContoh penulisan: {example}").format(
+                example=example
+            ), by_photo
+        return _(
+            "Ketik NIK orang yang didaftarkan (16 angka, ada di KTP).\nContoh penulisan: {example}"
+        ).format(example=example), by_photo
+    if step == Step.NAME:
+        return (
+            _("Ketik nama lengkap Anda sesuai KTP.")
+            if me
+            else _("Ketik nama lengkap orang yang didaftarkan, sesuai KTP.")
+        ), None
+    if step == Step.BIRTH_CONFIRM:
+        sex = _("Laki-laki") if r["sex"] == "L" else _("Perempuan")
+        text = _(
+            "Nama: {name}\n\nDari NIK, kami membaca:\nTanggal lahir: {date}\nJenis kelamin: "
+            "{sex}\n\nApakah ini benar?"
+        ).format(
+            name=r["name"] or "-",
+            date=turn.tr.date(dt.date.fromisoformat(r["birth_date"])),
+            sex=sex,
+        )
+        return text, inline(
+            [[(_("Benar"), reg_data(step, "yes")), (_("Salah"), reg_data(step, "no"))]]
+        )
+    if step == Step.BIRTH_YEAR:
+        return _("Pilih tahun lahir."), inline(year_rows(turn, scratch.get("decade")))
+    if step == Step.BIRTH_MONTH:
+        buttons = [(_(m), reg_data(step, str(i))) for i, m in enumerate(MONTHS, start=1)]
+        return _("Pilih bulan lahir."), inline(columns(buttons, 3))
+    if step == Step.BIRTH_DAY:
+        year, month = scratch["birth_year"], scratch["birth_month"]
+        days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        buttons = [(str(d), reg_data(step, str(d))) for d in range(1, days + 1)]
+        return _("Pilih tanggal lahir."), inline(columns(buttons, 7))
+    if step == Step.SEX:
+        rows = [[(_("Laki-laki"), reg_data(step, "L")), (_("Perempuan"), reg_data(step, "P"))]]
+        return _("Pilih jenis kelamin."), inline(rows)
+    if step == Step.MOTHER:
+        text = (
+            _("Ketik nama ibu kandung Anda.")
+            if me
+            else _("Ketik nama ibu kandung orang yang didaftarkan.")
+        )
+        return text + "\n" + _("BPJS memakainya untuk memastikan identitas."), None
+    if step == Step.PHONE:
+        if me:
+            keyboard = ReplyKeyboardMarkup(
+                [[KeyboardButton(_("Kirim nomor HP saya"), request_contact=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+            return _(
+                "Tekan tombol di bawah untuk mengirim nomor HP Anda, atau ketik nomornya "
+                "(misalnya 0812 3456 7890)."
+            ), keyboard
+        rows = [[(_("Tidak punya HP"), reg_data(step, "none"))]]
+        return _("Ketik nomor HP orang yang didaftarkan (misalnya 0812 3456 7890)."), inline(rows)
+    if step == Step.KABUPATEN:
+        options = kabupaten_choices(turn_region(r, scratch))
+        text = _("Di kabupaten/kota mana tempat tinggalnya sekarang? Pilih, atau ketik namanya.")
+        return text, inline(region_rows(turn, step, options, scratch.get("page", 0)))
+    if step == Step.KECAMATAN:
+        options = region_options(step, r)
+        text = _("Pilih kecamatan di {place}, atau ketik namanya.").format(
+            place=region_name(r["kabupaten_code"])
+        )
+        rows = region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        return text, inline(rows)
+    if step == Step.DESA:
+        options = region_options(step, r)
+        text = _("Pilih desa/kelurahan di Kecamatan {place}, atau ketik sebagian namanya.").format(
+            place=region_name(r["kecamatan_code"])
+        )
+        rows = region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        return text, inline(rows)
+    if step == Step.OCCUPATION:
+        buttons = [(_(OCCUPATION_LABELS[c]), reg_data(step, c)) for c in OCCUPATION_CODES]
+        text = _("Apa pekerjaan Anda?") if me else _("Apa pekerjaan orang yang didaftarkan?")
+        return text, inline(columns(buttons, 2))
+    if step == Step.OCCUPATION_OTHER:
+        return _("Ketik pekerjaannya (misalnya: tukang kayu)."), None
+    if step == Step.INCOME:
+        table = load_table()
+        buttons = []
+        for bracket in table.brackets[:6]:
+            if bracket.income_from == 0:
+                label = _("Sampai {amount}").format(amount=turn.tr.money(bracket.income_to))
+            else:
+                label = (
+                    f"{turn.tr.money(bracket.income_from)} – {turn.tr.money(bracket.income_to)}"
+                )
+            buttons.append((label, reg_data(step, f"b{bracket.number}")))
+        text = _(
+            "Berapa kira-kira penghasilan per bulan?\nPilih tombol, atau ketik jumlahnya "
+            "(misalnya 1,5 juta)."
+        )
+        if not me:
+            text = _(
+                "Berapa kira-kira penghasilan orang yang didaftarkan per bulan?\nPilih tombol, "
+                "atau ketik jumlahnya (misalnya 1,5 juta)."
+            )
+        return text, inline([[b] for b in buttons])
+    if step == Step.PROGRAMS:
+        table = load_table()
+        bracket = table.bracket_for(r["income"])
+        rows = []
+        for code, with_jht in (("JKK_JKM", False), ("JKK_JKM_JHT", True)):
+            amount = normal_total(r, with_jht)
+            label = _("{programs}: {amount}/bulan").format(
+                programs=PROGRAM_LABELS[code], amount=turn.tr.money(amount)
+            )
+            rows.append([(label, reg_data(step, code))])
+        text = _(
+            "Pilih program:\n"
+            "• JKK: jaminan kecelakaan kerja\n"
+            "• JKM: jaminan kematian\n"
+            "• JHT: tabungan hari tua (boleh tidak ikut)"
+        )
+        if not bracket.mark.plain:
+            text += "\n\n" + _(
+                "Besar iuran menurut tabel penghasilan BPJS; petugas akan memeriksanya lagi."
+            )
+        return text, inline(rows)
+    if step == Step.PERIOD:
+        q = quote_of(r)  # the amounts of the summary: same payer, sector and day
+        buttons = [
+            (
+                _("{months} bulan ({amount})").format(
+                    months=m, amount=turn.tr.money(q.period_total(m))
+                ),
+                reg_data(step, str(m)),
+            )
+            for m in PERIODS
+        ]
+        text = _("Iuran dibayar untuk berapa bulan sekaligus?")
+        if discount_note(turn, r):
+            text += "\n" + _("Iuran per bulan: {value}").format(value=turn.tr.money(q.to_pay))
+            text += " " + (discount_note(turn, r) or "")
+        return text, inline(columns(buttons, 2))
+    if step == Step.PAYER:
+        rows = [
+            [(_("Saya sendiri") if me else _("Dia sendiri"), reg_data(step, "sendiri"))],
+            [(_("Program desa / kabupaten"), reg_data(step, "program"))],
+        ]
+        text = _(
+            "Siapa yang membayar iuran?\n"
+            "Jika ikut program bantuan iuran dari desa atau kabupaten, pilih Program. "
+            "Petugas kabupaten akan menentukan sumber dananya."
+        )
+        return text, inline(rows)
+    if step == Step.HEIR_NAME:
+        text = _(
+            "Siapa ahli warisnya? Ahli waris adalah orang yang menerima santunan bila "
+            "terjadi sesuatu.\n"
+            "Ketik namanya, atau tekan Lewati."
+        )
+        if not me:
+            text = _(
+                "Siapa ahli waris orang yang didaftarkan? Ahli waris adalah orang yang menerima "
+                "santunan bila terjadi sesuatu.\nKetik namanya, atau tekan Lewati."
+            )
+        return text, inline([[(_("Lewati"), reg_data(step, "skip"))]])
+    if step == Step.HEIR_RELATION:
+        buttons = [(_(HEIR_LABELS[c]), reg_data(step, c)) for c in HEIR_RELATIONS]
+        guess = scratch.get("heir_guess")
+        if guess in HEIR_LABELS:
+            # Read from the answer ("istri sy rina wati"): confirm with one press.
+            text = _("Ahli waris: {name}, hubungan: {relation}. Benar?").format(
+                name=r["heir_name"], relation=_(HEIR_LABELS[guess])
+            )
+            others = [b for b in buttons if not b[1].endswith(" " + guess)]
+            return text, inline([[(_("Benar"), reg_data(step, guess))], *columns(others, 2)])
+        return _("Apa hubungan ahli waris dengan peserta?"), inline(columns(buttons, 2))
+    raise AssertionError(f"no question for step {step}")  # the summary is built by ask_current
+
+
+def ktp_prompt(turn: Turn, me: bool) -> str:
+    _ = turn.gettext
+    if me:
+        return _(
+            "Silakan kirim foto bagian depan KTP Anda. Foto di tempat terang, lurus, seluruh "
+            "kartu terlihat. Foto dibaca lalu langsung dihapus."
+        )
+    return _(
+        "Silakan kirim foto bagian depan KTP orang yang didaftarkan. Foto di tempat terang, "
+        "lurus, seluruh kartu terlihat. Foto dibaca lalu langsung dihapus."
+    )

@@ -1,0 +1,69 @@
+"""What several parts of the registration flow share: the flow's name, the message limit,
+button data, the draft's scratch and today's contribution."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bot import clock
+from bot.context import JagaContext
+from bot.contributions import Quote, payer_of, quote, sector_of
+from bot.i18n import N_
+from bot.registration import Step
+from handlers.common import Turn
+
+# One logger for the whole flow, so its lines keep the name they always had.
+log = logging.getLogger("handlers.registration")
+
+FLOW = "daftar"
+# What /batal says for this flow (handlers/router.py): the answers are kept, not deleted.
+CANCEL_TEXT = N_(
+    "Pendaftaran dihentikan. Jawaban Anda tetap tersimpan: ketik /daftar untuk melanjutkan, "
+    "atau /start untuk ke menu."
+)
+# No message is longer than this: people read slowly on small screens.
+MAX_MESSAGE = 600
+# A step's handler of a typed answer or a button value: (context, turn, registration, input).
+TextAnswer = Callable[[JagaContext, Turn, dict[str, Any], str], Coroutine[Any, Any, None]]
+
+
+def reg_data(step: Step, value: str) -> str:
+    """The callback data of a button answering `step` with `value`."""
+    return f"REG {step} {value}"
+
+
+def scratch_with(r: dict[str, Any], **changes: Any) -> str:
+    """The draft's scratch (JSON) with `changes` applied; a change to None removes the key."""
+    scratch = json.loads(r["scratch"] or "{}")
+    scratch.update(changes)
+    return json.dumps({k: v for k, v in scratch.items() if v is not None})
+
+
+def turn_region(r: dict[str, Any], scratch: dict[str, Any]) -> str:
+    """The deployment region stored for this draft when it started."""
+    return str(scratch.get("region", "12"))
+
+
+def normal_total(r: dict[str, Any], with_jht: bool) -> int:
+    """The monthly contribution without any discount (what is stored and shown as normal)."""
+    programs = "JKK_JKM_JHT" if with_jht else "JKK_JKM"
+    return quote(r["income"], programs, None, "program", clock.today()).normal
+
+
+def quote_of(r: dict[str, Any]) -> Quote:
+    """Today's contribution of this registration: its income, programs, sector and payer."""
+    return quote(
+        r["income"], r["programs"], sector_of(r["occupation"]), payer_of(r), clock.today()
+    )
+
+
+def fit(text: str, room: int) -> str:
+    """`text` cut at a sentence end so that it fits in `room` characters."""
+    if len(text) <= room:
+        return text
+    cut = text[: room - 1]
+    end = max(cut.rfind(". "), cut.rfind("\n"))
+    return (cut[: end + 1] if end > room // 2 else cut.rstrip()) + "…"

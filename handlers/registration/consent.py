@@ -1,0 +1,88 @@
+"""The first questions: consent to the use of the data, for whom, and the other person's
+agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import clock
+from bot.context import JagaContext
+from bot.registration import CONSENT_VERSION, Step
+from handlers.common import Turn, say
+from handlers.registration.common import TextAnswer, log, scratch_with
+from handlers.registration.flow import advance, again
+from storage import registrations, users
+
+
+async def _consent(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    _ = turn.gettext
+    if value == "why":
+        text = _(
+            "Kenapa data ini diminta?\n\n"
+            "• NIK, nama, tanggal lahir, dan nama ibu kandung: BPJS memakainya untuk "
+            "memastikan identitas.\n"
+            "• Nomor HP: untuk memberi kabar.\n"
+            "• Alamat: menentukan kabupaten yang memeriksa pendaftaran.\n"
+            "• Pekerjaan dan penghasilan: menentukan besar iuran.\n"
+            "• Ahli waris: orang yang menerima santunan bila terjadi sesuatu (boleh dilewati)."
+        )
+        await again(context, turn, text, r)
+        return
+    if value == "no":
+        await registrations.delete_draft(context.db, turn.id)
+        await users.set_active_flow(context.db, turn.id, None)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Baik, tidak apa-apa. Tidak ada data yang disimpan. Ketik /daftar jika Anda "
+                "berubah pikiran."
+            ),
+        )
+        return
+    await advance(
+        context,
+        turn,
+        r,
+        Step.CONSENT,
+        consent_version=CONSENT_VERSION,
+        consent_at=clock.utc_iso(clock.now()),
+        scratch=scratch_with(r, region=context.settings.region),
+    )
+
+
+async def _consent_other(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value == "yes":
+        log.info("event=registration_person_agreed registration=%s", r["id"])
+        await advance(context, turn, r, Step.CONSENT_OTHER)
+        return
+    # Not yet: the answers so far stay; /daftar continues here once the person has agreed.
+    await users.set_active_flow(context.db, turn.id, None)
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Baik. Silakan minta izin orang yang didaftarkan dulu. Jawaban tadi tetap tersimpan; "
+            "ketik /daftar untuk melanjutkan."
+        ),
+    )
+
+
+async def _for_whom(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    me = value == "self"
+    await advance(
+        context,
+        turn,
+        r,
+        Step.FOR_WHOM,
+        for_self=int(me),
+        worker_telegram_id=turn.id if me else None,
+    )
+
+
+# This part's handlers by step, of a typed answer and of a button value (see messages.py).
+CHOICES: dict[Step, TextAnswer] = {
+    Step.CONSENT: _consent,
+    Step.FOR_WHOM: _for_whom,
+    Step.CONSENT_OTHER: _consent_other,
+}

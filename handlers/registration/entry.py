@@ -1,0 +1,124 @@
+"""Entry points: /daftar (new, or continue an unsent draft), a reviewer's fix request (`FIX
+<id>`), and /batal."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import JagaContext
+from bot.registration import FIELDS, ORDER, Step, progress
+from handlers.common import Turn, answer_button, inline, say
+from handlers.registration.asking import ask_current
+from handlers.registration.common import FLOW, scratch_with
+from storage import registrations, review, users
+
+
+async def daftar(update: Update, context: JagaContext) -> None:
+    """Starts a registration with the consent question, or offers to continue an unsent one."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    current = await registrations.active_of(context.db, turn.id)
+    if current is not None and current["status"] == "draft" and current["step"] != Step.CONSENT:
+        await users.set_active_flow(context.db, turn.id, FLOW)
+        done, total = progress(current)
+        keyboard = inline(
+            [
+                [(_("Lanjutkan ({done} dari {total} terisi)").format(done=done, total=total),
+                  "REGX go")],
+                [(_("Mulai dari awal"), "REGX new")],
+            ]
+        )  # fmt: skip
+        await say(
+            context,
+            turn.chat_id,
+            _("Ada pendaftaran yang belum selesai. Lanjutkan dari pertanyaan terakhir?"),
+            keyboard,
+        )
+        return
+    waiting = (
+        None if current is not None else await registrations.waiting_fix_of(context.db, turn.id)
+    )
+    if waiting is not None:
+        # A fix stopped with /batal is resumed here, not by registering the same NIK again.
+        keyboard = inline(
+            [[(_("Perbaiki data"), f"FIX {waiting['id']}")], [(_("Daftar baru"), "REGX new")]]
+        )
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Pendaftaran {ref} menunggu perbaikan. Tekan «Perbaiki data» untuk "
+                "melanjutkannya, atau «Daftar baru» untuk mendaftarkan orang lain."
+            ).format(ref=waiting["ref"]),
+            keyboard,
+        )
+        return
+    await start_new(context, turn)
+
+
+async def start_new(context: JagaContext, turn: Turn) -> None:
+    await registrations.create_draft(context.db, turn.id, Step.CONSENT)
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await ask_current(context, turn)
+
+
+async def resume_choice(update: Update, context: JagaContext) -> None:
+    """Continues the unsent registration at its question, or starts over."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_button(query)
+    turn = await Turn.load(update, context)
+    if query.data == "REGX new":
+        await start_new(context, turn)
+        return
+    if await registrations.active_of(context.db, turn.id) is None:
+        await say(context, turn.chat_id, turn.gettext("Tidak ada pendaftaran yang belum selesai."))
+        await start_new(context, turn)
+        return
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await ask_current(context, turn)
+
+
+async def fix(update: Update, context: JagaContext) -> None:
+    """Opens exactly the questions a reviewer asked to fix (`FIX <id>`), the first one first."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    value = query.data.removeprefix("FIX ")
+    r = await registrations.get(context.db, int(value)) if value.isdigit() else None
+    request = None
+    allowed = r is not None and turn.id in (r["operator_id"], r["worker_telegram_id"])
+    if r is not None and allowed and r["status"] == "perlu_perbaikan":
+        request = await review.open_fix_request(context.db, r["id"])
+    if r is None or request is None:
+        await answer_button(query, _("Tombol ini sudah tidak berlaku."))
+        return
+    await answer_button(query)
+    requested, note = request
+    fields = sorted((f for f in requested if f in FIELDS), key=lambda f: ORDER.index(FIELDS[f][0]))
+    if not fields:
+        fields = ["name"]  # a request with no known field: let them check everything from the name
+    await registrations.update(
+        context.db,
+        r["id"],
+        step=FIELDS[fields[0]][0],
+        editing=1,
+        scratch=scratch_with(r, fixing=fields, page=None, decade=None, correcting_birth=None),
+    )
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    lines = [_("Perbaikan untuk pendaftaran {ref}.").format(ref=r["ref"])]
+    if note:
+        lines.append(_("Catatan petugas: {note}").format(note=note))
+    await say(context, turn.chat_id, "\n".join(lines))
+    await ask_current(context, turn)
+
+
+async def on_cancel(context: JagaContext, telegram_id: int) -> None:
+    """Keeps the unsent draft for /daftar to continue; a fix in progress stops being asked.
+
+    Kept drafts still go under the retention rule (storage/privacy.py purge_expired).
+    """
+    current = await registrations.active_of(context.db, telegram_id)
+    if current is not None and current["status"] != "draft":
+        await registrations.update(context.db, current["id"], step=None, editing=0, scratch="{}")

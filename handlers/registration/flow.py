@@ -1,0 +1,90 @@
+"""Moving through the questions: store an answer and ask the next, start the address at a cadre's
+or reviewer's own area, or say what was wrong and ask the same question again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.access import access_of
+from bot.context import JagaContext
+from bot.registration import Step, kabupaten_choices, next_step
+from handlers.common import Turn, say
+from handlers.registration.asking import ask_current, short_question
+from handlers.registration.common import scratch_with, turn_region
+from storage import registrations
+
+
+async def advance(
+    context: JagaContext,
+    turn: Turn,
+    r: dict[str, Any],
+    step: Step,
+    *,
+    note: str | None = None,
+    **fields: Any,
+) -> None:
+    """Store the answer and the next step in one commit, then ask the next question (after
+    `note`, in the same message)."""
+    merged = {**r, **fields}
+    scratch = json.loads(merged.get("scratch") or "{}")
+    following = next_step(step, merged, scratch.get("fixing"))
+    # Questions answered from a confirmed KTP photo are not asked again on the way forward.
+    from_photo = set(scratch.get("ktp_done", ()))
+    while following in from_photo and following != Step.SUMMARY and not merged.get("editing"):
+        following = next_step(following, merged)
+    if following == Step.KABUPATEN:
+        own = await own_area(context, turn, merged)
+        if own is not None:
+            following, area = own
+            fields.update(area)
+            merged.update(area)
+    if following == Step.SUMMARY and merged["status"] == "draft":
+        fields.setdefault("editing", 1)  # from the summary on, a change returns to it
+    await registrations.update(context.db, r["id"], step=following, **fields)
+    # What was just committed, so the next question needs no read-back.
+    await ask_current(context, turn, {**merged, **fields, "step": following}, note)
+
+
+async def own_area(
+    context: JagaContext, turn: Turn, r: dict[str, Any]
+) -> tuple[Step, dict[str, Any]] | None:
+    """Where the address questions start for a cadre (their kecamatan's desa, their desa first)
+    or a reviewer (their kabupaten's kecamatan); None for everyone else."""
+    access = await access_of(context.db, context.settings, turn.id)
+    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(r["scratch"] or "{}")))}
+    for code in access.cadre_regions:
+        if code.count(".") >= 2 and code[:5] in served:
+            return Step.DESA, {
+                "kabupaten_code": code[:5],
+                "kecamatan_code": code[:8],
+                "desa_code": None,
+                "scratch": scratch_with(r, home=code, page=None),
+            }
+    for code in access.reviewer_regions:
+        if code.count(".") >= 1 and code[:5] in served:
+            return Step.KECAMATAN, {
+                "kabupaten_code": code[:5],
+                "kecamatan_code": None,
+                "desa_code": None,
+                "scratch": scratch_with(r, home=code[:5], page=None),
+            }
+    return None
+
+
+async def again(
+    context: JagaContext, turn: Turn, problem: str, r: dict[str, Any] | None = None
+) -> None:
+    """Say what was wrong and ask the same question again, short, in one message."""
+    if r is None:
+        r = await registrations.active_of(context.db, turn.id)
+    if r is None or r["step"] is None:
+        await say(context, turn.chat_id, problem)
+        return
+    short, keyboard = short_question(turn, r)
+    await say(context, turn.chat_id, f"{problem}\n\n{short}", keyboard)
+
+
+async def stale(context: JagaContext, turn: Turn) -> None:
+    """A button value this question does not offer (an old or forged button): ask again."""
+    await again(context, turn, turn.gettext("Tombol ini sudah tidak berlaku."))

@@ -1,0 +1,340 @@
+"""Typed messages and button presses at a question: an answer, a button's label typed, a
+question about coverage answered in between, or a file read as a KTP photo."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import clock
+from bot.context import JagaContext
+from bot.i18n import N_
+from bot.knowledge import parse_contribution_question
+from bot.registration import (
+    QUESTION_WORDS,
+    SYNONYMS,
+    Choice,
+    Step,
+    check_free_text,
+    check_income,
+    check_name,
+    check_nik,
+    check_phone,
+    is_help,
+    looks_like_question,
+    match_choice,
+    normalise,
+    search_regions,
+    split_heir,
+)
+from handlers import cadres, questions
+from handlers.common import Turn, answer_button, say
+from handlers.registration import consent, heir, nik, person, regions, submit, work
+from handlers.registration.asking import ask_current, question_of, short_question
+from handlers.registration.common import FLOW, MAX_MESSAGE, TextAnswer, fit, log, normal_total
+from handlers.registration.entry import start_new
+from handlers.registration.flow import advance, again
+from handlers.registration.person import answer_contact
+from handlers.registration.photo import image_of, ktp_photo
+from handlers.registration.pickers import region_options
+from handlers.registration.summary import summary_screen
+from handlers.registration.work import occupation_choice
+from storage import registrations, users
+
+
+async def on_message(update: Update, context: JagaContext) -> None:
+    """Takes a typed answer, a typed button label or a question, then asks the next (or same)."""
+    turn = await Turn.load(update, context)
+    _ = turn.gettext
+    message = update.message
+    registration = await registrations.active_of(context.db, turn.id)
+    if message is None:
+        return
+    if registration is None or registration["step"] is None:
+        await users.set_active_flow(context.db, turn.id, None)
+        await say(
+            context,
+            turn.chat_id,
+            _("Tidak ada pendaftaran yang sedang berjalan. Ketik /daftar untuk mulai."),
+        )
+        return
+    step = Step(registration["step"])
+    if step == Step.NIK and image_of(message) is not None:
+        await ktp_photo(context, turn, registration, message)
+        return
+    if message.contact is not None and step == Step.PHONE:
+        await answer_contact(
+            context, turn, registration, message.contact.phone_number, message.contact.user_id
+        )
+        return
+    if not message.text:
+        await again(
+            context,
+            turn,
+            _(
+                "Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya atau tekan "
+                "tombol."
+            ),
+            registration,
+        )
+        return
+    await _typed(context, turn, registration, message.text[:500])
+
+
+async def document(update: Update, context: JagaContext) -> None:
+    """A file sent while the registration waits for the NIK is read as a KTP photo; any other
+    file goes to the cadres' spreadsheet handler."""
+    user = update.effective_user
+    if user is not None:
+        r = await registrations.active_of(context.db, user.id)
+        flow = await users.get_or_create(context.db, user.id, user.full_name)
+        if r is not None and r["step"] == Step.NIK and flow.active_flow == FLOW:
+            await on_message(update, context)
+            return
+    await cadres.document(update, context)
+
+
+async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    """A typed message at a question: a button's label or other word for it, the step's own
+    answer (a NIK, a name), a question about coverage, or else one line of what to type."""
+    step = Step(r["step"])
+    handler = _TEXT_ANSWERS.get(step)
+    choices = _choices(turn, r)
+    # Where a question takes free text too (a name, an amount), only an exact label or word
+    # counts as a press: "Lewi" is a name, not a typo of "Lewati".
+    picked = match_choice(text, choices, fuzzy=handler is None)
+    if picked is not None and text.strip().endswith("?") and not picked.label.endswith("?"):
+        picked = None  # "jht?" asks what JHT is; it does not choose it
+    if picked is not None:
+        await _CHOICES[step](context, turn, r, picked.value)
+        return
+    if is_help(text) or (looks_like_question(text) and not _parses(context, step, r, text)):
+        await _answer_question(context, turn, r, text)
+        return
+    words = normalise(text)
+    if words in ("lanjut", "lanjutkan"):  # typed instead of pressing "Lanjutkan"
+        await ask_current(context, turn, r)
+        return
+    if words in ("mulai dari awal", "mulai ulang", "ulang dari awal") and r["status"] == "draft":
+        await start_new(context, turn)
+        return
+    if handler is not None:
+        await handler(context, turn, r, text)
+        return
+    if step == Step.OCCUPATION and (job := _job_by_word(text, choices)) is not None:
+        # "sopir angkot", "nelayan tradisional": one button's word among others.
+        await occupation_choice(context, turn, r, job)
+        return
+    if step == Step.OCCUPATION and _other_job(text) is not None:
+        # A job not on the buttons ("tukang kayu") is "Lainnya" with its name.
+        await advance(
+            context,
+            turn,
+            r,
+            Step.OCCUPATION_OTHER,
+            occupation="lainnya",
+            occupation_other=_other_job(text),
+        )
+        return
+    _text, keyboard = short_question(turn, r)
+    await say(context, turn.chat_id, _hint(turn, r, choices), keyboard)
+
+
+# Yes/no words that are never the name of a job.
+_NOT_A_JOB = frozenset(
+    {"ya", "iya", "tidak", "oke", "sudah", "belum", "benar", "salah", "setuju", "batal", "lanjut",
+     "kirim", "lewati", "saya", "mau"}
+)  # fmt: skip
+
+
+def _job_by_word(text: str, choices: list[Choice]) -> str | None:
+    """The one job button whose one-word name or other word is among the typed words."""
+    typed = set(normalise(text).split())
+    found = {
+        c.value
+        for c in choices
+        if c.value != "lainnya"
+        for key in (c.label, *c.words)
+        if len(normalise(key).split()) == 1 and normalise(key) in typed
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _other_job(text: str) -> str | None:
+    """A typed job that is not one of the buttons, or None if it does not look like one."""
+    words = normalise(text).split()
+    if not words or set(words) & _NOT_A_JOB or max(len(w) for w in words) < 4:
+        return None
+    return check_free_text(text)
+
+
+def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> bool:
+    """Whether the step's own parser reads `text` as an answer (then it is not a question)."""
+    if step == Step.NIK:
+        return check_nik(text, clock.today()).error != "digits"
+    if step in (Step.NAME, Step.MOTHER):
+        return _name_like(text)
+    if step == Step.HEIR_NAME:
+        return _name_like(split_heir(text)[1])
+    if step == Step.PHONE:
+        return check_phone(text) is not None
+    if step == Step.INCOME:
+        return check_income(text) is not None
+    if step == Step.OCCUPATION_OTHER:
+        return "?" not in text and check_free_text(text) is not None
+    if step in (Step.KABUPATEN, Step.KECAMATAN, Step.DESA):
+        return "?" not in text and bool(search_regions(text, region_options(step, r)))
+    return False
+
+
+def _name_like(text: str) -> bool:
+    """Whether `text` reads as a name: "apa harus sesuai ktp" has only letters but asks."""
+    words = normalise(text).split()
+    asks = len(words) >= 2 and words[0] in QUESTION_WORDS
+    return not asks and check_name(text) is not None
+
+
+def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:
+    """The answers the current question offers, read from the buttons it shows, with the other
+    words people type for them."""
+    step = Step(r["step"])
+    if step == Step.SUMMARY:
+        _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
+    else:
+        _text, keyboard = question_of(turn, r)
+    synonyms = SYNONYMS.get(step, {})
+    prefix = f"REG {step} "
+    found: list[Choice] = []
+    if isinstance(keyboard, InlineKeyboardMarkup):
+        for row in keyboard.inline_keyboard:
+            for button in row:
+                data = button.callback_data
+                if isinstance(data, str) and data.startswith(prefix):
+                    value = data.removeprefix(prefix)
+                    words = synonyms.get(value, ())
+                    if step == Step.HEIR_RELATION and button.text == turn.gettext("Benar"):
+                        words = SYNONYMS[Step.BIRTH_CONFIRM]["yes"]
+                    found.append(Choice(button.text, value, words))
+    if step == Step.BIRTH_YEAR:
+        # A year can be typed while the decades are shown.
+        this_year = clock.today().year
+        shown = {c.value for c in found}
+        found += [
+            Choice(str(y), str(y), shown=False)
+            for y in range(this_year - 100, this_year + 1)
+            if str(y) not in shown
+        ]
+    return found
+
+
+def _hint(turn: Turn, r: dict[str, Any], choices: list[Choice]) -> str:
+    """One short line saying what can be typed at a question with buttons."""
+    _ = turn.gettext
+    step = Step(r["step"])
+    hints = {
+        Step.BIRTH_YEAR: N_("Ketik tahun lahirnya, misalnya 1985."),
+        Step.BIRTH_MONTH: N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
+        Step.BIRTH_DAY: N_("Ketik tanggalnya saja, misalnya 17."),
+        Step.OCCUPATION: N_("Ketik pekerjaannya, misalnya Nelayan atau Petani."),
+        Step.PROGRAMS: N_("Ketik JKK JKM, atau JKK JKM JHT."),
+        Step.PERIOD: N_("Ketik jumlah bulannya: 1, 3, 6 atau 12."),
+        Step.SUMMARY: N_("Ketik Kirim jika data sudah benar, atau misalnya: Ubah nama."),
+    }
+    if step in hints:
+        return _(hints[step])
+    labels = [c.label for c in choices if c.shown]
+    line = _("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
+    return (
+        line
+        if len(line) <= 110
+        else _("Ketik salah satu pilihan di tombol, atau tekan tombolnya.")
+    )
+
+
+async def _answer_question(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    """Answers a question asked in the middle, then asks the same question again, short, in the
+    same message."""
+    _ = turn.gettext
+    short, keyboard = short_question(turn, r)
+    if is_help(text):
+        body = _(
+            "Saya menanyakan data pendaftaran satu per satu. Jawab dengan mengetik atau menekan "
+            "tombol. Ketik /batal untuk berhenti; jawaban Anda tetap tersimpan."
+        )
+    else:
+        body = _knowledge_answer(turn, r, text)
+    log.info("event=registration_question step=%s", r["step"])
+    room = MAX_MESSAGE - len(short) - 2
+    await say(context, turn.chat_id, fit(body, room) + "\n\n" + short, keyboard)
+
+
+def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
+    """The answer to a coverage question: the contribution for an income, or a curated topic."""
+    _ = turn.gettext
+    income = parse_contribution_question(text)
+    kb = questions.knowledge(turn.tr.language)
+    match = kb.answer(text) if income is None else None
+    if match is not None and match.topic.id == "iuran" and r["income"]:
+        income = r["income"]  # "brp iuran sy?" once the income is known: their own figure
+    if income is not None:
+        return _(
+            "Untuk penghasilan {income} per bulan, iuran JKK + JKM {two} per bulan; dengan JHT "
+            "{three} per bulan. Petugas akan memeriksa angkanya lagi."
+        ).format(
+            income=turn.tr.money(income),
+            two=turn.tr.money(normal_total({"income": income}, False)),
+            three=turn.tr.money(normal_total({"income": income}, True)),
+        )
+    if match is None:
+        return _(
+            "Maaf, pertanyaan itu belum bisa saya jawab di sini. Setelah pendaftaran selesai, "
+            "tulis lagi pertanyaan Anda; bisa diteruskan ke petugas."
+        )
+    source = _("Sumber: {source}").format(source=match.topic.cited)
+    answer = f"{match.topic.title}\n{match.topic.answer}"
+    with_source = f"{answer}\n{source}"
+    return with_source if len(with_source) <= MAX_MESSAGE - 160 else answer
+
+
+async def button(update: Update, context: JagaContext) -> None:
+    """Takes a button answer `REG <step> <value>` if the registration waits for that step."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    turn = await Turn.load(update, context)
+    parts = query.data.split(" ", 2)
+    registration = await registrations.active_of(context.db, turn.id)
+    if len(parts) != 3 or registration is None or registration["step"] != parts[1]:
+        await answer_button(query, turn.gettext("Tombol ini sudah tidak berlaku."))
+        if registration is not None and registration["step"] is not None:
+            await users.set_active_flow(context.db, turn.id, FLOW)
+            await ask_current(context, turn)
+        return
+    # The press is acknowledged while the answer is stored and the next question sent, so
+    # neither waits for the other's Bot API round trip.
+    acknowledged = asyncio.create_task(answer_button(query))
+    try:
+        if turn.user.active_flow != FLOW:
+            await users.set_active_flow(context.db, turn.id, FLOW)
+        await _CHOICES[Step(parts[1])](context, turn, registration, parts[2])
+    finally:
+        await acknowledged
+
+
+# Each step's handler of a typed answer and of a button value, from the part that asks it.
+_TEXT_ANSWERS: dict[Step, TextAnswer] = {
+    **nik.TEXT_ANSWERS,
+    **person.TEXT_ANSWERS,
+    **regions.TEXT_ANSWERS,
+    **work.TEXT_ANSWERS,
+    **heir.TEXT_ANSWERS,
+}
+_CHOICES: dict[Step, TextAnswer] = {
+    **consent.CHOICES,
+    **person.CHOICES,
+    **regions.CHOICES,
+    **work.CHOICES,
+    **heir.CHOICES,
+    **submit.CHOICES,
+}

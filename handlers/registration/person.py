@@ -1,0 +1,186 @@
+"""The person's details: name, birth date and sex (when the NIK's reading was wrong), mother's
+name and phone number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from telegram import ReplyKeyboardRemove
+
+from bot import clock
+from bot.context import JagaContext
+from bot.i18n import N_
+from bot.registration import Step, age_on, check_name, check_phone
+from handlers.common import Turn, say
+from handlers.registration.asking import ask_current
+from handlers.registration.common import TextAnswer, scratch_with
+from handlers.registration.flow import advance, again, stale
+from storage import registrations
+
+NAME_RULE = N_(
+    "Nama hanya boleh berisi huruf, spasi, titik (.), tanda petik (') dan tanda hubung (-), "
+    "2 sampai 100 huruf. Silakan ketik lagi."
+)
+
+
+def _name_answer(step: Step, column: str) -> TextAnswer:
+    """A typed answer that must be a person's name, stored (tidied) in `column`."""
+
+    async def answer(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+        name = check_name(text)
+        if name is None:
+            await again(context, turn, turn.gettext(NAME_RULE))
+            return
+        await advance(context, turn, r, step, **{column: name})
+
+    return answer
+
+
+async def _birth_confirm(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value == "yes":
+        await advance(
+            context, turn, r, Step.BIRTH_CONFIRM, scratch=scratch_with(r, correcting_birth=None)
+        )
+        return
+    await advance(
+        context,
+        turn,
+        r,
+        Step.BIRTH_CONFIRM,
+        scratch=scratch_with(r, correcting_birth=True, decade=None),
+    )
+
+
+async def _birth_year(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value == "back" or value.startswith("d"):
+        decade = None if value == "back" else int(value[1:])
+        await registrations.update(context.db, r["id"], scratch=scratch_with(r, decade=decade))
+        await ask_current(context, turn)
+        return
+    await advance(
+        context, turn, r, Step.BIRTH_YEAR, scratch=scratch_with(r, birth_year=int(value))
+    )
+
+
+async def _birth_month(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    await advance(
+        context, turn, r, Step.BIRTH_MONTH, scratch=scratch_with(r, birth_month=int(value))
+    )
+
+
+async def _birth_day(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    scratch = json.loads(r["scratch"])
+    try:
+        birth = dt.date(scratch["birth_year"], scratch["birth_month"], int(value))
+    except (KeyError, ValueError):
+        await again(context, turn, turn.gettext("Tanggal itu tidak ada. Silakan pilih lagi."))
+        return
+    age = age_on(birth, clock.today())
+    settings = context.settings
+    if not settings.min_age <= age <= settings.max_age:
+        await registrations.update(
+            context.db, r["id"], step=Step.BIRTH_YEAR, scratch=scratch_with(r, decade=None)
+        )
+        await again(
+            context,
+            turn,
+            turn.gettext(
+                "Dengan tanggal lahir itu umurnya {age} tahun. Pendaftaran ini untuk umur "
+                "{low} sampai {high} tahun. "
+                "Silakan pilih lagi, atau ketik /batal."
+            ).format(age=age, low=settings.min_age, high=settings.max_age),
+        )
+        return
+    await advance(context, turn, r, Step.BIRTH_DAY, birth_date=birth.isoformat())
+
+
+async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    flags = sorted({*json.loads(r["flags"]), "birth_corrected"})
+    await advance(
+        context,
+        turn,
+        r,
+        Step.SEX,
+        sex=value,
+        flags=json.dumps(flags),
+        scratch=scratch_with(
+            r, correcting_birth=None, decade=None, birth_year=None, birth_month=None
+        ),
+    )
+
+
+async def _phone_text(
+    context: JagaContext, turn: Turn, r: dict[str, Any], text: str, shared: bool = False
+) -> None:
+    phone = check_phone(text)
+    if phone is None:
+        await again(
+            context,
+            turn,
+            turn.gettext("Nomor HP itu tidak bisa saya baca. Tulis misalnya 0812 3456 7890."),
+        )
+        return
+    await _store_phone(context, turn, r, phone, shared)
+
+
+async def answer_contact(
+    context: JagaContext, turn: Turn, r: dict[str, Any], number: str, owner: int | None
+) -> None:
+    if not r["for_self"]:
+        # Someone else is registered: their contact card, shared from the phone book, is
+        # their number.
+        await _phone_text(context, turn, r, number)
+        return
+    if owner != turn.id:
+        await again(
+            context,
+            turn,
+            turn.gettext(
+                "Itu nomor orang lain. Tekan tombol untuk mengirim nomor Anda sendiri, atau "
+                "ketik nomornya."
+            ),
+        )
+        return
+    await _phone_text(context, turn, r, number, True)  # the shared number, checked as if typed
+
+
+async def _store_phone(
+    context: JagaContext, turn: Turn, r: dict[str, Any], phone: str, shared: bool
+) -> None:
+    confirmation = turn.gettext("Nomor HP: {phone}").format(phone=phone)
+    fields: dict[str, Any] = {
+        "phone_enc": context.cipher.encrypt(phone),
+        "phone_hash": context.cipher.lookup_hash("phone", phone),
+    }
+    if r["for_self"] and not shared:
+        # The share-phone keyboard (hidden by itself once pressed) must go before the next
+        # (inline) question; that takes a message of its own.
+        await say(context, turn.chat_id, confirmation, ReplyKeyboardRemove())
+        await advance(context, turn, r, Step.PHONE, **fields)
+        return
+    await advance(context, turn, r, Step.PHONE, note=confirmation, **fields)
+
+
+async def _no_phone(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if r["for_self"]:  # the self-registration keyboard has no such button
+        await stale(context, turn)
+        return
+    await advance(context, turn, r, Step.PHONE, phone_enc=None, phone_hash=None)
+
+
+# This part's handlers by step, of a typed answer and of a button value (see messages.py).
+TEXT_ANSWERS: dict[Step, TextAnswer] = {
+    Step.NAME: _name_answer(Step.NAME, "name"),
+    Step.MOTHER: _name_answer(Step.MOTHER, "mother_name"),
+    Step.PHONE: _phone_text,
+}
+CHOICES: dict[Step, TextAnswer] = {
+    Step.BIRTH_CONFIRM: _birth_confirm,
+    Step.BIRTH_YEAR: _birth_year,
+    Step.BIRTH_MONTH: _birth_month,
+    Step.BIRTH_DAY: _birth_day,
+    Step.SEX: _sex,
+    Step.PHONE: _no_phone,
+}

@@ -1,0 +1,128 @@
+"""Work and contribution: occupation, income, programs, the months paid at once and who pays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import JagaContext
+from bot.contributions import load_table
+from bot.registration import (
+    OCCUPATION_CODES,
+    PERIODS,
+    PROGRAM_LABELS,
+    Step,
+    check_free_text,
+    check_income,
+)
+from handlers.common import Turn
+from handlers.registration.asking import ask_current
+from handlers.registration.common import TextAnswer, normal_total
+from handlers.registration.flow import advance, again, stale
+from storage import registrations
+
+
+async def occupation_choice(
+    context: JagaContext, turn: Turn, r: dict[str, Any], value: str
+) -> None:
+    if value not in OCCUPATION_CODES:
+        await stale(context, turn)
+        return
+    other = r["occupation_other"] if value == "lainnya" else None
+    await advance(context, turn, r, Step.OCCUPATION, occupation=value, occupation_other=other)
+
+
+async def _occupation_other(
+    context: JagaContext, turn: Turn, r: dict[str, Any], text: str
+) -> None:
+    value = check_free_text(text)
+    if value is None:
+        await again(
+            context, turn, turn.gettext("Silakan ketik nama pekerjaannya, 2 sampai 60 huruf.")
+        )
+        return
+    await advance(context, turn, r, Step.OCCUPATION_OTHER, occupation_other=value)
+
+
+async def _income_fields(r: dict[str, Any], income: int) -> dict[str, Any]:
+    table = load_table()
+    fields: dict[str, Any] = {
+        "income": income,
+        "income_base": table.bracket_for(income).base,
+        "table_version": table.version,
+    }
+    if r["programs"]:
+        fields["monthly_contribution"] = normal_total(
+            {**r, **fields}, r["programs"] == "JKK_JKM_JHT"
+        )
+    return fields
+
+
+async def _income_choice(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    table = load_table()
+    numbers = {f"b{b.number}": b for b in table.brackets}
+    bracket = numbers.get(value)
+    if bracket is None:
+        await stale(context, turn)
+        return
+    # A button gives a range; its dasar penghasilan stands for the reported income.
+    await advance(context, turn, r, Step.INCOME, **await _income_fields(r, bracket.base))
+
+
+async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    income = check_income(text)
+    if income is None:
+        await again(
+            context,
+            turn,
+            turn.gettext("Jumlah itu tidak bisa saya baca. Tulis misalnya 1,5 juta atau 1500000."),
+        )
+        return
+    note = turn.gettext("Penghasilan per bulan: {amount}").format(amount=turn.tr.money(income))
+    await advance(context, turn, r, Step.INCOME, note=note, **await _income_fields(r, income))
+
+
+async def _programs(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value not in PROGRAM_LABELS:
+        await stale(context, turn)
+        return
+    amount = normal_total(r, value == "JKK_JKM_JHT")
+    await advance(context, turn, r, Step.PROGRAMS, programs=value, monthly_contribution=amount)
+
+
+async def _period(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if not value.isdigit() or int(value) not in PERIODS:
+        await stale(context, turn)
+        return
+    await advance(context, turn, r, Step.PERIOD, pay_period_months=int(value))
+
+
+async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+    if value not in ("sendiri", "program"):
+        await stale(context, turn)
+        return
+    fields: dict[str, Any] = {
+        "payer": value,
+        "sumber_iuran": "mandiri" if value == "sendiri" else None,
+    }
+    if value == "program":
+        fields["pay_period_months"] = None  # the program pays: no period of the worker's own
+    elif not r["pay_period_months"] and r["editing"]:
+        # Changed to self-paying from the summary: the period was never asked, ask it now.
+        await registrations.update(context.db, r["id"], step=Step.PERIOD, **fields)
+        await ask_current(context, turn, {**r, **fields, "step": Step.PERIOD})
+        return
+    await advance(context, turn, r, Step.PAYER, **fields)
+
+
+# This part's handlers by step, of a typed answer and of a button value (see messages.py).
+TEXT_ANSWERS: dict[Step, TextAnswer] = {
+    Step.OCCUPATION_OTHER: _occupation_other,
+    Step.INCOME: _income_text,
+}
+CHOICES: dict[Step, TextAnswer] = {
+    Step.OCCUPATION: occupation_choice,
+    Step.INCOME: _income_choice,
+    Step.PROGRAMS: _programs,
+    Step.PERIOD: _period,
+    Step.PAYER: _payer,
+}

@@ -1,0 +1,131 @@
+"""What several parts of the review desk share: the reviewer check, the stored step of a card,
+the texts for a card already decided or locked, and the open correction requests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import review
+from bot.access import Access, access_of
+from bot.context import JagaContext
+from bot.logging_setup import IDENTIFIER_TYPES, mask_text
+from handlers.common import Turn, say
+from storage import privacy, users
+from storage import review as store
+
+log = logging.getLogger(__name__)
+
+FLOW = "tinjau"
+
+
+async def reviewer_access(context: JagaContext, turn: Turn) -> Access | None:
+    """The reviewer's access, or None after telling a non-reviewer this is not for them."""
+    access = await access_of(context.db, context.settings, turn.id)
+    if access.is_reviewer:
+        return access
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Perintah ini khusus petugas peninjau dinas tenaga kerja kabupaten. "
+            "Ketik /start untuk melihat menu."
+        ),
+    )
+    return None
+
+
+def log_refusal(turn: Turn, data: str, why: str) -> None:
+    """Logs a refused press (role or scope) without the rest of its data."""
+    log.warning("event=review_refused user=%s data=%r reason=%s", turn.id, data[:64], why)
+
+
+async def clear_step(context: JagaContext, turn: Turn) -> None:
+    """Forgets the unfinished review step, and leaves the review flow if it is the active one."""
+    await store.clear_step(context.db, turn.id)
+    # Only our own flow: a reviewer may also be half-way through something else.
+    if (await users.get_or_create(context.db, turn.id)).active_flow == FLOW:
+        await users.set_active_flow(context.db, turn.id, None)
+
+
+def area_names(access: Access) -> str:
+    """The names of the reviewer's regions, comma-separated."""
+    return ", ".join(review.region_name(r) for r in access.review_regions())
+
+
+def decided_text(turn: Turn, row: dict[str, Any]) -> str:
+    """Says the submission no longer waits for a decision (and who decided it, if known)."""
+    _ = turn.gettext
+    status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+    if row.get("reviewed_by"):
+        return _(
+            "Pengajuan {ref} sudah diputuskan: {status} (oleh petugas {who}). "
+            "Keputusan Anda tidak disimpan."
+        ).format(ref=row["ref"], status=status, who=row["reviewed_by"])
+    return _("Pengajuan {ref} tidak menunggu keputusan lagi (status: {status}).").format(
+        ref=row["ref"], status=status
+    )
+
+
+def locked_text(turn: Turn, row: dict[str, Any]) -> str:
+    """Says another reviewer has the submission open."""
+    return turn.gettext(
+        "Pengajuan {ref} sedang dibuka petugas lain. Coba lagi beberapa menit lagi, "
+        "atau ketik /tinjau untuk pengajuan berikutnya."
+    ).format(ref=row["ref"])
+
+
+async def tell_refused(context: JagaContext, turn: Turn, refused: store.DecisionRefused) -> None:
+    """Forgets the step and says why the decision was not saved."""
+    await clear_step(context, turn)
+    row = refused.row
+    if refused.why == "locked" and row is not None:
+        text = locked_text(turn, row)
+    elif refused.why == "decided" and row is not None:
+        text = decided_text(turn, row)
+    else:
+        text = turn.gettext("Pengajuan ini tidak ditemukan.")
+    await say(context, turn.chat_id, text)
+
+
+async def begin_step(
+    context: JagaContext,
+    turn: Turn,
+    row: dict[str, Any],
+    action: str,
+    *,
+    program_id: int | None = None,
+    reason_code: str | None = None,
+    fields: str = "[]",
+) -> None:
+    """Store what the reviewer is doing on this card and what is chosen so far (all of it)."""
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action=action,
+        program_id=program_id,
+        reason_code=reason_code,
+        fields=fields,
+    )
+
+
+async def open_corrections(context: JagaContext, access: Access) -> list[dict[str, Any]]:
+    """Open correction requests of the person's review regions, oldest first."""
+    found: dict[int, dict[str, Any]] = {}
+    for region in access.review_regions():
+        for request in await privacy.open_corrections(context.db, region):
+            found[request["id"]] = request
+    return [found[key] for key in sorted(found)]
+
+
+def correction_text(context: JagaContext, request: dict[str, Any]) -> str:
+    """What the person asked to correct, decrypted, with NIK and phone numbers masked."""
+    if not request.get("text_enc"):
+        return "-"
+    try:
+        text = context.cipher.decrypt(request["text_enc"])
+    except ValueError:
+        log.warning("event=correction_undecryptable request=%s", request["id"])
+        return "-"
+    return mask_text(text, IDENTIFIER_TYPES)

@@ -1,0 +1,93 @@
+"""Rejecting a card: choose the reason, optionally type a note to the worker, then reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import review
+from bot.access import Access
+from bot.context import JagaContext
+from handlers.common import Turn, columns, inline, say
+from handlers.review.card import next_card
+from handlers.review.common import FLOW, begin_step, clear_step, tell_refused
+from storage import review as store
+from storage import users
+
+
+async def choose_reason(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Lists the rejection reasons."""
+    await clear_step(context, turn)
+    _ = turn.gettext
+    rid = row["id"]
+    buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
+    buttons.append((_("Kembali"), f"REV {rid} V"))
+    await say(
+        context,
+        turn.chat_id,
+        _("Tolak {ref} ({name}). Pilih alasannya:").format(
+            ref=row["ref"], name=row.get("name") or "-"
+        ),
+        inline(columns(buttons, 1)),
+    )
+
+
+async def ask_reject_note(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Asks for an optional note to the worker about the rejection."""
+    _ = turn.gettext
+    code = arg if arg in review.REJECT_REASONS else "lain"
+    await begin_step(context, turn, row, "reject", reason_code=code)
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Alasan: {reason}\nTulis catatan untuk pekerja jika perlu, lalu kirim. "
+            "Atau tekan tombol di bawah."
+        ).format(reason=_(review.REJECT_REASONS[code])),
+        inline(
+            [
+                [(_("Tolak tanpa catatan"), f"REV {row['id']} X {code}")],
+                [(_("Kembali"), f"REV {row['id']} NO")],
+            ]
+        ),
+    )
+
+
+async def reject_now(
+    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+) -> None:
+    """Rejects without a note."""
+    await reject(context, turn, access, row, arg, "")
+
+
+async def reject(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    code: str,
+    note: str,
+) -> None:
+    _ = turn.gettext
+    try:
+        await review.reject(
+            context.services.outbox, context.db, context.settings, row["id"], turn.id, code, note
+        )
+    except store.DecisionRefused as refused:
+        await tell_refused(context, turn, refused)
+        return
+    await clear_step(context, turn)
+    await say(
+        context,
+        turn.chat_id,
+        _("Ditolak: {ref} ({name}). Alasan: {reason}\nPekerja sudah diberi tahu.").format(
+            ref=row["ref"],
+            name=row.get("name") or "-",
+            reason=review.reason_text(turn.tr, code, note),
+        ),
+    )
+    await next_card(context, turn, access)
