@@ -103,6 +103,7 @@ def register_handlers(app: JagaApplication) -> None:
             registration.on_message,
             registration.on_cancel,
             registration.CANCEL_TEXT,
+            resume=registration.ask_again,
         ),
         # /status and /klaim: NIK + birth date, or a claim number; /iuran: occupation, income.
         Flow(status.FLOW, status.on_message, status.on_cancel),

@@ -31,6 +31,9 @@ class Flow:
     on_cancel: Callable[[JagaContext, int], Coroutine[Any, Any, None]]
     # What /batal says instead of "deleted" when the flow keeps its answers (marked with N_).
     cancel_text: str | None = None
+    # Asks the flow's current question again: the answer to the last one was stored, but the
+    # process that stored it died before its next question went out (bot/inbox.py).
+    resume: Callable[[Update, JagaContext], Coroutine[Any, Any, None]] | None = None
 
 
 @dataclass(frozen=True)

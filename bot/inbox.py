@@ -40,9 +40,10 @@ import tornado.web
 from telegram import Update
 
 from bot.app import JagaApplication
+from bot.i18n import translator
 from bot.processing import OrderedUpdateProcessor
 from bot.settings import SettingsError
-from storage import inbox
+from storage import inbox, users
 from storage.db import handling_update
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class InboxWorker:
         try:
             if item.applied:
                 log.info("event=inbox_skip_applied update=%d", item.update_id)
+                await self._resume(item)
                 await inbox.finish(db, item.update_id)
                 return
             if item.taken_over:
@@ -216,6 +218,31 @@ class InboxWorker:
                 await inbox.release(db, item.update_id, self.name)  # another process takes it
         except Exception:  # the lease lapses and another process finishes it
             log.exception("event=inbox_handle_failed update=%d", item.update_id)
+
+    async def _resume(self, item: inbox.Claimed) -> None:
+        """The update's answer is stored but its reply may be lost: ask the current question
+        again, or (outside a flow) say that the message arrived and may be sent again."""
+        try:
+            update = Update.de_json(json.loads(item.body), self.app.bot)
+        except Exception:  # stored by the receiver, so it parsed once
+            log.exception("event=inbox_unreadable update=%d", item.update_id)
+            return
+        if update.effective_user is None or update.effective_chat is None:
+            return
+        context = self.app.context_types.context.from_update(update, self.app)
+        user = await users.get_or_create(self.app.bot_data.db, update.effective_user.id)
+        flow = self.app.bot_data.flows.get(user.active_flow or "")
+        if flow is not None and flow.resume is not None:
+            await self.app.update_processor.process_update(update, flow.resume(update, context))
+            return
+        _ = translator(user.language or self.app.bot_data.settings.language).gettext
+        await self.app.bot.send_message(
+            update.effective_chat.id,
+            _(
+                "Maaf, balasan kami untuk pesan terakhir Anda mungkin tidak sampai. Pesan Anda "
+                "sudah kami terima. Jika belum terjawab, silakan kirim sekali lagi."
+            ),
+        )
 
     async def _process(self, item: inbox.Claimed) -> bool:
         """Run the update through the processor; whether its handlers ran to their end."""

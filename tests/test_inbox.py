@@ -271,9 +271,12 @@ async def test_an_applied_update_is_not_handled_again(
         await receive(db, 73, newcomer, "/daftar")
         await worker.start()
         await until(lambda: all_done(db))
-        # 71 was skipped (no draft, no question); the person's next update was answered.
+        # 71 was not handled again (no draft was made); outside a flow the person hears that
+        # the message arrived and may be sent again; their next update was answered.
         texts = [c.text for c in api.sent(USER)]
-        assert len(texts) == 1 and texts[0].startswith(HELP_START)
+        assert len(texts) == 2 and "mungkin tidak sampai" in texts[0]
+        assert texts[1].startswith(HELP_START)
+        assert await db.fetchval("SELECT count(*) FROM registrations") == 1
         # Handling marks its update applied in the same transaction as what it writes.
         rows = await db.fetchall("SELECT update_id, applied_at FROM inbox ORDER BY update_id")
         applied = {r["update_id"]: r["applied_at"] is not None for r in rows}
@@ -283,6 +286,26 @@ async def test_an_applied_update_is_not_handled_again(
         r.getMessage() for r in caplog.records if "event=inbox_skip_applied" in r.getMessage()
     ]
     assert skips == ["event=inbox_skip_applied update=71"]
+
+
+async def test_a_question_lost_after_its_answer_was_stored_is_asked_again(
+    tmp_path: Path,
+) -> None:
+    async with bot(tmp_path, pg.new_database()) as (app, api, _worker):
+        db = app.bot_data.db
+        await receive(db, 91, USER, "/daftar")
+        await until(lambda: all_done(db))
+        question = api.sent(USER)[-1].text
+        api.clear()
+        # As if the process had stored the draft and died before its question went out.
+        await db.execute(
+            "UPDATE inbox SET done_at = NULL, claimed_by = 'dead', lease_until = ? "
+            "WHERE update_id = 91",
+            ("2000-01-01T00:00:00.000Z",),
+        )
+        await until(lambda: all_done(db))
+        assert [c.text for c in api.sent(USER)] == [question]  # the same question, once
+        assert await db.fetchval("SELECT count(*) FROM registrations") == 1
 
 
 async def test_done_rows_are_deleted_after_a_day(tmp_path: Path) -> None:

@@ -12,13 +12,14 @@ and `submit` (the summary screen and sending), `photo` (a KTP photo at the NIK s
 """
 
 from handlers.registration.common import CANCEL_TEXT, FLOW
-from handlers.registration.entry import daftar, fix, on_cancel, resume_choice
+from handlers.registration.entry import ask_again, daftar, fix, on_cancel, resume_choice
 from handlers.registration.messages import button, document, on_message
 from handlers.registration.photo import ktp_button, photo_start
 
 __all__ = [
     "CANCEL_TEXT",
     "FLOW",
+    "ask_again",
     "button",
     "daftar",
     "document",

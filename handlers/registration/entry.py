@@ -62,6 +62,11 @@ async def start_new(context: JagaContext, turn: Turn) -> None:
     await ask_current(context, turn)
 
 
+async def ask_again(update: Update, context: JagaContext) -> None:
+    """Asks the question the registration waits for again (its previous reply was lost)."""
+    await ask_current(context, await Turn.load(update, context))
+
+
 async def resume_choice(update: Update, context: JagaContext) -> None:
     """Continues the unsent registration at its question, or starts over."""
     query = update.callback_query
