@@ -72,6 +72,7 @@ update-catalogs: install
 bench: install catalogs
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.scale
 
 # The container image (not part of `make test`). Needs Docker's engine and, for the base image,
 # debootstrap and root: no container registry is used (deploy/base-image.sh).
