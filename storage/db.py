@@ -141,8 +141,14 @@ class Database(abc.ABC):
         """Close every connection."""
 
     @abc.abstractmethod
-    def write(self) -> AbstractAsyncContextManager[Conn]:
-        """A write transaction, committed when the block ends and rolled back if it raises."""
+    def write(self, *, serialised: bool = True) -> AbstractAsyncContextManager[Conn]:
+        """A write transaction, committed when the block ends and rolled back if it raises.
+
+        Serialised against every other serialised writer (in every process), so that a check and
+        the change it allows are never interleaved. `serialised=False` is for a change that is
+        atomic on its own row (a single insert or update that checks nothing): on PostgreSQL it
+        skips the database-wide lock; SQLite has one writer anyway.
+        """
 
     @abc.abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -230,7 +236,7 @@ class TransactionView(Database):
     async def close(self) -> None:
         """Nothing to close: the transaction belongs to its writer."""
 
-    def write(self) -> AbstractAsyncContextManager[Conn]:
+    def write(self, *, serialised: bool = True) -> AbstractAsyncContextManager[Conn]:
         """Refused: the connection is already inside a transaction."""
         raise RuntimeError("a transaction view is read-only; write through its transaction")
 

@@ -5,8 +5,9 @@ A row is received (`done_at` NULL, no lease), claimed by a process (`claimed_by`
 then done (`done_at`). A person's update is claimable only when every earlier update of theirs is
 done, so their updates are handled in order whichever process takes them. A lease that lapsed
 (its process died) lets any process claim the update again; `applied_at` says whether a write of
-its handling was already committed. Every write runs under the database-wide write lock
-(storage/postgres.py), so two processes never claim the same row.
+its handling was already committed. Claims run under the database-wide write lock
+(storage/postgres.py), so two processes never claim the same row; storing and finishing a row
+are atomic on their own and skip that lock.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _later(seconds: float) -> str:
 
 async def receive(db: Database, update_id: int, person: int, body: str) -> bool:
     """Store an update as it arrives; False if it was stored before (a retried delivery)."""
-    async with db.write() as conn:
+    # One row, atomic on its own: no need to wait for the database-wide write lock.
+    async with db.write(serialised=False) as conn:
         cursor = await conn.execute(
             "INSERT INTO inbox(update_id, person, body, received_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (update_id) DO NOTHING",
@@ -91,10 +93,12 @@ async def claim(db: Database, worker: str, lease_seconds: float, limit: int) -> 
 
 async def finish(db: Database, update_id: int) -> None:
     """The update is handled (or not to be handled): the person's next one may be claimed."""
-    await db.execute(
-        "UPDATE inbox SET done_at = ?, lease_until = NULL WHERE update_id = ? AND done_at IS NULL",
-        (now_text(milliseconds=True), update_id),
-    )
+    async with db.write(serialised=False) as conn:  # one row: no database-wide lock needed
+        await conn.execute(
+            "UPDATE inbox SET done_at = ?, lease_until = NULL "
+            "WHERE update_id = ? AND done_at IS NULL",
+            (now_text(milliseconds=True), update_id),
+        )
 
 
 async def release(db: Database, update_id: int, worker: str) -> None:

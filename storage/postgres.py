@@ -147,14 +147,16 @@ class PostgresDatabase(Database):
             await self._writer.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        """A write transaction holding the database-wide write lock until it commits."""
+    async def write(self, *, serialised: bool = True) -> AsyncIterator[Conn]:
+        """A write transaction holding the database-wide write lock until it commits (unless
+        `serialised=False`: a change atomic on its own row, see Database.write)."""
         async with self._write_lock:
             if self._writer.is_closed():  # the server restarted or dropped us: connect again
                 self._writer = await asyncpg.connect(self.url, timeout=10)
             try:
                 await self._writer.execute("BEGIN")
-                await self._writer.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                if serialised:
+                    await self._writer.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
                 if (update_id := handling_update.get()) is not None:
                     await self._writer.execute(
                         "UPDATE inbox SET applied_at = $1 WHERE update_id = $2 "

@@ -68,8 +68,9 @@ class SqliteDatabase(Database):
         await self._writer.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises."""
+    async def write(self, *, serialised: bool = True) -> AsyncIterator[Conn]:
+        """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises; one
+        writer, so every transaction is serialised whatever `serialised` says."""
         async with self._write_lock:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
