@@ -94,10 +94,10 @@ def install() -> None:
     write = SqliteDatabase.write
 
     @asynccontextmanager
-    async def timed_write(self: Any) -> AsyncIterator[Any]:
+    async def timed_write(self: Any, *, serialised: bool = True) -> AsyncIterator[Any]:
         started = time.perf_counter()
         try:
-            async with write(self) as conn:
+            async with write(self, serialised=serialised) as conn:
                 yield conn
         finally:
             _add("db_write", time.perf_counter() - started, "db_writes")
