@@ -137,12 +137,12 @@ async def _rotate(conn: Conn, old: FieldCipher, new: FieldCipher) -> Rotation:
                 unknown.append(rowid)
             else:
                 updates.append((new.lookup_hash(hcol.kind, value), rowid))
-        await store.set_hashed(conn, hcol, updates)
+        await store.set_values(conn, hcol, updates)
         result.hashed[hcol.name] = len(updates)
         if unknown:
             result.dropped[hcol.name] = await store.drop_unknown(conn, hcol, unknown)
     for col in store.ENCRYPTED:
-        await store.set_encrypted(
+        await store.set_values(
             conn, col, [(new.encrypt(value), rowid) for rowid, value in clear[col.name]]
         )
         result.encrypted[col.name] = len(clear[col.name])

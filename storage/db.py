@@ -136,6 +136,15 @@ class Database(abc.ABC):
 
         return await SqliteDatabase.connect(Path(target))
 
+    async def _migrated(self) -> Database:
+        """This database, migrated; closed again if migrating fails (a one-line error follows)."""
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
     @abc.abstractmethod
     async def close(self) -> None:
         """Close every connection."""

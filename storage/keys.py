@@ -9,6 +9,7 @@ constants only, never from input.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -169,8 +170,10 @@ async def encrypted_values(conn: Conn, col: Encrypted) -> list[tuple[RowKey, byt
     return [(tuple(r[:width]), bytes(r[width])) for r in rows]
 
 
-async def set_encrypted(conn: Conn, col: Encrypted, values: list[tuple[bytes, RowKey]]) -> None:
-    """Write (ciphertext, row key) pairs."""
+async def set_values(
+    conn: Conn, col: Encrypted | Hashed, values: Sequence[tuple[bytes | str, RowKey]]
+) -> None:
+    """Write (ciphertext or hash, row key) pairs into the column."""
     _, where = _key_of(col.table)
     await conn.executemany(
         f"UPDATE {col.table} SET {col.column} = ? WHERE {where}",
@@ -187,15 +190,6 @@ async def hashed_values(conn: Conn, col: Hashed) -> list[tuple[RowKey, str]]:
         f"WHERE {col.column} IS NOT NULL AND ({col.where})"
     )
     return [(tuple(r[:width]), str(r[width])) for r in rows]
-
-
-async def set_hashed(conn: Conn, col: Hashed, values: list[tuple[str, RowKey]]) -> None:
-    """Write (hash, row key) pairs."""
-    _, where = _key_of(col.table)
-    await conn.executemany(
-        f"UPDATE {col.table} SET {col.column} = ? WHERE {where}",
-        [(value, *key) for value, key in values],
-    )
 
 
 async def drop_unknown(conn: Conn, col: Hashed, keys: list[RowKey]) -> int:

@@ -132,11 +132,7 @@ class PostgresDatabase(Database):
         except (TimeoutError, OSError, asyncpg.PostgresError, ValueError) as exc:
             raise DatabaseSettingError(f"JAGA_DB: {describe(url, exc)}") from exc
         db = cls(url, writer, readers)
-        try:
-            await db.migrate()
-        except BaseException:
-            await db.close()
-            raise
+        await db._migrated()
         return db
 
     async def close(self) -> None:

@@ -53,11 +53,7 @@ class SqliteDatabase(Database):
             raise DatabaseSettingError(f"JAGA_DB: cannot open {path}: {exc}") from exc
         reader = await _connect(path)
         db = cls(path, writer, reader)
-        try:
-            await db.migrate()
-        except BaseException:
-            await db.close()
-            raise
+        await db._migrated()
         return db
 
     async def close(self) -> None:

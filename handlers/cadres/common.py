@@ -3,14 +3,14 @@ time, the flow's name and the command menu refreshed once someone becomes a cadr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot import clock, menus
 from bot.access import Access, within
 from bot.context import JagaContext
 from bot.registration import children, region_name
-from handlers.common import Button, Turn, columns
+from handlers.common import Button, Keyboard, Turn, columns, say
 
 FLOW = "kader"
 _PAGE = 30  # region buttons a page (a kecamatan can have 80 desa)
@@ -118,4 +118,25 @@ async def set_menu(context: JagaContext, telegram_id: int) -> None:
     """Refreshes the command menu of someone who has just become a cadre."""
     await menus.set_menu(
         context.bot, context.db, context.settings, context.services.commands.values(), telegram_id
+    )
+
+
+async def welcome_cadre(
+    context: JagaContext,
+    turn: Turn,
+    name: str,
+    desa_codes: Sequence[str],
+    keyboard: Keyboard | None = None,
+) -> None:
+    """Gives a new cadre their menu and says what they can do now."""
+    await set_menu(context, turn.id)
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Terima kasih, {name}. Anda sekarang kader Desa {desa}.\n\n"
+            "Ketik /daftar untuk mendaftarkan pekerja, dan /kader untuk melihat siapa saja "
+            "yang sudah Anda daftarkan."
+        ).format(name=name, desa=", ".join(region_name(code) for code in desa_codes)),
+        keyboard,
     )

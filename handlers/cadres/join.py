@@ -11,7 +11,7 @@ from bot.access import access_of
 from bot.context import JagaContext
 from bot.patterns import linear
 from bot.registration import check_name, region_name
-from handlers.cadres.common import FLOW, now_iso, set_menu
+from handlers.cadres.common import FLOW, now_iso, welcome_cadre
 from handlers.cadres.phone import PHONE_CLAIM, claim_by_phone
 from handlers.common import Turn, inline, say
 from storage import cadres, users
@@ -112,16 +112,7 @@ async def _join(context: JagaContext, turn: Turn, code: str, name: str) -> None:
         await _invite_not_valid(context, turn)
         return
     log.info("event=cadre_joined invite=%s desa=%s user=%s", invite.id, invite.desa_code, turn.id)
-    await set_menu(context, turn.id)
-    await say(
-        context,
-        turn.chat_id,
-        _(
-            "Terima kasih, {name}. Anda sekarang kader Desa {desa}.\n\n"
-            "Ketik /daftar untuk mendaftarkan pekerja, dan /kader untuk melihat siapa saja "
-            "yang sudah Anda daftarkan."
-        ).format(name=name, desa=region_name(invite.desa_code)),
-    )
+    await welcome_cadre(context, turn, name, [invite.desa_code])
 
 
 async def on_message(update: Update, context: JagaContext) -> None:

@@ -8,8 +8,8 @@ import logging
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
-from bot.registration import check_phone, region_name
-from handlers.cadres.common import FLOW, set_menu
+from bot.registration import check_phone
+from handlers.cadres.common import FLOW, welcome_cadre
 from handlers.common import Turn, say
 from storage import cadres, users
 
@@ -75,14 +75,6 @@ async def claim_by_phone(update: Update, context: JagaContext, turn: Turn) -> No
         )
         return
     log.info("event=cadre_claimed_by_phone user=%s desa=%s", turn.id, len(found))
-    await set_menu(context, turn.id)
-    await say(
-        context,
-        turn.chat_id,
-        _(
-            "Terima kasih, {name}. Anda sekarang kader Desa {desa}.\n\n"
-            "Ketik /daftar untuk mendaftarkan pekerja, dan /kader untuk melihat siapa saja "
-            "yang sudah Anda daftarkan."
-        ).format(name=found[0][1], desa=", ".join(region_name(d) for d, _n in found)),
-        ReplyKeyboardRemove(),
+    await welcome_cadre(
+        context, turn, found[0][1], [desa for desa, _n in found], ReplyKeyboardRemove()
     )
