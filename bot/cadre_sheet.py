@@ -233,7 +233,9 @@ def build_template(tr: Translator, options: Sequence[tuple[str, str]], default_d
 class FileProblem:
     """Why a whole file cannot be read: `kind` names it, `rows` for too many rows."""
 
-    kind: str  # csv, not_xlsx, too_big, not_template, old_version, columns, empty, too_many
+    # csv, save_as_xlsx, not_xlsx, too_big, not_template, old_version, other_desa, columns,
+    # empty, too_many
+    kind: str
     rows: int = 0
 
 
@@ -278,11 +280,24 @@ class Sheet:
     default_desa: str
 
 
+# Spreadsheets of other formats (Excel 97-2003, LibreOffice/OpenDocument, Numbers): the data is
+# there, so the cadre is asked to save it as .xlsx, not to fill a new form.
+_OTHER_SHEET_SUFFIXES = (".xls", ".ods", ".fods", ".numbers", ".et", ".xlsm", ".xlsb")
+_OTHER_SHEET_MIMES = (
+    "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.ms-excel.sheet.macroenabled.12",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.12",
+)
+
+
 def file_problem(filename: str | None, mime: str | None, size: int | None) -> FileProblem | None:
     """What is wrong with a document before it is downloaded, from its name, type and size."""
     name = (filename or "").lower()
     if name.endswith(".csv") or (mime or "").startswith("text/"):
         return FileProblem("csv")
+    if name.endswith(_OTHER_SHEET_SUFFIXES) or (mime or "").lower() in _OTHER_SHEET_MIMES:
+        return FileProblem("save_as_xlsx")
     if not name.endswith(".xlsx") and mime != XLSX_MIME:
         return FileProblem("not_xlsx")
     if size is not None and size > MAX_FILE_BYTES:
@@ -333,24 +348,27 @@ def read_sheet(
         return FileProblem("old_version")
     default_desa = str(marker["B2"].value or "")
     codes = [code for _label, code in options]
-    if default_desa not in codes and codes:
-        default_desa = codes[0]  # a marker edited by hand names no desa outside the cadre's area
-    sheet = workbook.worksheets[0]
-    # A column moved or renamed would put values in the wrong field: the headers must be ours
-    # (in any language: the file may have been downloaded by a cadre reading another).
-    for number, column in enumerate(COLUMNS, start=1):
-        header = normalise(str(sheet.cell(row=1, column=number).value or ""))
-        if header not in {
-            normalise(translator(lang).gettext(column.header)) for lang in LANGUAGES
-        }:
-            return FileProblem("columns")
+    if default_desa not in codes:
+        # Another desa's form (shared by a colleague): an empty desa cell means that desa,
+        # which this cadre does not serve. Never moved silently to the cadre's own desa.
+        return FileProblem("other_desa")
+    located = locate(workbook)
+    if located is None:
+        return FileProblem("columns")
+    sheet, places = located
 
+    width = len(COLUMNS) - 1  # the result column is ours
+    data_columns = [places[c.key] for c in COLUMNS[:width]]
     merged: set[int] = set()
     for span in sheet.merged_cells.ranges:
+        if not any(span.min_col <= column <= span.max_col for column in data_columns):
+            continue  # a title or note the cadre merged in a column of their own
         merged.update(range(max(span.min_row, FIRST_ROW), span.max_row + 1))
         if len(merged) > MAX_ROWS:
             return FileProblem("too_many", len(merged))
-    width = len(COLUMNS) - 1  # the result column is ours
+    # A row is a worker only with a NIK or a name: a row with just a dropdown value copied down
+    # (consent "ya" dragged to row 500) or a number in a column the cadre added is not one.
+    who = {places[key] for key in _WHO}
     # Only the cells stored in the file are visited: iterating up to max_row would create every
     # empty cell in between, and one value in row 1,048,576 of a 20 kB file would take minutes
     # and gigabytes.
@@ -358,15 +376,21 @@ def read_sheet(
     filled = {
         number
         for (number, column), cell in stored.items()
-        if number >= FIRST_ROW and column <= width and _blank_to_none(cell.value) is not None
+        if number >= FIRST_ROW and column in who and _blank_to_none(cell.value) is not None
     }
+    if formulas is not None:  # a formula with no saved value is reported on its row
+        filled |= {
+            number
+            for (number, column), cell in formulas[sheet.title]._cells.items()
+            if number >= FIRST_ROW and column in who and cell.data_type == "f"
+        }
     if len(filled | merged) > MAX_ROWS:
         return FileProblem("too_many", len(filled | merged))
     raw: list[tuple[int, list[Any]]] = []
     for number in sorted(filled | merged):
         values = [
             _blank_to_none(cell.value) if (cell := stored.get((number, column))) else None
-            for column in range(1, width + 1)
+            for column in data_columns
         ]
         raw.append((number, values))
     if len(raw) > MAX_ROWS:
@@ -375,10 +399,10 @@ def read_sheet(
         return FileProblem("empty")
     formula_cells: set[tuple[int, int]] = set()
     if formulas is not None:
-        formula_sheet = formulas.worksheets[0]
+        formula_sheet = formulas[sheet.title]
         for number, values in raw:
             for index, value in enumerate(values):
-                cell = formula_sheet.cell(row=number, column=index + 1)
+                cell = formula_sheet.cell(row=number, column=data_columns[index])
                 if value is None and cell.data_type == "f":
                     formula_cells.add((number, index))
 
@@ -420,11 +444,49 @@ def read_sheet(
     return Sheet(workbook, rows, default_desa)
 
 
+# Columns of which one must be filled for a row to be read as a worker.
+_WHO = ("nik", "name", "mother_name")
+# Marks typed before a number to keep it text ('3201…); in a cell already formatted as text,
+# Excel and LibreOffice keep the mark as part of the value.
+_TEXT_MARKS = "'\u2018\u2019`"
+
+
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip()
+        value = value.strip().lstrip(_TEXT_MARKS).strip()
         return value or None
     return value
+
+
+def locate(workbook: Any) -> tuple[Any, dict[str, int]] | None:
+    """The workers' sheet and the column number of each field, found by their headers.
+
+    The sheet may be renamed or moved and the columns reordered, and the cadre may add columns
+    of their own (ignored): each of our headers must be there once, in any language (the file
+    may have been downloaded by a cadre reading another). Without a result column one is added
+    after the last header.
+    """
+    known = {
+        normalise(translator(lang).gettext(column.header)): column.key
+        for column in COLUMNS
+        for lang in LANGUAGES
+    }
+    for sheet in workbook.worksheets:
+        if sheet.title in (MARKER_SHEET, LISTS_SHEET):
+            continue
+        places: dict[str, int] = {}
+        last = 0
+        for (row, column), cell in sorted(sheet._cells.items()):
+            if row != 1 or cell.value is None:
+                continue
+            last = max(last, column)
+            key = known.get(normalise(str(cell.value)))
+            if key is not None:
+                places.setdefault(key, column)
+        if all(column.key in places for column in COLUMNS[:-1]):
+            places.setdefault("result", last + 1)
+            return sheet, places
+    return None
 
 
 # Cell text is typed by people: patterns run in linear time (RE2, bot/patterns.py).
@@ -790,9 +852,14 @@ def result_file(data: bytes, results: dict[int, tuple[bool, str]]) -> bytes:
 
 def write_results(sheet: Sheet, results: dict[int, tuple[bool, str]]) -> bytes:
     """The same file with the result of each row in the result column (green: sent)."""
-    worksheet = sheet.workbook.worksheets[0]
+    located = locate(sheet.workbook)
+    worksheet, column = (
+        (located[0], located[1]["result"])
+        if located is not None
+        else (sheet.workbook.worksheets[0], RESULT_COLUMN)
+    )
     for number, (sent, text) in results.items():
-        cell = worksheet.cell(row=number, column=RESULT_COLUMN, value=text)
+        cell = worksheet.cell(row=number, column=column, value=text)
         cell.fill = _GREEN if sent else _RED
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     out = io.BytesIO()
@@ -827,8 +894,17 @@ def problem_text(
             "formulir baru, lalu kirim lagi."
         ),
         "columns": _(
-            "Kolom formulir ini diubah (urutan atau namanya). Salin data ke formulir baru dari "
-            "/kader tanpa mengubah kolomnya, lalu kirim lagi."
+            "Nama kolom di formulir ini diubah atau ada yang dihapus. Salin data ke formulir "
+            "baru dari /kader tanpa mengubah nama kolomnya, lalu kirim lagi."
+        ),
+        "save_as_xlsx": _(
+            "File ini tersimpan dalam format lain. Buka file itu, pilih Simpan Sebagai, pilih "
+            "jenis Excel (.xlsx), lalu kirim file itu ke sini. Data Anda tidak perlu diketik "
+            "ulang."
+        ),
+        "other_desa": _(
+            "Formulir ini untuk desa lain, bukan desa Anda. Ketik /kader, tekan Unduh formulir, "
+            "salin datanya ke formulir itu, lalu kirim lagi."
         ),
         "empty": _("Formulir ini belum berisi data pekerja. Isi mulai baris 2, lalu kirim lagi."),
         "too_many": _(

@@ -326,13 +326,14 @@ async def test_a_workbook_that_is_not_the_template_is_refused(harness: Harness) 
     assert "bukan formulir Excel" in answer(await upload(harness, b"PK not a zip")).text
 
 
-async def test_a_template_with_moved_columns_is_refused(harness: Harness) -> None:
+async def test_a_template_with_a_renamed_column_is_refused(harness: Harness) -> None:
     await make_cadre(harness)
     workbook = load_workbook(io.BytesIO(await download_template(harness)))
-    workbook.worksheets[0].move_range("A1:A10", cols=20)  # the NIK column moved to the end
+    workbook.worksheets[0]["A1"] = "Nomor KTP"  # the NIK column renamed: no longer known
     out = io.BytesIO()
     workbook.save(out)
-    assert "Kolom formulir ini diubah" in answer(await upload(harness, out.getvalue())).text
+    text = answer(await upload(harness, fill(out.getvalue(), [worker()]))).text
+    assert "Nama kolom di formulir ini diubah" in text
 
 
 async def test_an_old_template_version_is_refused(harness: Harness) -> None:

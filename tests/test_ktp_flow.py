@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from bot import ktp
 from bot.crypto import mask_nik
+from bot.fakeapi import ApiCall
 from bot.registration import Step, format_nik
+from handlers.registration import photo
 from storage import registrations
 from tests import ktp_cards
 from tests.conftest import Harness
@@ -65,6 +68,14 @@ async def at_nik_step(h: Harness, user: int = WORKER) -> None:
     assert h.text(user).startswith("Ketik NIK Anda")
 
 
+async def read(h: Harness, update: Update) -> list[ApiCall]:
+    """The person sends a photo; returns the calls until it was read (beside the update)."""
+    before = len(h.api.calls)
+    await h.update(update)
+    await photo.settled()
+    return h.api.calls[before:]
+
+
 async def row(h: Harness, user: int = WORKER) -> dict[str, object]:
     found = await registrations.active_of(h.db, user)
     assert found is not None
@@ -77,7 +88,7 @@ async def test_a_photo_is_shown_and_nothing_is_stored_before_it_is_confirmed(
     h = harness
     person, image = card
     await at_nik_step(h)
-    calls = await h.update(h.updates.photo(WORKER, image))
+    calls = await read(h, h.updates.photo(WORKER, image))
     assert calls[0].method == "sendMessage" and calls[0].text == "Sedang membaca foto…"
     summary = h.last(WORKER)
     assert summary.method == "editMessageText"
@@ -118,7 +129,7 @@ async def test_changing_the_name_asks_it_and_keeps_the_rest(
     h = harness
     person, image = card
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, image))
+    await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Ubah nama")
     stored = await row(h)
     assert stored["name"] is None and stored["nik_masked"] == mask_nik(person.nik)
@@ -136,7 +147,7 @@ async def test_a_card_that_disagrees_with_its_nik_is_asked_about(harness: Harnes
         printed = dataclasses.replace(person, birth_date=person.birth_date.replace(day=2))
     image = ktp_cards.jpeg(ktp_cards.card_image(printed, rng), 90)
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, image))
+    await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Benar")
     question = h.text(WORKER)
     assert "Tanggal lahir di NIK" in question and question.endswith("Mana yang benar?")
@@ -154,7 +165,7 @@ async def test_a_photo_that_is_not_a_card_gets_one_line_and_a_way_back_to_typing
 ) -> None:
     h = harness
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, ktp_cards.noise_image(3)))
+    await read(h, h.updates.photo(WORKER, ktp_cards.noise_image(3)))
     answer = h.last(WORKER)
     assert answer.method == "editMessageText" and "\n" not in answer.text
     assert h.labels(WORKER) == ["Coba lagi", "Ketik saja"]
@@ -168,8 +179,8 @@ async def test_a_photo_that_is_not_a_card_gets_one_line_and_a_way_back_to_typing
 async def test_an_oversized_document_is_refused_before_it_is_downloaded(harness: Harness) -> None:
     h = harness
     await at_nik_step(h)
-    calls = await h.update(
-        h.updates.document(WORKER, b"x", name="ktp.jpg", mime="image/jpeg", size=20 * 2**20)
+    calls = await read(
+        h, h.updates.document(WORKER, b"x", name="ktp.jpg", mime="image/jpeg", size=20 * 2**20)
     )
     assert [c.method for c in calls] == ["sendMessage"]
     assert calls[0].text == "Ukuran file foto terlalu besar. Mohon kirim foto KTP biasa."
@@ -184,7 +195,7 @@ async def test_an_image_document_is_read_like_a_photo_and_nothing_is_kept(
     temp = Path(tempfile.gettempdir())
     before = files_in(temp)
     await at_nik_step(h)
-    await h.update(h.updates.document(WORKER, image, name="ktp.jpg", mime="image/jpeg"))
+    await read(h, h.updates.document(WORKER, image, name="ktp.jpg", mime="image/jpeg"))
     assert person.name in h.text(WORKER)
     await h.tap(WORKER, "Benar")
     # The photo is in no file: not beside the database, not in the temporary directory.
@@ -204,7 +215,7 @@ async def test_a_cadre_starts_from_the_menu_for_someone_else(
     await h.tap(CADRE, "Orang lain")
     await h.tap(CADRE, "Sudah, dia setuju")
     assert h.text(CADRE).startswith("Silakan kirim foto bagian depan KTP orang yang didaftarkan.")
-    await h.update(h.updates.photo(CADRE, image))
+    await read(h, h.updates.photo(CADRE, image))
     await h.tap(CADRE, "Benar")
     stored = await row(h, CADRE)
     assert stored["nik_masked"] == mask_nik(person.nik) and stored["for_self"] == 0
@@ -214,7 +225,7 @@ async def test_a_cadre_starts_from_the_menu_for_someone_else(
 async def test_photos_at_other_steps_get_the_text_only_answer(harness: Harness) -> None:
     h = harness
     await h.send(WORKER, "/daftar")
-    calls = await h.update(h.updates.photo(WORKER, b"not read"))
+    calls = await read(h, h.updates.photo(WORKER, b"not read"))
     assert calls[0].text.startswith("Maaf, saya hanya bisa membaca tulisan.")
     assert not any(c.method == "getFile" for c in calls)
 
@@ -225,7 +236,7 @@ async def test_changing_the_nik_or_the_birth_date_asks_that_and_skips_the_rest(
     h = harness
     person, image = card
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, image))
+    await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Ubah NIK")
     stored = await row(h)
     assert stored["nik_hash"] is None and stored["name"] == person.name.title()
@@ -237,7 +248,7 @@ async def test_changing_the_nik_or_the_birth_date_asks_that_and_skips_the_rest(
     await h.send(CADRE, "/daftar")
     await h.tap(CADRE, "Setuju")
     await h.tap(CADRE, "Diri saya sendiri")
-    await h.update(h.updates.photo(CADRE, ktp_cards.clean_card(2)[1]))
+    await read(h, h.updates.photo(CADRE, ktp_cards.clean_card(2)[1]))
     await h.tap(CADRE, "Ubah tgl lahir")
     stored = await row(h, CADRE)
     assert stored["step"] == Step.BIRTH_YEAR and stored["name"] is not None
@@ -250,7 +261,7 @@ async def test_a_nik_already_registered_goes_through_the_same_check_as_a_typed_o
     person, image = card
     await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=CADRE, nik=person.nik)
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, image))
+    await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Benar")
     assert h.text(WORKER).startswith("NIK ini tidak bisa didaftarkan lagi")
     assert await registrations.active_of(h.db, WORKER) is None
@@ -262,7 +273,7 @@ async def test_typing_the_nik_instead_drops_the_unconfirmed_reading(
     h = harness
     person, image = card
     await at_nik_step(h)
-    await h.update(h.updates.photo(WORKER, image))
+    await read(h, h.updates.photo(WORKER, image))
     assert "ktp" in json.loads(str((await row(h))["scratch"]))
     await h.send(WORKER, person.nik)
     stored = await row(h)

@@ -6,6 +6,7 @@ The photo is read in memory and dropped; what was read waits, encrypted, in the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -82,11 +83,49 @@ async def _ktp_problem(
     await say(context, turn.chat_id, text, keyboard)
 
 
+# Photos being read now, by user: the album (media group) each came in, or None.
+_reading: dict[int, str | None] = {}
+_tasks: set[asyncio.Task[None]] = set()
+
+
+async def settled() -> None:
+    """Waits until every photo being read is answered (for the tests and the bench)."""
+    while _tasks:
+        await asyncio.gather(*_tasks, return_exceptions=True)
+
+
+def _wait_budget(context: JagaContext) -> float:
+    """How long the update waits for its photo before the reading goes on beside it.
+
+    The worker reads one photo at a time: behind other people's photos, or at its first start
+    on a busy machine, a reading can outlast the update's time bound, which would cut it off
+    and tell the person to try again. Past this budget the update ends (the person's next
+    message is answered meanwhile) and the reading edits the "reading…" message when done.
+    """
+    bound = context.settings.handler_timeout_seconds
+    return max(0.0, min(bound - 1.0, bound * 0.7))
+
+
 async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message: Message) -> None:
     """Reads a KTP photo in memory, keeps the reading encrypted, and shows it to be confirmed."""
     image = image_of(message)
     assert image is not None
     file_id, size = image
+    album = message.media_group_id
+    if album is not None and (
+        album == json.loads(r["scratch"] or "{}").get("ktp_album")
+        or (turn.id in _reading and _reading[turn.id] == album)
+    ):
+        # Two photos sent together (an album): the first one read is the one shown.
+        log.info("event=ktp_photo_skipped registration=%s reason=album", r["id"])
+        return
+    if turn.id in _reading:
+        await say(
+            context,
+            turn.chat_id,
+            turn.gettext("Foto Anda sebelumnya masih dibaca. Mohon tunggu sebentar."),
+        )
+        return
     document = message.document
     if document is not None and not (document.mime_type or "").startswith("image/"):
         await _ktp_problem(context, turn, "not_image")
@@ -96,6 +135,44 @@ async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message
         await _ktp_problem(context, turn, "too_large")
         return
     status = await say(context, turn.chat_id, turn.gettext("Sedang membaca foto…"))
+    _reading[turn.id] = album
+    task = asyncio.get_running_loop().create_task(
+        _read_and_show(context, turn, r["id"], file_id, status, album)
+    )
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    await asyncio.wait({task}, timeout=_wait_budget(context))
+
+
+async def _read_and_show(
+    context: JagaContext,
+    turn: Turn,
+    registration_id: int,
+    file_id: str,
+    status: Message,
+    album: str | None,
+) -> None:
+    """Downloads and reads the photo, then shows the reading (or the problem) in `status`."""
+    try:
+        await _read_photo(context, turn, registration_id, file_id, status, album)
+    except Exception as exc:  # as for any handler: logged and the admins told; the person hears
+        log.exception("event=ktp_photo_failed registration=%s", registration_id)
+        try:
+            await _ktp_problem(context, turn, "failed", status)
+        finally:
+            await context.application.process_error(None, exc)
+    finally:
+        _reading.pop(turn.id, None)
+
+
+async def _read_photo(
+    context: JagaContext,
+    turn: Turn,
+    registration_id: int,
+    file_id: str,
+    status: Message,
+    album: str | None,
+) -> None:
     telegram_file = await context.bot.get_file(file_id)
     if telegram_file.file_size is not None and telegram_file.file_size > ktp.MAX_BYTES:
         await _ktp_problem(context, turn, "too_large", status)
@@ -103,7 +180,23 @@ async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message
     data = bytes(await telegram_file.download_as_bytearray())  # in memory only, never on disk
     reading = await ktp.read_ktp(data, today=clock.today())
     del data
-    log.info("event=ktp_photo registration=%s problem=%s", r["id"], reading.problem or "-")
+    log.info("event=ktp_photo registration=%s problem=%s", registration_id, reading.problem or "-")
+    # The person may have moved on while it was read (typed the NIK, /batal): not kept.
+    r = await registrations.active_of(context.db, turn.id)
+    user = await users.get_or_create(context.db, turn.id)
+    if (
+        r is None
+        or r["id"] != registration_id
+        or r["step"] != Step.NIK
+        or user.active_flow != FLOW
+    ):
+        log.info("event=ktp_photo_dropped registration=%s reason=moved_on", registration_id)
+        await context.bot.edit_message_text(
+            turn.gettext("Foto ini tidak dipakai lagi."),
+            chat_id=turn.chat_id,
+            message_id=status.message_id,
+        )
+        return
     if reading.problem is None and reading.nik is None:
         reading.problem = "no_nik"
     if reading.problem is not None:
@@ -111,7 +204,7 @@ async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message
         return
     sealed = base64.b64encode(context.cipher.encrypt(reading.model_dump_json())).decode()
     await registrations.update(
-        context.db, r["id"], scratch=scratch_with(r, ktp=sealed, ktp_skip=None)
+        context.db, r["id"], scratch=scratch_with(r, ktp=sealed, ktp_skip=None, ktp_album=album)
     )
     text, keyboard = _ktp_summary(turn, r, reading)
     await context.bot.edit_message_text(
