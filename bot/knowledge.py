@@ -401,6 +401,9 @@ class KnowledgeBase:
         self._context = frozenset(
             s for w in norm.get("context", ()) for s in self._normalizer.stems(w)
         )
+        # Words naming a programme this knowledge base does not cover (BPJS Kesehatan): a
+        # question with one gets the honest fallback, however well its other words match.
+        self._elsewhere = frozenset(str(w) for w in norm.get("elsewhere", ()))
         # The words that tell what kind of question is asked, as stems.
         self._intents = {
             str(kind): frozenset(s for w in words for s in self._normalizer.stems(w))
@@ -620,7 +623,7 @@ class KnowledgeBase:
     def answer(self, text: str) -> Match | None:
         """The best topic for a question, or None when no answer is good enough."""
         personal = self._personal_kind(text)
-        if personal == "strong":
+        if personal == "strong" or not self._elsewhere.isdisjoint(self._normalizer.words(text)):
             return None
         scores = self._scores(text)
         if not scores:
