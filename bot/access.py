@@ -42,6 +42,11 @@ class Access:
         """May review submissions whose address is in `region_code`."""
         return any(within(region_code, r) for r in self.admin_regions + self.reviewer_regions)
 
+    def can_administer(self, region_code: str) -> bool:
+        """May grant and revoke roles for `region_code`: only inside their own admin regions, so
+        an admin of one kabupaten cannot give themselves (or anyone) another's."""
+        return any(within(region_code, r) for r in self.admin_regions)
+
     def review_regions(self) -> tuple[str, ...]:
         """The regions whose submissions this person reviews."""
         return self.admin_regions + self.reviewer_regions

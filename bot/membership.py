@@ -41,6 +41,9 @@ LOOKUPS_PER_HOUR = 5
 CODE_DIGITS = 6
 CODE_HOURS = 24
 MAX_WRONG_CODES = 3
+# Codes asked for one worker's data within CODE_HOURS, by any accounts: each one notifies the
+# worker's cadre (or the district's reviewers), so throwaway accounts must not flood them.
+MAX_CODES_PER_WORKER = 3
 
 MEMBER_STATUSES = ("aktif", "nonaktif", "berakhir")
 CLAIM_TYPES = ("JHT", "JKK", "JKM", "BEASISWA")

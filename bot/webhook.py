@@ -45,6 +45,30 @@ log = logging.getLogger(__name__)
 # How long the health check waits for the database before it reports failure.
 HEALTH_TIMEOUT = 3.0
 
+# Bounds on every request to this process's HTTP servers (the webhook, /health). The webhook
+# server reads a whole request before it checks the secret token, so without a bound anyone who
+# can reach the port (it listens on 0.0.0.0 by default) makes it buffer 100 MB per request, and
+# a client that sends its headers slowly holds a connection for an hour. An update from Telegram
+# is a few kilobytes (bot/inbox.py has the same bound for the PostgreSQL webhook).
+MAX_BODY_BYTES = 1 << 20
+IDLE_CONNECTION_SECONDS = 60.0
+BODY_SECONDS = 30.0
+
+
+def bound_requests() -> None:
+    """Every tornado HTTP server made from now on refuses bodies over MAX_BODY_BYTES (before
+    reading them) and drops connections idle or slow beyond the limits above.
+
+    python-telegram-bot builds its webhook server itself, without these options; tornado's
+    `HTTPServer.configure` sets its defaults for every server the process makes.
+    """
+    tornado.httpserver.HTTPServer.configure(
+        None,
+        max_body_size=MAX_BODY_BYTES,
+        idle_connection_timeout=IDLE_CONNECTION_SECONDS,
+        body_timeout=BODY_SECONDS,
+    )
+
 
 def secret_token(settings: Settings) -> str:
     """The webhook's secret token: JAGA_WEBHOOK_SECRET or derived from the secret key."""
@@ -209,6 +233,7 @@ def run(
     health_port: int,
 ) -> None:
     """Run until SIGINT/SIGTERM: polling, or the webhook server with its secret token."""
+    bound_requests()
     with_health(app, health_listen, health_port)
     if webhook is None:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

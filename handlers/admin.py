@@ -55,6 +55,13 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         await say(context, turn.chat_id, _("Peran tidak dikenal.") + "\n\n" + usage)
         return
     if revoke:
+        # Only inside the admin's own regions: every grant it would end must lie in them.
+        held = [
+            r for held_role, r in await roles.held_by(context.db, telegram_id) if held_role == role
+        ]
+        if not all(access.can_administer(code) for code in ([region] if region else held)):
+            await _outside(context, turn, region)
+            return
         ended = await roles.revoke(context.db, telegram_id, role, region)
         log.info(
             "event=role_revoked by=%s user=%s role=%s region=%s count=%s",
@@ -89,6 +96,9 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         }
         await say(context, turn.chat_id, messages[problem])
         return
+    if not access.can_administer(region):
+        await _outside(context, turn, region)
+        return
     area = review.region_name(region)
     welcome = notify.QueuedNotices([await _welcome(context, telegram_id, role, area)])
     added = await roles.grant(
@@ -120,6 +130,12 @@ async def roles_command(update: Update, context: JagaContext) -> None:
         ),
     )
     await welcome.dispatch(context.services.outbox)
+
+
+async def _outside(context: JagaContext, turn: Turn, region: str | None) -> None:
+    """Refuses a grant or revoke outside the admin's own regions."""
+    log.warning("event=grant_refused user=%s reason=outside region=%s", turn.id, region)
+    await say(context, turn.chat_id, turn.gettext("Wilayah itu di luar wilayah tugas Anda."))
 
 
 async def _set_menu(context: JagaContext, telegram_id: int) -> None:

@@ -11,6 +11,7 @@ from telegram import Update
 from bot import membership
 from bot.context import JagaContext
 from bot.i18n import N_, Translator
+from bot.untrusted import clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.status import limit_reached
 from storage import membership as store
@@ -210,7 +211,12 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
     """One claim by number: free for the worker's own claims (own account or a proven link);
     for anyone else counted against the lookup limit and shown without the amount paid."""
     _ = turn.gettext
-    number = number.strip()
+    number = clean_text(number)  # also from `/klaim NOMOR`, where nothing else bounds it
+    if not number or len(number) > 40:
+        await say(
+            context, turn.chat_id, _("Ketik nomor klaim saja (huruf dan angka), atau /batal.")
+        )
+        return
     claim = await store.claim_by_no(context.db, number) or await store.claim_by_no(
         context.db, number.upper()
     )

@@ -627,8 +627,23 @@ async def _request_code(context: JagaContext, turn: Turn, worker: Worker, nik: s
             ReplyKeyboardRemove(),
         )
         return
+    now = clock.now()
+    recent = await store.recent_link_requests(context.db, worker.nik_hash, clock.utc_iso(now))
+    if recent >= membership.MAX_CODES_PER_WORKER:  # each code notifies the confirmers
+        log.info("event=link_code_refused user=%s reason=too_many", turn.id)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Hari ini sudah beberapa kali diminta kode untuk data ini. Silakan hubungkan "
+                "dengan nomor HP atau nomor KPJ, atau datang ke kader desa atau dinas tenaga "
+                "kerja kabupaten."
+            ),
+            ReplyKeyboardRemove(),
+        )
+        return
     code, salt, digest = membership.new_link_code()
-    expires = clock.utc_iso(clock.now() + dt.timedelta(hours=membership.CODE_HOURS))
+    expires = clock.utc_iso(now + dt.timedelta(hours=membership.CODE_HOURS))
     texts = {c: await _translator_of(context, c) for c in confirmers}
     who = _who(worker)
 

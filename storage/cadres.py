@@ -98,9 +98,21 @@ async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -
     """Take a place on an open invite: the role, the name and the count in one transaction.
 
     Someone who already joined with this invite gets it back without taking a second place.
-    Returns the invite, or None if it is no longer open (full, revoked or expired meanwhile).
+    Returns the invite, or None if it is no longer open (full, revoked or expired meanwhile), or
+    if an official ended this person's cadre role in that desa: an invite never undoes that
+    (only a new grant does, `/peran` or `jaga grant`).
     """
     async with db.write() as conn:
+        cursor = await conn.execute(
+            "SELECT 1 FROM cadre_invites i JOIN roles r ON r.region_code = i.desa_code "
+            "WHERE i.code = ? AND r.telegram_id = ? AND r.role = 'cadre' "
+            "AND r.revoked_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM roles a "
+            "WHERE a.telegram_id = r.telegram_id AND a.role = 'cadre' "
+            "AND a.region_code = r.region_code AND a.revoked_at IS NULL)",
+            (code, telegram_id),
+        )
+        if await cursor.fetchone() is not None:
+            return None
         cursor = await conn.execute(
             "SELECT u.telegram_id FROM cadre_invite_uses u JOIN cadre_invites i "
             "ON i.id = u.invite_id WHERE i.code = ? AND u.telegram_id = ?",

@@ -252,6 +252,15 @@ async def open_link_request(
         return request_id
 
 
+async def recent_link_requests(db: Database, nik_hash: str, now: str) -> int:
+    """How many codes were asked for this NIK (by any account) whose 24 hours are not over."""
+    value = await db.fetchval(
+        "SELECT COUNT(*) FROM link_requests WHERE nik_hash = ? AND expires_at > ?",
+        (nik_hash, now),
+    )
+    return int(value or 0)
+
+
 async def link_request(db: Database, request_id: int) -> dict[str, Any] | None:
     """One link request by id."""
     row = await db.fetchone("SELECT * FROM link_requests WHERE id = ?", (request_id,))

@@ -40,7 +40,11 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
             ).format(desa=region_name(invite.desa_code)),
         )
         return
-    if invite is None or invite.state(now_iso()) != "open":
+    if (
+        invite is None
+        or invite.state(now_iso()) != "open"
+        or not await _issuer_may(context, invite)
+    ):
         await _invite_not_valid(context, turn)
         return
     tg_user = update.effective_user
@@ -64,11 +68,15 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
 
 
 async def _already_cadre(context: JagaContext, turn: Turn, invite: cadres.Invite) -> bool:
-    """Whether this person joined with this invite, or is a cadre of its desa already."""
-    if await cadres.joined_with(context.db, invite.id, turn.id):
-        return True
+    """Whether this person is a cadre of its desa now (a revoked cadre is not)."""
     access = await access_of(context.db, context.settings, turn.id)
     return invite.desa_code in access.cadre_regions
+
+
+async def _issuer_may(context: JagaContext, invite: cadres.Invite) -> bool:
+    """Whether whoever made the invite may still make it: one whose role ended cannot."""
+    issuer = await access_of(context.db, context.settings, invite.created_by)
+    return issuer.can_review(invite.desa_code)
 
 
 async def _invite_not_valid(context: JagaContext, turn: Turn) -> None:
@@ -106,6 +114,12 @@ async def confirm(
 
 async def _join(context: JagaContext, turn: Turn, code: str, name: str) -> None:
     _ = turn.gettext
+    issued = await cadres.invite_by_code(context.db, code)
+    if issued is None or not await _issuer_may(context, issued):
+        await users.set_active_flow(context.db, turn.id, None)
+        await cadres.set_pending_invite(context.db, turn.id, None)
+        await _invite_not_valid(context, turn)
+        return
     invite = await cadres.join(context.db, code, turn.id, name, now_iso())
     await users.set_active_flow(context.db, turn.id, None)
     if invite is None:
