@@ -188,6 +188,21 @@ QUESTION_WORDS = frozenset(
      "kapan", "dimana", "mana", "bisa", "bisakah", "bolehkah", "siapa", "how", "what", "why",
      "when", "where", "can"}
 )  # fmt: skip
+# Words of chat politeness around an answer ("iya bang", "3 bln aja", "setuju pak"): dropped
+# when the answer alone matches, unless the word is itself one of the question's answers.
+CHAT_FILLER = frozenset(
+    {"bang", "bg", "bng", "bung", "kak", "ka", "kk", "pak", "bu", "buk", "mas", "mbak", "mba",
+     "dek", "lae", "ito", "om", "bos", "boss", "min", "bro", "sis", "dong", "deh", "lah", "sih",
+     "nih", "kok", "saja", "kan", "tuh", "mah", "bah", "lho", "loh", "pun", "hehe", "wkwk",
+     "haha", "makasih", "terimakasih", "trims", "tq", "thanks", "kalau", "gitu", "begitu",
+     "ajalah", "sajalah"}
+)  # fmt: skip
+# Words that turn an answer round ("belum setuju", "tidak pakai jht"): a button word found
+# inside a longer answer does not count when one of these is there and not in that word.
+NEGATIONS = frozenset({"tidak", "bukan", "tanpa", "jangan", "belum"})
+# Signs people send for "yes".
+_YES_SIGNS = str.maketrans({"\U0001f44d": " oke ", "\U0001f44c": " oke ", "\u2705": " oke ",
+                            "\u2714": " oke "})  # fmt: skip
 # A message that is only a call for help.
 HELP_WORDS = frozenset({"bantuan", "bantu", "tolong", "help", "gimana", "bingung", "tanya"})
 # Per step, what else people type for each button value (the labels themselves always work).
@@ -247,37 +262,43 @@ SYNONYMS: dict[Step, dict[str, tuple[str, ...]]] = {
     Step.PROGRAMS: {
         "JKK_JKM": ("jkk jkm", "jkk dan jkm", "2 program", "dua program", "dua", "2",
                     "yang murah", "murah", "yang murah saja", "tanpa jht", "tidak ikut jht",
-                    "tidak pakai jht"),
+                    "tidak pakai jht", "cheap", "cheapest", "cheaper", "basic", "without jht",
+                    "no jht"),
         "JKK_JKM_JHT": ("jkk jkm jht", "jkk jkm dan jht", "3 program", "tiga program", "tiga",
                         "3", "dengan jht", "pakai jht", "ikut jht", "jht", "lengkap",
-                        "semua", "yang lengkap"),
+                        "semua", "yang lengkap", "with jht", "all", "full", "complete"),
     },
     Step.PERIOD: {
-        "1": ("sebulan", "1 bulan", "satu bulan", "satu", "bulanan", "tiap bulan"),
-        "3": ("3 bulan", "tiga bulan", "tiga", "triwulan"),
-        "6": ("6 bulan", "enam bulan", "enam", "setengah tahun"),
-        "12": ("12 bulan", "dua belas bulan", "setahun", "1 tahun", "satu tahun", "tahunan"),
+        "1": ("sebulan", "1 bulan", "satu bulan", "satu", "bulanan", "tiap bulan", "1 month",
+              "monthly", "one month", "every month"),
+        "3": ("3 bulan", "tiga bulan", "tiga", "triwulan", "3 months", "three months"),
+        "6": ("6 bulan", "enam bulan", "enam", "setengah tahun", "6 months", "six months"),
+        "12": ("12 bulan", "dua belas bulan", "setahun", "1 tahun", "satu tahun", "tahunan",
+               "12 months", "a year", "one year", "1 year", "yearly"),
     },
     Step.PAYER: {
         "sendiri": ("sendiri", "saya", "saya sendiri", "dia sendiri", "bayar sendiri",
-                    "mandiri"),
+                    "mandiri", "myself", "me", "self", "i pay", "i will pay"),
         "program": ("program", "desa", "kabupaten", "pemda", "pemerintah", "bantuan",
-                    "dibayar desa", "program desa"),
+                    "dibayar desa", "program desa", "government", "village", "district"),
     },
     Step.HEIR_NAME: {
         "skip": ("lewati", "lewat", "skip", "tidak ada", "belum ada", "kosong", "nanti",
-                 "nanti saja", "tidak", "-"),
+                 "nanti saja", "tidak", "-", "none", "no one", "nobody", "later"),
     },
     Step.HEIR_RELATION: {
-        "pasangan": ("suami", "istri", "isteri", "bini", "pasangan", "suami istri", "laki"),
-        "anak": ("anak", "anak saya", "putra", "putri"),
-        "orang_tua": ("orang tua", "ortu", "ayah", "ibu", "bapak", "mamak", "emak", "bapak ibu"),
-        "saudara": ("saudara", "abang", "kakak", "adik", "adek", "kak", "bang"),
+        "pasangan": ("suami", "istri", "isteri", "bini", "pasangan", "suami istri", "laki",
+                     "wife", "husband", "spouse"),
+        "anak": ("anak", "anak saya", "putra", "putri", "child", "son", "daughter"),
+        "orang_tua": ("orang tua", "ortu", "ayah", "ibu", "bapak", "mamak", "emak", "bapak ibu",
+                      "parent", "mother", "father"),
+        "saudara": ("saudara", "abang", "kakak", "adik", "adek", "kak", "bang", "brother",
+                    "sister", "sibling"),
         "lainnya": ("lainnya", "lain", "lain lain"),
     },
     Step.SUMMARY: {
         "send": ("kirim", "kirimkan", "kirim sekarang", "sudah benar", "benar", "ya", "oke",
-                 "send", "kirim perbaikan", "sudah"),
+                 "send", "kirim perbaikan", "sudah", "submit", "send it"),
     },
 }  # fmt: skip
 
@@ -297,7 +318,7 @@ class Choice:
 
 def normalise(text: str) -> str:
     """Lowercase words without punctuation, thousands dots dropped, short forms spelled out."""
-    text = clean_text(text[:200]).lower()
+    text = clean_text(text[:200]).lower().translate(_YES_SIGNS)
     kept: list[str] = []
     for i, ch in enumerate(text):
         between_digits = 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
@@ -325,14 +346,29 @@ def match_choice(text: str, choices: list[Choice], *, fuzzy: bool = True) -> Cho
         return found[0] if len(values) == 1 else None
 
     exact = [c for k, c in keys if k == typed]
-    if exact or not fuzzy:
+    if exact:
         return only(exact)
+    # "iya bang", "3 bln aja": the answer without the chat's politeness words.
+    answers = {k for k, _c in keys if " " not in k}
+    plain = " ".join(w for w in typed.split() if w not in CHAT_FILLER or w in answers)
+    if not plain:
+        return None
+    if plain != typed:
+        exact = [c for k, c in keys if k == plain]
+        if exact:
+            return only(exact)
+    if not fuzzy:
+        return None
+    typed = plain
     words = typed.split()
     # Every typed word is a word of the label: "sendiri" for "Saya sendiri", "3 bulan" for
     # "3 bulan (Rp50.400)".
     partial = [c for k, c in keys if all(w in k.split() for w in words)]
     if partial:
         return only(partial)
+    inside = _longest_inside(typed, keys)
+    if inside:
+        return only(inside)
     if len(typed) < 4 or typed.isdigit():
         return None
     best: dict[str, tuple[float, Choice]] = {}
@@ -348,6 +384,24 @@ def match_choice(text: str, choices: list[Choice], *, fuzzy: bool = True) -> Cho
     return top if top_score >= 82 and top_score - runner_up >= 8 else None
 
 
+def _longest_inside(typed: str, keys: list[tuple[str, Choice]]) -> list[Choice]:
+    """The choices whose longest label or word stands whole inside a longer answer ("untuk saya
+    sendiri", "sy sendiri yg bayar"), unless a negation in the answer is not part of it or the
+    answer asks something ("kalau jht itu apa")."""
+    if QUESTION_WORDS & set(typed.split()):
+        return []
+    padded = f" {typed} "
+    found = [(len(k.split()), k, c) for k, c in keys if len(k) >= 2 and f" {k} " in padded]
+    if not found:
+        return []
+    most = max(size for size, _k, _c in found)
+    longest = [(k, c) for size, k, c in found if size == most]
+    negated = NEGATIONS & set(typed.split())
+    if any(negated - set(k.split()) for k, _c in longest):
+        return []
+    return [c for _k, c in longest]
+
+
 def looks_like_question(text: str) -> bool:
     """Whether a message asks something (ends with "?", opens with a question word, or "help")."""
     stripped = clean_text(text[:500]).strip()
@@ -356,7 +410,9 @@ def looks_like_question(text: str) -> bool:
     words = normalise(stripped).split()
     if not words:
         return False
-    return words[0] in QUESTION_WORDS or (len(words) <= 2 and words[0] in HELP_WORDS)
+    # "kalo meninggal di laut dpt apa", "kek mana bayarnya": the question word further on.
+    later = len(words) >= 3 and not QUESTION_WORDS.isdisjoint(words[1:])
+    return words[0] in QUESTION_WORDS or later or (len(words) <= 2 and words[0] in HELP_WORDS)
 
 
 def is_help(text: str) -> bool:
@@ -370,16 +426,18 @@ def is_help(text: str) -> bool:
 # What comes before an heir's name: the relation ("istri", "anak sy") and filler words.
 _HEIR_RELATION_WORDS = {
     "istri": "pasangan", "isteri": "pasangan", "istriku": "pasangan", "suami": "pasangan",
-    "suamiku": "pasangan", "bini": "pasangan", "anak": "anak", "anakku": "anak",
+    "suamiku": "pasangan", "bini": "pasangan", "istrinya": "pasangan", "suaminya": "pasangan",
+    "anak": "anak", "anakku": "anak", "anaknya": "anak",
     "putra": "anak", "putri": "anak", "ayah": "orang_tua", "bapak": "orang_tua",
     "ibu": "orang_tua", "mamak": "orang_tua", "emak": "orang_tua", "mak": "orang_tua",
     "abang": "saudara", "kakak": "saudara", "adik": "saudara", "adek": "saudara",
+    "wife": "pasangan", "husband": "pasangan", "son": "anak", "daughter": "anak",
 }  # fmt: skip
 # Relation words that are also honorifics or name parts ("Ibu Sari", "Anak Agung"): a relation
 # only when "saya"/"ku" follows.
 _HEIR_NEEDS_OWNER = frozenset({"anak", "putra", "putri", "ayah", "bapak", "ibu", "mak",
                                "abang", "kakak", "adik", "adek"})  # fmt: skip
-_HEIR_OWNER = frozenset({"saya", "ku", "sy", "aku", "gw", "gue", "awak", "kami"})
+_HEIR_OWNER = frozenset({"saya", "ku", "sy", "aku", "gw", "gue", "awak", "kami", "my"})
 _HEIR_FILLER = frozenset({"namanya", "nama", "bernama", "yaitu", "yakni", "adalah", "yang",
                           "yg", "si", "dia", "itu", "ialah"})  # fmt: skip
 
@@ -390,14 +448,17 @@ def split_heir(text: str) -> tuple[str | None, str]:
     words = clean_text(text[:200]).split()
     relation: str | None = None
     lowered = [w.lower().strip(",.:") for w in words]
+    english = len(lowered) > 1 and lowered[0] == "my" and lowered[1] in _HEIR_RELATION_WORDS
+    if english:  # "my wife Rina": the owner comes first
+        words, lowered = words[1:], lowered[1:]
     if lowered:
         first = lowered[0]
-        owned = len(lowered) > 1 and lowered[1] in _HEIR_OWNER
-        if first.endswith("ku") and first in _HEIR_RELATION_WORDS:
+        owned = english or (len(lowered) > 1 and lowered[1] in _HEIR_OWNER)
+        if first.endswith(("ku", "nya")) and first in _HEIR_RELATION_WORDS:
             relation, words, lowered = _HEIR_RELATION_WORDS[first], words[1:], lowered[1:]
         elif first in _HEIR_RELATION_WORDS and (first not in _HEIR_NEEDS_OWNER or owned):
             relation = _HEIR_RELATION_WORDS[first]
-            skip = 2 if owned else 1
+            skip = 2 if owned and not english else 1
             words, lowered = words[skip:], lowered[skip:]
     if relation is not None:
         while lowered and (lowered[0] in _HEIR_FILLER or lowered[0] in _HEIR_OWNER):
@@ -449,6 +510,17 @@ def check_nik(text: str, today: dt.date) -> NikCheck:
     )
 
 
+# A NIK inside a sentence ("ini nik sy 1210 1915 0580 0001"): digits with the usual separators.
+_NIK_IN_TEXT = linear(r"\d[\d .\-]{14,40}\d")
+
+
+def nik_in(text: str) -> str:
+    """The one run of 16 digits in a typed sentence (separators kept), or the text unchanged."""
+    runs = [m.group() for m in _NIK_IN_TEXT.finditer(clean_text(text[:200]))]
+    found = [run for run in runs if sum(ch.isdigit() for ch in run) == 16]
+    return found[0] if len(found) == 1 else text
+
+
 def format_nik(nik: str) -> str:
     """A NIK in groups of four, as printed on the KTP."""
     return " ".join(nik[i : i + 4] for i in range(0, len(nik), 4))
@@ -478,6 +550,73 @@ def _one_line(text: str) -> str:
     return " ".join(clean_text(text).split())
 
 
+# Words said before a typed name ("nama sy budi", "ibu saya siti", "namaku: rina").
+_NAME_OPENERS = frozenset(
+    {"nama", "namanya", "namaku", "nm", "nya", "lengkap", "lengkapnya", "kandung", "saya", "sy",
+     "aku", "ku", "awak", "gw", "gue", "adalah", "yaitu", "ialah", "yakni", "dia", "beliau",
+     "ibunya", "ibuku", "mamaknya", "mamakku", "maknya", "emaknya", "mamanya", "my", "name",
+     "is", "her", "his"}
+)  # fmt: skip
+# "Ibu" opens a mother's name only when "saya"/"kandung" or "nama" is said with it: "Ibu Sari"
+# may be her name as the KTP has it.
+_MOTHER_WORDS = frozenset({"ibu", "ibuku", "mamak", "mamakku", "mak", "emak", "mama", "umak"})
+_NAME_CLOSERS = frozenset(
+    {"bang", "bg", "kak", "pak", "bu", "mas", "mbak", "dek", "lae", "ito", "min", "dong", "deh",
+     "ya", "aja", "saja", "nih", "lah"}
+)  # fmt: skip
+
+
+def name_of_answer(text: str) -> str:
+    """A typed name without the words said around it: "nama sy budi bang" gives "budi"."""
+    words = clean_text(text[:200]).split()
+    lowered = [w.lower().strip(",.:;-") for w in words]
+    start, said_name = 0, False
+    while start < len(words) - 1:
+        word, following = lowered[start], lowered[start + 1]
+        if word in _NAME_OPENERS or not word:
+            said_name = said_name or word.startswith("nama")
+        elif word in _MOTHER_WORDS and (said_name or following in _NAME_OPENERS):
+            pass
+        else:
+            break
+        start += 1
+    end = len(words)
+    while end - 1 > start and lowered[end - 1] in _NAME_CLOSERS:
+        end -= 1
+    kept = [w.strip(",:;") for w in words[start:end]]
+    return " ".join(w for w in kept if w)
+
+
+# Chat words that are never a whole name ("ya" typed at the name question).
+NOT_A_NAME = frozenset(
+    {"ya", "iya", "tidak", "oke", "sudah", "belum", "benar", "salah", "setuju", "batal",
+     "lanjut", "lanjutkan", "kirim", "lewati", "saya", "mau", "halo", "hai", "sip", "siap",
+     "terima", "kasih", "makasih", "daftar", "nama", "bantuan", "pagi", "siang", "sore",
+     "malam", "assalamualaikum", "test", "tes"}
+)  # fmt: skip
+# "Selamat" is a name in its own right (Slamet, Selamat); only a greeting when a time of day
+# follows ("selamat pagi").
+_GREETING_OPENER = "selamat"
+
+
+# Words of the form itself, never part of a person's name ("ktp sy hilang bang").
+_FORM_WORDS = frozenset(
+    {"ktp", "nik", "kk", "bpjs", "hp", "iuran", "daftar", "kartu", "nomor", "hilang", "lupa",
+     "tidak", "belum", "tahu", "tau"}
+)  # fmt: skip
+
+
+def is_chat_word(text: str) -> bool:
+    """Whether a typed answer is only chat ("ya", "oke bang", "makasih") or talks about the form
+    ("ktp sy hilang"), not a name."""
+    words = normalise(text).split()
+    if not _FORM_WORDS.isdisjoint(words):
+        return True
+    if len(words) > 1 and words[0] == _GREETING_OPENER:
+        words = words[1:]
+    return bool(words) and all(w in NOT_A_NAME or w in CHAT_FILLER for w in words)
+
+
 def check_name(text: str) -> str | None:
     """A person's name with tidy capitals (`Budi Santoso`), or None if it cannot be a name."""
     name = _one_line(text).replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
@@ -496,6 +635,20 @@ def check_phone(text: str) -> str | None:
     """An Indonesian phone number in +62 form, or None."""
     info = parse_phone(_one_line(text))
     return info.e164 if info.valid and info.e164 else None
+
+
+# A phone number inside a sentence: digits with the spaces, dots and dashes people put in them.
+_PHONE_IN_TEXT = linear(r"\+?\d[\d .()\-]{6,20}\d")
+
+
+def find_phone(text: str) -> str | None:
+    """The one phone number in a typed answer ("ini nomor sy 0812-3456-7890"), or None."""
+    whole = check_phone(text)
+    if whole is not None:
+        return whole
+    found = {check_phone(m.group()) for m in _PHONE_IN_TEXT.finditer(clean_text(text[:200]))}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
 
 
 def parse_amount(text: str) -> int | None:
@@ -527,6 +680,71 @@ def check_income(text: str) -> int | None:
     return amount
 
 
+# Words said around an income ("kira2 1,5 jt sebulan bang"): dropped before reading the amount.
+_INCOME_FILLER = frozenset(
+    {"kira", "kira2", "kira-kira", "kirakira", "sekitar", "kurang", "lebih", "kurleb", "rata",
+     "rata2", "rata-rata", "ratarata", "per", "bulan", "perbulan", "sebulan", "bln", "tiap",
+     "setiap", "penghasilan", "penghasilannya", "gaji", "pendapatan", "dapat", "dpt", "saya",
+     "sy", "dia", "cuma", "cm", "hanya", "paling", "ya", "lah", "biasanya", "kadang", "around",
+     "about", "approx", "approximately", "roughly", "a", "month", "monthly", "my", "his", "her",
+     "income", "is", "usually"}
+)  # fmt: skip
+# English amount words, read as the Indonesian ones ("1.5 million" is "1.5 juta").
+_ENGLISH_UNITS = {"million": "juta", "mio": "juta", "thousand": "ribu"}
+# Income said per day or week: to be asked again per month, not read as a monthly figure.
+_NOT_MONTHLY = frozenset(
+    {
+        "hari",
+        "sehari",
+        "harian",
+        "perhari",
+        "minggu",
+        "seminggu",
+        "mingguan",
+        "perminggu",
+        "day",
+        "daily",
+        "week",
+        "weekly",
+    }
+)
+# Two amounts with a range between them ("1-2 juta", "1 jt sampai 2 jt", "kadang 1jt kadang 2jt").
+_INCOME_RANGE = linear(
+    r"\d\s*(?:juta|jt|ribu|rb|k)?\s*(?:-|–|sampai|sd|s/d|hingga|atau|ke|kadang)\s*(?:rp\.?\s*)?\d"
+)
+_SPACED_DIGITS = linear(r"(?:rp\.?\s*)?\d{1,3}(?: \d{3})+")
+
+
+@dataclass(frozen=True)
+class IncomeReading:
+    """A typed income: the monthly amount, or why it cannot be read (range, daily, unclear)."""
+
+    amount: int | None = None
+    problem: str | None = None
+
+
+def read_income(text: str) -> IncomeReading:
+    """A typed monthly income read forgivingly ("kira2 1,5 jt sebulan", "1 500 000"); a range
+    or a daily figure is not guessed at."""
+    value = _one_line(text[:200]).lower()
+    if _INCOME_RANGE.search(value):
+        return IncomeReading(problem="range")
+    tokens = value.replace("/", " ").split()
+    if any(t.strip(".,") in _NOT_MONTHLY for t in tokens):
+        return IncomeReading(problem="daily")
+    kept = [
+        _ENGLISH_UNITS.get(t.strip(".,"), t)
+        for t in tokens
+        if t.strip(".,") not in _INCOME_FILLER | CHAT_FILLER
+    ]
+    plain = " ".join(kept)
+    if _SPACED_DIGITS.fullmatch(plain):
+        plain = plain.replace(" ", "")
+    # Only the words left: "kira2 1,5 jt" read whole would add the 2 of "kira2" to it.
+    amount = check_income(plain)
+    return IncomeReading(amount=amount) if amount is not None else IncomeReading(problem="unclear")
+
+
 def check_free_text(text: str, *, max_length: int = 60) -> str | None:
     """Short free text (an occupation), cleaned; None if empty or too long."""
     value = _one_line(text)
@@ -548,6 +766,24 @@ def kabupaten_choices(region: str) -> tuple[Wilayah, ...]:
         name = wilayah_name(region)
         return tuple(w for w in children(region[:2]) if w.code == region) if name else ()
     return children(region)
+
+
+# Words typed around a place name: "kec panai hilir", "sy tinggal di desa sei berombang".
+_PLACE_OPENERS = frozenset(
+    {"saya", "tinggal", "di", "dari", "alamat", "alamatnya", "rumah", "kabupaten", "kecamatan",
+     "desa", "kelurahan", "kel", "dusun", "kampung", "kampong", "daerah"}
+)  # fmt: skip
+
+
+def region_query(text: str) -> str:
+    """A typed place without the words said around it ("kec panai hilir" gives "panai hilir");
+    "kota" stays, being part of a city's name."""
+    words = normalise(text).split()
+    while len(words) > 1 and words[0] in _PLACE_OPENERS:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in CHAT_FILLER:
+        words = words[:-1]
+    return " ".join(words)
 
 
 def search_regions(query: str, options: tuple[Wilayah, ...], limit: int = 6) -> list[Wilayah]:

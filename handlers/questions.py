@@ -30,7 +30,7 @@ from bot.contributions import (
 )
 from bot.i18n import N_, Translator, translator
 from bot.knowledge import KnowledgeBase, Topic, answer_any, parse_contribution_question
-from bot.registration import parse_amount
+from bot.registration import SYNONYMS, Choice, Step, match_choice, read_income
 from handlers import registration
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.start import menu_keyboard
@@ -453,6 +453,33 @@ def _income_buttons(turn: Turn) -> list[list[Button]]:
     return rows
 
 
+def _sector_choices(turn: Turn) -> list[Choice]:
+    """The kinds of work of /iuran as typed answers, with the registration's words for jobs."""
+    jobs = SYNONYMS[Step.OCCUPATION]
+    others = tuple(w for job, words in jobs.items() if job != "ojek_sopir" for w in (job, *words))
+    words = {"T": jobs["ojek_sopir"], "N": others, "G": SYNONYMS[Step.PAYER]["program"]}
+    return [
+        Choice(label, data.removeprefix("IUR S "), words[data.removeprefix("IUR S ")])
+        for [(label, data)] in _sector_buttons(turn)
+    ]
+
+
+async def _ask_income(context: JagaContext, turn: Turn, sector: str) -> None:
+    """Stores the kind of work and asks the income."""
+    await store.set_flow_state(
+        context.db, turn.id, IURAN_FLOW_NAME, "income", sector=SECTORS[sector]
+    )
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Berapa penghasilan Anda rata-rata per bulan? Pilih, atau tulis angkanya "
+            "(misalnya 1,5 juta)."
+        ),
+        inline(_income_buttons(turn)),
+    )
+
+
 async def iuran_button(update: Update, context: JagaContext) -> None:
     """IUR S <sector> asks the income; IUR I/C compute; IUR D details; IUR PAY how to pay."""
     query = update.callback_query
@@ -465,18 +492,7 @@ async def iuran_button(update: Update, context: JagaContext) -> None:
         await iuran(update, context)
         return
     if len(args) == 2 and args[0] == "S" and args[1] in SECTORS:
-        await store.set_flow_state(
-            context.db, turn.id, IURAN_FLOW_NAME, "income", sector=SECTORS[args[1]]
-        )
-        await say(
-            context,
-            turn.chat_id,
-            _(
-                "Berapa penghasilan Anda rata-rata per bulan? Pilih, atau tulis angkanya "
-                "(misalnya 1,5 juta)."
-            ),
-            inline(_income_buttons(turn)),
-        )
+        await _ask_income(context, turn, args[1])
         return
     if len(args) == 2 and args[0] == "I" and args[1].isdigit():
         state = await store.flow_state(context.db, turn.id, IURAN_FLOW_NAME)
@@ -507,6 +523,10 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
     if state is None or state["step"] == "sector":
+        typed = match_choice(text, _sector_choices(turn)) if text else None
+        if typed is not None:  # "nelayan", "ojek" typed instead of pressed
+            await _ask_income(context, turn, typed.value)
+            return
         if state is None:
             await store.set_flow_state(context.db, turn.id, IURAN_FLOW_NAME, "sector")
         await say(
@@ -516,7 +536,7 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
             inline(_sector_buttons(turn)),
         )
         return
-    amount = parse_amount(text) if text else None  # None for a negative amount too
+    amount = read_income(text).amount if text else None  # "kira2 1,5 jt sebulan" too
     if amount is None or amount < 100_000:
         await say(
             context,

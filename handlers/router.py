@@ -7,6 +7,7 @@ import logging
 from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
+from bot.registration import CHAT_FILLER, normalise
 from handlers import questions
 from handlers.common import Turn, answer_button, say
 from storage import users
@@ -21,8 +22,47 @@ async def message(update: Update, context: JagaContext) -> None:
     if flow is not None:
         await flow.on_message(update, context)
         return
+    text = update.message.text if update.message is not None else None
+    if text:
+        command = context.services.commands.get(typed_command(text) or "")
+        if command is not None:  # "cek status", "status sy gmn bang": the command itself
+            await command.callback(update, context)
+            return
+        talk = _sign_talk(text)
+        if talk is not None:  # a thumbs-up or folded hands, sent alone
+            await questions.small_talk(update, context, turn, talk)
+            return
     # Outside a flow, any message is a question about coverage.
     await questions.on_text(update, context)
+
+
+# Commands people type as words instead of pressing the menu ("cek status", "data saya").
+_TYPED_COMMANDS = {
+    "status": "status", "cek status": "status", "lihat status": "status",
+    "status pendaftaran": "status", "cek pendaftaran": "status", "status daftar": "status",
+    "data": "data_saya", "lihat data": "data_saya", "hapus data": "data_saya",
+    "hitung iuran": "iuran",
+}  # fmt: skip
+# Words around a typed command that do not change it ("status sy gmn bang").
+_AROUND_COMMAND = frozenset({"saya", "ku", "awak", "gimana", "bagaimana", "cemana", "mana"})
+
+
+def typed_command(text: str) -> str | None:
+    """The command a short typed message stands for ("cek status sy" is status), or None."""
+    words = normalise(text[:80]).split()
+    kept = [w for w in words if w not in CHAT_FILLER and w not in _AROUND_COMMAND]
+    return _TYPED_COMMANDS.get(" ".join(kept)) if len(words) <= 6 else None
+
+
+# Signs sent alone as a reply: thumbs up and OK are "ok", folded hands "thanks".
+_SIGNS = {"\U0001f44d": "ack", "\U0001f44c": "ack", "\u2705": "ack", "\U0001f64f": "thanks"}
+
+
+def _sign_talk(text: str) -> str | None:
+    """The small-talk kind of a message made only of these signs (and skin tones), or None."""
+    signs = {ch for ch in text if not ch.isspace() and not "\U0001f3fb" <= ch <= "\U0001f3ff"}
+    kinds = {_SIGNS.get(ch) for ch in signs}
+    return kinds.pop() if len(kinds) == 1 and None not in kinds else None
 
 
 async def cancel(update: Update, context: JagaContext) -> None:

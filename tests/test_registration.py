@@ -267,6 +267,7 @@ async def test_duplicate_nik_is_told_with_its_status(harness: Harness) -> None:
     ref = (await registrations.by_operator(h.db, WORKER))[0]["ref"]
     # The same worker is shown the reference number...
     await h.send(WORKER, "/daftar")
+    await h.tap(WORKER, "Daftarkan orang lain")
     await h.tap(WORKER, "Setuju")
     await h.tap(WORKER, "Diri saya sendiri")
     calls = await h.send(WORKER, nik)

@@ -208,7 +208,11 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         return _("Ketik nomor HP orang yang didaftarkan (misalnya 0812 3456 7890)."), inline(rows)
     if step == Step.KABUPATEN:
         options = kabupaten_choices(turn_region(r, scratch))
-        text = _("Di kabupaten/kota mana tempat tinggalnya sekarang? Pilih, atau ketik namanya.")
+        text = (
+            _("Di kabupaten/kota mana Anda tinggal sekarang? Pilih, atau ketik namanya.")
+            if me
+            else _("Di kabupaten/kota mana tempat tinggalnya sekarang? Pilih, atau ketik namanya.")
+        )
         return text, inline(region_rows(turn, step, options, scratch.get("page", 0)))
     if step == Step.KECAMATAN:
         options = region_options(step, r)

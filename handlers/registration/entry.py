@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 
+from bot.access import access_of
 from bot.context import JagaContext
-from bot.registration import FIELDS, ORDER, Step, progress
+from bot.registration import FIELDS, ORDER, STATUS_WORDS, Step, progress
 from handlers.common import Turn, answer_button, inline, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import FLOW, scratch_with
@@ -53,7 +56,35 @@ async def daftar(update: Update, context: JagaContext) -> None:
             keyboard,
         )
         return
+    own = None if current is not None else await _own_submission(context, turn.id)
+    if own is not None:
+        # Back the next day, typing "daftar": they are registered; maybe someone else is meant.
+        keyboard = inline(
+            [[(_("Daftarkan orang lain"), "REGX new")], [(_("Cek status"), "MENU status")]]
+        )
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Anda sudah mendaftar dengan nomor {ref} ({status}). Tidak perlu mendaftar "
+                "lagi. Mau mendaftarkan orang lain?"
+            ).format(ref=own["ref"], status=_(STATUS_WORDS[own["status"]])),
+            keyboard,
+        )
+        return
     await start_new(context, turn)
+
+
+async def _own_submission(context: JagaContext, telegram_id: int) -> dict[str, Any] | None:
+    """The person's own registration that is sent and not rejected, if any (never for an
+    official: registering others is their work)."""
+    access = await access_of(context.db, context.settings, telegram_id)
+    if access.is_cadre or access.is_reviewer or access.is_admin:
+        return None
+    for row in await registrations.by_operator(context.db, telegram_id):
+        if row["for_self"] and row["status"] in ("diajukan", "disetujui", "terdaftar"):
+            return row
+    return None
 
 
 async def start_new(context: JagaContext, turn: Turn) -> None:

@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import JagaContext
-from bot.registration import HEIR_RELATIONS, Step, check_name, split_heir
+from bot.registration import (
+    HEIR_RELATIONS,
+    Step,
+    check_name,
+    is_chat_word,
+    name_of_answer,
+    split_heir,
+)
 from handlers.common import Turn
 from handlers.registration.common import TextAnswer, scratch_with
 from handlers.registration.flow import advance, again, stale
-from handlers.registration.person import NAME_RULE
+from handlers.registration.person import NAME_RULE, NOT_A_NAME_HINT
 
 
 async def _heir_skip(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
@@ -20,7 +27,10 @@ async def _heir_skip(context: JagaContext, turn: Turn, r: dict[str, Any], value:
 async def _heir_name(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
     # "istri sy rina wati": the name is Rina Wati, the relation (to confirm) Suami / istri.
     relation, rest = split_heir(text)
-    name = check_name(rest)
+    if is_chat_word(rest):
+        await again(context, turn, turn.gettext(NOT_A_NAME_HINT), r)
+        return
+    name = check_name(name_of_answer(rest))
     if name is None:
         await again(context, turn, turn.gettext(NAME_RULE), r)
         return

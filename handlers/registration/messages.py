@@ -6,26 +6,29 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot import clock
 from bot.context import JagaContext
 from bot.i18n import N_
 from bot.knowledge import parse_contribution_question
 from bot.registration import (
-    QUESTION_WORDS,
+    CHAT_FILLER,
     SYNONYMS,
     Choice,
     Step,
     check_free_text,
-    check_income,
     check_name,
     check_nik,
     check_phone,
+    is_chat_word,
     is_help,
     looks_like_question,
     match_choice,
+    name_of_answer,
     normalise,
+    read_income,
+    region_query,
     search_regions,
     split_heir,
 )
@@ -33,8 +36,16 @@ from handlers import cadres, questions
 from handlers.common import Turn, answer_button, say
 from handlers.registration import consent, heir, nik, person, regions, submit, work
 from handlers.registration.asking import ask_current, question_of, short_question
-from handlers.registration.common import FLOW, MAX_MESSAGE, TextAnswer, fit, log, normal_total
-from handlers.registration.entry import start_new
+from handlers.registration.common import (
+    CANCEL_TEXT,
+    FLOW,
+    MAX_MESSAGE,
+    TextAnswer,
+    fit,
+    log,
+    normal_total,
+)
+from handlers.registration.entry import on_cancel, start_new
 from handlers.registration.flow import advance, again
 from handlers.registration.person import answer_contact
 from handlers.registration.photo import image_of, ktp_photo
@@ -117,6 +128,19 @@ async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str)
     if words in ("lanjut", "lanjutkan"):  # typed instead of pressing "Lanjutkan"
         await ask_current(context, turn, r)
         return
+    plain = " ".join(w for w in words.split() if w not in CHAT_FILLER)
+    if (
+        plain in _STOP_WORDS or plain in _LATER_WORDS
+    ):  # "batal", "stop aja bang": as /batal, the answers kept
+        await on_cancel(context, turn.id)
+        await users.set_active_flow(context.db, turn.id, None)
+        await say(context, turn.chat_id, turn.gettext(CANCEL_TEXT), ReplyKeyboardRemove())
+        return
+    if plain in _REGISTER_WORDS:  # "daftar" typed while registering: the same question, short
+        short, keyboard = short_question(turn, r)
+        lead = turn.gettext("Pendaftaran sedang berjalan.")
+        await say(context, turn.chat_id, f"{lead}\n\n{short}", keyboard)
+        return
     if words in ("mulai dari awal", "mulai ulang", "ulang dari awal") and r["status"] == "draft":
         await start_new(context, turn)
         return
@@ -141,6 +165,18 @@ async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str)
     _text, keyboard = short_question(turn, r)
     await say(context, turn.chat_id, _hint(turn, r, choices), keyboard)
 
+
+# Typed words that stop the registration, as /batal does.
+_STOP_WORDS = frozenset(
+    {"batal", "batalkan", "berhenti", "stop", "keluar", "cancel", "tidak jadi", "udahan",
+     "sudahan", "tidak jadi daftar", "batal daftar"}
+)  # fmt: skip
+# "Later": the registration stops with its answers kept, to be continued with /daftar.
+_LATER_WORDS = frozenset(
+    {"nanti", "besok", "lain kali", "nanti lagi", "besok lagi", "nanti dulu", "nanti nanti"}
+)
+# Typed words that ask to register, said while already registering.
+_REGISTER_WORDS = frozenset({"daftar", "mau daftar", "daftar bpjs", "saya mau daftar", "/daftar"})
 
 # Yes/no words that are never the name of a job.
 _NOT_A_JOB = frozenset(
@@ -181,19 +217,21 @@ def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> b
     if step == Step.PHONE:
         return check_phone(text) is not None
     if step == Step.INCOME:
-        return check_income(text) is not None
+        return read_income(text).amount is not None
     if step == Step.OCCUPATION_OTHER:
         return "?" not in text and check_free_text(text) is not None
     if step in (Step.KABUPATEN, Step.KECAMATAN, Step.DESA):
-        return "?" not in text and bool(search_regions(text, region_options(step, r)))
+        return "?" not in text and bool(
+            search_regions(region_query(text), region_options(step, r))
+        )
     return False
 
 
 def _name_like(text: str) -> bool:
     """Whether `text` reads as a name: "apa harus sesuai ktp" has only letters but asks."""
     words = normalise(text).split()
-    asks = len(words) >= 2 and words[0] in QUESTION_WORDS
-    return not asks and check_name(text) is not None
+    asks = len(words) >= 2 and looks_like_question(text)
+    return not asks and not is_chat_word(text) and check_name(name_of_answer(text)) is not None
 
 
 def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:

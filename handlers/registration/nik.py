@@ -9,7 +9,7 @@ from typing import Any
 from bot import clock
 from bot.context import JagaContext
 from bot.crypto import mask_nik
-from bot.registration import STATUS_WORDS, Step, age_on, check_nik
+from bot.registration import STATUS_WORDS, Step, age_on, check_nik, nik_in
 from handlers.common import Turn, say
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import advance, again
@@ -30,8 +30,16 @@ async def fields_from_nik(
     settings = context.settings
     today = clock.today()
     check = check_nik(text, today)
+    if check.error == "digits":  # "ini nik sy 1210 1915 0580 0001"
+        check = check_nik(nik_in(text), today)
+    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
     problems = {
-        "digits": _("NIK hanya berisi angka. Silakan ketik lagi 16 angka NIK."),
+        "digits": _("NIK hanya berisi angka. Silakan ketik lagi 16 angka NIK.")
+        if len(words) < 2
+        else _(
+            "Saya menunggu NIK: 16 angka yang tertulis di KTP. Bila KTP belum ada di tangan, "
+            "ketik nanti; jawaban Anda tetap tersimpan."
+        ),
         "example": _("Itu NIK contoh. Silakan ketik NIK yang tertulis di KTP."),
         "province": _(
             "Dua angka pertama NIK bukan kode provinsi. Silakan periksa KTP dan ketik lagi."

@@ -12,7 +12,7 @@ from telegram import ReplyKeyboardRemove
 from bot import clock
 from bot.context import JagaContext
 from bot.i18n import N_
-from bot.registration import Step, age_on, check_name, check_phone
+from bot.registration import Step, age_on, check_name, find_phone, is_chat_word, name_of_answer
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, scratch_with
@@ -24,12 +24,18 @@ NAME_RULE = N_(
     "2 sampai 100 huruf. Silakan ketik lagi."
 )
 
+# A yes, a thanks or a greeting typed where a name is asked.
+NOT_A_NAME_HINT = N_("Itu belum terbaca sebagai nama.")
+
 
 def _name_answer(step: Step, column: str) -> TextAnswer:
     """A typed answer that must be a person's name, stored (tidied) in `column`."""
 
     async def answer(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-        name = check_name(text)
+        if is_chat_word(text):
+            await again(context, turn, turn.gettext(NOT_A_NAME_HINT), r)
+            return
+        name = check_name(name_of_answer(text))  # "nama sy budi" is Budi
         if name is None:
             await again(context, turn, turn.gettext(NAME_RULE))
             return
@@ -114,7 +120,7 @@ async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) 
 async def _phone_text(
     context: JagaContext, turn: Turn, r: dict[str, Any], text: str, shared: bool = False
 ) -> None:
-    phone = check_phone(text)
+    phone = find_phone(text)
     if phone is None:
         await again(
             context,

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.access import access_of, within
 from bot.context import JagaContext
-from bot.registration import Step, normalise, search_regions
+from bot.registration import Step, normalise, region_query, search_regions
 from handlers.common import Turn, inline, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, reg_data, scratch_with
@@ -66,8 +66,9 @@ async def _outside_note(
 async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
     _ = turn.gettext
     step = Step(r["step"])
-    found = search_regions(text, region_options(step, r))
-    typed = normalise(text).removeprefix("kabupaten ").removeprefix("kota ")
+    typed = region_query(text)  # "kec panai hilir" is Panai Hilir
+    found = search_regions(typed, region_options(step, r))
+    typed = typed.removeprefix("kota ")
     exact = [w for w in found if _bare_region(w.name) == typed]
     if len(exact) == 1:  # the name typed in full: taken as the press
         await _region_choice(context, turn, r, exact[0].code)

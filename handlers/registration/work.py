@@ -6,13 +6,14 @@ from typing import Any
 
 from bot.context import JagaContext
 from bot.contributions import load_table
+from bot.i18n import N_
 from bot.registration import (
     OCCUPATION_CODES,
     PERIODS,
     PROGRAM_LABELS,
     Step,
     check_free_text,
-    check_income,
+    read_income,
 )
 from handlers.common import Turn
 from handlers.registration.asking import ask_current
@@ -69,13 +70,15 @@ async def _income_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
 
 
 async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
-    income = check_income(text)
+    reading = read_income(text)  # "kira2 1,5 jt sebulan" is Rp1.500.000
+    income = reading.amount
     if income is None:
-        await again(
-            context,
-            turn,
-            turn.gettext("Jumlah itu tidak bisa saya baca. Tulis misalnya 1,5 juta atau 1500000."),
-        )
+        problems = {
+            "range": N_("Ketik satu jumlah saja, misalnya rata-ratanya per bulan: 1,5 juta."),
+            "daily": N_("Tolong tulis penghasilan per bulan, misalnya 1,5 juta."),
+        }
+        unclear = N_("Jumlah itu tidak bisa saya baca. Tulis misalnya 1,5 juta atau 1500000.")
+        await again(context, turn, turn.gettext(problems.get(reading.problem or "", unclear)))
         return
     note = turn.gettext("Penghasilan per bulan: {amount}").format(amount=turn.tr.money(income))
     await advance(context, turn, r, Step.INCOME, note=note, **await _income_fields(r, income))
