@@ -193,6 +193,35 @@ async def test_places_typed_with_their_level_word(harness: Harness) -> None:
     assert (row["desa_code"], row["step"]) == ("12.10.19.1001", Step.OCCUPATION)
 
 
+async def test_a_kabupaten_typed_with_a_space_is_the_press(harness: Harness) -> None:
+    h = harness
+    await to_step(h, FISHER, self_answers(7))
+    text = await one(h, FISHER, "labuhan batu")
+    assert text.startswith("Pilih kecamatan di Kabupaten Labuhanbatu")
+    assert (await row_of(h, FISHER))["kabupaten_code"] == "12.10"
+
+
+async def test_a_kecamatan_or_desa_typed_where_the_kabupaten_is_asked(harness: Harness) -> None:
+    h = harness
+    await to_step(h, FISHER, self_answers(7))
+    text = await one(h, FISHER, "rantau utara")
+    assert text.startswith("Alamat: Kecamatan Rantau Utara, Kabupaten Labuhanbatu.")
+    row = await row_of(h, FISHER)
+    assert (row["kabupaten_code"], row["kecamatan_code"], row["step"]) == (
+        "12.10",
+        "12.10.01",
+        Step.DESA,
+    )
+    # At the kecamatan question, a desa of another kecamatan of the kabupaten.
+    await h.send(FISHER, "/batal")
+    await to_step(h, CADRE, ["setuju", "sendiri", nik_for(), "budi", "benar", "siti",
+                             "081234567890", "labuhanbatu"])  # fmt: skip
+    text = await one(h, CADRE, "sioldengan")
+    assert text.startswith("Alamat: Sioldengan, Kecamatan Rantau Selatan.")
+    row = await row_of(h, CADRE)
+    assert (row["desa_code"], row["step"]) == ("12.10.02.1002", Step.OCCUPATION)
+
+
 async def test_an_income_said_loosely_is_read_and_a_range_is_asked_again(
     harness: Harness,
 ) -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bot.access import access_of, within
 from bot.context import JagaContext
-from bot.registration import Step, normalise, region_query, search_regions
+from bot.registration import (
+    Step,
+    children,
+    normalise,
+    region_name,
+    region_query,
+    search_regions,
+)
 from handlers.common import Turn, inline, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, reg_data, scratch_with
@@ -69,9 +77,12 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
     typed = region_query(text)  # "kec panai hilir" is Panai Hilir
     found = search_regions(typed, region_options(step, r))
     typed = typed.removeprefix("kota ")
-    exact = [w for w in found if _bare_region(w.name) == typed]
-    if len(exact) == 1:  # the name typed in full: taken as the press
+    # The name typed in full ("labuhan batu" for Labuhanbatu): taken as the press.
+    exact = [w for w in found if _squeezed(_bare_region(w.name)) == _squeezed(typed)]
+    if len(exact) == 1:
         await _region_choice(context, turn, r, exact[0].code)
+        return
+    if not exact and step != Step.DESA and await _below(context, turn, r, step, typed):
         return
     if not found:
         await again(
@@ -87,6 +98,70 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
         _("Mungkin yang Anda maksud salah satu ini? Silakan pilih."),
         inline(rows),
     )
+
+
+async def _below(
+    context: JagaContext, turn: Turn, r: dict[str, Any], step: Step, typed: str
+) -> bool:
+    """A kecamatan or desa named in full where a kabupaten (or a desa where a kecamatan) was
+    asked, and only one place in the list has that name: the address is filled down to it and
+    the question after it is asked. False when no single place matches."""
+    wanted = _squeezed(typed)
+    if len(wanted) < 4:
+        return False
+    matches = _places_below(tuple(w.code for w in region_options(step, r))).get(wanted, ())
+    if len(matches) != 1:
+        return False
+    path = matches[0]
+    fields: dict[str, Any] = {"scratch": scratch_with(r, page=None)}
+    if step == Step.KABUPATEN:
+        fields.update(kabupaten_code=path[0], kecamatan_code=path[1], desa_code=None)
+        answered = Step.KECAMATAN
+        if len(path) == 3:
+            fields["desa_code"], answered = path[2], Step.DESA
+    else:  # a desa typed at the kecamatan question
+        fields.update(kecamatan_code=path[0], desa_code=path[1])
+        answered = Step.DESA
+    note = turn.gettext("Alamat: {place}.").format(place=_path_name(turn, path))
+    if answered == Step.DESA:
+        outside = await _outside_note(context, turn, r, path[-1])
+        note = f"{note}\n{outside}" if outside else note
+    await advance(context, turn, {**r, **fields}, answered, note=note, **fields)
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _places_below(codes: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every place one and two levels under `codes`, by squeezed bare name: the paths down to
+    it (from one of `codes`). Built once per list of codes; a province's has about 6,500."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for upper in codes:
+        for middle in children(upper):
+            index.setdefault(_squeezed(_bare_region(middle.name)), []).append((upper, middle.code))
+            for lower in children(middle.code):
+                index.setdefault(_squeezed(_bare_region(lower.name)), []).append(
+                    (upper, middle.code, lower.code)
+                )
+    return {name: tuple(paths) for name, paths in index.items()}
+
+
+def _path_name(turn: Turn, path: tuple[str, ...]) -> str:
+    """A place found below the question, named down from where the question stood (a desa by
+    its name alone: some are kelurahan)."""
+    _ = turn.gettext
+    names = []
+    for code in reversed(path):
+        level = code.count(".")
+        if level == 2:
+            names.append(_("Kecamatan {name}").format(name=region_name(code)))
+        else:
+            names.append(region_name(code))
+    return ", ".join(names)
+
+
+def _squeezed(name: str) -> str:
+    """A place name without spaces or hyphens: "labuhan batu" and "Labuhanbatu" are one."""
+    return name.replace(" ", "").replace("-", "")
 
 
 def _bare_region(name: str) -> str:
