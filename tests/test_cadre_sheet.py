@@ -517,3 +517,22 @@ async def test_an_heir_relation_without_an_heir_name_is_a_row_problem(harness: H
     assert column[3].startswith("Terkirim: JP-")
     [sent] = await submitted(harness)
     assert sent["heir_name"] is None and sent["heir_relation"] is None
+
+
+async def test_a_filled_form_sent_at_the_nik_question_is_checked_as_a_form(
+    harness: Harness,
+) -> None:
+    await make_cadre(harness)
+    template = await download_template(harness)
+    # The cadre has started registering someone and is at the NIK question.
+    await harness.send(CADRE, "/daftar")
+    await harness.tap(CADRE, "Setuju")
+    await harness.tap(CADRE, "Orang lain")
+    await harness.tap(CADRE, "Sudah, dia setuju")
+    row = await harness.db.fetchone(
+        "SELECT step FROM registrations WHERE operator_id = ? AND status = 'draft'", (CADRE,)
+    )
+    assert row is not None and row[0] == "nik"
+    reply = answer(await upload(harness, fill(template, [worker()])))
+    assert "1 terkirim" in reply.text
+    assert len(await submitted(harness)) == 1

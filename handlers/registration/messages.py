@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 
 from bot import clock
 from bot.context import JagaContext
@@ -95,16 +95,31 @@ async def on_message(update: Update, context: JagaContext) -> None:
 
 
 async def document(update: Update, context: JagaContext) -> None:
-    """A file sent while the registration waits for the NIK is read as a KTP photo; any other
-    file goes to the cadres' spreadsheet handler."""
+    """A file sent while the registration waits for the NIK is read as a KTP photo, unless it
+    is a spreadsheet (a cadre's filled form); any other file goes to the cadres' handler."""
     user = update.effective_user
-    if user is not None:
+    message = update.message
+    spreadsheet = message is not None and _is_spreadsheet(message)
+    if user is not None and not spreadsheet:
         r = await registrations.active_of(context.db, user.id)
         flow = await users.get_or_create(context.db, user.id, user.full_name)
         if r is not None and r["step"] == Step.NIK and flow.active_flow == FLOW:
             await on_message(update, context)
             return
     await cadres.document(update, context)
+
+
+_SPREADSHEET_ENDINGS = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+
+
+def _is_spreadsheet(message: Message) -> bool:
+    """Whether a sent document is a spreadsheet, by its name or its type."""
+    document = message.document
+    if document is None:
+        return False
+    name = (document.file_name or "").lower()
+    kind = (document.mime_type or "").lower()
+    return name.endswith(_SPREADSHEET_ENDINGS) or "spreadsheet" in kind or "excel" in kind
 
 
 async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
@@ -331,7 +346,7 @@ def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
             "tulis lagi pertanyaan Anda; bisa diteruskan ke petugas."
         )
     source = _("Sumber: {source}").format(source=match.topic.cited)
-    answer = f"{match.topic.title}\n{match.topic.answer}"
+    answer = f"{match.topic.title}\n\n{match.topic.answer}"
     with_source = f"{answer}\n{source}"
     return with_source if len(with_source) <= MAX_MESSAGE - 160 else answer
 
