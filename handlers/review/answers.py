@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 
 from bot import review
-from bot.access import access_of
+from bot.access import Access, access_of
 from bot.context import JagaContext
+from bot.registration import CHAT_FILLER, normalise
+from handlers import router
 from handlers.common import Turn, say
 from handlers.review.approve import approve
+from handlers.review.buttons import ACTIONS
+from handlers.review.card import next_card
 from handlers.review.common import clear_step, decided_text, locked_text
 from handlers.review.fix import send_fix
 from handlers.review.reject import reject
@@ -31,7 +37,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         if step["registration_id"]
         else None
     )
-    if not access.is_reviewer or step["action"] is None or not review.may_review(access, row):
+    if not access.is_reviewer or not review.may_review(access, row):
         await clear_step(context, turn)
         await say(
             context,
@@ -40,6 +46,9 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     assert row is not None and message is not None
+    if step["action"] is None:  # a card (or its payer question) is open: a typed press?
+        await _typed_press(update, context, turn, access, row, step, message.text or "")
+        return
     text = (message.text or "").strip()
     if not text:
         await say(
@@ -59,7 +68,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         return
     if row["status"] != "diajukan":
         await clear_step(context, turn)
-        await say(context, turn.chat_id, decided_text(turn, row))
+        await say(context, turn.chat_id, await decided_text(context, turn, row))
         return
     if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
         await clear_step(context, turn)
@@ -76,3 +85,70 @@ async def on_message(update: Update, context: JagaContext) -> None:
 async def on_cancel(context: JagaContext, user_id: int) -> None:
     """Forgets the unfinished review step (/batal); the card is left for later."""
     await store.clear_step(context.db, user_id)
+
+
+# Words a reviewer types instead of pressing a card's button (normalised, filler dropped).
+_CARD_WORDS = {
+    "OK": {"setujui", "setuju", "disetujui", "acc", "approve", "terima", "ok setujui"},
+    "NO": {"tolak", "ditolak", "reject", "tidak setuju"},
+    "FIX": {"minta perbaikan", "perbaikan", "perbaiki", "revisi", "fix"},
+    "SKIP": {"lewati", "lewat", "skip", "berikutnya", "selanjutnya", "next", "nanti"},
+    "D": {"rincian", "detail", "detil"},
+}
+_YES = {"ya", "iya", "y", "ok", "oke", "okey", "ya setujui", "setujui", "setuju", "acc", "yes"}
+_SELF_PAID = {"mandiri", "sendiri", "dibayar sendiri", "bayar sendiri", "pekerja sendiri"}
+
+
+def typed_action(text: str, confirming: bool) -> tuple[str, str] | None:
+    """The card action (and its argument) a typed word stands for, or None.
+
+    `confirming`: the reviewer was just asked "Setujui ..., iuran dibayar ...?", so a yes is
+    the approval itself."""
+    words = [w for w in normalise(text).split() if w not in CHAT_FILLER]
+    said = " ".join(words)
+    if confirming and said in _YES:
+        return ("A", "")
+    if said in _SELF_PAID:
+        return ("P", "0")
+    for action, forms in _CARD_WORDS.items():
+        if said in forms:
+            return (action, "")
+    return None
+
+
+async def _typed_press(
+    update: Update,
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    step: dict[str, Any],
+    text: str,
+) -> None:
+    """Acts on the open card as if the typed word's button were pressed; any other message
+    leaves the desk and is read as usual (a question, a typed command)."""
+    confirming = step["program_id"] is not None
+    found = typed_action(text, confirming)
+    if found is None:
+        await clear_step(context, turn)  # the card stays locked for a while; /tinjau reopens
+        await router.message(update, context)
+        return
+    action, arg = found
+    if action == "A":
+        arg = str(step["program_id"])
+    if row["status"] != "diajukan":
+        await clear_step(context, turn)
+        await say(context, turn.chat_id, await decided_text(context, turn, row))
+        return
+    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        await clear_step(context, turn)
+        await say(context, turn.chat_id, locked_text(turn, row))
+        return
+    if action == "SKIP":
+        await clear_step(context, turn)
+        await store.unlock(context.db, row["id"], turn.id)
+        await next_card(
+            context, turn, access, after=(row["submitted_at"], row["id"]), skipped=row["id"]
+        )
+        return
+    await ACTIONS[action](context, turn, access, row, arg)

@@ -10,25 +10,32 @@ from bot.access import Access
 from bot.context import JagaContext
 from handlers.common import Turn, columns, inline, say
 from handlers.review.card import next_card
-from handlers.review.common import FLOW, begin_step, clear_step, tell_refused
+from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
 from storage import funding, users
 from storage import review as store
 
 
 async def choose_program(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    arg: str,
+    lead: str = "",
 ) -> None:
-    """Lists the funding programs for the worker's desa with places left; asks which pays."""
-    await clear_step(context, turn)
+    """Lists the funding programs for the worker's desa with places left; asks which pays
+    (`lead`: why the last choice was refused, in the same message)."""
+    await open_step(context, turn, row)
     _ = turn.gettext
     tr = turn.tr
     rid = row["id"]
     choices = await review.program_choices(context.db, row)
-    lines = [
+    lines = [lead, ""] if lead else []
+    lines.append(
         _("Setujui {ref} ({name}). Siapa yang membayar iuran?").format(
             ref=row["ref"], name=row.get("name") or "-"
         )
-    ]
+    )
     buttons = []
     for choice in choices:
         program = choice.program
@@ -60,11 +67,11 @@ async def confirm_program(
     context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
 ) -> None:
     """Asks to confirm the approval with the chosen program (or to record a sponsor first)."""
-    await clear_step(context, turn)
     _ = turn.gettext
     rid = row["id"]
     program = await _program_of(context, arg)
     pid = program.id if program is not None else 0
+    await open_step(context, turn, row, program_id=pid)
     payer = program.name if program is not None else _(review.SELF_PAID)
     text = _("Setujui {ref} ({name}), iuran dibayar: {payer}?").format(
         ref=row["ref"], name=row.get("name") or "-", payer=payer
@@ -119,8 +126,8 @@ async def approve(
     tr = turn.tr
     program = await _program_of(context, arg)
     if arg not in ("", "0") and program is None:
-        await say(context, turn.chat_id, _("Program itu tidak ada. Silakan pilih lagi."))
-        await choose_program(context, turn, access, row, "")
+        lead = _("Program itu tidak ada. Silakan pilih lagi.")
+        await choose_program(context, turn, access, row, "", lead)
         return
     try:
         await review.approve(
@@ -150,27 +157,23 @@ async def approve(
             ).format(
                 program=full.program.name, used=tr.number(full.used), quota=tr.number(full.quota)
             )
-        await say(context, turn.chat_id, text)
-        await choose_program(context, turn, access, row, "")
+        await choose_program(context, turn, access, row, "", text)
         return
     except store.ProgramUnavailable:
-        await say(
-            context,
-            turn.chat_id,
-            _("Program itu sudah ditutup atau tidak mencakup desa ini. Pilih sumber iuran lain."),
+        text = _(
+            "Program itu sudah ditutup atau tidak mencakup desa ini. Pilih sumber iuran lain."
         )
-        await choose_program(context, turn, access, row, "")
+        await choose_program(context, turn, access, row, "", text)
         return
     except store.DecisionRefused as refused:
         await tell_refused(context, turn, refused)
         return
     await clear_step(context, turn)
     payer = program.name if program is not None else _(review.SELF_PAID)
-    text = _("Disetujui: {ref} ({name}), iuran dibayar: {payer}.").format(
+    text = "✅ " + _("Disetujui: {ref} ({name}), iuran dibayar: {payer}.").format(
         ref=row["ref"], name=row.get("name") or "-", payer=payer
     )
     if sponsor:
         text += "\n" + _("Sponsor: {sponsor}").format(sponsor=sponsor)
-    text += "\n" + _("Pekerja sudah diberi tahu.")
-    await say(context, turn.chat_id, text)
-    await next_card(context, turn, access)
+    text += " " + _("Pekerja sudah diberi tahu.")
+    await next_card(context, turn, access, lead=text)

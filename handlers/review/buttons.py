@@ -70,7 +70,7 @@ async def button(update: Update, context: JagaContext) -> None:
         except BadRequest:  # "message is not modified" after a double press
             log.debug("event=fix_keyboard_unchanged registration=%s", row["id"])
         return
-    handler = _ACTIONS.get(action)
+    handler = ACTIONS.get(action)
     if handler is None:
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
@@ -82,7 +82,7 @@ async def _still_open(context: JagaContext, turn: Turn, query: Any, row: dict[st
     """Whether the card may still be acted on by this reviewer; refreshes its lock if so."""
     if row["status"] != "diajukan":
         await answer_button(query)
-        await say(context, turn.chat_id, decided_text(turn, row))
+        await say(context, turn.chat_id, await decided_text(context, turn, row))
         return False
     if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
         await answer_button(query)
@@ -91,7 +91,7 @@ async def _still_open(context: JagaContext, turn: Turn, query: Any, row: dict[st
     return True
 
 
-_ACTIONS = {
+ACTIONS = {
     "V": view,
     "D": details,
     "OK": choose_program,

@@ -5,6 +5,7 @@ flags in full."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -14,10 +15,13 @@ from bot.access import Access
 from bot.context import JagaContext
 from bot.i18n import N_, Translator
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age_on
-from handlers.common import Turn, inline, say
-from handlers.review.common import clear_step
+from handlers.common import Button, Turn, inline, say
+from handlers.review.common import clear_step, open_step
 from storage import review as store
 from storage import users
+
+# The longest message a person reads comfortably on a phone (the desk keeps under it).
+READABLE = 600
 
 # Flags whose full line can be long (a list of references): one short line on the card, the
 # full line behind the Rincian button.
@@ -51,20 +55,17 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
             ref=row["ref"], position=card.position, waiting=regions_waiting
         )
     ]
+    if row.get("for_self"):
+        by = _("Didaftarkan oleh: pekerja sendiri")
+    elif row.get("operator_name"):
+        # The cadre's name (storage/users.py name_of), never their Telegram number.
+        by = _("Didaftarkan oleh: kader {name}").format(name=row["operator_name"])
+    else:
+        by = _("Didaftarkan oleh: kader (namanya belum tercatat)")
     submitted = review.wib_date(row.get("submitted_at"))
     if submitted is not None:
-        lines.append(_("Diajukan: {date}").format(date=tr.date(submitted)))
-    if row.get("for_self"):
-        lines.append(_("Didaftarkan oleh: pekerja sendiri"))
-    else:
-        # The cadre's name (storage/users.py name_of); the id only when no name is known.
-        if row.get("operator_name"):
-            lines.append(_("Didaftarkan oleh: kader {name}").format(name=row["operator_name"]))
-        else:
-            lines.append(
-                _("Didaftarkan oleh: kader (Telegram {id})").format(id=row.get("operator_id"))
-            )
-    lines.append("")
+        by += ", " + tr.date(submitted)
+    lines.append(by)
     sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.get("sex") or "", "-")
     lines.append(_("Nama: {name} ({sex})").format(name=row.get("name") or "-", sex=sex))
     lines.append(_("NIK: {nik}").format(nik=card.nik))
@@ -117,7 +118,7 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
             )
         )
     if card.flags:
-        lines += ["", _("Perlu diperiksa:")]
+        lines += [_("Perlu diperiksa:")]
         lines += [_flag_line(tr, flag) for flag in card.flags]
     return "\n".join(lines)
 
@@ -131,28 +132,36 @@ def _details_text(tr: Translator, card: review.Card) -> str:
 
 
 def _card_keyboard(
-    turn: Turn, registration_id: int, *, details: bool = False
+    turn: Turn,
+    registration_id: int,
+    *,
+    details: bool = False,
+    extra: Sequence[Sequence[Button]] = (),
 ) -> InlineKeyboardMarkup:
     _ = turn.gettext
     rid = registration_id
-    rows = [
+    rows: list[Sequence[Button]] = [
         [(_("Setujui"), f"REV {rid} OK"), (_("Tolak"), f"REV {rid} NO")],
         [(_("Minta perbaikan"), f"REV {rid} FIX"), (_("Lewati"), f"REV {rid} SKIP")],
     ]
     if details:
         rows.append([(_("Rincian"), f"REV {rid} D")])
-    return inline(rows)
+    return inline([*rows, *extra])
 
 
-async def next_card(
+def with_lead(lead: str, text: str) -> str:
+    """The outcome of the last step above the next message, as one message."""
+    return f"{lead}\n\n{text}" if lead else text
+
+
+async def take_next(
     context: JagaContext,
     turn: Turn,
     access: Access,
     after: tuple[str, int] | None = None,
     skipped: int | None = None,
-) -> None:
-    """Locks and shows the next waiting card, or says the queue is empty."""
-    _ = turn.gettext
+) -> dict[str, Any] | None:
+    """Locks the next waiting card of the reviewer's regions and returns it (None: none left)."""
     regions = access.review_regions()
     step = await store.step_of(context.db, turn.id)
     decile_only = bool(step["decile_only"])
@@ -162,29 +171,60 @@ async def next_card(
         if row is None and after is not None:
             row = await store.next_in_queue(context.db, turn.id, regions, decile_only, None)
         if row is None or row["id"] == skipped:
-            break
+            return None
         if await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
-            await show_card(context, turn, access, row)
-            return
+            return row
+    return None
+
+
+async def next_card(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    after: tuple[str, int] | None = None,
+    skipped: int | None = None,
+    lead: str = "",
+) -> None:
+    """Locks and shows the next waiting card, or says the queue is empty; `lead` (the outcome
+    of the decision just made) goes above it in the same message."""
+    _ = turn.gettext
+    row = await take_next(context, turn, access, after, skipped)
+    if row is not None:
+        await show_card(context, turn, access, row, lead=lead)
+        return
     if skipped is not None:
         text = _("Tidak ada pengajuan lain di antrean. Ketik /tinjau untuk mulai lagi.")
     else:
         text = _("Tidak ada pengajuan yang menunggu keputusan Anda. Terima kasih!")
-    await say(context, turn.chat_id, text)
+    await say(context, turn.chat_id, with_lead(lead, text))
 
 
-async def show_card(context: JagaContext, turn: Turn, access: Access, row: dict[str, Any]) -> None:
+async def show_card(
+    context: JagaContext,
+    turn: Turn,
+    access: Access,
+    row: dict[str, Any],
+    *,
+    lead: str = "",
+    tail: str = "",
+    extra: Sequence[Sequence[Button]] = (),
+) -> None:
+    """Shows a card with its buttons (and `lead` above it, in the same message if it fits;
+    `tail`: the queue's own lines below it)."""
     regions = access.review_regions()
     if not row.get("for_self") and row.get("operator_id"):
         name = await users.name_of(context.db, row["operator_id"], row.get("desa_code"))
         row = {**row, "operator_name": name}
     card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
-    await say(
-        context,
-        turn.chat_id,
-        _card_text(turn.tr, card, card.waiting),
-        _card_keyboard(turn, row["id"], details=_has_details(card)),
-    )
+    await open_step(context, turn, row)
+    text = _card_text(turn.tr, card, card.waiting)
+    if tail:
+        text += "\n\n" + tail
+    if lead and len(with_lead(lead, text)) > READABLE:
+        await say(context, turn.chat_id, lead)  # rare: a long card; the outcome goes first
+        lead = ""
+    keyboard = _card_keyboard(turn, row["id"], details=_has_details(card), extra=extra)
+    await say(context, turn.chat_id, with_lead(lead, text), keyboard)
 
 
 async def view(
@@ -199,6 +239,7 @@ async def details(
     context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
 ) -> None:
     """Shows the card's flags in full (Rincian), with the decision buttons again."""
+    await open_step(context, turn, row)
     regions = access.review_regions()
     card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
     await say(context, turn.chat_id, _details_text(turn.tr, card), _card_keyboard(turn, row["id"]))

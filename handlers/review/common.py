@@ -48,20 +48,48 @@ async def clear_step(context: JagaContext, turn: Turn) -> None:
         await users.set_active_flow(context.db, turn.id, None)
 
 
+async def open_step(
+    context: JagaContext, turn: Turn, row: dict[str, Any], program_id: int | None = None
+) -> None:
+    """Remembers the card in front of the reviewer (and the payer on its confirm question), so
+    a word typed instead of a press ("setujui", "lewati", "ya") acts on it."""
+    await store.set_step(
+        context.db,
+        turn.id,
+        registration_id=row["id"],
+        action=None,
+        program_id=program_id,
+        reason_code=None,
+        fields="[]",
+    )
+    await users.set_active_flow(context.db, turn.id, FLOW)
+
+
 def area_names(access: Access) -> str:
     """The names of the reviewer's regions, comma-separated."""
     return ", ".join(review.region_name(r) for r in access.review_regions())
 
 
-def decided_text(turn: Turn, row: dict[str, Any]) -> str:
-    """Says the submission no longer waits for a decision (and who decided it, if known)."""
+async def decided_text(context: JagaContext, turn: Turn, row: dict[str, Any]) -> str:
+    """Says the submission no longer waits for a decision (and who decided it, by name)."""
     _ = turn.gettext
     status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
-    if row.get("reviewed_by"):
+    decider = row.get("reviewed_by")
+    if decider is not None and int(decider) == turn.id:
+        return _("Pengajuan {ref} sudah Anda putuskan: {status}. Tidak ada yang diubah.").format(
+            ref=row["ref"], status=status
+        )
+    if decider is not None:
+        who = await users.name_of(context.db, int(decider))
+        if who:
+            return _(
+                "Pengajuan {ref} sudah diputuskan: {status} (oleh petugas {who}). "
+                "Keputusan Anda tidak disimpan."
+            ).format(ref=row["ref"], status=status, who=who)
         return _(
-            "Pengajuan {ref} sudah diputuskan: {status} (oleh petugas {who}). "
+            "Pengajuan {ref} sudah diputuskan petugas lain: {status}. "
             "Keputusan Anda tidak disimpan."
-        ).format(ref=row["ref"], status=status, who=row["reviewed_by"])
+        ).format(ref=row["ref"], status=status)
     return _("Pengajuan {ref} tidak menunggu keputusan lagi (status: {status}).").format(
         ref=row["ref"], status=status
     )
@@ -82,7 +110,7 @@ async def tell_refused(context: JagaContext, turn: Turn, refused: store.Decision
     if refused.why == "locked" and row is not None:
         text = locked_text(turn, row)
     elif refused.why == "decided" and row is not None:
-        text = decided_text(turn, row)
+        text = await decided_text(context, turn, row)
     else:
         text = turn.gettext("Pengajuan ini tidak ditemukan.")
     await say(context, turn.chat_id, text)

@@ -141,5 +141,4 @@ async def send_fix(
         text += "\n" + _(
             "Permintaan perbaikan data dari pekerja untuk {ref} ditandai selesai."
         ).format(ref=row["ref"])
-    await say(context, turn.chat_id, text)
-    await next_card(context, turn, access)
+    await next_card(context, turn, access, lead="✏️ " + text)

@@ -7,8 +7,8 @@ from telegram import Update
 
 from bot.access import Access, access_of
 from bot.context import JagaContext
-from handlers.common import Turn, answer_button, inline, say
-from handlers.review.card import next_card
+from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.review.card import show_card, take_next
 from handlers.review.common import (
     area_names,
     clear_step,
@@ -28,8 +28,7 @@ async def queue(update: Update, context: JagaContext) -> None:
         return
     await clear_step(context, turn)  # a note half-asked for an earlier card is dropped
     step = await store.step_of(context.db, turn.id)
-    await _summary(context, turn, access, bool(step["decile_only"]))
-    await next_card(context, turn, access)
+    await _open(context, turn, access, bool(step["decile_only"]))
 
 
 async def queue_filter(update: Update, context: JagaContext) -> None:
@@ -50,11 +49,48 @@ async def queue_filter(update: Update, context: JagaContext) -> None:
     decile_only = args == ["D12"]
     await clear_step(context, turn)
     await store.set_step(context.db, turn.id, decile_only=int(decile_only))
-    await _summary(context, turn, access, decile_only)
-    await next_card(context, turn, access)
+    await _open(context, turn, access, decile_only)
 
 
-async def _summary(context: JagaContext, turn: Turn, access: Access, decile_only: bool) -> None:
+async def _open(context: JagaContext, turn: Turn, access: Access, decile_only: bool) -> None:
+    """One message: the oldest waiting card (with the filter and correction lines and buttons),
+    or, when none waits, the district's counts."""
+    _ = turn.gettext
+    tr = turn.tr
+    corrections = await open_corrections(context, access)
+    filter_button, corrections_button = _buttons(turn, decile_only, bool(corrections))
+    row = await take_next(context, turn, access)
+    if row is None:
+        lines, rows = await _summary(context, turn, access, decile_only)
+        lines += ["", _("Tidak ada pengajuan yang menunggu keputusan Anda. Terima kasih!")]
+        await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+        return
+    tail = []
+    if decile_only:
+        waiting = await store.queue_size(context.db, access.review_regions(), decile_only)
+        tail.append(_("Filter: hanya desil 1–2 P3KE ({n} menunggu).").format(n=tr.number(waiting)))
+    if corrections:
+        tail.append(
+            _("Permintaan perbaikan data dari pekerja: {n}").format(n=tr.number(len(corrections)))
+        )
+    extra = [[filter_button]] + ([[corrections_button]] if corrections else [])
+    await show_card(context, turn, access, row, tail="\n".join(tail), extra=extra)
+
+
+def _buttons(turn: Turn, decile_only: bool, corrections: bool) -> tuple[Button, Button]:
+    """The queue filter's button (the other choice) and the correction requests' button."""
+    _ = turn.gettext
+    if decile_only:
+        filter_button = (_("Tampilkan semua"), "REVQ ALL")
+    else:
+        filter_button = (_("Hanya desil 1–2 P3KE"), "REVQ D12")
+    return filter_button, (_("Lihat permintaan perbaikan data"), "REVQ C")
+
+
+async def _summary(
+    context: JagaContext, turn: Turn, access: Access, decile_only: bool
+) -> tuple[list[str], list[list[Button]]]:
+    """The district's counts and the queue's buttons (shown when no card waits)."""
     _ = turn.gettext
     tr = turn.tr
     regions = access.review_regions()
@@ -81,10 +117,8 @@ async def _summary(context: JagaContext, turn: Turn, access: Access, decile_only
         lines.append(
             _("Filter: hanya desil 1–2 P3KE ({n} menunggu).").format(n=tr.number(waiting))
         )
-        button = (_("Tampilkan semua"), "REVQ ALL")
-    else:
-        button = (_("Hanya desil 1–2 P3KE"), "REVQ D12")
-    rows = [[button]]
+    filter_button, corrections_button = _buttons(turn, decile_only, bool(corrections))
+    rows = [[filter_button]]
     if corrections:
-        rows.append([(_("Lihat permintaan perbaikan data"), "REVQ C")])
-    await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+        rows.append([corrections_button])
+    return lines, rows

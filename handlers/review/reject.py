@@ -9,7 +9,7 @@ from bot.access import Access
 from bot.context import JagaContext
 from handlers.common import Turn, columns, inline, say
 from handlers.review.card import next_card
-from handlers.review.common import FLOW, begin_step, clear_step, tell_refused
+from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
 from storage import review as store
 from storage import users
 
@@ -18,7 +18,7 @@ async def choose_reason(
     context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
 ) -> None:
     """Lists the rejection reasons."""
-    await clear_step(context, turn)
+    await open_step(context, turn, row)
     _ = turn.gettext
     rid = row["id"]
     buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
@@ -81,13 +81,10 @@ async def reject(
         await tell_refused(context, turn, refused)
         return
     await clear_step(context, turn)
-    await say(
-        context,
-        turn.chat_id,
-        _("Ditolak: {ref} ({name}). Alasan: {reason}\nPekerja sudah diberi tahu.").format(
-            ref=row["ref"],
-            name=row.get("name") or "-",
-            reason=review.reason_text(turn.tr, code, note),
-        ),
+    text = _("Ditolak: {ref} ({name}). Alasan: {reason}\nPekerja sudah diberi tahu.").format(
+        ref=row["ref"],
+        name=row.get("name") or "-",
+        # The label only: the reviewer has just written the note; the worker gets both.
+        reason=_(review.REJECT_REASONS.get(code, review.REJECT_REASONS["lain"])),
     )
-    await next_card(context, turn, access)
+    await next_card(context, turn, access, lead="❌ " + text)

@@ -8,7 +8,6 @@ from telegram import Update
 
 from bot import clock, review
 from bot import report as reporter
-from bot.access import within
 from bot.context import JagaContext
 from handlers.common import Turn, say
 from handlers.review.common import reviewer_access
@@ -23,20 +22,24 @@ async def report_command(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     regions = access.review_regions()
     region = regions[0]
+    note = ""
     if context.args:
-        wanted = context.args[0].strip()
-        if any(within(wanted, r) for r in regions):
-            region = wanted
+        wanted = " ".join(context.args)[:60]
+        found = review.typed_regions(regions, wanted)
+        if found:
+            region = found[0]  # the exact name, else the closest spelling
         else:
-            await say(
-                context,
-                turn.chat_id,
-                _("Wilayah {code} di luar wilayah tugas Anda. Laporan untuk {area}:").format(
-                    code=wanted[:20], area=review.region_name(region)
-                ),
-            )
+            note = _(
+                "Wilayah «{place}» tidak ditemukan atau di luar wilayah tugas Anda. "
+                "Laporan untuk {area}:"
+            ).format(place=wanted, area=review.region_name(region))
     report = await reporter.build(context.db, context.settings, region)
-    for text in reporter.render(turn.tr, report, turn.tr.date(clock.today())):
+    texts = reporter.render(turn.tr, report, turn.tr.date(clock.today()))
+    if note and len(texts[0]) + len(note) + 2 <= reporter.READABLE:
+        texts[0] = f"{note}\n\n{texts[0]}"
+    elif note:
+        texts.insert(0, note)
+    for text in texts:
         await say(context, turn.chat_id, text)
     png = await asyncio.to_thread(reporter.chart_png, turn.tr, report)
     await context.bot.send_photo(
