@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.constants import MessageLimit
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 
 from bot import clock
 from bot.access import Access, access_of
@@ -626,7 +626,17 @@ async def resume(update: Update, context: JagaContext) -> None:
 
 
 async def seen(update: Update, context: JagaContext) -> None:
-    """Someone marked as having blocked the bot wrote to it: they can be messaged again."""
+    """Someone marked as having blocked the bot wrote to it: they can be messaged again. The
+    notice Telegram sends when a person blocks the bot marks them blocked instead."""
     user = update.effective_user
-    if user is not None and context.services.db_open:
-        await outbox.unblock_if_blocked(context.db, user.id)
+    if user is None or not context.services.db_open:
+        return
+    member = update.my_chat_member
+    if (
+        member is not None
+        and member.chat.type == ChatType.PRIVATE
+        and member.new_chat_member.status == ChatMemberStatus.BANNED  # "kicked": blocked
+    ):
+        await outbox.block_person(context.db, user.id, outbox.stamp(clock.now()))
+        return
+    await outbox.unblock_if_blocked(context.db, user.id)

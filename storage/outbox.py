@@ -501,6 +501,15 @@ async def set_broadcasts_off(db: Database, telegram_id: int, off: bool, now: str
     )
 
 
+async def block_person(db: Database, telegram_id: int, now: str) -> None:
+    """Telegram says the person blocked the bot: skipped until they write again."""
+    await db.execute(
+        "INSERT INTO users(telegram_id, blocked_at) VALUES (?, ?) ON CONFLICT(telegram_id) "
+        "DO UPDATE SET blocked_at = excluded.blocked_at",
+        (telegram_id, now),
+    )
+
+
 async def unblock_if_blocked(db: Database, telegram_id: int) -> bool:
     """A person marked blocked wrote to the bot: they can be messaged again. True if changed."""
     blocked = await db.fetchval(

@@ -247,3 +247,39 @@ async def test_graceful_stop_puts_unsent_rows_back_in_the_queue(harness: Harness
     assert counts["sending"] == 0
     assert counts["sent"] == sent
     assert counts["pending"] == 20 - sent
+
+
+def _membership(h: Harness, user_id: int, old: str, new: str) -> Any:
+    """Telegram's notice that a person changed the bot's membership of their private chat."""
+
+    def member(status: str) -> dict[str, Any]:
+        bot = {"user": {"id": 5000, "is_bot": True, "first_name": "Jaga"}, "status": status}
+        return {**bot, "until_date": 0} if status == "kicked" else bot
+
+    return h.updates._update(
+        my_chat_member={
+            "chat": {"id": user_id, "type": "private", "first_name": "Ani"},
+            "from": h.updates._user(user_id),
+            "date": 0,
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+    )
+
+
+async def test_blocking_the_bot_marks_the_person_blocked_and_unblocking_clears_it(
+    harness: Harness,
+) -> None:
+    await add_cadres(harness, [411, 412])
+    await harness.send(411, "/start")
+    await harness.update(_membership(harness, 411, "member", "kicked"))
+    assert await harness.db.fetchval("SELECT blocked_at FROM users WHERE telegram_id = 411")
+    sender = await fast_sender(harness)
+    broadcast_id = await queue_broadcast(harness, "Satu")
+    await wait_until_done(harness, broadcast_id)
+    assert delivered(harness.api, "Satu") == Counter([412])
+    await harness.update(_membership(harness, 411, "kicked", "member"))
+    assert (
+        await harness.db.fetchval("SELECT blocked_at FROM users WHERE telegram_id = 411") is None
+    )
+    await sender.stop()
