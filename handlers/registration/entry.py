@@ -62,13 +62,14 @@ async def daftar(update: Update, context: JagaContext) -> None:
         keyboard = inline(
             [[(_("Daftarkan orang lain"), "REGX new")], [(_("Cek status"), "MENU status")]]
         )
+        state = STATUS_WORDS[own["status"]]
         await say(
             context,
             turn.chat_id,
             _(
                 "Anda sudah mendaftar dengan nomor {ref} ({status}). Tidak perlu mendaftar "
                 "lagi. Mau mendaftarkan orang lain?"
-            ).format(ref=own["ref"], status=_(STATUS_WORDS[own["status"]])),
+            ).format(ref=own["ref"], status=_(state)),
             keyboard,
         )
         return
