@@ -23,8 +23,10 @@ from bench.standin import StandIn
 CLIENTS = ("httpx", "aiohttp")
 
 
-async def _client(kind: str, url: str, calls: int, concurrency: int) -> dict[str, Any]:
-    from telegram import Bot
+async def _client(
+    kind: str, url: str, calls: int, concurrency: int, buttons: int = 0
+) -> dict[str, Any]:
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.request import BaseRequest, HTTPXRequest
 
     from bot.http import AiohttpRequest
@@ -39,12 +41,27 @@ async def _client(kind: str, url: str, calls: int, concurrency: int) -> dict[str
         request = getattr(__import__(module, fromlist=[name]), name)()
     bot = Bot("100001:http", base_url=url, request=request)
     left = calls
+    # A keyboard like the registration's region lists: labels with spaces, data with dots.
+    keyboard = (
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        f"Kecamatan {i} Hulu", callback_data=f"REG desa 12.10.{i:02d}"
+                    )
+                ]
+                for i in range(buttons)
+            ]
+        )
+        if buttons
+        else None
+    )
 
     async def worker(n: int) -> None:
         nonlocal left
         while left > 0:
             left -= 1
-            await bot.send_message(1000 + n, f"pesan {left}")
+            await bot.send_message(1000 + n, f"pesan {left}", reply_markup=keyboard)
 
     async with bot:
         await asyncio.gather(*(worker(n) for n in range(concurrency)))  # warm-up: connections
@@ -52,10 +69,18 @@ async def _client(kind: str, url: str, calls: int, concurrency: int) -> dict[str
         cpu, wall = time.process_time(), time.monotonic()
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
-    return {"client": kind, "calls": calls, "cpu_ms_per_call": cpu / calls * 1000, "wall": wall}
+    return {
+        "client": kind,
+        "calls": calls,
+        "buttons": buttons,
+        "cpu_ms_per_call": cpu / calls * 1000,
+        "wall": wall,
+    }
 
 
-async def run(clients: list[str], calls: int, concurrency: int, latency: float) -> list[Any]:
+async def run(
+    clients: list[str], calls: int, concurrency: int, latency: float, buttons: int = 0
+) -> list[Any]:
     """Each client in turn against one stand-in; their figures."""
     standin = StandIn(latency / 1000)
     await standin.start()
@@ -67,6 +92,7 @@ async def run(clients: list[str], calls: int, concurrency: int, latency: float) 
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bench.http", "--child", kind, "--url", standin.api_url,
                 "--calls", str(calls), "--concurrency", str(concurrency),
+                "--buttons", str(buttons),
                 stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
             )  # fmt: skip
             stdout, _ = await proc.communicate()
@@ -83,15 +109,20 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=3000)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--latency", type=float, default=50, help="ms added to every call")
+    p.add_argument(
+        "--buttons", type=int, default=0, help="inline buttons on each message (0: none)"
+    )
     p.add_argument("--rounds", type=int, default=1, help="each client this many times")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(_client(args.child, args.url, args.calls, args.concurrency))))
+        figures = _client(args.child, args.url, args.calls, args.concurrency, args.buttons)
+        print(json.dumps(asyncio.run(figures)))
         return
     order = [kind for _ in range(args.rounds) for kind in args.clients]
-    for result in asyncio.run(run(order, args.calls, args.concurrency, args.latency)):
+    results = run(order, args.calls, args.concurrency, args.latency, args.buttons)
+    for result in asyncio.run(results):
         print(json.dumps(result))
 
 

@@ -449,6 +449,7 @@ def bot_env(args: argparse.Namespace, db: str) -> dict[str, str]:
         "JAGA_FLOOD_BURST": "1000",
         "JAGA_FLOOD_RATE": "1000",
         "JAGA_INBOX_LEASE_SECONDS": f"{args.lease:g}",
+        "JAGA_HEALTH_PORT": "0",  # several processes on one machine: no /health port each
     }
 
 

@@ -317,9 +317,12 @@ class StandIn:
 
 
 def _parse(content_type: str, body: bytes) -> dict[str, Any]:
-    """The call's parameters from a form or multipart body (PTB sends JSON-encoded values)."""
+    """The call's parameters from a JSON, form or multipart body (PTB sends JSON-encoded values
+    in a form)."""
     if content_type.startswith("multipart/form-data"):
         raw = _multipart(content_type, body)
+    elif content_type.startswith("application/json"):
+        return dict(json.loads(body))
     elif body:
         raw = dict(parse_qsl(body.decode(), keep_blank_values=True))
     else:

@@ -17,11 +17,25 @@ messages, so the cause is cleaned of it and cut from its own chain.
 
 A proxy named in the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, with NO_PROXY) is used as
 httpx would: it is read once, when the session is made.
+
+Two things cut the CPU a call costs when it carries a keyboard (BENCHMARKS.md, "CPU per update"),
+the largest part of a registration step's own work in python-telegram-bot:
+
+* The parameters go as one JSON body (`application/json`, which the Bot API accepts for every
+  method) instead of a URL-encoded form: the standard library quotes a form byte by byte in
+  Python, and a keyboard is a long JSON text full of characters to quote.
+* The keyboard a sent message carries is not parsed back: Telegram answers sendMessage (and the
+  other calls that send a `reply_markup`) with the message, keyboard included, and
+  python-telegram-bot would build a button object for every button again. The answer's
+  `reply_markup` is dropped when the call sent one (`keep_sent_keyboards=False`, the default),
+  so the `Message` a send returns has `reply_markup=None`; the bot never reads it (what it sent
+  is what it built).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import urllib.request
 from typing import Any, Final
@@ -29,7 +43,7 @@ from typing import Any, Final
 import aiohttp
 import httpx
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
@@ -41,7 +55,7 @@ _POOL_TIMEOUT_MESSAGE = (
     "Request was *not* sent to Telegram. Consider adjusting the connection "
     "pool size or the pool timeout."
 )
-_FORM: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+_JSON: Final = {"Content-Type": "application/json"}
 # What an error's text must not show: the token in a Bot API URL (/bot<id>:<secret>/method,
 # /file/bot<id>:<secret>/path) and a proxy's user and password (http://user:password@host).
 _SECRETS = linear(r"(bot)\d+:[\w-]+|//[^/@\s]+@")
@@ -51,11 +65,18 @@ def _timeout(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
+class _Parsed(bytes):
+    """An answer's body already parsed here (to drop the echoed keyboard): not parsed twice."""
+
+    parsed: JSONDict
+
+
 class AiohttpRequest(BaseRequest):
     """A `BaseRequest` on one aiohttp session: keep-alive connections, form or multipart."""
 
     __slots__ = (
         "_connect_timeout",
+        "_keep_keyboards",
         "_media_write_timeout",
         "_pool_timeout",
         "_proxies",
@@ -77,8 +98,11 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float | None = 1.0,
         media_write_timeout: float | None = 20.0,
         ssl_context: ssl.SSLContext | None = None,
+        keep_sent_keyboards: bool = False,
     ) -> None:
-        """Timeouts as `HTTPXRequest`'s; `ssl_context` replaces httpx's default trust."""
+        """Timeouts as `HTTPXRequest`'s; `ssl_context` replaces httpx's default trust;
+        `keep_sent_keyboards` parses a sent message's keyboard back (see the module's notes)."""
+        self._keep_keyboards = keep_sent_keyboards
         self.pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -149,12 +173,16 @@ class AiohttpRequest(BaseRequest):
         )
         data: Any = None
         headers: dict[str, str] | None = None
+        sent_keyboard = False
         if request_data is not None:
             if files:
                 data = _multipart(request_data)
-            elif request_data.json_parameters:
-                data = request_data.url_encoded_parameters().encode()
-                headers = _FORM
+            else:
+                parameters = request_data.parameters
+                if parameters:
+                    data = json.dumps(parameters).encode()
+                    headers = _JSON
+                    sent_keyboard = "reply_markup" in parameters and not self._keep_keyboards
 
         # PTB's pool timeout: the wait for a free connection, apart from the connect timeout.
         if slots.locked():
@@ -175,12 +203,23 @@ class AiohttpRequest(BaseRequest):
                 proxy=proxy,
                 timeout=timeout,
             ) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as err:
             failure = _failure(err)
+        else:
+            if sent_keyboard and status == 200:
+                return status, _without_keyboard(body)
+            return status, body
         finally:
             slots.release()
         raise failure  # outside the handler: the original error, naming the URL, stays behind
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """The answer as JSON; parsed once when `do_request` has parsed it already."""
+        if isinstance(payload, _Parsed):
+            return payload.parsed
+        return BaseRequest.parse_json_payload(payload)
 
     def _target(self, url: str) -> tuple[URL, URL | None]:
         """The parsed URL and its proxy; the few API method URLs are kept, parsed."""
@@ -194,6 +233,21 @@ class AiohttpRequest(BaseRequest):
         if len(self._urls) < 1024:  # file downloads have one URL each: not kept forever
             self._urls[url] = (target, proxy)
         return target, proxy
+
+
+def _without_keyboard(body: bytes) -> bytes:
+    """A send's answer without the keyboard it echoes (the call's own, not parsed back)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body  # python-telegram-bot reports it as an invalid answer
+    result = answer.get("result") if isinstance(answer, dict) else None
+    if not isinstance(result, dict) or "reply_markup" not in result:
+        return body
+    del result["reply_markup"]
+    parsed = _Parsed(body)
+    parsed.parsed = answer
+    return parsed
 
 
 def _failure(err: aiohttp.ClientError | TimeoutError) -> NetworkError:

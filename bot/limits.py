@@ -31,6 +31,7 @@ from aiolimiter import AsyncLimiter
 from bot.leader import Leader
 from bot.retry import RetryingRateLimiter
 from storage import limits
+from storage.postgres import keep_session
 
 if TYPE_CHECKING:
     from bot.app import JagaApplication
@@ -195,7 +196,17 @@ async def start(app: JagaApplication) -> None:
         return
     url = db.target
     settings = services.settings
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    # Single statements only (no session state): released without asyncpg's reset round trip.
+    # The buckets are soft state: a commit need not wait for its WAL flush (synchronous_commit
+    # off; a server crash may lose the last fraction of a second of token counts, which only
+    # refills buckets a little early). The flood check is one such commit per update.
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=1,
+        max_size=2,
+        reset=keep_session,
+        server_settings={"synchronous_commit": "off"},
+    )
     try:
         leader = Leader(url)
         telegram = SharedRate(pool, "telegram", settings.max_messages_per_second)

@@ -11,10 +11,9 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from bot.app import build_application
@@ -45,16 +44,17 @@ def ok(result: object) -> bytes:
 
 
 def message(seen: Seen) -> bytes:
-    """sendMessage's answer, echoing the sent text."""
-    params = dict(parse_qsl(seen.body.decode()))
-    return ok(
-        {
-            "message_id": 5,
-            "date": 0,
-            "chat": {"id": int(params["chat_id"]), "type": "private"},
-            "text": params["text"],
-        }
-    )
+    """sendMessage's answer, echoing the sent text (and keyboard, as Telegram does)."""
+    params = json.loads(seen.body)
+    answer = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": int(params["chat_id"]), "type": "private"},
+        "text": params["text"],
+    }
+    if "reply_markup" in params:
+        answer["reply_markup"] = params["reply_markup"]
+    return ok(answer)
 
 
 @dataclass
@@ -133,14 +133,32 @@ async def test_send_message_through_telegram_bot_reuses_one_connection(serve) ->
     sent = server.seen[-1]
     assert sent.method == "POST"
     assert sent.path == "/bot1:T/sendMessage"
-    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    # One JSON body (no form quoted byte by byte), typed values as the Bot API documents them.
+    assert sent.headers["content-type"] == "application/json"
     assert sent.headers["host"] == f"127.0.0.1:{server.port}"
-    assert dict(parse_qsl(sent.body.decode())) == {
-        "chat_id": "42",
-        "text": "Terima kasih & sampai jumpa",
-    }
+    assert json.loads(sent.body) == {"chat_id": 42, "text": "Terima kasih & sampai jumpa"}
     # Keep-alive: the calls after the first went over the same connection.
     assert server.connections == 1
+
+
+async def test_a_sent_keyboard_goes_as_json_and_is_not_parsed_back(serve) -> None:  # type: ignore[no-untyped-def]
+    server = await serve(message)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(f"Desa {n}", callback_data=f"REG desa 12.10.01.{n}")]
+            for n in (1, 2)
+        ]
+    )
+    async with Bot("1:T", base_url=server.url, request=AiohttpRequest()) as bot:
+        sent = await bot.send_message(42, "Pilih desa:", reply_markup=keyboard)
+    assert json.loads(server.seen[-1].body)["reply_markup"] == keyboard.to_dict()
+    # The answer echoed the keyboard; the bot built it, so it is not built a second time.
+    assert (sent.text, sent.chat_id, sent.reply_markup) == ("Pilih desa:", 42, None)
+    async with Bot(
+        "1:T", base_url=server.url, request=AiohttpRequest(keep_sent_keyboards=True)
+    ) as bot:
+        kept = await bot.send_message(42, "Pilih desa:", reply_markup=keyboard)
+    assert kept.reply_markup == keyboard
 
 
 async def test_concurrent_calls_each_get_their_own_answer(serve) -> None:  # type: ignore[no-untyped-def]

@@ -165,6 +165,44 @@ async def test_a_request_without_the_right_secret_is_refused(tmp_path: Path) -> 
         assert await app.bot_data.db.fetchval("SELECT count(*) FROM inbox") == 1
 
 
+def test_the_sender_is_read_from_the_json_as_from_the_update() -> None:
+    """The receiver orders by the sender without building the Update for the common kinds."""
+    sent = message(61, USER, "halo")
+    anonymous = {k: v for k, v in sent["message"].items() if k != "from"}
+    no_sender = {"update_id": 62, "message": anonymous}
+    press = {
+        "update_id": 63,
+        "callback_query": {
+            "id": "q",
+            "chat_instance": "c",
+            "data": "MENU bantuan",
+            "from": {"id": 777, "is_bot": False, "first_name": "B"},
+            "message": {**sent["message"], "chat": {"id": 555, "type": "private"}},
+        },
+    }
+    edited = {"update_id": 64, "edited_message": {**sent["message"], "edit_date": 2}}
+    member = {
+        "update_id": 65,
+        "my_chat_member": {
+            "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "A"},
+            "date": 1,
+            "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True,
+                                                             "first_name": "J"}},
+            "new_chat_member": {"status": "kicked", "until_date": 0,
+                                "user": {"id": 1, "is_bot": True, "first_name": "J"}},
+        },
+    }  # fmt: skip
+    for update in (sent, no_sender, press, edited):
+        expected = inbox_bot.person_of(Update.de_json(update, None))
+        assert inbox_bot.person_in(json.loads(json.dumps(update))) == expected
+    assert [inbox_bot.person_in(u) for u in (sent, no_sender, press)] == [USER, USER, 777]
+    # Anything else (and anything malformed) is parsed in full by the receiver.
+    assert inbox_bot.person_in(member) is None
+    assert inbox_bot.person_in({"update_id": 66, "callback_query": {"id": "q"}}) is None
+    assert inbox_bot.person_in({"update_id": "67", "message": sent["message"]}) is None
+
+
 # --- handling --------------------------------------------------------------------------------
 
 
