@@ -66,13 +66,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
             ).format(n=MAX_NOTE),
         )
         return
-    if row["status"] != "diajukan":
-        await clear_step(context, turn)
-        await say(context, turn.chat_id, await decided_text(context, turn, row))
-        return
-    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
-        await clear_step(context, turn)
-        await say(context, turn.chat_id, locked_text(turn, row))
+    if not await _still_ours(context, turn, row):
         return
     if step["action"] == "sponsor":
         await approve(context, turn, access, row, str(step["program_id"] or 0), text)
@@ -80,6 +74,20 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await reject(context, turn, access, row, step["reason_code"] or "lain", text)
     else:
         await send_fix(context, turn, access, row, text)
+
+
+async def _still_ours(context: JagaContext, turn: Turn, row: dict[str, Any]) -> bool:
+    """Whether the card is still waiting and locked for this reviewer; else the step is
+    forgotten and the reviewer told who decided it, or who has it open."""
+    if row["status"] != "diajukan":
+        await clear_step(context, turn)
+        await say(context, turn.chat_id, await decided_text(context, turn, row))
+        return False
+    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        await clear_step(context, turn)
+        await say(context, turn.chat_id, locked_text(turn, row))
+        return False
+    return True
 
 
 async def on_cancel(context: JagaContext, user_id: int) -> None:
@@ -136,13 +144,7 @@ async def _typed_press(
     action, arg = found
     if action == "A":
         arg = str(step["program_id"])
-    if row["status"] != "diajukan":
-        await clear_step(context, turn)
-        await say(context, turn.chat_id, await decided_text(context, turn, row))
-        return
-    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
-        await clear_step(context, turn)
-        await say(context, turn.chat_id, locked_text(turn, row))
+    if not await _still_ours(context, turn, row):
         return
     if action == "SKIP":
         await clear_step(context, turn)
