@@ -610,11 +610,16 @@ def is_chat_word(text: str) -> bool:
     """Whether a typed answer is only chat ("ya", "oke bang", "makasih") or talks about the form
     ("ktp sy hilang"), not a name."""
     words = normalise(text).split()
-    if not _FORM_WORDS.isdisjoint(words):
+    if not words:
+        return False
+    # Talk about the form: a form word, and most words chat or form words. A name may hold a
+    # letter or two that read as one ("Dewi G", "Budi Kk"): one such word among names is a name.
+    chat = [w for w in words if w in _FORM_WORDS or w in NOT_A_NAME or w in CHAT_FILLER]
+    if not _FORM_WORDS.isdisjoint(words) and 2 * len(chat) > len(words):
         return True
     if len(words) > 1 and words[0] == _GREETING_OPENER:
         words = words[1:]
-    return bool(words) and all(w in NOT_A_NAME or w in CHAT_FILLER for w in words)
+    return all(w in NOT_A_NAME or w in CHAT_FILLER for w in words)
 
 
 def check_name(text: str) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.fakeapi import ApiCall
 from bot.registration import Step, read_income
 from storage import registrations, roles, users
@@ -155,6 +157,17 @@ async def test_selamat_alone_is_a_name_and_with_a_time_of_day_a_greeting(harness
     await one(h, FISHER, "Selamat")
     row = await row_of(h, FISHER)
     assert row["name"] == "Selamat"
+
+
+@pytest.mark.parametrize("typed", ["Dewi G", "Budi Kk", "Joko Hp", "Nur Gk"])
+async def test_a_name_with_letters_that_read_as_a_word_is_a_name(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await to_step(h, FISHER, ["setuju", "sendiri", nik_for()])
+    await one(h, FISHER, typed)
+    row = await row_of(h, FISHER)
+    assert row["name"] == typed
 
 
 async def test_the_cadre_names_said_with_nya(harness: Harness) -> None:
