@@ -8,7 +8,7 @@ from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, normalise
-from handlers import questions
+from handlers import questions, status
 from handlers.common import Turn, answer_button, say
 from storage import users
 
@@ -31,6 +31,8 @@ async def message(update: Update, context: JagaContext) -> None:
         talk = _sign_talk(text)
         if talk is not None:  # a thumbs-up or folded hands, sent alone
             await questions.small_talk(update, context, turn, talk)
+            return
+        if await status.typed_nik(update, context):  # a NIK alone: its status
             return
     # Outside a flow, any message is a question about coverage.
     await questions.on_text(update, context)

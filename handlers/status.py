@@ -357,6 +357,22 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await _code(context, turn, state, text)
 
 
+async def typed_nik(update: Update, context: JagaContext) -> bool:
+    """A NIK typed alone outside any flow (after "Cek status", people type it at once): looked
+    up as /status would for the person's own NIK. False when the message is not a NIK."""
+    message = update.effective_message
+    text = (message.text or "").strip() if message is not None else ""
+    if len(text) > 40 or membership.clean_nik(text)[0] is None:
+        return False
+    turn = await Turn.load(update, context)
+    if not await membership.may_look_up(context.db, turn.id):
+        await limit_reached(context, turn)
+        return True
+    await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose="self")
+    await _nik(context, turn, {"purpose": "self"}, text)
+    return True
+
+
 async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
     """A NIK: shows the details to an entitled account, the general state to anyone else; to
     link, asks for a proof."""
@@ -388,7 +404,12 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
                 "Belum ada pendaftaran atau data kepesertaan dengan NIK itu. Periksa lagi "
                 "angkanya. Bila baru mendaftar, data dari BPJS bisa perlu beberapa hari."
             ),
-            inline([[(_("Coba lagi"), f"STS {str(state['purpose']).upper()}")]]),
+            inline(
+                [
+                    [(_("Coba lagi"), f"STS {str(state['purpose']).upper()}")],
+                    [(_("Daftar sekarang"), "MENU daftar")],
+                ]
+            ),
         )
         return
     if await membership.entitled(context.db, turn.id, worker, context.settings.admins):

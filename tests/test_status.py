@@ -244,3 +244,26 @@ async def test_flow_survives_a_restart(harness_factory: HarnessFactory, tmp_path
         text = second.text(CADRE)
         assert "tercatat sebagai peserta" in text
         assert "12345678901" not in text
+
+
+async def test_a_nik_typed_alone_outside_a_flow_is_looked_up(harness: Harness) -> None:
+    cipher = harness.app.bot_data.cipher
+    nik = nik_for()
+    row = await submitted_registration(harness.db, cipher, operator_id=WORKER, nik=nik)
+    stranger = WORKER + 500
+    # After "cek status", people type the NIK at once instead of pressing a button.
+    await harness.send(stranger, "cek status")
+    await harness.send(stranger, " ".join(nik[i : i + 4] for i in range(0, 16, 4)))
+    text = harness.text(stranger)
+    # Without proof, a NIK gives only the general state, and the proof is asked for.
+    assert "NIK saja belum cukup" in text
+    assert row["ref"] not in text and "Budi" not in text
+    await harness.send(stranger, "/batal")
+    await harness.send(stranger, nik_for())
+    assert "Belum ada pendaftaran" in harness.text(stranger)
+    assert "Daftar sekarang" in harness.labels(stranger)
+    # Each counts against the hourly lookup limit, as /status does.
+    lookups = await harness.db.fetchval(
+        "SELECT COUNT(*) FROM status_lookups WHERE telegram_id = ?", (stranger,)
+    )
+    assert lookups == 2
