@@ -97,7 +97,11 @@ async def on_text(update: Update, context: JagaContext) -> None:
         )
         return
     kb = knowledge(turn.tr.language)
-    talk = kb.small_talk(text)
+    # Small talk in the other language too ("I want to register" to an Indonesian reader).
+    talk = next(
+        (t for t in (k.small_talk(text) for k in (kb, *_other_knowledge(kb))) if t is not None),
+        None,
+    )
     if talk is not None:
         await small_talk(update, context, turn, talk)
         return

@@ -145,6 +145,13 @@ async def test_daftar_typed_as_a_message_starts_the_registration(harness: Harnes
     assert await harness.db.fetchval("SELECT COUNT(*) FROM registrations") == 1
 
 
+async def test_english_small_talk_to_an_indonesian_reader(harness: Harness) -> None:
+    await harness.send(WORKER, "yes")
+    assert "tidak mau menebak" not in harness.text(WORKER)
+    await harness.send(WORKER, "I want to register")
+    assert await harness.db.fetchval("SELECT COUNT(*) FROM registrations") == 1
+
+
 async def test_registration_answers_carry_a_register_button(harness: Harness) -> None:
     await harness.send(WORKER, "cemana cara daftar bpjs tk")
     assert harness.text(WORKER).startswith("Cara mendaftar\n\n")
