@@ -75,8 +75,8 @@ def commands() -> list[Command]:
         Command("tinjau", review.queue, N_("tinjau pengajuan (petugas kabupaten)")),
         Command("ekspor", review.export_command, N_("unduh data pengajuan (petugas)")),
         Command("laporan", review.report_command, N_("laporan dan grafik kabupaten (petugas)")),
-        # Cadres and broadcasts (issue 6): invite links and the cadre view; paced broadcasts.
-        Command("kader", cadres.kader, N_("undangan kader dan ringkasan kader desa")),
+        # Cadres and broadcasts: invite links and the cadre view; paced broadcasts.
+        Command("kader", cadres.kader, N_("kader desa: pekerja terdaftar, formulir, undangan")),
         Command("siaran", broadcasts.siaran, N_("kirim siaran ke kader atau pekerja (petugas)")),
         Command("bahasa", language.ask, N_("ganti bahasa"), menu_label=N_("Bahasa / Language")),
         Command("batal", router.cancel, N_("berhenti dari langkah yang sedang berjalan")),

@@ -1,4 +1,4 @@
-"""Field encryption and keyed hashes for NIK and phone numbers (UU 27/2022, design.md §6)."""
+"""Field encryption and keyed hashes for NIK and phone numbers (UU 27/2022, personal data)."""
 
 from __future__ import annotations
 

@@ -31,8 +31,10 @@ from storage import outbox, roles
 from storage.db import Database
 
 WIB = ZoneInfo("Asia/Jakarta")
-# domain.md §4 [CONFIRMED]: arrears may be paid up to 3 months after the protection period
-# ends; more than 3 consecutive unpaid months ends the membership (re-joining starts from zero).
+# Arrears may be paid up to 3 months after the protection period ends, without a fine
+# (Perdir BPJS Ketenagakerjaan 22/PERDIR.02/072022). What follows more than 3 unpaid months is
+# told differently by BPJS's sources (bot/data/payment_channels.toml, after_grace): the bot
+# sends the worker to BPJS.
 GRACE_MONTHS = 3
 # NIK lookups (/status, the registration NIK step when the NIK is taken, failed link proofs)
 # and claim-number lookups one person may make in an hour: one shared limit.
@@ -48,7 +50,8 @@ MAX_CODES_PER_WORKER = 3
 MEMBER_STATUSES = ("aktif", "nonaktif", "berakhir")
 CLAIM_TYPES = ("JHT", "JKK", "JKM", "BEASISWA")
 CLAIM_STATUSES = ("diajukan", "diverifikasi", "diproses", "disetujui", "ditolak", "dibayar")
-# The steps a claim goes through, in order (bot-internal names, domain.md §6 [UNCERTAIN]).
+# The steps a claim goes through, in order (the bot's own names: BPJS publishes no official
+# labels for claim statuses).
 CLAIM_STEPS = ("diajukan", "diverifikasi", "diproses", "disetujui", "dibayar")
 
 # Patterns run on cells and on typed messages: RE2, linear in the text (bot/patterns.py). `\pZ`

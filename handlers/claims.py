@@ -37,8 +37,8 @@ STEP_WORDS = {
 }
 MARKS = {"done": "✅", "current": "▶️", "todo": "⬜"}
 
-# What to prepare while a claim is open, per type (domain.md §6 [CONFIRMED]; no durations where
-# the sources conflict or are unknown).
+# What to prepare while a claim is open, per type (PP 44/2015, PP 49/2023 and BPJS
+# Ketenagakerjaan's claim requirements; no durations where the sources conflict or are unknown).
 OPEN_NEXT = {
     "JKK": N_(
         "Pastikan laporan Tahap I sudah masuk (paling lambat 2×24 jam setelah kecelakaan). "

@@ -16,7 +16,7 @@ WORKER = 501
 OTHER = 777
 HEADER = "no_klaim,nik,kpj,jenis,status,tanggal_status,jumlah_dibayar"
 
-# What the next-step text must mention per type while a claim is open (domain.md §6).
+# What the next-step text must mention per type while a claim is open (PP 44/2015, PP 49/2023).
 OPEN_HINTS = {
     "JKK": ["Tahap I", "2×24 jam", "Formulir Tahap II", "30 hari"],
     "JKM": ["akta kematian", "surat keterangan ahli waris", "Lama proses berbeda-beda"],
