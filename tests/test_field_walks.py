@@ -235,6 +235,33 @@ async def test_a_kecamatan_or_desa_typed_where_the_kabupaten_is_asked(harness: H
     assert (row["desa_code"], row["step"]) == ("12.10.02.1002", Step.OCCUPATION)
 
 
+async def test_a_desa_of_another_kecamatan_mends_a_wrong_kecamatan(harness: Harness) -> None:
+    h = harness
+    await to_step(h, FISHER, self_answers(7))
+    await one(h, FISHER, "labuhanbatu")
+    text = await one(h, FISHER, "rantau utara")  # Sioldengan is in Rantau Selatan
+    assert "‹ Kecamatan lain" in h.labels(FISHER)
+    text = await one(h, FISHER, "sioldengan")
+    assert text.startswith("Alamat: Sioldengan, Kecamatan Rantau Selatan.")
+    row = await row_of(h, FISHER)
+    assert (row["kecamatan_code"], row["desa_code"], row["step"]) == (
+        "12.10.02",
+        "12.10.02.1002",
+        Step.OCCUPATION,
+    )
+
+
+async def test_the_desa_list_always_leads_back_to_the_kecamatan_list(harness: Harness) -> None:
+    h = harness
+    await to_step(h, FISHER, self_answers(7))
+    await one(h, FISHER, "labuhanbatu")
+    await one(h, FISHER, "rantau utara")
+    await h.tap(FISHER, "‹ Kecamatan lain")
+    assert h.text(FISHER).startswith("Pilih kecamatan di Kabupaten Labuhanbatu")
+    row = await row_of(h, FISHER)
+    assert row["step"] == Step.KECAMATAN
+
+
 async def test_an_income_said_loosely_is_read_and_a_range_is_asked_again(
     harness: Harness,
 ) -> None:

@@ -219,14 +219,17 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         text = _("Pilih kecamatan di {place}, atau ketik namanya.").format(
             place=region_name(r["kabupaten_code"])
         )
-        rows = region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        # A way back to the kabupaten list when there is more than one to choose from.
+        up = "home" in scratch or len(kabupaten_choices(turn_region(r, scratch))) > 1
+        rows = region_rows(turn, step, options, scratch.get("page", 0), up)
         return text, inline(rows)
     if step == Step.DESA:
         options = region_options(step, r)
         text = _("Pilih desa/kelurahan di Kecamatan {place}, atau ketik sebagian namanya.").format(
             place=region_name(r["kecamatan_code"])
         )
-        rows = region_rows(turn, step, options, scratch.get("page", 0), "home" in scratch)
+        # Always a way back to the kecamatan list: a wrong kecamatan is a common slip.
+        rows = region_rows(turn, step, options, scratch.get("page", 0), True)
         return text, inline(rows)
     if step == Step.OCCUPATION:
         buttons = [(_(OCCUPATION_LABELS[c]), reg_data(step, c)) for c in OCCUPATION_CODES]

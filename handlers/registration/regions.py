@@ -82,7 +82,7 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
     if len(exact) == 1:
         await _region_choice(context, turn, r, exact[0].code)
         return
-    if not exact and step != Step.DESA and await _below(context, turn, r, step, typed):
+    if not exact and await _below(context, turn, r, step, typed):
         return
     if not found:
         await again(
@@ -104,12 +104,17 @@ async def _below(
     context: JagaContext, turn: Turn, r: dict[str, Any], step: Step, typed: str
 ) -> bool:
     """A kecamatan or desa named in full where a kabupaten (or a desa where a kecamatan) was
-    asked, and only one place in the list has that name: the address is filled down to it and
+    asked, or a desa of another kecamatan of the kabupaten where a desa was asked (a wrong
+    kecamatan picked), and only one place has that name: the address is filled down to it and
     the question after it is asked. False when no single place matches."""
     wanted = _squeezed(typed)
     if len(wanted) < 4:
         return False
-    matches = _places_below(tuple(w.code for w in region_options(step, r))).get(wanted, ())
+    if step == Step.DESA:  # from the kabupaten down: the kecamatan may be the mistake
+        codes: tuple[str, ...] = (r["kabupaten_code"],)
+    else:
+        codes = tuple(w.code for w in region_options(step, r))
+    matches = _places_below(codes).get(wanted, ())
     if len(matches) != 1:
         return False
     path = matches[0]
@@ -119,6 +124,12 @@ async def _below(
         answered = Step.KECAMATAN
         if len(path) == 3:
             fields["desa_code"], answered = path[2], Step.DESA
+    elif step == Step.DESA:  # another kecamatan's desa, or a kecamatan named
+        fields.update(kecamatan_code=path[1], desa_code=None)
+        answered = Step.KECAMATAN
+        if len(path) == 3:
+            fields["desa_code"], answered = path[2], Step.DESA
+        path = path[1:]  # the kabupaten stays as it was: not named again
     else:  # a desa typed at the kecamatan question
         fields.update(kecamatan_code=path[0], desa_code=path[1])
         answered = Step.DESA
