@@ -55,8 +55,9 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     grant.add_argument("telegram_id", type=int, help="the person's numeric Telegram id")
     grant.add_argument(
         "--region",
-        help="kabupaten (reviewer), desa (cadre: a code, or a desa name within JAGA_REGION, "
-        "'Desa, Kecamatan' if several share it), any (admin)",
+        help="kabupaten (reviewer: a code or its name), desa (cadre: a code, or a desa name "
+        "within JAGA_REGION, 'Desa, Kecamatan' if several share it), any code or a kabupaten "
+        "name (admin)",
     )
     grant.add_argument("--name", help="the name lists and review cards show for this person")
     grant.add_argument("--revoke", action="store_true", help="end the role instead")
@@ -92,12 +93,37 @@ def _cadre_region(settings: Settings, region: str | None) -> tuple[str | None, s
     return lookup.code, lookup.problem(region, settings.region)
 
 
+def _kabupaten_region(settings: Settings, region: str | None) -> tuple[str | None, str | None]:
+    """(code, problem): a reviewer's or admin's --region as given, or the kabupaten/kota it
+    names within JAGA_REGION ("labuhanbatu", "Kabupaten Labuhan Batu", "kota medan")."""
+    from bot.cadre_import import is_code
+    from bot.registration import kabupaten_choices, normalise
+
+    if not region or is_code(region):
+        return region, None
+
+    def bare(name: str) -> str:
+        return normalise(name).removeprefix("kabupaten ").replace(" ", "").replace("-", "")
+
+    wanted = bare(region)
+    found = [
+        w for w in kabupaten_choices(settings.region) if bare(w.name) in (wanted, f"kota{wanted}")
+    ]
+    exact = [w for w in found if bare(w.name) == wanted] or found
+    if len(exact) == 1:
+        return exact[0].code, None
+    if not exact:
+        return None, f"no kabupaten/kota named {region!r} within JAGA_REGION {settings.region}"
+    names = ", ".join(f"{w.name} ({w.code})" for w in exact)
+    return None, f"{region!r} names several: {names}; give the code"
+
+
 def grant(settings: Settings, args: argparse.Namespace) -> int:
-    """jaga grant ROLE TELEGRAM_ID --region CODE|DESA NAME [--name NAME] [--revoke]."""
-    if args.role == "cadre":
-        args.region, problem = _cadre_region(settings, args.region)
-        if problem is not None:
-            return _fail(problem)
+    """jaga grant ROLE TELEGRAM_ID --region CODE|NAME [--name NAME] [--revoke]."""
+    resolve = _cadre_region if args.role == "cadre" else _kabupaten_region
+    args.region, problem = resolve(settings, args.region)
+    if problem is not None:
+        return _fail(problem)
     name = None
     if args.name is not None:
         from bot.registration import check_name

@@ -32,6 +32,17 @@ def held(path: Path, telegram_id: int) -> list[tuple[str, str]]:
     return asyncio.run(go())
 
 
+def test_grant_a_reviewer_by_the_kabupaten_name(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert jaga(["grant", "reviewer", "4242", "--region", "Labuhan Batu"]) == 0
+    assert "reviewer 4242 12.10 (Kabupaten Labuhanbatu): granted" in capsys.readouterr().out
+    assert jaga(["grant", "admin", "4243", "--region", "kota medan"]) == 0
+    assert "admin 4243 12.71 (Kota Medan): granted" in capsys.readouterr().out
+    assert jaga(["grant", "reviewer", "1", "--region", "tapanuli"]) == 2
+    assert "no kabupaten/kota named 'tapanuli'" in capsys.readouterr().err
+
+
 def test_grant_and_revoke(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert jaga(["grant", "reviewer", "4242", "--region", "12.10"]) == 0
     assert "reviewer 4242 12.10 (Kabupaten Labuhanbatu): granted" in capsys.readouterr().out
