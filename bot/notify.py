@@ -11,8 +11,9 @@ from bot import clock, paying
 from bot.contributions import payer_of, quote, sector_of
 from bot.i18n import Translator, translator
 from bot.outbox import OutboxSender, dispatch
-from bot.review import FIX_FIELDS, SELF_PAID, SOURCE_LABELS, STATUS_LABELS
+from bot.review import FIX_FIELDS, SOURCE_LABELS, STATUS_LABELS
 from storage import funding, users
+from storage import membership as membership_store
 from storage import outbox as outbox_store
 from storage import review as review_store
 from storage.db import Conn, Database
@@ -57,13 +58,22 @@ async def status_messages(
     for person in (worker, operator):
         if person and int(person) not in recipients:
             recipients.append(int(person))
+    # Accounts linked to the worker by a proof (a worker a cadre registered, who then linked
+    # their own Telegram) hear it too, as the worker; a fix is left to whoever has the button.
+    linked: list[int] = []
+    if new_status != "perlu_perbaikan" and row.get("nik_hash"):
+        for link in await membership_store.links_to(db, str(row["nik_hash"])):
+            if int(link["telegram_id"]) not in recipients:
+                linked.append(int(link["telegram_id"]))
+                recipients.append(int(link["telegram_id"]))
     messages: list[OutgoingMessage] = []
     for person in recipients:
         language = await users.language_of(db, person) or default_language
         tr = translator(language)
         contact = (district_contacts or {}).get(str(row.get("kabupaten_code") or ""))
+        as_cadre = person != worker and person not in linked
         text, pay = await _message(
-            tr, db, row, new_status, reason, note, cadre=person != worker, contact=contact
+            tr, db, row, new_status, reason, note, cadre=as_cadre, contact=contact
         )
         buttons = None
         if new_status == "perlu_perbaikan" and person == fixer:
@@ -242,8 +252,9 @@ async def _paying_lines(
 
 async def _paid_by(tr: Translator, db: Database, row: dict[str, Any], *, cadre: bool) -> str:
     """Who pays for a program-paid worker: the sponsor, the program and its kind of budget."""
-    label = SOURCE_LABELS.get(row.get("sumber_iuran") or "", SELF_PAID)
-    who = tr.gettext(label)
+    # No source assigned yet: a program pays (never "Mandiri", which would contradict the line).
+    label = SOURCE_LABELS.get(row.get("sumber_iuran") or "")
+    who = tr.gettext(label) if label else tr.gettext("program pemerintah")
     program = None
     if row.get("funding_program_id"):
         program = await funding.get(db, int(row["funding_program_id"]))

@@ -11,9 +11,10 @@ from telegram import Update
 from bot import membership
 from bot.context import JagaContext
 from bot.i18n import N_, Translator
+from bot.patterns import linear
 from bot.untrusted import clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
-from handlers.status import limit_reached
+from handlers.status import leave_for_other_words, limit_reached
 from storage import membership as store
 
 log = logging.getLogger(__name__)
@@ -287,12 +288,50 @@ async def button(update: Update, context: JagaContext) -> None:
     await say(context, turn.chat_id, _("Ketik nomor klaim. Ketik /batal untuk berhenti."))
 
 
+# Words people put before a claim number ("no klaim 123", "nomor klaim: JKK-1").
+_NUMBER_WORDS = frozenset({"no", "nomor", "nomer", "nmr", "klaim", "claim", "kode", "saya"})
+_NUMBER_PUNCTUATION = ":#.,()"
+# A claim number as BPJS extracts write it (the same rule as the import).
+_CLAIM_NO = linear(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")
+
+
+def typed_number(text: str, *, prefixed: bool = False) -> str | None:
+    """The claim number in a short message, without the words around it ("no klaim 123" is
+    "123"); with `prefixed`, only when "klaim" is typed before a number. None when unclear."""
+    words = [w.strip(_NUMBER_PUNCTUATION) for w in clean_text(text[:80]).split()]
+    words = [w for w in words if w]
+    lead = 0
+    while lead < len(words) and words[lead].lower() in _NUMBER_WORDS:
+        lead += 1
+    rest = words[lead:]
+    if len(rest) != 1 or not _CLAIM_NO.fullmatch(rest[0]):
+        return None
+    if prefixed and not {"klaim", "claim"} & {w.lower() for w in words[:lead]}:
+        return None
+    return rest[0] if any(ch.isdigit() for ch in rest[0]) else None
+
+
+async def typed_claim(update: Update, context: JagaContext) -> bool:
+    """A claim number typed outside any flow after the word klaim ("no klaim 123"): shown as
+    /klaim 123 would. False when the message is not one."""
+    message = update.effective_message
+    number = typed_number(message.text or "", prefixed=True) if message is not None else None
+    if number is None:
+        return False
+    turn = await Turn.load(update, context)
+    await show_by_number(context, turn, number)
+    return True
+
+
 async def on_message(update: Update, context: JagaContext) -> None:
     """Takes the claim number and shows that claim."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
+    text = typed_number(text) or text
+    if await leave_for_other_words(update, context, text):
+        return
     if not text or len(text) > 40:
         await say(
             context,

@@ -74,20 +74,28 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     if turn.user.active_flow == FLOW:
         await users.set_active_flow(context.db, turn.id, None)
     rows = await privacy.registrations_of(context.db, turn.id)
+    linked = await _linked_rows(context, turn.id, rows)
     language = LANGUAGE_NAMES.get(turn.user.language or context.settings.language, "")
     parts = [
         _("Data Anda di Jaga Pekerja"),
         _("Akun: ID Telegram {id}, bahasa {language}.").format(id=turn.id, language=language),
     ]
     buttons: list[list[Button]] = []
-    if not rows:
+    if not rows and not linked:
         parts.append(_("Tidak ada data pendaftaran atas nama Anda."))
-    for row in rows:
+    for row in rows + linked:
         # One line each; the fields and the correct/delete buttons are behind "Lihat data".
         label = row["ref"] or _("draf")
         status = _(STATUS_WORDS.get(row["status"], row["status"]))
         parts.append(_("Pendaftaran {ref}: {status}").format(ref=label, status=status))
         buttons.append([(_("Lihat data {ref}").format(ref=label), f"DATA SHOW {row['id']}")])
+    if linked and await _may_act(context, turn.id, linked[0], deleting=True) is None:
+        parts.append(
+            _(
+                "Data yang terhubung lewat nomor KPJ hanya bisa dihapus dari akun dengan nomor "
+                "HP yang tercatat, atau lewat kader desa atau petugas kabupaten."
+            )
+        )
     links = await _link_count(context, turn.id, rows)
     if links:
         parts.append(
@@ -107,14 +115,35 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons) if buttons else None)
 
 
-def _row_buttons(turn: Turn, row: dict[str, Any]) -> list[list[Button]]:
+def _row_buttons(turn: Turn, row: dict[str, Any], *, may_delete: bool) -> list[list[Button]]:
     _ = turn.gettext
     label = row["ref"] or _("draf")
     out: list[list[Button]] = []
     if row["status"] != "draft":
         out.append([(_("Minta perbaikan {ref}").format(ref=label), f"DATA FIX {row['id']}")])
-    out.append([(_("Hapus data {ref}").format(ref=label), f"DATA DEL {row['id']}")])
+    if may_delete:
+        out.append([(_("Hapus data {ref}").format(ref=label), f"DATA DEL {row['id']}")])
     return out
+
+
+# Links that prove the account is the worker's own, enough to withdraw consent: the phone on
+# record shared by Telegram, or a code a cadre or reviewer checked with the worker in person.
+# A KPJ is printed on a card the family may hold: enough to see the data and ask for a
+# correction, not to delete it.
+DELETING_PROOFS = frozenset({"own", "phone", "code"})
+
+
+async def _linked_rows(
+    context: JagaContext, telegram_id: int, own: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The submitted registrations of the worker this account is linked to by a proof (a
+    worker registered by a cadre or the district), less those already its own."""
+    link = await membership_store.link_of(context.db, telegram_id)
+    if link is None:
+        return []
+    seen = {r["id"] for r in own}
+    rows = await privacy.submitted_for_nik(context.db, link[0])
+    return [r for r in rows if r["id"] not in seen]
 
 
 def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
@@ -244,11 +273,12 @@ async def button(update: Update, context: JagaContext) -> None:
             await answer_button(query, _("Tombol ini sudah tidak berlaku."))
             return
         await answer_button(query)
+        may_delete = await _may_act(context, turn.id, shown, deleting=True) is not None
         await say(
             context,
             turn.chat_id,
             describe(turn.tr, context, shown),
-            inline(_row_buttons(turn, shown)),
+            inline(_row_buttons(turn, shown, may_delete=may_delete)),
         )
         return
     if action not in {"FIX", "DEL", "DELOK"} or len(parts) != 3 or not parts[2].isdigit():
@@ -256,7 +286,8 @@ async def button(update: Update, context: JagaContext) -> None:
         return
     registration_id = int(parts[2])
     row = await _registration(context, registration_id)
-    on_behalf = None if row is None else await _may_act(context, turn.id, row)
+    deleting = action in {"DEL", "DELOK"}
+    on_behalf = None if row is None else await _may_act(context, turn.id, row, deleting=deleting)
     if row is None or on_behalf is None:
         done = await privacy.withdrawn_by(context.db, registration_id, turn.id)
         if done is not None and action in {"DEL", "DELOK"}:
@@ -279,8 +310,11 @@ async def _registration(context: JagaContext, registration_id: int) -> dict[str,
     return None if row is None else dict(row)
 
 
-async def _may_act(context: JagaContext, telegram_id: int, row: dict[str, Any]) -> bool | None:
-    """False: the worker themselves; True: their cadre, proved by NIK + birth date; None: no."""
+async def _may_act(
+    context: JagaContext, telegram_id: int, row: dict[str, Any], *, deleting: bool = False
+) -> bool | None:
+    """False: the worker themselves (or an account linked to them, for deleting only by a
+    strong proof); True: their cadre, proved by NIK + birth date; None: no."""
     if row["worker_telegram_id"] == telegram_id:
         return False
     if row["operator_id"] == telegram_id and row["for_self"] != 0:
@@ -289,6 +323,10 @@ async def _may_act(context: JagaContext, telegram_id: int, row: dict[str, Any]) 
         state = await privacy.session(context.db, telegram_id, attempts_window=_window())
         if state.verified_id == row["id"]:
             return True
+    link = await membership_store.link_of(context.db, telegram_id)
+    linked = link is not None and row["status"] != "draft" and link[0] == row.get("nik_hash")
+    if linked and link is not None and (not deleting or link[1] in DELETING_PROOFS):
+        return False
     return None
 
 
@@ -602,7 +640,7 @@ async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, 
         context,
         turn.chat_id,
         describe(turn.tr, context, row),
-        inline(_row_buttons(turn, row)),
+        inline(_row_buttons(turn, row, may_delete=True)),
     )
 
 

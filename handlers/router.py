@@ -8,7 +8,7 @@ from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, normalise
-from handlers import questions, status
+from handlers import claims, questions, status
 from handlers.common import Turn, answer_button, say
 from storage import users
 
@@ -34,6 +34,8 @@ async def message(update: Update, context: JagaContext) -> None:
             return
         if await status.typed_nik(update, context):  # a NIK alone: its status
             return
+        if await claims.typed_claim(update, context):  # "no klaim 123": that claim
+            return
     # Outside a flow, any message is a question about coverage.
     await questions.on_text(update, context)
 
@@ -44,6 +46,15 @@ _TYPED_COMMANDS = {
     "status pendaftaran": "status", "cek pendaftaran": "status", "status daftar": "status",
     "data": "data_saya", "lihat data": "data_saya", "hapus data": "data_saya",
     "hitung iuran": "iuran",
+    "ganti no hp": "data_saya", "ganti nomor hp": "data_saya",
+    "ubah data": "data_saya", "ganti data": "data_saya", "salah nama": "data_saya",
+    "data salah": "data_saya", "perbaiki data": "data_saya",
+    "cek klaim": "klaim", "status klaim": "klaim", "lihat klaim": "klaim",
+    "english": "bahasa", "english please": "bahasa", "bahasa inggris": "bahasa",
+    "ganti bahasa": "bahasa", "in english": "bahasa", "bahasa": "bahasa",
+    "bahasa indonesia": "bahasa", "language": "bahasa",
+    "stop": "berhenti", "berhenti": "berhenti", "jangan kirim lagi": "berhenti",
+    "jangan kirim pesan lagi": "berhenti", "berhenti kirim": "berhenti",
 }  # fmt: skip
 # Words around a typed command that do not change it ("status sy gmn bang").
 _AROUND_COMMAND = frozenset({"saya", "ku", "awak", "gimana", "bagaimana", "cemana", "mana"})

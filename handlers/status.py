@@ -349,6 +349,8 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await status(update, context)
         return
     text = (message.text or "").strip()
+    if state["step"] in ("nik", "proof") and await leave_for_other_words(update, context, text):
+        return
     if state["step"] == "nik":
         await _nik(context, turn, state, text)
     elif state["step"] == "proof":
@@ -357,20 +359,65 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await _code(context, turn, state, text)
 
 
+async def leave_for_other_words(update: Update, context: JagaContext, text: str) -> bool:
+    """Where a number is asked, a command typed as words ("cek status", "hapus data sy")
+    leaves the step and runs that command; False for anything else (an answer, a question)."""
+    # Imported here: the router hands messages to this module.
+    from handlers import router
+
+    if router.typed_command(text) is None:
+        return False
+    turn = await Turn.load(update, context)
+    await store.end_flow(context.db, turn.id, turn.user.active_flow or "")
+    await router.message(update, context)
+    return True
+
+
 async def typed_nik(update: Update, context: JagaContext) -> bool:
     """A NIK typed alone outside any flow (after "Cek status", people type it at once): looked
     up as /status would for the person's own NIK. False when the message is not a NIK."""
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
-    if len(text) > 40 or membership.clean_nik(text)[0] is None:
+    kpj = _typed_kpj(text)
+    if len(text) > 40 or (membership.clean_nik(text)[0] is None and kpj is None):
         return False
     turn = await Turn.load(update, context)
     if not await membership.may_look_up(context.db, turn.id):
         await limit_reached(context, turn)
         return True
+    if kpj is not None:  # the KPJ from the card, typed before the NIK
+        worker = await membership.worker_of(context.db, turn.id)
+        if worker is not None and membership.kpj_matches(worker, kpj):
+            await status(update, context)  # already linked: the KPJ is a way to ask
+            return True
+        await _ask_nik_for_kpj(context, turn, kpj)
+        return True
     await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose="self")
     await _nik(context, turn, {"purpose": "self"}, text)
     return True
+
+
+def _typed_kpj(text: str) -> str | None:
+    """An 11-digit KPJ typed alone (spaces, dots and dashes allowed), else None."""
+    digits = text.replace(" ", "").replace(".", "").replace("-", "")
+    return digits if len(digits) == 11 and digits.isascii() and digits.isdigit() else None
+
+
+async def _ask_nik_for_kpj(context: JagaContext, turn: Turn, kpj: str) -> None:
+    """Keeps a KPJ typed where a NIK was expected and asks for the NIK: the two together link
+    the account (a KPJ alone finds no one: the bot looks people up by NIK)."""
+    _ = turn.gettext
+    kpj_enc = base64.b64encode(context.cipher.encrypt(kpj)).decode()
+    await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose="self", kpj_enc=kpj_enc)
+    await say(
+        context,
+        turn.chat_id,
+        _(
+            "Itu nomor KPJ Anda. Sekarang ketik NIK Anda (16 angka di KTP). Bila NIK dan KPJ "
+            "cocok, akun ini langsung terhubung dengan data Anda.\n"
+            "Ketik /batal untuk berhenti."
+        ),
+    )
 
 
 async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
@@ -378,6 +425,10 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
     link, asks for a proof."""
     _ = turn.gettext
     nik, _problem = membership.clean_nik(text)
+    kpj = _typed_kpj(text) if nik is None and state.get("purpose") == "self" else None
+    if kpj is not None and not state.get("kpj_enc"):
+        await _ask_nik_for_kpj(context, turn, kpj)
+        return
     if nik is None:
         await say(
             context,
@@ -418,6 +469,21 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
         own = own or await store.linked_nik_hash(context.db, turn.id) == worker.nik_hash
         body = await describe(context.db, turn.tr, worker, own=own)
         await say(context, turn.chat_id, body, inline(_own_buttons(turn, worker)) if own else None)
+        return
+    if state.get("kpj_enc"):
+        kpj = context.cipher.decrypt(base64.b64decode(str(state["kpj_enc"])))
+        if membership.kpj_matches(worker, kpj):
+            await _linked(context, turn, worker, "kpj")
+            return
+        await store.set_flow_state(
+            context.db,
+            turn.id,
+            FLOW,
+            "proof",
+            purpose="self",
+            nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
+        )
+        await _proof_failed(context, turn, _(KPJ_MISMATCH))
         return
     if state["purpose"] == "other":
         await store.end_flow(context.db, turn.id, FLOW)
@@ -469,6 +535,10 @@ def _proof_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
 
 
 ASK_CODE = N_("Minta kode ke kader")
+KPJ_MISMATCH = N_(
+    "Nomor KPJ itu tidak cocok dengan NIK ini. Periksa kartu BPJS Anda, atau tekan "
+    "«Kirim nomor HP saya» atau «Minta kode ke kader»."
+)
 
 
 async def _proof(
@@ -515,14 +585,7 @@ async def _proof(
         if membership.kpj_matches(worker, digits):
             await _linked(context, turn, worker, "kpj")
             return
-        await _proof_failed(
-            context,
-            turn,
-            _(
-                "Nomor KPJ itu tidak cocok dengan NIK ini. Periksa kartu BPJS Anda, atau tekan "
-                "«Kirim nomor HP saya» atau «Minta kode ke kader»."
-            ),
-        )
+        await _proof_failed(context, turn, _(KPJ_MISMATCH))
         return
     await say(
         context,

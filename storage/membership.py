@@ -118,8 +118,7 @@ async def claims_of(
 async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> dict[str, Any] | None:
     """Move an approved registration of this NIK to `terdaftar` with its KPJ, logged; or None."""
     cursor = await conn.execute(
-        "SELECT id, operator_id, worker_telegram_id, ref, name FROM registrations "
-        "WHERE nik_hash = ? AND status = 'disetujui'",
+        "SELECT * FROM registrations WHERE nik_hash = ? AND status = 'disetujui'",
         (nik_hash,),
     )
     row = await cursor.fetchone()
@@ -170,6 +169,14 @@ async def linked_nik_hash(db: Database, telegram_id: int) -> str | None:
         "SELECT nik_hash FROM member_links WHERE telegram_id = ?", (telegram_id,)
     )
     return None if value is None else str(value)
+
+
+async def link_of(db: Database, telegram_id: int) -> tuple[str, str] | None:
+    """(NIK hash, proof) of this account's link to a worker, if it has one."""
+    row = await db.fetchone(
+        "SELECT nik_hash, proof FROM member_links WHERE telegram_id = ?", (telegram_id,)
+    )
+    return None if row is None else (str(row["nik_hash"]), str(row["proof"]))
 
 
 PROOFS = ("own", "phone", "kpj", "code")

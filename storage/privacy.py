@@ -42,6 +42,15 @@ async def registrations_of(db: Database, telegram_id: int) -> list[dict[str, Any
     return [dict(r) for r in rows]
 
 
+async def submitted_for_nik(db: Database, nik_hash: str) -> list[dict[str, Any]]:
+    """The submitted registrations of the worker with this NIK (no drafts), newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM registrations WHERE nik_hash = ? AND status != 'draft' ORDER BY id DESC",
+        (nik_hash,),
+    )
+    return [dict(r) for r in rows]
+
+
 async def registered_for_others(db: Database, operator_id: int) -> bool:
     """Whether this person submitted registrations for other people (a cadre)."""
     row = await db.fetchone(
