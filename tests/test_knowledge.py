@@ -45,10 +45,19 @@ MIN_FINAL2_ACCURACY = 0.91
 MIN_FINAL3_ACCURACY = 0.92
 MIN_FINAL4_ACCURACY = 0.92
 MIN_FINAL5_ACCURACY = 0.89
+# Second round. final6 was written first and measured on the code as it was: 86.8%; after the
+# broader training questions, the softmax regression and the answers carrying their neighbour's
+# key point it is 90.8% (it was not tuned on, but its misses had been seen). final7 was written
+# after all of that and measured once, untouched: 94.3%. final3/4/5 are now 96.8/96.2/95.6%.
+MIN_FINAL6_ACCURACY = 0.89
+MIN_FINAL7_ACCURACY = 0.92
 # 5-fold cross-validation over the training questions (each fold answered by a knowledge base
-# trained without it): 97.1% measured. The rules were tuned on these questions, so this is
-# still somewhat optimistic; the final sets are the honest figure.
-MIN_CROSS_VALIDATED_ACCURACY = 0.95
+# trained without it). It was 97.1% over the first 842 questions, on which the rules were tuned;
+# 529 questions written later from scratch for every topic (more ways and reasons of asking, and
+# harder; rows close to a final set's question left out) brought it to 89.9% of 1,371 with the
+# nearest-centroid classifier, and the softmax regression that replaced it to 92.2% (on the new
+# rows alone: 77.7% and 82.4%). The final sets are the honest figure.
+MIN_CROSS_VALIDATED_ACCURACY = 0.91
 CROSS_VALIDATION_FOLDS = 5
 FALLBACK = "fallback"
 # Days on which every answer is checked: before, during and after the PP 50/2025 windows.
@@ -111,6 +120,8 @@ def test_examples_do_not_leak_into_the_question_set() -> None:
         ("final3", "id", MIN_FINAL3_ACCURACY),
         ("final4", "id", MIN_FINAL4_ACCURACY),
         ("final5", "id", MIN_FINAL5_ACCURACY),
+        ("final6", "id", MIN_FINAL6_ACCURACY),
+        ("final7", "id", MIN_FINAL7_ACCURACY),
         # English typed to a user whose language is Indonesian.
         ("en", "id", MIN_ACCURACY),
     ],
@@ -154,7 +165,7 @@ def test_holdout_set_is_large_fresh_and_labelled() -> None:
     assert not [t for t, _ in questions if t.lower() in others | examples]
 
 
-FRESH_SETS = ["tuning2", "final", "final2", "final3", "final4", "final5"]
+FRESH_SETS = ["tuning2", "final", "final2", "final3", "final4", "final5", "final6", "final7"]
 
 
 @pytest.mark.parametrize("name", FRESH_SETS)
@@ -243,6 +254,12 @@ def test_treatment_of_a_work_accident_at_a_puskesmas_is_a_jkk_question(text: str
         ("manfaat_jkk", "klaim_jkk", "2×24 jam"),
         ("manfaat_jkm", "jkk_meninggal", "48 kali"),
         ("manfaat_jht", "klaim_jht", "mencairkan"),
+        ("manfaat_jht", "cek_status", "JMO"),
+        ("siapa_boleh", "usia", "65 tahun"),
+        ("periode_bayar", "telat_bayar", "Tunggakan"),
+        ("cara_bayar", "periode_bayar", "3, 6, atau 12 bulan"),
+        ("cara_daftar", "syarat_daftar", "NIK"),
+        ("klaim_beasiswa", "beasiswa", "2 anak"),
     ],
 )
 def test_confusable_answers_carry_the_neighbours_key_point(
@@ -253,7 +270,9 @@ def test_confusable_answers_carry_the_neighbours_key_point(
     assert neighbour in topic.related
 
 
-@pytest.mark.parametrize("name", ["final", "final2", "final3", "final4", "final5"])
+@pytest.mark.parametrize(
+    "name", ["final", "final2", "final3", "final4", "final5", "final6", "final7"]
+)
 def test_final_sets_are_not_training_data(name: str) -> None:
     trained = {t.lower() for t, _ in training_questions()}
     assert not [t for t, _ in _questions(name) if t.lower() in trained]
@@ -328,6 +347,21 @@ def test_character_ngrams_carry_a_misspelt_word_to_its_label() -> None:
     assert similarities["accident"] > similarities["death"]
     assert max(similarities, key=similarities.__getitem__) == "accident"
     assert classifier.similarities(features(["zzzz"])) == {"accident": 0.0, "death": 0.0}
+
+
+def test_the_regression_learns_which_word_tells_close_labels_apart() -> None:
+    # Every question shares "bayar iuran"; only "telat" or "sekaligus" tells the labels apart.
+    late = [["bayar", "iuran", "telat", w] for w in ("bulan", "lalu", "kemarin", "dulu", "lama")]
+    ahead = [["bayar", "iuran", "sekaligus", w] for w in ("tahun", "enam", "tiga", "muka", "dulu")]
+    classifier = Classifier(
+        ["late"] * 5 + ["ahead"] * 5 + ["other"] * 5,
+        [features(q) for q in (*late, *ahead)]
+        + [features(["bayar", "iuran", w]) for w in ("kantor", "bank", "pos", "agen", "jmo")],
+    )
+    scores = classifier.scores(features(["iuran", "telat", "bayar"]))
+    assert max(scores, key=scores.__getitem__) == "late"
+    assert scores["late"] > 0.5
+    assert sum(scores.values()) == pytest.approx(1.0)
 
 
 def test_features_of_a_huge_word_are_bounded() -> None:
