@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import sys
+import threading
 from pathlib import Path
 
 from bot import desk_cli, logging_setup
@@ -123,7 +124,7 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
 
-    from bot import webhook
+    from bot import knowledge, webhook
     from bot.app import build_application
 
     hook = None
@@ -132,6 +133,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         webhook.secret_token(settings)
         hook = webhook.Webhook(url, args.listen, args.port)
     app = build_application(settings)
+    # The knowledge bases train in the background meanwhile: the first question is not held up.
+    threading.Thread(target=knowledge.warm, name="knowledge", daemon=True).start()
     health_listen = settings.health_listen if args.health_listen is None else args.health_listen
     health_port = settings.health_port if args.health_port is None else args.health_port
     webhook.run(app, settings, webhook=hook, health_listen=health_listen, health_port=health_port)

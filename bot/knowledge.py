@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import string
+import threading
 import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -766,8 +767,26 @@ def _topic(raw: Mapping[str, Any]) -> Topic:
     )
 
 
-@cache
+# One load at a time: `jaga run` warms the knowledge bases in a thread at start (`warm`), and a
+# question arriving meanwhile waits for that load instead of training a second copy.
+_LOADING = threading.Lock()
+
+
+def warm() -> None:
+    """Load every language's knowledge base (training the Indonesian classifier, about a
+    second), so that the first question after a start is not the one that waits for it."""
+    for language in ("id", "en"):
+        _load(language)
+
+
 def _load(language: str) -> KnowledgeBase:
+    """Read and index one language's knowledge file, once."""
+    with _LOADING:
+        return _read(language)
+
+
+@cache
+def _read(language: str) -> KnowledgeBase:
     """Read and index one language's knowledge file."""
     if not _LANGUAGE_CODE.fullmatch(language):
         raise ValueError(f"bad language code: {language!r}")
