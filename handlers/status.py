@@ -475,14 +475,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
         if membership.kpj_matches(worker, kpj):
             await _linked(context, turn, worker, "kpj")
             return
-        await store.set_flow_state(
-            context.db,
-            turn.id,
-            FLOW,
-            "proof",
-            purpose="self",
-            nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
-        )
+        await _await_proof(context, turn, nik)
         await _proof_failed(context, turn, _(KPJ_MISMATCH))
         return
     if state["purpose"] == "other":
@@ -498,14 +491,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
             ),
         )
         return
-    await store.set_flow_state(
-        context.db,
-        turn.id,
-        FLOW,
-        "proof",
-        purpose="self",
-        nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
-    )
+    await _await_proof(context, turn, nik)
     await say(
         context,
         turn.chat_id,
@@ -519,6 +505,18 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
             "Ketik /batal untuk berhenti."
         ),
         _proof_keyboard(turn),
+    )
+
+
+async def _await_proof(context: JagaContext, turn: Turn, nik: str) -> None:
+    """The linking flow waits for a proof of this NIK (kept encrypted meanwhile)."""
+    await store.set_flow_state(
+        context.db,
+        turn.id,
+        FLOW,
+        "proof",
+        purpose="self",
+        nik_enc=base64.b64encode(context.cipher.encrypt(nik)).decode(),
     )
 
 
