@@ -28,6 +28,7 @@ from handlers.registration import photo
 from storage import registrations
 from tests.conftest import Harness, HarnessFactory, make_settings
 from tests.test_ktp import NIK, ktp_lines
+from tests.test_ktp_flow import read
 from tests.test_runtime_bounds import TOO_SLOW, started, until
 
 WORKER, OTHER = 8201, 8202
@@ -98,13 +99,6 @@ async def at_nik_step(h: Harness, user: int = WORKER) -> None:
     await h.tap(user, "Setuju")
     await h.tap(user, "Diri saya sendiri")
     assert h.text(user).startswith("Ketik NIK Anda")
-
-
-async def read(h: Harness, update: Update) -> list[ApiCall]:
-    before = len(h.api.calls)
-    await h.update(update)
-    await photo.settled()
-    return h.api.calls[before:]
 
 
 def said(calls: list[ApiCall]) -> list[str]:

@@ -16,11 +16,12 @@ import pytest
 from bot import clock, notify
 from bot.contributions import quote, sector_of
 from bot.i18n import translator
-from bot.membership import FileSource, import_claims, import_members
+from bot.membership import FileSource, import_claims
 from storage import membership as store
 from storage import roles
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
+from tests.test_linking import import_member
 
 A = 501
 B = 666
@@ -41,16 +42,6 @@ async def registered_by_cadre(h: Harness, **fields: Any) -> tuple[str, dict[str,
         **values,
     )  # fmt: skip
     return nik, row
-
-
-async def import_member(h: Harness, tmp_path: Path, nik: str, until: str = "2026-12-31") -> None:
-    path = tmp_path / f"m{nik}.csv"
-    path.write_text(
-        "nik,kpj,program,dilindungi_sampai,tanggal_bayar_terakhir,status\n"
-        f"{nik},{KPJ},JKK+JKM,{until},2026-12-01,aktif\n",
-        encoding="utf-8",
-    )
-    await import_members(h.db, h.app.bot_data.cipher, FileSource(path))
 
 
 async def link(h: Harness, user: int, nik: str, proof: str) -> None:
