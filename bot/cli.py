@@ -10,7 +10,9 @@ import re
 import shlex
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot import desk_cli, logging_setup
 from bot.logging_setup import LogFormat
@@ -133,12 +135,34 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         webhook.secret_token(settings)
         hook = webhook.Webhook(url, args.listen, args.port)
     app = build_application(settings)
-    # The knowledge bases train in the background meanwhile: the first question is not held up.
-    threading.Thread(target=knowledge.warm, name="knowledge", daemon=True).start()
+    _warm_knowledge_while_running(app, knowledge.warm)
     health_listen = settings.health_listen if args.health_listen is None else args.health_listen
     health_port = settings.health_port if args.health_port is None else args.health_port
     webhook.run(app, settings, webhook=hook, health_listen=health_listen, health_port=health_port)
     return 0
+
+
+def _warm_knowledge_while_running(app: Any, warm: Callable[[], None]) -> None:
+    """Train the knowledge bases in a thread once the bot has started (ports bound, database
+    open), so the first question is not held up; the stop waits for it to finish."""
+    post_init, post_shutdown = app.post_init, app.post_shutdown
+    warming = threading.Thread(target=warm, name="knowledge", daemon=True)
+
+    async def start(application: Any) -> None:
+        if post_init is not None:
+            await post_init(application)
+        warming.start()
+
+    async def stop(application: Any) -> None:
+        if post_shutdown is not None:
+            await post_shutdown(application)
+        # Native training code still running while the interpreter tears down can abort the
+        # process ("terminate called without an active exception"): let it end first.
+        if warming.is_alive():
+            await asyncio.to_thread(warming.join, 8)
+
+    app.post_init = start
+    app.post_shutdown = stop
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -185,3 +186,30 @@ async def test_a_taken_health_port_is_one_line_and_a_failure(tmp_path: Path) -> 
     assert proc.returncode not in (0, None)
     assert lines[-1] == f"jaga: port {port} in use: set --health-port or JAGA_HEALTH_PORT"
     assert "Traceback" not in err.decode()
+
+
+async def test_knowledge_warms_only_once_started_and_the_stop_waits_for_it() -> None:
+    # A start that fails (a taken port) must not leave native training code running while the
+    # interpreter tears down: the warm-up begins in post_init and the stop joins it.
+    from bot.cli import _warm_knowledge_while_running
+
+    events: list[str] = []
+    release = threading.Event()
+
+    def warm() -> None:
+        events.append("warm started")
+        release.wait(5)
+        events.append("warm ended")
+
+    class App:
+        post_init = None
+        post_shutdown = None
+
+    app: Any = App()
+    _warm_knowledge_while_running(app, warm)
+    assert events == []  # built, not started: nothing trains yet
+    await app.post_init(app)
+    await until(lambda: events == ["warm started"])
+    asyncio.get_running_loop().call_later(0.2, release.set)
+    await app.post_shutdown(app)
+    assert events == ["warm started", "warm ended"]
