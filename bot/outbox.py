@@ -14,6 +14,12 @@ again once their lease lapses, so at most the messages in flight at the kill go 
 
 With several processes on PostgreSQL, only the leading process (bot/leader.py) claims rows in
 the background, and the pace is one bucket in the database for all of them (bot/limits.py).
+
+Rows for WhatsApp people (bot/channels.py) go through the same Bot calls, which the WhatsApp
+adapter turns into Cloud API sends. They have their own pace (WhatsApp's throughput, not
+Telegram's budgets) and their own flood pauses. If the adapter says the channel stopped (its
+access token expired), WhatsApp rows stay queued, their attempt not counted, while Telegram rows
+keep flowing; a restart with a new token sends them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.channels import ChannelStopped, is_whatsapp
 from bot.i18n import translator
 from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
@@ -113,10 +120,14 @@ class OutboxSender:
         overall: AsyncLimiter | None = None,
         pace: Limiter | None = None,
         leads: Callable[[], bool] | None = None,
+        whatsapp_rate: float = 20.0,
     ):
         self.bot = bot
         self.db = db
         self.bucket = TokenBucket(rate)
+        # WhatsApp's own pace and flood pauses: Telegram's budgets below are not drawn from.
+        self.whatsapp_bucket = TokenBucket(whatsapp_rate)
+        self.stopped_channels: set[str] = set()  # channels that cannot send until a restart
         # The bot-wide budget (about 30 messages a second) that ordinary replies also draw from.
         self.overall = overall
         # Several processes (PostgreSQL): the pace is the bot's, kept in the database, and only
@@ -185,8 +196,23 @@ class OutboxSender:
         """
         now = self.clock()
         lease_until = outbox.stamp(now + dt.timedelta(seconds=self.lease_seconds))
-        for message in await outbox.claim_ids(self.db, row_ids, outbox.stamp(now), lease_until):
+        for message in await outbox.claim_ids(
+            self.db,
+            row_ids,
+            outbox.stamp(now),
+            lease_until,
+            skip_whatsapp=self._whatsapp_held,  # left to the loop, when WhatsApp sends again
+        ):
             await self._deliver(message)
+
+    @property
+    def _whatsapp_stopped(self) -> bool:
+        return "whatsapp" in self.stopped_channels
+
+    @property
+    def _whatsapp_held(self) -> bool:
+        """WhatsApp rows are not claimed now: the channel stopped, or a flood pause lasts."""
+        return self._whatsapp_stopped or self.whatsapp_bucket.paused
 
     @property
     def running(self) -> bool:
@@ -222,7 +248,8 @@ class OutboxSender:
 
     async def _claim(self) -> int:
         free = self.concurrency - len(self._inflight)
-        if free <= 0 or self.bucket.paused:
+        telegram_held, whatsapp_held = self.bucket.paused, self._whatsapp_held
+        if free <= 0 or (telegram_held and whatsapp_held):
             return 0
         now = self.clock()
         rows = await outbox.claim(
@@ -231,6 +258,8 @@ class OutboxSender:
             outbox.stamp(now),
             outbox.stamp(now + dt.timedelta(seconds=self.lease_seconds)),
             busy_chats=sorted({chat for _row, chat in self._inflight.values()}),
+            skip_whatsapp=whatsapp_held,
+            skip_telegram=telegram_held,
         )
         for message in rows:
             task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
@@ -251,7 +280,7 @@ class OutboxSender:
 
     async def _sleep_until_due(self) -> None:
         delay = self.poll_interval
-        due = await outbox.next_due(self.db)
+        due = await outbox.next_due(self.db, skip_whatsapp=self._whatsapp_held)
         if due is not None:
             until = (outbox.parse_stamp(due) - self.clock()).total_seconds()
             delay = min(delay, max(until, 0.01))
@@ -264,12 +293,18 @@ class OutboxSender:
     # --- one message -----------------------------------------------------------------------
 
     async def _wait_turn(self, chat_id: int) -> None:
-        """Wait for the chat's 1-a-second spacing, the sender's pace and the bot-wide budget."""
+        """Wait for the chat's 1-a-second spacing, the sender's pace and the bot-wide budget.
+
+        A WhatsApp chat waits for WhatsApp's pace only: Telegram's budgets are Telegram's.
+        """
         last = self._last_sent.get(chat_id)
         if last is not None:
             wait = last + self.per_chat_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        if is_whatsapp(chat_id):
+            await self.whatsapp_bucket.take()
+            return
         await self.bucket.take()
         if self.pace is not None:
             await self.pace.acquire()
@@ -285,6 +320,10 @@ class OutboxSender:
             if self._releasing:
                 await asyncio.shield(outbox.release(self.db, message.id))
             raise
+        whatsapp = is_whatsapp(message.chat_id)
+        if whatsapp and self._whatsapp_stopped:  # stopped while this row waited for its turn
+            await outbox.release(self.db, message.id)
+            return
         markup = None
         if message.buttons:
             markup = InlineKeyboardMarkup(
@@ -295,13 +334,38 @@ class OutboxSender:
             )
         try:
             try:
-                await self.bot.send_message(message.chat_id, message.text, reply_markup=markup)
+                if whatsapp:
+                    # Outside the 24-hour window the adapter sends the template of this kind.
+                    sent = await self.bot.send_message(
+                        message.chat_id,
+                        message.text,
+                        reply_markup=markup,
+                        api_kwargs={"jaga_kind": message.kind},
+                    )
+                else:
+                    sent = await self.bot.send_message(
+                        message.chat_id, message.text, reply_markup=markup
+                    )
             finally:
                 self._last_sent[message.chat_id] = time.monotonic()
+        except ChannelStopped as exc:
+            # Nothing was sent: the row waits, its attempt not counted, for a restart.
+            if exc.channel not in self.stopped_channels:
+                self.stopped_channels.add(exc.channel)  # before any await: no more sends
+                log.error("event=%s_stopped reason=%s", exc.channel, exc.reason)
+            await outbox.release(self.db, message.id)
         except RetryAfter as exc:
             seconds = exc.retry_after
             pause = seconds.total_seconds() if isinstance(seconds, dt.timedelta) else seconds
-            log.warning("event=outbox_flood_wait seconds=%s", pause)
+            log.warning(
+                "event=outbox_flood_wait channel=%s seconds=%s",
+                "whatsapp" if whatsapp else "telegram",
+                pause,
+            )
+            if whatsapp:  # WhatsApp's throughput limit: Telegram rows keep going
+                self.whatsapp_bucket.pause(float(pause))
+                await outbox.release(self.db, message.id)
+                return
             self.bucket.pause(float(pause))
             await outbox.release(self.db, message.id)
             if self.pace is not None:
@@ -315,7 +379,9 @@ class OutboxSender:
         except (NetworkError, TelegramError) as exc:  # network, timeouts, 5xx: try again later
             await self._retry(message, str(exc)[:200])
         else:
-            await outbox.mark(self.db, message.id, "sent", self._now())
+            await outbox.mark(
+                self.db, message.id, "sent", self._now(), sent_message_id=sent.message_id
+            )
 
     async def _retry(self, message: outbox.Message, error: str) -> None:
         if message.attempts >= self.max_attempts:
@@ -370,12 +436,17 @@ class OutboxSender:
         chat_id, message_id = broadcast["progress_chat_id"], broadcast["progress_message_id"]
         if not isinstance(chat_id, int) or not isinstance(message_id, int):
             return
-        await self.bucket.take()
+        bucket = self.whatsapp_bucket if is_whatsapp(chat_id) else self.bucket
+        if bucket is self.whatsapp_bucket and self._whatsapp_stopped:
+            return
+        await bucket.take()
         try:
             await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except ChannelStopped as exc:
+            self.stopped_channels.add(exc.channel)
         except RetryAfter as exc:
             seconds = exc.retry_after
-            self.bucket.pause(
+            bucket.pause(
                 seconds.total_seconds() if isinstance(seconds, dt.timedelta) else float(seconds)
             )
         except TelegramError as exc:  # "message is not modified", deleted message: not worth more
@@ -412,6 +483,7 @@ def build_sender(
     values: dict[str, float] = {
         "rate": settings.outbox_messages_per_second,
         "lease_seconds": settings.outbox_lease_seconds,
+        "whatsapp_rate": settings.whatsapp_messages_per_second,
     }
     values.update(overrides)
     return OutboxSender(

@@ -34,7 +34,7 @@ from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
 from storage import membership as membership_store
-from storage import privacy, roles, users
+from storage import privacy, roles, users, whatsapp
 
 log = logging.getLogger(__name__)
 
@@ -834,7 +834,8 @@ class FloodGuard:
 
 
 async def retention_job(context: JagaContext) -> None:
-    """Daily: deletes rejected submissions and abandoned drafts past their retention period."""
+    """Daily: deletes rejected submissions, abandoned drafts and old WhatsApp records past their
+    retention period."""
     settings = context.settings
     now = clock.now()
     rejected, drafts = await privacy.purge_expired(
@@ -842,4 +843,8 @@ async def retention_job(context: JagaContext) -> None:
         rejected_before=clock.utc_iso(now - dt.timedelta(days=settings.rejected_retention_days)),
         drafts_before=clock.utc_iso(now - dt.timedelta(days=settings.draft_retention_days)),
     )
-    log.info("event=retention_purge rejected=%d drafts=%d", rejected, drafts)
+    # Handled WhatsApp events (already emptied of what was typed) and sent-message records.
+    whatsapp_rows = await whatsapp.purge(context.db)
+    log.info(
+        "event=retention_purge rejected=%d drafts=%d whatsapp=%d", rejected, drafts, whatsapp_rows
+    )

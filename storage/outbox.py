@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.channels import WHATSAPP_BASE
 from storage.db import Conn, Database, TransactionView, now_text
 
 AUDIENCES = ("cadres", "workers", "all")
@@ -310,23 +311,44 @@ def reads_in(db: Database, conn: Conn) -> Database:
     return TransactionView(db.engine, conn)
 
 
+def _channels_sql(
+    skip_whatsapp: bool, skip_telegram: bool = False, column: str = "chat_id"
+) -> tuple[str, list[Any]]:
+    """The condition leaving one channel's rows out, with its parameters (WhatsApp ids are
+    above WHATSAPP_BASE, bot/channels.py)."""
+    if skip_whatsapp and skip_telegram:
+        return "AND 1 = 0 ", []
+    if skip_whatsapp:
+        return f"AND {column} < ? ", [WHATSAPP_BASE]
+    if skip_telegram:
+        return f"AND {column} > ? ", [WHATSAPP_BASE]
+    return "", []
+
+
 async def claim_ids(
-    db: Database, row_ids: Sequence[int], now: str, lease_until: str
+    db: Database,
+    row_ids: Sequence[int],
+    now: str,
+    lease_until: str,
+    *,
+    skip_whatsapp: bool = False,
 ) -> list[Message]:
     """Claim these rows (committed just now) if still pending: for sending them at once.
 
     A row the background sender claimed first is left to it, so each row goes out once.
+    With `skip_whatsapp` (that channel stopped), WhatsApp rows stay pending.
     """
     if not row_ids:
         return []
     marks = ", ".join("?" for _ in row_ids)
+    channels, channel_params = _channels_sql(skip_whatsapp)
     async with db.write() as conn:
         cursor = await conn.execute(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, "
-            f"lease_until = ? WHERE id IN ({marks}) AND status = 'pending' "
+            f"lease_until = ? WHERE id IN ({marks}) AND status = 'pending' {channels}"
             "AND chat_id NOT IN (SELECT telegram_id FROM users WHERE blocked_at IS NOT NULL) "
             "RETURNING id, kind, broadcast_id, chat_id, text, buttons, attempts",
-            [now, lease_until, *row_ids],
+            [now, lease_until, *row_ids, *channel_params],
         )
         rows = await cursor.fetchall()
     return sorted(
@@ -350,17 +372,27 @@ async def claim_ids(
 
 
 async def claim(
-    db: Database, limit: int, now: str, lease_until: str, busy_chats: Sequence[int] = ()
+    db: Database,
+    limit: int,
+    now: str,
+    lease_until: str,
+    busy_chats: Sequence[int] = (),
+    *,
+    skip_whatsapp: bool = False,
+    skip_telegram: bool = False,
 ) -> list[Message]:
     """Claim up to `limit` due rows, one per chat and none for `busy_chats`, with a lease.
 
     Rows whose lease lapsed (their sender died) are due again. Rows for people who stopped
     broadcasts (broadcast rows) or blocked the bot (any row) are marked skipped instead.
+    With `skip_whatsapp` (that channel stopped or paused) WhatsApp rows are left pending,
+    untouched; `skip_telegram` does the same for Telegram rows.
     """
     if limit <= 0:
         return []
     busy = ", ".join("?" for _ in busy_chats)
-    not_busy = f"AND o.chat_id NOT IN ({busy})" if busy_chats else ""
+    not_busy = f"AND o.chat_id NOT IN ({busy}) " if busy_chats else ""
+    channels, channel_params = _channels_sql(skip_whatsapp, skip_telegram, "o.chat_id")
     async with db.write() as conn:
         await conn.execute(
             "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND lease_until < ?",
@@ -371,9 +403,9 @@ async def claim(
             "b.text AS broadcast_text, u.broadcasts_off_at, u.blocked_at "
             "FROM outbox o LEFT JOIN broadcasts b ON b.id = o.broadcast_id "
             "LEFT JOIN users u ON u.telegram_id = o.chat_id "
-            f"WHERE o.status = 'pending' AND o.not_before <= ? {not_busy} "
+            f"WHERE o.status = 'pending' AND o.not_before <= ? {not_busy}{channels}"
             "ORDER BY o.not_before, o.id LIMIT ?",
-            [now, *busy_chats, limit * 4],
+            [now, *busy_chats, *channel_params, limit * 4],
         )
         rows = await cursor.fetchall()
         claimed: list[Message] = []
@@ -429,14 +461,22 @@ async def claim(
         return claimed
 
 
-async def mark(db: Database, row_id: int, status: str, now: str, error: str | None = None) -> None:
-    """Record the Bot API's final answer for a claimed row."""
+async def mark(
+    db: Database,
+    row_id: int,
+    status: str,
+    now: str,
+    error: str | None = None,
+    *,
+    sent_message_id: int | None = None,
+) -> None:
+    """Record the Bot API's final answer for a claimed row (and the id of the sent message)."""
     if status not in FINAL:
         raise ValueError(f"not a final status: {status!r}")
     await db.execute(
-        "UPDATE outbox SET status = ?, done_at = ?, error = ?, lease_until = NULL "
-        "WHERE id = ? AND status = 'sending'",
-        (status, now, error, row_id),
+        "UPDATE outbox SET status = ?, done_at = ?, error = ?, lease_until = NULL, "
+        "sent_message_id = ? WHERE id = ? AND status = 'sending'",
+        (status, now, error, sent_message_id, row_id),
     )
 
 
@@ -453,6 +493,74 @@ async def mark_blocked(db: Database, row_id: int, chat_id: int, now: str) -> Non
             "DO UPDATE SET blocked_at = excluded.blocked_at",
             (chat_id, now),
         )
+
+
+# WhatsApp's delivery reports of sent rows (status webhooks), by the chat and the message id
+# the send returned (`sent_message_id`). Reports may arrive out of order: a later one never
+# replaces a report further along ('read' stays 'read'); 'failed' always counts.
+DELIVERIES = ("sent", "delivered", "read", "failed")
+_REPLACES = {"sent": (), "delivered": ("sent",), "read": ("sent", "delivered")}
+
+
+async def record_delivery(
+    db: Database, chat_id: int, sent_message_id: int, delivery: str, error: str | None
+) -> None:
+    """Store the channel's delivery report of a sent row (and its error when it failed).
+
+    A report of another kind (WhatsApp adds some now and then) changes nothing.
+    """
+    if delivery not in DELIVERIES:
+        return
+    if delivery == "failed":
+        await db.execute(
+            "UPDATE outbox SET delivery = 'failed', error = ? "
+            "WHERE chat_id = ? AND sent_message_id = ?",
+            (error, chat_id, sent_message_id),
+        )
+        return
+    replaces = " OR ".join(
+        ["delivery IS NULL", *(f"delivery = '{d}'" for d in _REPLACES[delivery])]
+    )
+    await db.execute(
+        "UPDATE outbox SET delivery = ? WHERE chat_id = ? AND sent_message_id = ? "
+        f"AND ({replaces})",
+        (delivery, chat_id, sent_message_id),
+    )
+
+
+async def requeue_sent(db: Database, chat_id: int, sent_message_id: int) -> bool:
+    """Send a 'sent' row again (it was not delivered: the 24-hour window had closed).
+
+    The row is pending and due now; the retry goes out as a template. False if no such row.
+    """
+    changed = await db.execute(
+        "UPDATE outbox SET status = 'pending', done_at = NULL, delivery = NULL, "
+        "sent_message_id = NULL, error = 'window_closed', not_before = ? "
+        "WHERE chat_id = ? AND sent_message_id = ? AND status = 'sent'",
+        (now_text(milliseconds=True), chat_id, sent_message_id),
+    )
+    return changed > 0
+
+
+async def mark_sent_blocked(db: Database, chat_id: int, sent_message_id: int, now: str) -> bool:
+    """The channel says the person cannot get messages from the bot (WhatsApp 131026).
+
+    The row sent with that message id becomes blocked and the person is skipped until they
+    write again, as after a Telegram 403 (`mark_blocked`). Returns whether an outbox row was
+    that message (a reply sent by a flow has none; the person is marked all the same).
+    """
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE outbox SET status = 'blocked', error = 'undeliverable', delivery = 'failed' "
+            "WHERE chat_id = ? AND sent_message_id = ? AND status = 'sent'",
+            (chat_id, sent_message_id),
+        )
+        await conn.execute(
+            "INSERT INTO users(telegram_id, blocked_at) VALUES (?, ?) ON CONFLICT(telegram_id) "
+            "DO UPDATE SET blocked_at = excluded.blocked_at",
+            (chat_id, now),
+        )
+        return cursor.rowcount > 0
 
 
 async def retry_later(db: Database, row_id: int, not_before: str, error: str | None) -> None:
@@ -474,11 +582,17 @@ async def release(db: Database, row_id: int) -> None:
     )
 
 
-async def next_due(db: Database) -> str | None:
-    """When the next pending row becomes due (or a lease lapses), if any."""
+async def next_due(db: Database, *, skip_whatsapp: bool = False) -> str | None:
+    """When the next pending row becomes due (or a lease lapses), if any.
+
+    With `skip_whatsapp`, pending WhatsApp rows (their channel stopped or paused) are left out.
+    """
+    channels, params = _channels_sql(skip_whatsapp)
     value = await db.fetchval(
         "SELECT MIN(t) FROM (SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending' "
-        "UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending') AS due"
+        f"{channels}UNION ALL "
+        "SELECT MIN(lease_until) FROM outbox WHERE status = 'sending') AS due",
+        params,
     )
     return None if value is None else str(value)
 

@@ -291,8 +291,9 @@ def test_a_column_added_to_sqlite_only_is_a_difference(pg_schema: dict[str, Tabl
     assert differences(sqlite, pg_schema) == [
         "outbox: columns ['id', 'kind', 'broadcast_id', 'chat_id', 'text', 'buttons', 'status',"
         " 'attempts', 'not_before', 'claimed_at', 'lease_until', 'done_at', 'error', 'created_at',"
-        " 'priority'] != ['id', 'kind', 'broadcast_id', 'chat_id', 'text', 'buttons', 'status',"
-        " 'attempts', 'not_before', 'claimed_at', 'lease_until', 'done_at', 'error', 'created_at']"
+        " 'sent_message_id', 'delivery', 'priority'] != ['id', 'kind', 'broadcast_id', 'chat_id',"
+        " 'text', 'buttons', 'status', 'attempts', 'not_before', 'claimed_at', 'lease_until',"
+        " 'done_at', 'error', 'created_at', 'sent_message_id', 'delivery']"
     ]
     dropped_index = sqlite_schema(sqlite_database("DROP INDEX outbox_leased;"))
     assert [d.split(":")[0] for d in differences(dropped_index, pg_schema)] == ["outbox indexes"]
@@ -308,6 +309,8 @@ def test_surrogate_keys_are_identities_and_text_compares_bytewise(
         if any(r[1] == "id" and r[2] == "INTEGER" and r[5] == 1 for r in info):
             surrogate.add((name, "id"))
     assert len(surrogate) > 10
+    # Surrogate keys under another name: WhatsApp's inbox order and its sent messages' ids.
+    surrogate |= {("whatsapp_inbox", "seq"), ("whatsapp_messages", "message_id")}
     # A surrogate key numbers itself; a Telegram id used as a key (users.telegram_id) never does.
     assert {(t, c) for t, table in pg_schema.items() for c in table.identity} == surrogate
     # "C" compares bytes, as SQLite's BINARY: ISO times and codes sort the same on both engines.
@@ -395,6 +398,9 @@ ROWS: dict[str, dict[str, Any]] = {
     "rate_buckets": {"name": "telegram", "tokens": 30.0, "updated_at": 1_700_000_000.25},
     "flood_buckets": {"telegram_id": BIG, "tokens": 29.0, "updated_at": 1_700_000_000.25},
     "inbox": {"update_id": BIG, "person": BIG, "body": "{}", "received_at": "2026-01-01T00:00Z"},
+    "whatsapp_inbox": {"message_id": "wamid.1", "person": 10**16 + BIG, "received_at": "2026"},
+    "whatsapp_contacts": {"person": 10**16 + BIG, "last_inbound_at": "2026-01-01T00:00Z"},
+    "whatsapp_messages": {"person": 10**16 + BIG, "choices": "[]", "created_at": "2026"},
 }
 
 
@@ -406,7 +412,12 @@ def _shape(value: Any) -> Any:
 async def test_one_row_per_table_gets_the_same_defaults_on_both_engines(pg: Any) -> None:
     sqlite = sqlite_database()
     sqlite.row_factory = sqlite3.Row
-    tables = [r[0] for r in sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = [
+        r[0]
+        for r in sqlite.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     assert sorted(ROWS) == sorted(tables), "give every table a row in ROWS"
     for table, values in ROWS.items():
         names = ", ".join(values)
