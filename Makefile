@@ -29,10 +29,11 @@ $(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po $(STA
 catalogs: $(MO_FILES)
 
 run: install catalogs
-	@if [ -n "$$JAGA_TELEGRAM_TOKEN" ] || grep -qs '^JAGA_TELEGRAM_TOKEN=.' .env; then \
+	@if [ -n "$$JAGA_TELEGRAM_TOKEN$$JAGA_WHATSAPP_TOKEN" ] || \
+		grep -qsE '^JAGA_(TELEGRAM|WHATSAPP)_TOKEN=.' .env; then \
 		exec $(BIN)/jaga run; \
 	else \
-		echo "No JAGA_TELEGRAM_TOKEN set: starting the terminal console (jaga console)." >&2; \
+		echo "No JAGA_TELEGRAM_TOKEN or JAGA_WHATSAPP_TOKEN set: starting the terminal console (jaga console)." >&2; \
 		exec $(BIN)/jaga console; \
 	fi
 

@@ -47,6 +47,8 @@ from handlers import (
     start,
     status,
 )
+from handlers.whatsapp.bridge import NoTelegram
+from handlers.whatsapp.channel import WhatsAppChannel
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,9 @@ def build_application(
     settings: Settings, *, request: BaseRequest | None = None
 ) -> JagaApplication:
     """The Application for these settings; `request` replaces the network (console, tests)."""
-    token = CONSOLE_TOKEN if request is not None and settings.telegram_token is None else None
+    # WhatsApp-only (no Telegram token) runs on a Bot that never reaches Telegram.
+    offline = request is not None or settings.whatsapp_enabled
+    token = CONSOLE_TOKEN if offline and settings.telegram_token is None else None
     processor, update_queue = update_processing(
         settings.max_concurrent_updates, settings.handler_timeout_seconds
     )
@@ -229,14 +233,22 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    else:
+    if request is None and settings.telegram_token is None and settings.whatsapp_enabled:
+        request = NoTelegram()
+    if request is None:
         # A lean Bot API client (bot/http.py): a fraction of httpx's CPU per call.
-        builder = builder.request(make_request(connection_pool_size=256)).get_updates_request(
-            make_request(connection_pool_size=1)
+        request, updates_request = (
+            make_request(connection_pool_size=256),
+            make_request(connection_pool_size=1),
         )
+    else:
+        updates_request = request
+    whatsapp = WhatsAppChannel(settings) if settings.whatsapp_enabled else None
+    if whatsapp is not None:  # WhatsApp people's calls go to the bridge (handlers/whatsapp/)
+        request = whatsapp.wrap(request)
+    builder = builder.request(request).get_updates_request(updates_request)
     app: JagaApplication = builder.build()  # type: ignore[assignment]
+    app.bot_data.whatsapp = whatsapp
     processor.on_timeout = functools.partial(tell_too_slow, app)  # bounded handlers
     app.bot_data.settings = settings
     app.bot_data.cipher = FieldCipher(settings.key)
@@ -274,11 +286,15 @@ async def _post_init(app: JagaApplication) -> None:
             name="reminders",
         )
     await outbox.start_background(app)  # the paced sender of broadcasts and reminders
+    if services.whatsapp is not None:  # the WhatsApp webhook, once the database is open
+        await services.whatsapp.start(app)
 
 
 async def _post_shutdown(app: JagaApplication) -> None:
     """Stops the KTP reader's worker process and closes the database."""
     services = app.bot_data
+    if services.whatsapp is not None:  # no more deliveries; those being handled finish
+        await services.whatsapp.stop()
     await ktp.shutdown()
     await outbox.stop_background(app)  # the outbox sender stops before the database closes
     await limits.stop(app)

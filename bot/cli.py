@@ -418,8 +418,11 @@ def _main(argv: list[str] | None) -> int:
             return _health(settings, args)
         _refuse_unwritable_data_folder(settings)  # before anything stats or opens files there
         _refuse_files_open_to_others(settings)  # every command opens the database or the key
-        if args.command == "run":
-            settings.token()  # a missing token is a one-line error, before anything starts
+        if args.command == "run":  # a missing token is a one-line error, before anything starts
+            if settings.whatsapp_enabled:
+                settings.whatsapp_secrets()
+            if settings.telegram_token is not None or not settings.whatsapp_enabled:
+                settings.token()
         return COMMANDS[args.command](settings, args)
     except (SettingsError, DatabaseSettingError) as exc:
         print(f"jaga: {exc}", file=sys.stderr)

@@ -64,6 +64,8 @@ class Services:
         self.flood: FloodLimiter | None = None
         self.leader: Leader | None = None
         self.shared: Shared | None = None
+        # The WhatsApp channel (handlers/whatsapp/channel.py) when JAGA_WHATSAPP_TOKEN is set.
+        self.whatsapp: Any = None
 
     @property
     def settings(self) -> Settings:

@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     # Several webhook processes on PostgreSQL (bot/inbox.py): how long a process may hold an
     # update before another takes it over (after a crash); longer than the handler time bound.
     inbox_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # WhatsApp Business Cloud API (handlers/whatsapp/): the token's presence turns the channel on.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v23.0"
+    whatsapp_listen: str = "0.0.0.0"  # Meta's servers call the webhook from outside
+    whatsapp_port: int = Field(default=8090, ge=1, le=65535)
+    # Outside the 24 hours after a person's last message WhatsApp takes only approved templates:
+    # these carry reminders and broadcasts, with the text as their one body parameter.
+    whatsapp_template_reminder: str = "jaga_pengingat"
+    whatsapp_template_broadcast: str = "jaga_siaran"
+    whatsapp_template_language: str = "id"
+    whatsapp_messages_per_second: float = Field(default=20, gt=0, le=1000)
     # Cadre invite links stay valid this many days.
     cadre_invite_days: int = Field(default=7, ge=1, le=90)
     # Reminders (bot/reminders.py): scanned every N minutes, sent only between these WIB hours;
@@ -216,6 +230,34 @@ class Settings(BaseSettings):
                 "environment or in .env (or try the bot without one: jaga console)"
             )
         return self.telegram_token.get_secret_value().strip()
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """Whether JAGA_WHATSAPP_TOKEN is set, which turns the WhatsApp channel on."""
+        token = self.whatsapp_token
+        return token is not None and bool(token.get_secret_value().strip())
+
+    def whatsapp_secrets(self) -> tuple[str, str, str, str]:
+        """Token, phone number id, app secret and verify token, or a SettingsError naming what
+        is missing (all four are needed once the channel is on)."""
+        values = {
+            "JAGA_WHATSAPP_TOKEN": self.whatsapp_token,
+            "JAGA_WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "JAGA_WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "JAGA_WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        plain = {
+            name: (v.get_secret_value() if isinstance(v, SecretStr) else v or "").strip()
+            for name, v in values.items()
+        }
+        missing = [name for name, value in plain.items() if not value]
+        if missing:
+            raise SettingsError(
+                f"{', '.join(missing)} not set: the WhatsApp channel needs its token, phone "
+                "number id, app secret and verify token from Meta's app dashboard (README)"
+            )
+        token, number, secret, verify = plain.values()
+        return token, number, secret, verify
 
     @cached_property
     def key(self) -> bytes:

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import logging
+import signal
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,24 @@ def with_health(app: JagaApplication, listen: str, port: int) -> None:
     app.post_shutdown = stop
 
 
+async def _run_without_telegram(app: JagaApplication) -> None:
+    """Serve only WhatsApp (and /health, the jobs, the outbox) until SIGINT/SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    async with app:  # initialize and shutdown, as run_polling does
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.start()
+        log.info("event=started channels=whatsapp")
+        try:
+            await stopping.wait()
+        finally:
+            await app.stop()
+            await app.post_shutdown(app)
+
+
 def run(
     app: JagaApplication,
     settings: Settings,
@@ -232,9 +251,16 @@ def run(
     health_listen: str,
     health_port: int,
 ) -> None:
-    """Run until SIGINT/SIGTERM: polling, or the webhook server with its secret token."""
+    """Run until SIGINT/SIGTERM: polling, or the webhook server with its secret token; and the
+    WhatsApp webhook when that channel is on (alone when there is no Telegram token)."""
     bound_requests()
     with_health(app, health_listen, health_port)
+    whatsapp = app.bot_data.whatsapp
+    if whatsapp is not None:  # taken now: a taken port is one clear line before anything runs
+        whatsapp.bind(settings.whatsapp_listen, settings.whatsapp_port)
+        if settings.telegram_token is None:
+            asyncio.run(_run_without_telegram(app))
+            return
     if webhook is None:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
         return

@@ -6,11 +6,14 @@ import json
 from typing import Any
 
 from bot import clock
+from bot.channels import is_whatsapp
 from bot.registration import Step, children, kabupaten_choices
 from handlers.common import Button, Turn, columns
 from handlers.registration.common import reg_data, turn_region
 
 PAGE_SIZE = 10
+# On WhatsApp a list holds 10 rows: 7 regions, "previous", "next" and the way up.
+WHATSAPP_PAGE_SIZE = 7
 
 
 def year_rows(turn: Turn, decade: int | None) -> list[list[Button]]:
@@ -32,13 +35,14 @@ def region_rows(
 ) -> list[list[Button]]:
     """A page of regions; `up` adds a way out of a list that started at the person's own area."""
     _ = turn.gettext
-    start = page * PAGE_SIZE
-    shown = options[start : start + PAGE_SIZE]
+    size = WHATSAPP_PAGE_SIZE if is_whatsapp(turn.chat_id) else PAGE_SIZE
+    start = page * size
+    shown = options[start : start + size]
     rows = columns([(w.name, reg_data(step, w.code)) for w in shown], 2)
     nav: list[Button] = []
     if page > 0:
         nav.append((_("‹ Sebelumnya"), reg_data(step, f"p{page - 1}")))
-    if start + PAGE_SIZE < len(options):
+    if start + size < len(options):
         nav.append((_("Berikutnya ›"), reg_data(step, f"p{page + 1}")))
     rows = [*rows, nav] if nav else rows
     if up and step != Step.KABUPATEN:

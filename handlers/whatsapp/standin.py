@@ -48,6 +48,7 @@ class Failure:
     code: int
     message: str
     retry_after: float | None = None
+    kinds: frozenset[str] | None = None  # only messages of these types fail (None: all)
 
 
 @dataclass
@@ -102,6 +103,8 @@ class _Messages(_Handler):
         payload = json.loads(self.request.body)
         to = payload.get("to")
         failure = self.state.failures.get(to) if isinstance(to, str) else None
+        if failure is not None and failure.kinds is not None:
+            failure = failure if payload.get("type") in failure.kinds else None
         if failure is not None:
             self.state.refused.append(payload)
             self._error(failure.code, failure.message, failure.retry_after)
@@ -167,9 +170,21 @@ class CloudApiStandIn:
         """Message payloads accepted, in order."""
         return self.state.sent
 
-    def fail(self, to: str, code: int, retry_after: float | None = None) -> None:
-        """Answer every message to `to` with the error `code` from now on."""
-        self.state.failures[to] = Failure(code, _ERROR_TITLE.get(code, "Error"), retry_after)
+    def fail(
+        self,
+        to: str,
+        code: int,
+        retry_after: float | None = None,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
+        """Answer every message to `to` (of these `kinds`, e.g. {"text"}) with the error `code`
+        from now on; `heal(to)` ends it."""
+        title = _ERROR_TITLE.get(code, "Error")
+        self.state.failures[to] = Failure(code, title, retry_after, kinds)
+
+    def heal(self, to: str) -> None:
+        """Accept messages to `to` again."""
+        self.state.failures.pop(to, None)
 
     def add_media(
         self, media_id: str, content: bytes, mime_type: str = "image/jpeg", **size: int | None

@@ -76,6 +76,7 @@ class StatusEvent:
 
 Event = Incoming | StatusEvent
 Callback = Callable[[Event], Awaitable[None]]
+Keep = Callable[[list[Event]], Awaitable[list[Event]]]  # stores events, returns the new ones
 
 
 @dataclass(frozen=True)
@@ -271,8 +272,11 @@ def parse_delivery(data: object, phone_number_id: str | None = None) -> list[Eve
 class Dispatcher:
     """Hands events to `callback`: each once, one person's in arrival order, people in parallel."""
 
-    def __init__(self, callback: Callback, seen_capacity: int = SEEN_CAPACITY):
+    def __init__(
+        self, callback: Callback, seen_capacity: int = SEEN_CAPACITY, keep: Keep | None = None
+    ):
         self._callback = callback
+        self._keep = keep
         self._capacity = seen_capacity
         self._seen: OrderedDict[tuple[str, ...], None] = OrderedDict()
         self._queues: dict[str, deque[Event]] = {}
@@ -308,6 +312,13 @@ class Dispatcher:
                 task.add_done_callback(self._tasks.discard)
             queue.append(event)
         return accepted
+
+    async def accept(self, events: list[Event]) -> int:
+        """Store the events first when a `keep` is set (the inbox: a redelivery is dropped
+        there, and a crash after the answer to Meta loses nothing), then queue them."""
+        if self._keep is not None and events:
+            events = await self._keep(events)
+        return self.submit(events)
 
     async def _drain(self, person: str, queue: deque[Event]) -> None:
         """One person's events, one after the other, until none is left."""
@@ -355,8 +366,8 @@ class WebhookHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.finish(challenge)
 
-    def post(self) -> None:
-        """Check the signature (401 if wrong), answer 200 and queue the delivery's events."""
+    async def post(self) -> None:
+        """Check the signature (401 if wrong), store and queue the events, answer 200."""
         body = self.request.body
         if len(body) > MAX_BODY:
             raise tornado.web.HTTPError(413)
@@ -370,7 +381,7 @@ class WebhookHandler(tornado.web.RequestHandler):
             # Signed but unreadable: answering an error would only make Meta send it again.
             log.warning("WhatsApp webhook: a signed delivery that is not JSON")
             data = None
-        self.dispatcher.submit(parse_delivery(data, self.config.phone_number_id))
+        await self.dispatcher.accept(parse_delivery(data, self.config.phone_number_id))
         self.set_status(200)
         self.finish()
 

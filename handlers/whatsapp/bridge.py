@@ -1,0 +1,547 @@
+"""WhatsApp people in the same flows: their messages as updates, the bot's answers as messages.
+
+The flows answer through Bot API calls (sendMessage with an inline keyboard, answerCallbackQuery,
+getFile …). `ChannelRequest` sits under the Application's Bot: a call addressed to a WhatsApp
+person (bot/channels.py) goes to `WhatsAppBridge.call`, every other call to Telegram as before.
+The bridge turns the call into a channel-neutral `Prompt` (bot/prompts.py), renders it for
+WhatsApp (handlers/whatsapp/render.py) and sends it; each choice gets the id `m<message>.<n>`, and
+what the choice stands for (a button's callback data, a reply-keyboard label, "my own number") is
+kept in the database, so a press still works after a restart. Incoming WhatsApp messages become
+the Update Telegram would have sent for the same act: a typed text, a press, a photo, a contact.
+
+WhatsApp's rules (Cloud API, "Messages" and "Error codes"): a free-form message only within 24
+hours of the person's last message, else an approved template carrying the text; 131047 means the
+window closed (sent again as a template); 130429 / 131056 are rate limits (raised as a Bot API
+RetryAfter, so every caller backs off as it does for Telegram); 131026 and a block are raised as
+Forbidden (the person is marked blocked as for Telegram); 190, an expired token, stops the
+WhatsApp channel with one log line and a notice to the admins, and Telegram goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+from telegram import Bot, Update
+from telegram._utils.types import JSONDict
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.request import BaseRequest, RequestData
+
+from bot.channels import ChannelStopped, is_whatsapp, wa_id_of, whatsapp_person
+from bot.http import AiohttpRequest
+from bot.i18n import translator
+from bot.patterns import linear
+from bot.prompts import Choice, Prompt
+from handlers.whatsapp import render
+from handlers.whatsapp.client import (
+    CloudApi,
+    CloudApiError,
+    MediaTooLarge,
+    RateLimited,
+    ReEngagementRequired,
+    TokenExpired,
+    Undeliverable,
+    template_payload,
+)
+from handlers.whatsapp.webhook import Incoming, StatusEvent
+from storage import outbox as outbox_store
+from storage import whatsapp as store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer service window
+# A template parameter may not hold line breaks, tabs or more than four spaces in a row
+# (Cloud API, "Message templates": parameter text rules), and is at most 1024 characters.
+TEMPLATE_PARAMETER = 1024
+MEDIA_PATH = "/jaga-whatsapp-media/"  # file paths of photos received on WhatsApp (getFile)
+MEDIA_CACHE = 8  # photos fetched and waiting to be read by a flow
+BOT_USER = {"id": 1, "is_bot": True, "first_name": "Jaga Pekerja", "username": "jaga_pekerja"}
+
+_CHOICE = linear(r"m([0-9]{1,18})\.([0-9]{1,3})")
+_QUERY = linear(r"wa:([0-9]{17})")  # a callback query id the bridge made: wa:<person id>
+
+# What a choice stands for: a button's callback data, a reply-keyboard label typed, the
+# person's own number shared.
+CALLBACK, TYPED, OWN_PHONE = "c", "t", "p"
+
+Notify = Callable[[str], Awaitable[None]]
+
+
+class WhatsAppBridge:
+    """Bot API calls for WhatsApp people as Cloud API sends; their messages as updates."""
+
+    def __init__(
+        self,
+        api: CloudApi,
+        *,
+        template_reminder: str,
+        template_broadcast: str,
+        template_language: str = "id",
+        language: str = "id",
+    ) -> None:
+        self.api = api
+        self.template_reminder = template_reminder
+        self.template_broadcast = template_broadcast
+        self.template_language = template_language
+        self.language = language
+        self.stopped = False
+        self.on_stop: Notify | None = None  # tells the admins (set by the channel)
+        self._db: Database | None = None
+        self._media: OrderedDict[str, bytes] = OrderedDict()
+        # The last list each person saw, to show another page of it: (message id, prompt).
+        self._lists: dict[int, tuple[int, Prompt]] = {}
+        self._ids = itertools.count(int(time.time() * 1000) % 2**31)
+
+    def attach(self, db: Database) -> None:
+        """Use this database (opened in post_init) for choices, windows and deliveries."""
+        self._db = db
+
+    @property
+    def db(self) -> Database:
+        """The database, once attached."""
+        if self._db is None:
+            raise RuntimeError("the WhatsApp bridge has no database yet")
+        return self._db
+
+    # --- outbound: Bot API calls for WhatsApp people ------------------------------------------
+
+    def serves(self, url: str, params: dict[str, Any]) -> bool:
+        """Whether this Bot API call is for a WhatsApp person (or one of their photos)."""
+        if MEDIA_PATH in url:
+            return True
+        chat = params.get("chat_id")
+        if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit():
+            return is_whatsapp(int(chat))
+        query = params.get("callback_query_id")
+        if isinstance(query, str) and _QUERY.fullmatch(query):
+            return True
+        file_id = params.get("file_id")
+        return isinstance(file_id, str) and file_id in self._media
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        """The Bot API result of `method` for a WhatsApp person, after sending what it says."""
+        if method == "getFile":
+            return self._file(str(params["file_id"]))
+        if method == "answerCallbackQuery":
+            text = params.get("text")
+            match = _QUERY.fullmatch(str(params.get("callback_query_id")))
+            if isinstance(text, str) and text.strip() and match is not None:
+                await self.send(int(match.group(1)), text, None)  # no toasts on WhatsApp
+            return True
+        chat = int(params["chat_id"])
+        if method in ("sendMessage", "editMessageText"):
+            text = str(params.get("text") or "")
+            message_id = await self.send(chat, text, params.get("reply_markup"), params)
+            if method == "editMessageText":
+                message_id = int(params.get("message_id") or message_id)
+            return _message(chat, message_id, text)
+        if method in ("sendDocument", "sendPhoto"):  # files are for the desk, on Telegram
+            caption = str(params.get("caption") or "")
+            log.warning("event=whatsapp_file_not_sent method=%s", method)
+            message_id = await self.send(chat, caption, None) if caption.strip() else 0
+            return _message(chat, message_id, caption)
+        # Nothing to show on WhatsApp: chat actions, command menus, deletions, keyboard edits.
+        return True
+
+    async def send(
+        self,
+        person: int,
+        text: str,
+        markup: object,
+        params: dict[str, Any] | None = None,
+    ) -> int:
+        """Send `text` with the choices of `markup` to a WhatsApp person; the message id."""
+        if self.stopped:
+            raise ChannelStopped("whatsapp")
+        to = wa_id_of(person)
+        choices, links = _choices(markup)
+        body = "\n\n".join(part for part in (text.strip(), *links) if part)
+        message_id = await store.record_message(self.db, person, json.dumps(choices))
+        prompt = Prompt(
+            body or translator(self.language).gettext("Silakan pilih."),
+            [Choice(f"m{message_id}.{n}", label) for n, (_, label, _) in enumerate(choices)],
+        )
+        kind = str((params or {}).get("jaga_kind") or "")
+        if not await self._window_open(person):
+            await self._send_template(person, to, body, kind, message_id)
+            return message_id
+        if len(choices) > render.MAX_ROWS:
+            self._lists[person] = (message_id, prompt)
+        tr = translator(self.language)
+        try:
+            wamids = await self._post(render.render(prompt, to, tr))
+        except ReEngagementRequired:
+            await store.forget_window(self.db, person)
+            await self._send_template(person, to, body, kind, message_id)
+            return message_id
+        if wamids:
+            await store.set_wamid(self.db, message_id, wamids[-1])
+        return message_id
+
+    async def _window_open(self, person: int) -> bool:
+        last = await store.last_inbound(self.db, person)
+        return last is not None and dt.datetime.now(dt.UTC) - last < WINDOW
+
+    async def _send_template(
+        self, person: int, to: str, body: str, kind: str, message_id: int
+    ) -> None:
+        """The text as the body parameter of the reminder (or broadcast) template."""
+        name = self.template_broadcast if kind == "broadcast" else self.template_reminder
+        parameter = " ".join(body.split())[:TEMPLATE_PARAMETER]
+        log.info("event=whatsapp_template name=%s kind=%s", name, kind or "reply")
+        payload = template_payload(to, name, self.template_language, [parameter])
+        wamids = await self._post([payload])
+        await store.set_wamid(self.db, message_id, wamids[-1])
+
+    async def _post(self, payloads: Sequence[dict[str, Any]]) -> list[str]:
+        """Send payloads in order, Cloud API errors raised as the Bot API's own."""
+        try:
+            return [await self.api.send(payload) for payload in payloads]
+        except ReEngagementRequired:
+            raise
+        except RateLimited as exc:
+            raise RetryAfter(max(1, round(exc.retry_after or 1))) from None
+        except Undeliverable as exc:
+            raise Forbidden(f"Forbidden: not deliverable on WhatsApp ({exc.code})") from None
+        except TokenExpired:
+            await self.stop("token_expired")
+            raise ChannelStopped("whatsapp") from None
+        except CloudApiError as exc:
+            if exc.http_status is not None and exc.http_status >= 500:
+                raise NetworkError(f"WhatsApp answered {exc.http_status}") from None
+            raise BadRequest(f"WhatsApp refused the message ({exc.code})") from None
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"WhatsApp unreachable: {type(exc).__name__}") from None
+
+    async def stop(self, reason: str) -> None:
+        """Stop sending on WhatsApp (the token expired): one log line, the admins told once."""
+        if self.stopped:
+            return
+        self.stopped = True
+        log.error(
+            "event=whatsapp_stopped reason=%s note=%s",
+            reason,
+            "renew JAGA_WHATSAPP_TOKEN in Meta's dashboard and restart; Telegram goes on",
+        )
+        if self.on_stop is not None:
+            await self.on_stop(reason)
+
+    def _file(self, file_id: str) -> dict[str, Any]:
+        content = self._media.get(file_id)
+        if content is None:
+            raise BadRequest("Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(content),
+            "file_path": f"{MEDIA_PATH.strip('/')}/{file_id}",
+        }
+
+    def download(self, url: str) -> bytes:
+        """A received photo's bytes, once: it is forgotten when the flow has fetched it."""
+        file_id = url.rsplit("/", 1)[-1]
+        content = self._media.pop(file_id, None)
+        if content is None:
+            raise BadRequest("Bad Request: file is gone")
+        return content
+
+    # --- inbound: WhatsApp events as updates ---------------------------------------------------
+
+    async def update_for(self, event: Incoming, bot: Bot) -> Update | None:
+        """The update Telegram would have sent for this act, or None when it needs none."""
+        person = whatsapp_person(event.wa_id)
+        user = {
+            "id": person,
+            "is_bot": False,
+            "first_name": (event.name or "WhatsApp")[:64],
+            "language_code": self.language,
+        }
+        fields: dict[str, Any]
+        match event.kind:
+            case "text":
+                text = event.text or ""
+                fields = {"text": text}
+                if text.startswith("/") and text.split():
+                    length = len(text.split()[0])
+                    fields["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            case "choice":
+                return await self._press(event, person, user, bot)
+            case "photo":
+                fields = await self._photo(event)
+            case "contact":
+                contact: dict[str, Any] = {
+                    "phone_number": event.phone or "",
+                    "first_name": event.text or "Kontak",
+                }
+                if event.phone and event.phone.lstrip("+") == event.wa_id:
+                    contact["user_id"] = person  # their own number, as WhatsApp knows it
+                fields = {"contact": contact}
+            case "location":
+                fields = {"location": {"latitude": event.latitude, "longitude": event.longitude}}
+            case _:  # a sticker, voice note, video …: what the flows answer for a sticker
+                fields = {"sticker": _STICKER}
+        return self._message_update(bot, person, user, fields)
+
+    def _message_update(
+        self, bot: Bot, person: int, user: dict[str, Any], fields: dict[str, Any]
+    ) -> Update | None:
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": person, "type": "private"},
+            "from": user,
+            **fields,
+        }
+        return Update.de_json({"update_id": next(self._ids), "message": message}, bot)
+
+    async def _press(
+        self, event: Incoming, person: int, user: dict[str, Any], bot: Bot
+    ) -> Update | None:
+        """A pressed button or list row: the press, the label typed, or the number shared."""
+        page = render.page_of(event.choice_id)
+        if page is not None:
+            shown = self._lists.get(person)
+            if shown is not None:
+                tr = translator(self.language)
+                await self._post(render.render(shown[1], event.wa_id, tr, page))
+                return None
+            return self._message_update(bot, person, user, {"text": event.text or ""})
+        match = _CHOICE.fullmatch(event.choice_id or "")
+        stored = None
+        if match is not None:
+            stored = await store.message_choices(self.db, person, int(match.group(1)))
+        choices: list[list[str]] = json.loads(stored) if stored else []
+        index = int(match.group(2)) if match is not None else -1
+        if not 0 <= index < len(choices):  # an unknown id: what its title says, as typed text
+            return self._message_update(bot, person, user, {"text": event.text or ""})
+        assert match is not None
+        kind, label, data = choices[index]
+        if kind == TYPED:
+            return self._message_update(bot, person, user, {"text": label})
+        if kind == OWN_PHONE:
+            contact = {"phone_number": f"+{event.wa_id}", "first_name": user["first_name"],
+                       "user_id": person}  # fmt: skip
+            return self._message_update(bot, person, user, {"contact": contact})
+        query = {
+            "id": f"wa:{person}",
+            "from": user,
+            "chat_instance": str(person),
+            "data": data,
+            "message": {
+                "message_id": int(match.group(1)),
+                "date": int(time.time()),
+                "chat": {"id": person, "type": "private"},
+                "from": BOT_USER,
+                "text": "",
+            },
+        }
+        return Update.de_json({"update_id": next(self._ids), "callback_query": query}, bot)
+
+    async def _photo(self, event: Incoming) -> dict[str, Any]:
+        """The photo fetched now (the flows read it through getFile) as a message's photo."""
+        assert event.media_id is not None
+        file_id = f"wa{event.media_id}"[:64]
+        try:
+            media = await self.api.fetch_media(event.media_id)
+        except MediaTooLarge:
+            size = render.TEXT_BODY * 10_000  # over every limit: the flows say it is too big
+            content = b""
+        except (CloudApiError, httpx.HTTPError) as exc:
+            log.warning("event=whatsapp_media_failed error=%s", type(exc).__name__)
+            return {"sticker": _STICKER}  # unreadable: answered like any unusable message
+        else:
+            content, size = media.content, len(media.content)
+        self._media[file_id] = content
+        while len(self._media) > MEDIA_CACHE:
+            self._media.popitem(last=False)
+        photo = {"file_id": file_id, "file_unique_id": file_id, "width": 1280,
+                 "height": 800, "file_size": size}  # fmt: skip
+        fields: dict[str, Any] = {"photo": [photo]}
+        if event.text:
+            fields["caption"] = event.text
+        return fields
+
+    async def delivery(self, event: StatusEvent) -> None:
+        """A delivery report: recorded on the outbox row; a closed window or a block acted on."""
+        found = await store.message_of_wamid(self.db, event.message_id)
+        if found is None:
+            return
+        person, message_id = found
+        error = None if event.error_code is None else f"whatsapp {event.error_code}"
+        await outbox_store.record_delivery(self.db, person, message_id, event.status, error)
+        if event.status != "failed":
+            return
+        if event.error_code == 131047:  # the window had closed: the retry goes as a template
+            await store.forget_window(self.db, person)
+            await outbox_store.requeue_sent(self.db, person, message_id)
+        elif event.error_code == 131026:
+            now = outbox_store.stamp(dt.datetime.now(dt.UTC))
+            await outbox_store.mark_sent_blocked(self.db, person, message_id, now)
+
+
+_STICKER = {
+    "file_id": "whatsapp",
+    "file_unique_id": "whatsapp",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "type": "regular",
+}
+
+
+def _message(chat: int, message_id: int, text: str) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private"},
+        "from": BOT_USER,
+        "text": text,
+    }
+
+
+def _choices(markup: object) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """What a keyboard offers, as (kind, label, data), and its link buttons as text lines."""
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return [], []
+    if not isinstance(markup, dict):
+        return [], []
+    choices: list[tuple[str, str, str]] = []
+    alone: list[tuple[str, str, str]] = []  # buttons on a row of their own: the main actions
+    links: list[str] = []
+    for row in markup.get("inline_keyboard") or []:
+        if len(row) == 1 and isinstance(row[0].get("callback_data"), str):
+            alone.append(
+                (CALLBACK, str(row[0].get("text") or "").strip(), row[0]["callback_data"])
+            )
+        for button in row:
+            label = str(button.get("text") or "").strip()
+            if not label:
+                continue
+            if isinstance(button.get("callback_data"), str):
+                choices.append((CALLBACK, label, button["callback_data"]))
+            elif isinstance(button.get("url"), str):
+                links.append(f"{label}: {button['url']}")
+    for row in markup.get("keyboard") or []:
+        for button in row:
+            button = {"text": button} if isinstance(button, str) else button
+            label = str(button.get("text") or "").strip()
+            if label and button.get("request_contact"):
+                choices.append((OWN_PHONE, label, ""))
+            elif label:
+                choices.append((TYPED, label, ""))
+    if len(choices) > render.MAX_ROWS:  # a long list: its main actions on the first page
+        choices = [c for c in choices if c in alone] + [c for c in choices if c not in alone]
+    return choices, links
+
+
+class ChannelRequest(BaseRequest):
+    """The Bot's network: calls for WhatsApp people to the bridge, the rest to Telegram."""
+
+    def __init__(self, telegram: BaseRequest, bridge: WhatsAppBridge) -> None:
+        self.telegram = telegram
+        self.bridge = bridge
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Telegram's read timeout."""
+        return self.telegram.read_timeout
+
+    async def initialize(self) -> None:
+        """Open Telegram's connection pool."""
+        await self.telegram.initialize()
+
+    async def shutdown(self) -> None:
+        """Close Telegram's connection pool."""
+        await self.telegram.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Answer a WhatsApp person's call here; hand every other call to Telegram."""
+        params = request_data.parameters if request_data is not None else {}
+        if not self.bridge.serves(url, params):
+            if "jaga_kind" in params and request_data is not None:
+                request_data = _without(request_data, "jaga_kind")
+            return await self.telegram.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout,
+                pool_timeout,
+            )  # fmt: skip
+        if MEDIA_PATH in url:
+            return 200, self.bridge.download(url)
+        result = await self.bridge.call(url.rsplit("/", 1)[-1], params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """As bot/http.py parses (it may have parsed Telegram's answers already)."""
+        return AiohttpRequest.parse_json_payload(payload)
+
+
+def _without(request_data: RequestData, key: str) -> RequestData:
+    """The same request without one of its parameters."""
+    parameters = [p for p in request_data._parameters if p.name != key]
+    return RequestData(parameters)
+
+
+class NoTelegram(BaseRequest):
+    """The Bot's network when only WhatsApp is configured: nothing reaches Telegram.
+
+    The Application still asks for its own identity and sets its command menus; a message for a
+    Telegram chat (a reviewer's notice) cannot be delivered and fails as a bad request.
+    """
+
+    _QUIET = frozenset({"setMyCommands", "deleteMyCommands", "deleteWebhook", "setChatMenuButton"})
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network: no read timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """The bot's identity and menus answered here; any other call refused."""
+        api_method = url.rsplit("/", 1)[-1]
+        if api_method == "getMe":
+            result: Any = BOT_USER
+        elif api_method == "getMyCommands":
+            result = []
+        elif api_method in self._QUIET:
+            result = True
+        else:
+            return 400, json.dumps(
+                {"ok": False, "error_code": 400, "description": "Telegram is not configured"}
+            ).encode()
+        return 200, json.dumps({"ok": True, "result": result}).encode()
