@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers.whatsapp.standin import (
     CloudApiStandIn,
     delivery,
+    image_message,
     post_signed,
     status,
     text_message,
@@ -330,3 +331,24 @@ async def test_kill_9_in_the_middle_of_a_registration_loses_no_answer(tmp_path: 
                     bot.kill()
                     await bot.wait()
     assert bot.returncode == 0, (tmp_path / "bot.log").read_text(errors="replace")[-3000:]
+
+
+async def test_a_ktp_photo_sent_on_whatsapp_is_read_and_shown_for_confirming(
+    person: WhatsAppDriver,
+) -> None:
+    from handlers.registration import photo
+    from tests import ktp_cards
+
+    card, content = ktp_cards.clean_card(1)
+    person.standin.add_media("ktp.media.1", content)
+    await person.say("/daftar")
+    await person.say("setuju")
+    await person.press("Diri saya")
+    assert "NIK" in person.last_text()
+    await person.deliver(image_message(WA_ID, "ktp.media.1"))
+    await photo.settled()
+    summary = person.last_text()
+    assert card.name.casefold() in summary.casefold(), summary
+    assert "Benar" in person.labels()
+    # Read once and forgotten: the bridge keeps no copy of the photo.
+    assert person.whatsapp.bridge._media == {}
