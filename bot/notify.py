@@ -10,8 +10,8 @@ from typing import Any
 from bot import clock, paying
 from bot.contributions import payer_of, quote, sector_of
 from bot.i18n import Translator, translator
+from bot.labels import FIX_FIELDS, SOURCE_LABELS, STATUS_LABELS
 from bot.outbox import OutboxSender, dispatch
-from bot.review import FIX_FIELDS, SOURCE_LABELS, STATUS_LABELS
 from storage import funding, users
 from storage import membership as membership_store
 from storage import outbox as outbox_store

