@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import broadcast, ocr, registration, report, sheet
+from bench import broadcast, ocr, registration, report, sheet, whatsapp
 from bench import spans as bench_spans
 from bench.people import Lost, Pacer, Person, Tally, echo_person
 from bench.process import BotProcess, bot_env, python, remove
@@ -305,13 +305,14 @@ def parser() -> argparse.ArgumentParser:
         "--skip",
         action="append",
         default=[],
-        choices=["storage", "profile", "broadcast", "sheet", "ocr"],
+        choices=["storage", "profile", "broadcast", "sheet", "ocr", "whatsapp"],
     )
     p.add_argument(
         "--ocr-photos", type=int, default=200, help="KTP photos per set (clean, degraded)"
     )
     p.add_argument("--out", type=Path, default=OUT / "report.md", help="the Markdown report")
     broadcast.add_arguments(p)
+    whatsapp.add_arguments(p)
     return p
 
 
@@ -323,6 +324,15 @@ async def main(args: argparse.Namespace) -> int:
     print(f"bench: throughput ({args.workers} people, {args.latency:.0f} ms)", file=sys.stderr)
     results = await throughput(args, out)
     print(f"bench: messages per registration {results['registration_sends']}", file=sys.stderr)
+    if "whatsapp" not in args.skip:
+        # The same registration on the WhatsApp channel (bench/whatsapp.py): its rows go into
+        # the same table as Telegram's, its figures also to whatsapp.json.
+        print(f"bench: WhatsApp registration ({args.wa_people} people)", file=sys.stderr)
+        results["whatsapp"] = await whatsapp.run(args, out)
+        results["phases"] += results["whatsapp"]["phases"]
+        (out / "whatsapp.json").write_text(
+            json.dumps(whatsapp.as_json(results["whatsapp"]), indent=2), encoding="utf-8"
+        )
     if "broadcast" not in args.skip:
         print(
             f"bench: broadcast ({args.recipients:,} recipients at {args.outbox_rate:g}/s, "

@@ -103,6 +103,7 @@ def render(results: dict[str, Any]) -> str:
             f"{phase.peak_rss_mb:.0f} | {t.finished}/{phase.people} | {t.lost} | "
             f"{t.duplicated} | {t.out_of_order} |"
         )
+    lines += _channels(results, latency_ms)
     lines += _side_by_side(results.get("pairs", []), latency_ms)
     lines += _spans(results.get("spans", []))
     ratio = saturated.updates_per_second / ceiling.updates_per_second
@@ -240,6 +241,42 @@ def _side_by_side(pairs: list[Any], latency_ms: float) -> list[str]:
             f"{_ms(bot, 0.9) / _ms(echo, 0.9):.2f}× | {_ms(bot, 0.99) / _ms(echo, 0.99):.2f}× | "
             f"{_cpu_ms(bot) / _cpu_ms(echo):.2f}× | "
             f"{bot.calls_per_update / echo.calls_per_update:.2f}× |"
+        )
+    return lines
+
+
+def _channels(results: dict[str, Any], latency_ms: float) -> list[str]:
+    """The registration on Telegram and on WhatsApp (bench/whatsapp.py), side by side."""
+    wa = results.get("whatsapp")
+    if not wa or not wa["phases"]:
+        return []
+    phases = results["phases"]
+    telegram = [("Telegram", p) for p in phases[1:3]]
+    lines = [
+        "",
+        "## Registration on Telegram and on WhatsApp",
+        "",
+        "The same scripted registration through each channel of `jaga run`, each bot on a "
+        "fresh SQLite database with the same settings; both stand-ins hold every answer "
+        f"{latency_ms:.0f} ms. Telegram: updates by long polling, latency to the first answer "
+        "(a message or the answerCallbackQuery). WhatsApp (its own bot process, WhatsApp "
+        "only): each act a signed webhook POST, latency from the POST to the bot's first "
+        "message in answer reaching the Cloud API stand-in; no network to Meta and no delivery "
+        f"reports are modelled. WhatsApp started in {wa.get('startup_seconds', 0):.2f} s; "
+        f"registrations finished {wa.get('registrations_finished')}, stored by the bot "
+        f"{wa.get('registrations_stored')}.",
+        "",
+        "| channel | run | people | updates/s | p50 ms | p90 ms | p99 ms | CPU ms/update "
+        "| finished | lost / duplicated / out of order |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for channel, phase in [*telegram, *(("WhatsApp", p) for p in wa["phases"])]:
+        t = phase.tally
+        lines.append(
+            f"| {channel} | {phase.name} ({phase.offered.split(':')[0]}) | {phase.people} | "
+            f"{phase.updates_per_second:.0f} | {_ms(phase, 0.5):.0f} | {_ms(phase, 0.9):.0f} | "
+            f"{_ms(phase, 0.99):.0f} | {_cpu_ms(phase):.2f} | {t.finished}/{phase.people} | "
+            f"{t.lost} / {t.duplicated} / {t.out_of_order} |"
         )
     return lines
 
