@@ -698,7 +698,8 @@ async def run(args: argparse.Namespace, log_folder: Path | None = None) -> dict[
     await standin.start()
     result: dict[str, Any] = {"latency_ms": args.latency, "phases": []}
     with tempfile.TemporaryDirectory(prefix="jaga-bench-whatsapp-") as folder:
-        bot = WhatsAppBot(standin, Path(folder), bot_env(args))
+        command = tuple(os.environ.get("JAGA_BENCH_BOT_COMMAND", "-m bot run").split())
+        bot = WhatsAppBot(standin, Path(folder), bot_env(args), command)
         client: WebhookClient | None = None
         try:
             await bot.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 
 from bot.i18n import translator
@@ -33,16 +33,18 @@ async def standin() -> AsyncIterator[CloudApiStandIn]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as client:
         yield client
 
 
-def _api(standin: CloudApiStandIn, http: httpx.AsyncClient, token: str = TOKEN) -> CloudApi:
+def _api(standin: CloudApiStandIn, http: aiohttp.ClientSession, token: str = TOKEN) -> CloudApi:
     return CloudApi(standin.base_url, standin.state.phone_number_id, token, http)
 
 
-async def test_send_a_rendered_prompt(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_send_a_rendered_prompt(
+    standin: CloudApiStandIn, http: aiohttp.ClientSession
+) -> None:
     api = _api(standin, http)
     prompt = Prompt("Lanjutkan?", [Choice("ya", "Ya"), Choice("tidak", "Tidak")])
     ids = await api.send_all(render(prompt, ANI, translator("id")))
@@ -52,7 +54,7 @@ async def test_send_a_rendered_prompt(standin: CloudApiStandIn, http: httpx.Asyn
     assert TOKEN not in repr(api)
 
 
-async def test_send_template(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_send_template(standin: CloudApiStandIn, http: aiohttp.ClientSession) -> None:
     await _api(standin, http).send_template(ANI, "pengingat_iuran", body_params=["Rp16.800"])
     [sent] = standin.sent
     assert sent["type"] == "template"
@@ -64,7 +66,7 @@ async def test_send_template(standin: CloudApiStandIn, http: httpx.AsyncClient) 
 
 
 async def test_outside_24_hours_needs_a_template(
-    standin: CloudApiStandIn, http: httpx.AsyncClient
+    standin: CloudApiStandIn, http: aiohttp.ClientSession
 ) -> None:
     standin.fail(ANI, 131047)
     with pytest.raises(ReEngagementRequired) as caught:
@@ -73,7 +75,7 @@ async def test_outside_24_hours_needs_a_template(
     assert standin.sent == []
 
 
-async def test_rate_limited(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_rate_limited(standin: CloudApiStandIn, http: aiohttp.ClientSession) -> None:
     standin.fail(ANI, 130429, retry_after=2.5)
     with pytest.raises(RateLimited) as caught:
         await _api(standin, http).send_text(ANI, "Halo")
@@ -84,13 +86,13 @@ async def test_rate_limited(standin: CloudApiStandIn, http: httpx.AsyncClient) -
     assert caught.value.retry_after == 6.0
 
 
-async def test_undeliverable(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_undeliverable(standin: CloudApiStandIn, http: aiohttp.ClientSession) -> None:
     standin.fail(ANI, 131026)
     with pytest.raises(Undeliverable):
         await _api(standin, http).send_text(ANI, "Halo")
 
 
-async def test_token_expired(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_token_expired(standin: CloudApiStandIn, http: aiohttp.ClientSession) -> None:
     with pytest.raises(TokenExpired) as caught:
         await _api(standin, http, token="old-token").send_text(ANI, "Halo")
     assert caught.value.http_status == 401
@@ -106,7 +108,7 @@ def test_error_mapping_of_status_reports() -> None:
     assert type(error_for(131000, "Something went wrong")) is CloudApiError
 
 
-async def test_fetch_media(standin: CloudApiStandIn, http: httpx.AsyncClient) -> None:
+async def test_fetch_media(standin: CloudApiStandIn, http: aiohttp.ClientSession) -> None:
     photo = b"\xff\xd8\xff" + bytes(range(256)) * 100
     standin.add_media("987654321", photo, "image/jpeg")
     media = await _api(standin, http).fetch_media("987654321")
@@ -121,7 +123,7 @@ async def test_fetch_media(standin: CloudApiStandIn, http: httpx.AsyncClient) ->
 
 
 async def test_fetch_media_caps_what_it_downloads(
-    standin: CloudApiStandIn, http: httpx.AsyncClient
+    standin: CloudApiStandIn, http: aiohttp.ClientSession
 ) -> None:
     standin.add_media("77", b"x" * 5000, reported_size=None)  # the size is not told
     with pytest.raises(MediaTooLarge):
@@ -130,7 +132,7 @@ async def test_fetch_media_caps_what_it_downloads(
 
 
 async def test_fetch_media_needs_the_token(
-    standin: CloudApiStandIn, http: httpx.AsyncClient
+    standin: CloudApiStandIn, http: aiohttp.ClientSession
 ) -> None:
     standin.add_media("42", b"data")
     with pytest.raises(TokenExpired):

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import httpx
+import aiohttp
 from telegram import Bot, Update
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
@@ -63,6 +63,8 @@ WINDOW = dt.timedelta(hours=24)  # WhatsApp's customer service window
 TEMPLATE_PARAMETER = 1024
 MEDIA_PATH = "/jaga-whatsapp-media/"  # file paths of photos received on WhatsApp (getFile)
 MEDIA_CACHE = 8  # photos fetched and waiting to be read by a flow
+LISTS_KEPT = 10_000  # people whose last long list can still be paged (most recent kept)
+PLAIN_IDS = 2**40
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Jaga Pekerja", "username": "jaga_pekerja"}
 
 _CHOICE = linear(r"m([0-9]{1,18})\.([0-9]{1,3})")
@@ -80,14 +82,13 @@ class WhatsAppBridge:
 
     def __init__(
         self,
-        api: CloudApi,
         *,
         template_reminder: str,
         template_broadcast: str,
         template_language: str = "id",
         language: str = "id",
     ) -> None:
-        self.api = api
+        self._api: CloudApi | None = None
         self.template_reminder = template_reminder
         self.template_broadcast = template_broadcast
         self.template_language = template_language
@@ -97,12 +98,21 @@ class WhatsAppBridge:
         self._db: Database | None = None
         self._media: OrderedDict[str, bytes] = OrderedDict()
         # The last list each person saw, to show another page of it: (message id, prompt).
-        self._lists: dict[int, tuple[int, Prompt]] = {}
+        self._lists: OrderedDict[int, tuple[int, Prompt]] = OrderedDict()
         self._ids = itertools.count(int(time.time() * 1000) % 2**31)
+        # Ids of sent messages nothing refers back to, far above the stored ones.
+        self._plain_ids = itertools.count(PLAIN_IDS + int(time.time() * 1000) % 2**31)
 
-    def attach(self, db: Database) -> None:
-        """Use this database (opened in post_init) for choices, windows and deliveries."""
-        self._db = db
+    def attach(self, db: Database, api: CloudApi) -> None:
+        """Use this database (opened in post_init) and this Cloud API client (on its loop)."""
+        self._db, self._api = db, api
+
+    @property
+    def api(self) -> CloudApi:
+        """The Cloud API client, once attached."""
+        if self._api is None:
+            raise RuntimeError("the WhatsApp bridge has no Cloud API client yet")
+        return self._api
 
     @property
     def db(self) -> Database:
@@ -164,17 +174,23 @@ class WhatsAppBridge:
         to = wa_id_of(person)
         choices, links = _choices(markup)
         body = "\n\n".join(part for part in (text.strip(), *links) if part)
-        message_id = await store.record_message(self.db, person, json.dumps(choices))
+        kind = str((params or {}).get("jaga_kind") or "")
+        if choices or kind:  # a press must find its choices, a delivery report its outbox row
+            message_id = await store.record_message(self.db, person, json.dumps(choices))
+        else:  # nothing will refer back to it: no row to write
+            message_id = next(self._plain_ids)
         prompt = Prompt(
             body or translator(self.language).gettext("Silakan pilih."),
             [Choice(f"m{message_id}.{n}", label) for n, (_, label, _) in enumerate(choices)],
         )
-        kind = str((params or {}).get("jaga_kind") or "")
         if not await self._window_open(person):
             await self._send_template(person, to, body, kind, message_id)
             return message_id
         if len(choices) > render.MAX_ROWS:
             self._lists[person] = (message_id, prompt)
+            self._lists.move_to_end(person)
+            while len(self._lists) > LISTS_KEPT:
+                self._lists.popitem(last=False)
         tr = translator(self.language)
         try:
             wamids = await self._post(render.render(prompt, to, tr))
@@ -182,7 +198,7 @@ class WhatsAppBridge:
             await store.forget_window(self.db, person)
             await self._send_template(person, to, body, kind, message_id)
             return message_id
-        if wamids:
+        if wamids and kind:  # delivery reports are kept for the outbox's messages
             await store.set_wamid(self.db, message_id, wamids[-1])
         return message_id
 
@@ -218,7 +234,7 @@ class WhatsAppBridge:
             if exc.http_status is not None and exc.http_status >= 500:
                 raise NetworkError(f"WhatsApp answered {exc.http_status}") from None
             raise BadRequest(f"WhatsApp refused the message ({exc.code})") from None
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise NetworkError(f"WhatsApp unreachable: {type(exc).__name__}") from None
 
     async def stop(self, reason: str) -> None:
@@ -354,7 +370,7 @@ class WhatsAppBridge:
         except MediaTooLarge:
             size = render.TEXT_BODY * 10_000  # over every limit: the flows say it is too big
             content = b""
-        except (CloudApiError, httpx.HTTPError) as exc:
+        except (CloudApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("event=whatsapp_media_failed error=%s", type(exc).__name__)
             return {"sticker": _STICKER}  # unreadable: answered like any unusable message
         else:

@@ -18,7 +18,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 import tornado.httpserver
 import tornado.netutil
 from telegram.request import BaseRequest
@@ -51,13 +51,12 @@ STOP_SECONDS = 4.0  # at a stop, messages being handled get this long to finish
 class WhatsAppChannel:
     """The webhook, the Cloud API client and the bridge of one WhatsApp business number."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         token, number, secret, verify = settings.whatsapp_secrets()
         self.settings = settings
-        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-        self.api = CloudApi(settings.whatsapp_api_url, number, token, self.http)
+        self._number, self._token = number, token
+        self.http: aiohttp.ClientSession | None = None  # made on the running loop (start)
         self.bridge = WhatsAppBridge(
-            self.api,
             template_reminder=settings.whatsapp_template_reminder,
             template_broadcast=settings.whatsapp_template_broadcast,
             template_language=settings.whatsapp_template_language,
@@ -92,7 +91,10 @@ class WhatsAppChannel:
         """Serve the webhook and handle what a crash left unhandled (called from post_init)."""
         self.app = app
         db = app.bot_data.db
-        self.bridge.attach(db)
+        # One keep-alive session to the Cloud API (aiohttp: a fraction of httpx's CPU a call).
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20, connect=5))
+        url = self.settings.whatsapp_api_url
+        self.bridge.attach(db, CloudApi(url, self._number, self._token, self.http))
         self.bridge.on_stop = self._tell_admins
         for _message_id, _person, event in await store.pending(db):
             self.dispatcher.submit([Incoming(**json.loads(event))])
@@ -111,7 +113,9 @@ class WhatsAppChannel:
             await asyncio.wait_for(self.dispatcher.join(), STOP_SECONDS)
         except TimeoutError:  # left in the inbox: handled at the next start
             log.warning("event=whatsapp_stop_unfinished")
-        await self.http.aclose()
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
 
     async def _keep(self, events: list[Event]) -> list[Event]:
         """Store each message in the inbox; only the ones not seen before go on."""

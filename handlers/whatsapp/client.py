@@ -17,12 +17,13 @@ typed exceptions the sender can act on (Cloud API "Error codes"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from bot.patterns import linear
 
@@ -92,8 +93,8 @@ def error_for(
     return CloudApiError(code, message, http_status)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After", "")
     try:
         seconds = float(value)
     except ValueError:
@@ -101,12 +102,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     return seconds if 0 <= seconds <= 3600 else None
 
 
-def _raise_for(response: httpx.Response) -> None:
-    """Raise the typed error for a response that is not a success."""
-    if response.is_success:
+def _raise_for(status: int, reason: str | None, headers: Mapping[str, str], body: bytes) -> None:
+    """Raise the typed error for an answer that is not a success."""
+    if 200 <= status < 300:
         return
     try:
-        error = response.json().get("error", {})
+        error = json.loads(body).get("error", {})
     except (ValueError, AttributeError):
         error = {}
     if not isinstance(error, dict):
@@ -119,9 +120,9 @@ def _raise_for(response: httpx.Response) -> None:
     )
     raise error_for(
         code if isinstance(code, int) else None,
-        message or response.reason_phrase,
-        response.status_code,
-        _retry_after(response),
+        message or reason or f"HTTP {status}",
+        status,
+        _retry_after(headers),
     )
 
 
@@ -153,7 +154,9 @@ def template_payload(
 class CloudApi:
     """A WhatsApp business number on the Cloud API (`base_url` like https://graph.facebook.com/v21.0)."""
 
-    def __init__(self, base_url: str, phone_number_id: str, token: str, http: httpx.AsyncClient):
+    def __init__(
+        self, base_url: str, phone_number_id: str, token: str, http: aiohttp.ClientSession
+    ):
         self.base_url = base_url.rstrip("/")
         self.phone_number_id = phone_number_id
         self._token = token
@@ -168,18 +171,16 @@ class CloudApi:
 
     async def send(self, payload: Payload) -> str:
         """Send one message payload; returns WhatsApp's id for it."""
-        response = await self._http.post(
-            f"{self.base_url}/{self.phone_number_id}/messages", json=payload, headers=self._auth
-        )
-        _raise_for(response)
+        url = f"{self.base_url}/{self.phone_number_id}/messages"
+        async with self._http.post(url, json=payload, headers=self._auth) as response:
+            status, body = response.status, await response.read()
+            _raise_for(status, response.reason, response.headers, body)
         try:
-            message_id = response.json()["messages"][0]["id"]
+            message_id = json.loads(body)["messages"][0]["id"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise CloudApiError(
-                None, "a reply without a message id", response.status_code
-            ) from exc
+            raise CloudApiError(None, "a reply without a message id", status) from exc
         if not isinstance(message_id, str):
-            raise CloudApiError(None, "a reply without a message id", response.status_code)
+            raise CloudApiError(None, "a reply without a message id", status)
         return message_id
 
     async def send_all(self, payloads: Iterable[Payload]) -> list[str]:
@@ -208,27 +209,28 @@ class CloudApi:
         """The bytes of a media file people sent, refusing files over `max_bytes`."""
         if not _MEDIA_ID.fullmatch(media_id):
             raise CloudApiError(None, "malformed media id")
-        response = await self._http.get(f"{self.base_url}/{media_id}", headers=self._auth)
-        _raise_for(response)
+        async with self._http.get(f"{self.base_url}/{media_id}", headers=self._auth) as response:
+            status, body = response.status, await response.read()
+            _raise_for(status, response.reason, response.headers, body)
         try:
-            info = response.json()
+            info = json.loads(body)
             url = info["url"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise CloudApiError(None, "a media reply without a URL", response.status_code) from exc
+            raise CloudApiError(None, "a media reply without a URL", status) from exc
         mime = info.get("mime_type")
         size = info.get("file_size")
         if isinstance(size, str) and size.isdigit():
             size = int(size)
         if isinstance(size, int) and size > max_bytes:
-            raise MediaTooLarge(None, f"media of {size} bytes", response.status_code)
+            raise MediaTooLarge(None, f"media of {size} bytes", status)
         if not isinstance(url, str) or not self._media_url_ok(url):
             raise CloudApiError(None, "a media URL the bot does not follow")
         content = bytearray()
-        async with self._http.stream("GET", url, headers=self._auth) as download:
-            if not download.is_success:
-                await download.aread()
-                _raise_for(download)
-            async for chunk in download.aiter_bytes():
+        async with self._http.get(url, headers=self._auth) as download:
+            if not 200 <= download.status < 300:
+                error = await download.read()
+                _raise_for(download.status, download.reason, download.headers, error)
+            async for chunk in download.content.iter_chunked(64 * 1024):
                 content.extend(chunk)
                 if len(content) > max_bytes:
                     raise MediaTooLarge(None, f"media over {max_bytes} bytes")
