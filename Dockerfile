@@ -21,6 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
+COPY jaga ./jaga
 COPY storage ./storage
 COPY locales ./locales
 # bot/i18n.py and bot/knowledge.py read locales/ beside the bot package: in site-packages here.

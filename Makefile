@@ -10,7 +10,7 @@ PO_FILES := $(wildcard $(LOCALES)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 EXTRACT := $(BIN)/pybabel -q extract -F pyproject.toml --no-location --sort-by-file \
 	--add-comments=TRANSLATORS: --project=jaga-pekerja --copyright-holder="Jaga Pekerja" \
-	bot handlers storage
+	bot handlers jaga storage
 
 .PHONY: install run console test lint typecheck pytest catalogs check-catalogs update-catalogs bench clean \
 	image-tools base-image image image-test

@@ -124,7 +124,7 @@ async def throughput(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "jaga",
             # With --spans, `jaga run` with timing spans around each update (bench/spans.py).
             # With --bot-client httpx, on python-telegram-bot's default client (before/after).
-            [sys.executable, "-m", "bench.spans" if wrapped else "bot", "run"],
+            [sys.executable, "-m", "bench.spans" if wrapped else "jaga", "run"],
             {
                 **common,
                 "JAGA_DB": str(out / "throughput.sqlite3"),
@@ -202,7 +202,7 @@ async def profile(args: argparse.Namespace, out: Path) -> str:
             "--renderer=session",
             f"--outfile={session}",
             "-m",
-            "bot",
+            "jaga",
             "run",
         ]
         remove(out, "profile.sqlite3*")
@@ -247,7 +247,7 @@ async def storage(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     await standin.start()
     try:
         jaga = BotProcess(
-            standin, "startup", [sys.executable, "-m", "bot", "run"], {"JAGA_DB": str(path)}
+            standin, "startup", [sys.executable, "-m", "jaga", "run"], {"JAGA_DB": str(path)}
         )
         await jaga.start("100004:startup", out)
         result["startup_seconds"] = jaga.startup_seconds

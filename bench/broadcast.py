@@ -173,7 +173,7 @@ async def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         "JAGA_OUTBOX_MESSAGES_PER_SECOND": f"{args.outbox_rate:g}",
         "JAGA_OUTBOX_LEASE_SECONDS": f"{args.outbox_lease:g}",
     }
-    command = [sys.executable, "-m", "bot", "run"]
+    command = [sys.executable, "-m", "jaga", "run"]
     standin = StandIn(args.latency / 1000)
     await standin.start()
     # Long enough for the whole broadcast at half the pace, plus the lease and two start-ups.

@@ -77,7 +77,7 @@ async def measure(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             else:
                 remove(out, f"cpu-{name}.sqlite3*")
                 db = str(out / f"cpu-{name}.sqlite3")
-            command = [sys.executable, *(args.bot.split() or ["-m", "bot"]), "run"]
+            command = [sys.executable, *(args.bot.split() or ["-m", "jaga"]), "run"]
             if tree:  # the other tree's code first on the path (the child's PYTHONPATH is ours)
                 boot = f"import sys, runpy; sys.path.insert(0, {tree!r}); "
                 boot += "runpy.run_module('bot', run_name='__main__')"
@@ -143,7 +143,7 @@ def main() -> int:
     p.add_argument("--latency", type=float, default=50, help="ms held per Bot API call")
     p.add_argument("--concurrency", type=int, default=64, help="JAGA_MAX_CONCURRENT_UPDATES")
     p.add_argument("--profile", default="", help="run the bot under cProfile, stats to this file")
-    p.add_argument("--bot", default="", help="python arguments that start the bot (-m bot)")
+    p.add_argument("--bot", default="", help="python arguments that start the bot (-m jaga)")
     p.add_argument(
         "--baseline",
         default="",

@@ -70,7 +70,7 @@ def generate(out: Path, count: int) -> None:
 
 async def measure(out: Path) -> dict[str, Any]:
     """Read every photo in `out` with bot.ktp, in turn, as the bot would; figures as a dict."""
-    import bot.app  # noqa: F401  (the whole bot is loaded, as in `jaga run`)
+    import jaga.app  # noqa: F401  (the whole bot is loaded, as in `jaga run`)
     from bot import ktp
 
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 A private PostgreSQL 16 (the pgserver wheel, default durability: fsync and synchronous_commit
 on) is started in a temporary folder. For each configuration a fresh database is made, the
-processes are started as in production (`python -m bot run --webhook … --listen 127.0.0.1
+processes are started as in production (`python -m jaga run --webhook … --listen 127.0.0.1
 --port P`) against the Bot API stand-in (bench/standin.py), and the bench plays Telegram's side
 of the webhook: the `Balancer` posts each update to the processes in turn (round robin), one
 person's updates one after the other (as Telegram delivers a chat's updates), different people's
@@ -287,7 +287,7 @@ class HookProcess(BotProcess):
     """`jaga run --webhook` in a child process; its updates come from the Balancer."""
 
     def __init__(self, standin: StandIn, name: str, port: int, env: dict[str, str]) -> None:
-        command = [sys.executable, "-m", "bot", "run", "--webhook", HOOK_URL]
+        command = [sys.executable, "-m", "jaga", "run", "--webhook", HOOK_URL]
         command += ["--listen", HOST, "--port", str(port)]
         super().__init__(standin, name, command, env)
         self.port = port

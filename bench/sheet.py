@@ -23,12 +23,12 @@ from lokal import parse_nik
 from openpyxl import load_workbook
 
 from bot import cadre_sheet
-from bot.app import build_application, running
-from bot.console import UpdateFactory
 from bot.fakeapi import RecordingBotApi
 from bot.i18n import translator
 from bot.settings import Settings
 from handlers import cadres
+from jaga.app import build_application, running
+from jaga.console import UpdateFactory
 from storage import roles
 
 CADRE = 5001

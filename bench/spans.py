@@ -142,15 +142,15 @@ def main() -> None:
     if os.environ.get("BENCH_BOT_CLIENT") == "httpx":
         from telegram.request import HTTPXRequest
 
-        import bot.app
+        import jaga.app
 
         def httpx_request(**kwargs: Any) -> HTTPXRequest:
             return HTTPXRequest(**kwargs)
 
-        setattr(bot.app, "make_request", httpx_request)  # noqa: B010
-    from bot.cli import main as jaga
+        setattr(jaga.app, "make_request", httpx_request)  # noqa: B010
+    from jaga.cli import main
 
-    raise SystemExit(jaga(["run"]))
+    raise SystemExit(main(["run"]))
 
 
 if __name__ == "__main__":

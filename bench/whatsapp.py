@@ -8,7 +8,7 @@ as one phase of `python -m bench`, where its rows sit next to the Telegram regis
   the instant it arrived and tells the recipient's simulated person at once, then holds its answer
   (a message id) `latency` seconds, as the Telegram stand-in (bench/standin.py) holds every Bot
   API answer. There is no network to Meta and no delivery reports (statuses) are posted back.
-- **The bot**: `python -m bot run` in a child process with JAGA_WHATSAPP_* set and no Telegram
+- **The bot**: `python -m jaga run` in a child process with JAGA_WHATSAPP_* set and no Telegram
   token (WhatsApp only), SQLite in a temporary folder, the webhook on a free local port.
 - **People**: each has a distinct wa_id (62812000xxxxx). Every act is a webhook delivery as Meta
   posts it (`handlers/whatsapp/standin.delivery`), signed with the app secret
@@ -286,14 +286,14 @@ def free_port() -> int:
 
 
 class WhatsAppBot:
-    """`python -m bot run` with only the WhatsApp channel, in a child process."""
+    """`python -m jaga run` with only the WhatsApp channel, in a child process."""
 
     def __init__(
         self,
         standin: CloudStandIn,
         folder: Path,
         env: dict[str, str],
-        command: tuple[str, ...] = ("-m", "bot", "run"),  # e.g. under a profiler
+        command: tuple[str, ...] = ("-m", "jaga", "run"),  # e.g. under a profiler
     ) -> None:
         self.standin = standin
         self.command = command
@@ -698,7 +698,7 @@ async def run(args: argparse.Namespace, log_folder: Path | None = None) -> dict[
     await standin.start()
     result: dict[str, Any] = {"latency_ms": args.latency, "phases": []}
     with tempfile.TemporaryDirectory(prefix="jaga-bench-whatsapp-") as folder:
-        command = tuple(os.environ.get("JAGA_BENCH_BOT_COMMAND", "-m bot run").split())
+        command = tuple(os.environ.get("JAGA_BENCH_BOT_COMMAND", "-m jaga run").split())
         bot = WhatsAppBot(standin, Path(folder), bot_env(args), command)
         client: WebhookClient | None = None
         try:

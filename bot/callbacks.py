@@ -3,7 +3,7 @@
 Callback data comes back from the client and can be forged (any 1–64 bytes). A press is served
 only when its data matches one of the shapes below, token by token: numbers are ASCII digits in
 range (ids 1..2**63-1, the SQLite INTEGER range), words are short ASCII. A press with a known
-prefix and any other shape is refused by the guard in bot/app.py; an unknown prefix goes to the
+prefix and any other shape is refused by the guard in jaga/app.py; an unknown prefix goes to the
 stale-button handler (an old message or an old bot version).
 
 To add a button: add its shape to GRAMMAR (one tuple of tokens per shape) and build its data

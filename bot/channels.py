@@ -14,10 +14,12 @@ from typing import Literal
 from telegram.error import NetworkError
 
 from bot.patterns import linear
+from storage.users import WHATSAPP_BASE
 
 Channel = Literal["telegram", "whatsapp"]
 
-WHATSAPP_BASE = 10**16  # > 2**52 (the largest Telegram id) and > every 15-digit wa_id
+# WHATSAPP_BASE (storage/users.py) is 10**16: > 2**52 (the largest Telegram id) and > every
+# 15-digit wa_id.
 _WA_ID = linear(r"[1-9][0-9]{4,14}")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
-from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.crypto import FieldCipher
 from bot.settings import Settings
@@ -131,3 +131,9 @@ class JagaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
 
 
 CONTEXT_TYPES = ContextTypes(context=JagaContext, bot_data=Services)
+
+
+# The Application as built by the composition root (jaga/app.py), for code that receives it.
+JagaApplication = Application[
+    ExtBot[None], JagaContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[JagaContext]
+]

@@ -1,6 +1,6 @@
 """The review desk's command line: `jaga grant`, `jaga program`, `jaga export`, `jaga import p3ke`.
 
-bot/cli.py declares the arguments and calls these; each returns the exit status and prints one
+jaga/cli.py declares the arguments and calls these; each returns the exit status and prints one
 clear line on stderr for bad arguments or files.
 """
 

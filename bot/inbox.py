@@ -39,7 +39,7 @@ import tornado.netutil
 import tornado.web
 from telegram import Update
 
-from bot.app import JagaApplication
+from bot.context import JagaApplication
 from bot.i18n import translator
 from bot.processing import OrderedUpdateProcessor
 from bot.settings import SettingsError

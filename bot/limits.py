@@ -34,7 +34,7 @@ from storage import limits
 from storage.postgres import keep_session
 
 if TYPE_CHECKING:
-    from bot.app import JagaApplication
+    from bot.context import JagaApplication
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# Commands registered outside `bot.app.commands()` that belong in a menu: (name, description).
+# Commands registered outside `jaga.app.commands()` that belong in a menu: (name, description).
 EXTRA: tuple[tuple[str, str], ...] = (("peran", N_("beri atau cabut peran (admin)")),)
 
 

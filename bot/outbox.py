@@ -45,7 +45,7 @@ from storage import outbox
 from storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.app import JagaApplication
+    from bot.context import JagaApplication
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ import tornado.netutil
 import tornado.web
 from telegram import Update
 
-from bot.app import JagaApplication
+from bot.context import JagaApplication
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)

@@ -1,1 +1,1 @@
-"""Telegram handlers, one module per user-facing flow; registered in bot/app.py."""
+"""Telegram handlers, one module per user-facing flow; registered in jaga/app.py."""

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels import WHATSAPP_BASE
 from storage.db import Conn, Database, TransactionView, now_text
+from storage.users import WHATSAPP_BASE
 
 AUDIENCES = ("cadres", "workers", "all")
 # Registration states a broadcast to workers can be limited to ('any': every submitted one).
@@ -315,7 +315,7 @@ def _channels_sql(
     skip_whatsapp: bool, skip_telegram: bool = False, column: str = "chat_id"
 ) -> tuple[str, list[Any]]:
     """The condition leaving one channel's rows out, with its parameters (WhatsApp ids are
-    above WHATSAPP_BASE, bot/channels.py)."""
+    above WHATSAPP_BASE, storage/users.py)."""
     if skip_whatsapp and skip_telegram:
         return "AND 1 = 0 ", []
     if skip_whatsapp:

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from storage.db import Database, now_text
 
+# People on WhatsApp have the id WHATSAPP_BASE + wa_id, above every Telegram user id
+# (bot/channels.py); the outbox tells the two channels apart by it.
+WHATSAPP_BASE = 10**16
+
 
 @dataclass(frozen=True)
 class User:

@@ -16,10 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.app import JagaApplication, build_application, running
-from bot.console import Console, UpdateFactory
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.settings import Settings
+from jaga.app import JagaApplication, build_application, running
+from jaga.console import Console, UpdateFactory
 from storage import outbox
 from tests.conftest import readability_problems
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import JagaApplication, build_application, running
-from bot.console import UpdateFactory
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.i18n import catalog_compiled
 from bot.settings import Settings
+from jaga.app import JagaApplication, build_application, running
+from jaga.console import UpdateFactory
 from tests import pg
 
 ADMIN_ID = 9001

@@ -15,10 +15,10 @@ import tornado.httpserver
 
 from bot import webhook
 from bot.access import access_of
-from bot.app import build_application
 from bot.fakeapi import RecordingBotApi
 from bot.membership import MAX_CODES_PER_WORKER
 from bot.settings import Settings
+from jaga.app import build_application
 from storage import roles
 from tests.conftest import Harness
 from tests.test_cadres import DESA, REVIEWER, create_invite_link, make_reviewer, start_with

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.backup import BackupError, backup, table_counts
-from bot.cli import main
+from jaga.cli import main
 from storage.db import Database
 from tests.conftest import Harness, HarnessFactory, make_settings
 from tests.factories import submitted_registration

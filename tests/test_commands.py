@@ -6,9 +6,9 @@ import json
 
 from pydantic import SecretStr
 
-from bot.app import build_application, running
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.settings import Settings
+from jaga.app import build_application, running
 from storage import roles
 from storage.db import Database
 from tests.conftest import ADMIN_ID, Harness

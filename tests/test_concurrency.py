@@ -9,11 +9,11 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, running
-from bot.console import UpdateFactory
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.processing import AdmissionQueue, OrderedUpdateProcessor, ordering_keys
 from bot.settings import Settings
+from jaga.app import build_application, running
+from jaga.console import UpdateFactory
 from tests.conftest import make_settings
 
 ALICE, BOB, CAROL = 501, 502, 503

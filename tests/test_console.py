@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.console import run_console
 from bot.settings import Settings
+from jaga import cli
+from jaga.console import run_console
 
 
 async def test_console_prints_greeting_and_numbered_buttons(settings: Settings) -> None:

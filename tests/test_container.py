@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from jaga.cli import main
 
 NOBODY = 65534
 
@@ -138,7 +138,7 @@ def run_jaga(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         "JAGA_TELEGRAM_FILE_URL": "http://127.0.0.1:9/file/bot",
         "JAGA_HEALTH_PORT": "0",
     }
-    code = "from bot.cli import main; raise SystemExit(main())"
+    code = "from jaga.cli import main; raise SystemExit(main())"
     return subprocess.run(
         [*prefix, sys.executable, "-c", code, *argv],
         capture_output=True,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot import copy_db
-from bot.cli import main as jaga
 from bot.copy_db import CopyError, copy_database
+from jaga.cli import main as jaga
 from storage.db import Database
 from tests import pg
 from tests.conftest import HarnessFactory, make_settings

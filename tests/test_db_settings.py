@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from jaga import cli
 from storage.db import Database
 from tests import pg
 

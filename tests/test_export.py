@@ -15,9 +15,9 @@ import pytest
 
 from bot import clock
 from bot import export as exporter
-from bot.cli import main as jaga
 from bot.crypto import FieldCipher
 from bot.settings import Settings
+from jaga.cli import main as jaga
 from storage import funding, roles
 from storage import review as store
 from storage.db import Database

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from lokal import detect_pii
 from telegram.ext import CallbackQueryHandler
 
-from bot.app import build_application, commands, running
 from bot.crypto import mask_nik, mask_phone
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.knowledge import KnowledgeBase
 from bot.registration import StoredRegistration
+from jaga.app import build_application, commands, running
 from storage import roles
 from tests import pg
 from tests.conftest import ADMIN_ID, Harness, make_settings

@@ -16,9 +16,9 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.app import build_application
 from bot.http import AiohttpRequest, make_request
 from bot.retry import surely_not_delivered
+from jaga.app import build_application
 from tests.conftest import make_settings
 
 BOT = {"id": 1, "is_bot": True, "first_name": "B", "username": "b_bot"}

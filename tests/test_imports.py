@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from bot import cli
 from bot.membership import FileSource, ImportFailed, import_claims, import_members
+from jaga import cli
 from storage import audit, outbox, users
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration

@@ -26,9 +26,9 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
 from bot import inbox as inbox_bot
-from bot.app import JagaApplication, build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.webhook import secret_token
+from jaga.app import JagaApplication, build_application, running
 from storage import inbox
 from tests import pg
 from tests.conftest import make_settings
@@ -391,7 +391,7 @@ class Proc:
         self.folder.mkdir()
         log = (self.folder / "bot.log").open("wb")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--webhook", "https://example.org/hook",
+            sys.executable, "-m", "jaga", "run", "--webhook", "https://example.org/hook",
             "--listen", "127.0.0.1", "--port", str(self.port),
             env=env, cwd=self.folder, stdout=log, stderr=log,
         )  # fmt: skip

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
 from bot.crypto import FieldCipher, mask_nik
+from jaga.cli import main
 from storage import keys as key_store
 from storage import membership, p3ke, privacy, registrations
 from storage.db import Database

@@ -20,11 +20,11 @@ import pytest
 from telegram import Update
 
 from bot import ktp
-from bot.app import build_application
-from bot.console import UpdateFactory
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.registration import Step, format_nik
 from handlers.registration import photo
+from jaga.app import build_application
+from jaga.console import UpdateFactory
 from storage import registrations
 from tests.conftest import Harness, HarnessFactory, make_settings
 from tests.test_ktp import NIK, ktp_lines

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.flood import FloodLimiter
 from bot.leader import Leader, when_leader
 from bot.limits import SharedFlood, SharedRate
 from bot.outbox import OutboxSender
 from bot.retry import RetryingRateLimiter
+from jaga.app import build_application, running
 from storage import outbox as outbox_storage
 from tests import pg
 from tests.conftest import Harness, make_settings

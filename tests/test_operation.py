@@ -19,9 +19,9 @@ from telegram import Update
 from telegram.error import TimedOut
 
 from bot import webhook
-from bot.app import JagaApplication, build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.settings import Settings, SettingsError
+from jaga.app import JagaApplication, build_application, running
 from storage import registrations
 from storage.db import migrations
 from tests.conftest import Harness, make_settings
@@ -190,7 +190,7 @@ async def run_probe(command: list[str], port: int, tmp_path: Path) -> int:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "from bot.cli import main; raise SystemExit(main())",
+        "from jaga.cli import main; raise SystemExit(main())",
         *command[1:],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -203,7 +203,7 @@ async def run_probe(command: list[str], port: int, tmp_path: Path) -> int:
 async def test_the_dockerfile_healthcheck_probes_the_health_endpoint(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from bot.cli import parser
+    from jaga.cli import parser
 
     command = dockerfile_healthcheck()
     assert command == ["jaga", "health"]  # asks the port JAGA_HEALTH_PORT gives `jaga run`

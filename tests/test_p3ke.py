@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as jaga
 from bot.crypto import FieldCipher
+from jaga.cli import main as jaga
 from storage import p3ke, roles
 from storage.db import Database
 from tests.conftest import Harness

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.crypto import FieldCipher
 from bot.export import write
+from jaga.cli import main
 from storage.db import Database
 from tests.conftest import make_settings
 from tests.factories import submitted_registration

@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.registration import StoredRegistration
+from jaga.app import build_application, running
 from tests import pg
 from tests.conftest import Harness, make_settings
 from tests.factories import nik_for

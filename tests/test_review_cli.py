@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as jaga
+from jaga.cli import main as jaga
 from storage import funding, roles
 from storage.db import Database
 

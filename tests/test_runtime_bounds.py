@@ -20,9 +20,9 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bench.standin import StandIn
-from bot.app import JagaApplication, build_application, running
-from bot.console import UpdateFactory
 from bot.fakeapi import RecordingBotApi
+from jaga.app import JagaApplication, build_application, running
+from jaga.console import UpdateFactory
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def free_port() -> int:
 
 
 def bot_env(tmp_path: Path, api_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a `python -m bot run` child: its own database, no .env settings."""
+    """The environment of a `python -m jaga run` child: its own database, no .env settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
     env.update(
         JAGA_TELEGRAM_TOKEN="123456:" + "A" * 35,
@@ -135,7 +135,7 @@ async def test_sigterm_stops_the_process_while_a_handler_is_busy(tmp_path: Path)
     )
     log = (tmp_path / "bot.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stdout=log, stderr=log
+        sys.executable, "-m", "jaga", "run", env=env, cwd=tmp_path, stdout=log, stderr=log
     )
     log.close()
     try:
@@ -174,7 +174,7 @@ async def test_a_taken_health_port_is_one_line_and_a_failure(tmp_path: Path) -> 
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "jaga",
             "run",
             env=env,
             cwd=tmp_path,
@@ -191,7 +191,7 @@ async def test_a_taken_health_port_is_one_line_and_a_failure(tmp_path: Path) -> 
 async def test_knowledge_warms_only_once_started_and_the_stop_waits_for_it() -> None:
     # A start that fails (a taken port) must not leave native training code running while the
     # interpreter tears down: the warm-up begins in post_init and the stop joins it.
-    from bot.cli import _warm_knowledge_while_running
+    from jaga.cli import _warm_knowledge_while_running
 
     events: list[str] = []
     release = threading.Event()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.settings import Settings, SettingsError, load_settings
+from jaga.cli import main
 from tests.conftest import make_settings
 
 

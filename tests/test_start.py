@@ -7,9 +7,9 @@ import logging
 import pytest
 from telegram.ext import CommandHandler
 
-from bot.app import JagaApplication, build_application, running
 from bot.fakeapi import RecordingBotApi
 from bot.settings import Settings
+from jaga.app import JagaApplication, build_application, running
 from tests.conftest import Harness, HarnessFactory
 
 USER = 501

@@ -260,7 +260,7 @@ def free_port() -> int:
 
 
 async def start_bot(tmp_path: Path, api_url: str, port: int) -> asyncio.subprocess.Process:
-    """`python -m bot run` with only WhatsApp configured."""
+    """`python -m jaga run` with only WhatsApp configured."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
     env.update(
         JAGA_DB=str(tmp_path / "jaga.sqlite3"),
@@ -277,7 +277,7 @@ async def start_bot(tmp_path: Path, api_url: str, port: int) -> asyncio.subproce
     )
     with (tmp_path / "bot.log").open("ab") as log:  # the child keeps its own copy
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stdout=log, stderr=log
+            sys.executable, "-m", "jaga", "run", env=env, cwd=tmp_path, stdout=log, stderr=log
         )
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bot.app import JagaApplication, build_application, running
 from bot.channels import whatsapp_person
 from bot.fakeapi import RecordingBotApi
 from bot.settings import Settings
@@ -29,6 +28,7 @@ from handlers.whatsapp.standin import (
     post_signed,
     text_message,
 )
+from jaga.app import JagaApplication, build_application, running
 from storage import whatsapp as store
 from tests.channels import deliver_due, pick
 from tests.conftest import readability_problems

@@ -1,6 +1,6 @@
 """The WhatsApp channel inside `jaga run`: its webhook server, its bridge, its life cycle.
 
-Built with the Application when JAGA_WHATSAPP_TOKEN is set (bot/app.py): the Bot's network
+Built with the Application when JAGA_WHATSAPP_TOKEN is set (jaga/app.py): the Bot's network
 becomes a `ChannelRequest`, so replies, notices, reminders and broadcasts for WhatsApp people go
 out through the bridge from the same flows, database and outbox. Started from post_init: the
 webhook listens on JAGA_WHATSAPP_LISTEN:JAGA_WHATSAPP_PORT at /whatsapp; each message Meta
@@ -41,7 +41,7 @@ from storage import outbox as outbox_store
 from storage import whatsapp as store
 
 if TYPE_CHECKING:
-    from bot.app import JagaApplication
+    from bot.context import JagaApplication
 
 log = logging.getLogger(__name__)
 

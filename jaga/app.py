@@ -6,7 +6,6 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -14,8 +13,6 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ExtBot,
-    JobQueue,
     MessageHandler,
     TypeHandler,
     filters,
@@ -23,7 +20,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import ktp, limits, menus, outbox, reminders
-from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext, Services
+from bot.context import CONTEXT_TYPES, Command, Flow, JagaContext
+from bot.context import JagaApplication as JagaApplication
 from bot.crypto import FieldCipher
 from bot.flood import FloodLimiter
 from bot.http import make_request
@@ -52,10 +50,6 @@ from handlers.whatsapp.channel import WhatsAppChannel
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-JagaApplication = Application[
-    ExtBot[None], JagaContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[JagaContext]
-]
 
 # A placeholder token for the console, which never reaches Telegram.
 CONSOLE_TOKEN = "1:console"

@@ -127,7 +127,7 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot import knowledge, webhook
-    from bot.app import build_application
+    from jaga.app import build_application
 
     hook = None
     if args.webhook:  # checked before anything starts: one clear line if it cannot work
@@ -254,7 +254,7 @@ def _rotate_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import console
+    from jaga import console
 
     return console.main(settings, args.phone, user_id=args.user, name=args.name)
 

@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from telegram import Bot, Update
 
-from bot.app import JagaApplication, build_application, running
 from bot.fakeapi import BOT_USER, ApiCall, RecordingBotApi
 from bot.settings import Settings
+from jaga.app import JagaApplication, build_application, running
 
 CONSOLE_USER_ID = 1001
 

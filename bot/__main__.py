@@ -1,5 +1,0 @@
-"""Allow `python -m bot`, the same as the `jaga` console script."""
-
-from bot.cli import main
-
-raise SystemExit(main())
