@@ -21,15 +21,19 @@ def _now() -> str:
     return now_text(milliseconds=True)
 
 
-async def receive(db: Database, message_id: str, person: int, event: str) -> bool:
-    """Store an incoming event and open the person's window; False if it was stored before."""
+async def receive(
+    db: Database, message_id: str, person: int, event: str, lease_seconds: float = 30.0
+) -> bool:
+    """Store an incoming event, leased to the process that received it (it handles it now), and
+    open the person's window; False if it was stored before."""
     now = _now()
+    lease_until = now_text(minutes=lease_seconds / 60, milliseconds=True)
     # Two rows, each atomic on its own and checked by nothing else: no database-wide lock.
     async with db.write(serialised=False) as conn:
         cursor = await conn.execute(
-            "INSERT INTO whatsapp_inbox(message_id, person, event, received_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-            (message_id, person, event, now),
+            "INSERT INTO whatsapp_inbox(message_id, person, event, received_at, lease_until) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            (message_id, person, event, now, lease_until),
         )
         if cursor.rowcount <= 0:
             return False  # a redelivery: the window was opened by the first delivery
@@ -47,6 +51,23 @@ async def pending(db: Database) -> list[tuple[str, int, str]]:
         "SELECT message_id, person, event FROM whatsapp_inbox WHERE done_at IS NULL ORDER BY seq"
     )
     return [(str(r[0]), int(r[1]), str(r[2] or "")) for r in rows]
+
+
+async def claim_stale(db: Database, lease_seconds: float) -> list[tuple[str, int, str]]:
+    """Take the events whose handler's lease lapsed (its process died before finishing them),
+    with a new lease of `lease_seconds`: (message id, person, event), in arrival order. Several
+    processes may ask at once; each event goes to one of them."""
+    now = _now()
+    lease_until = now_text(minutes=lease_seconds / 60, milliseconds=True)
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE whatsapp_inbox SET lease_until = ? WHERE done_at IS NULL "
+            "AND (lease_until IS NULL OR lease_until < ?) "
+            "RETURNING seq, message_id, person, event",
+            (lease_until, now),
+        )
+        rows = await cursor.fetchall()
+    return [(str(r[1]), int(r[2]), str(r[3] or "")) for r in sorted(rows, key=lambda r: r[0])]
 
 
 async def done(db: Database, message_id: str) -> None:

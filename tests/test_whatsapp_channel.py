@@ -31,7 +31,7 @@ from handlers.whatsapp.standin import (
 from handlers.whatsapp.webhook import Incoming
 from storage import outbox
 from storage import whatsapp as store
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, make_settings
 from tests.factories import nik_for
 from tests.whatsapp_driver import (
     APP_SECRET,
@@ -101,14 +101,17 @@ async def test_a_redelivered_message_is_handled_once(person: WhatsAppDriver) -> 
 
 
 async def test_a_message_stored_but_not_handled_before_a_crash_is_handled_at_start(
-    settings: Settings,
+    tmp_path: Path,
 ) -> None:
-    # The answer to Meta went out, then the process died: the inbox still holds the message.
+    # The answer to Meta went out, then the process died: the inbox still holds the message,
+    # leased to the dead process; once the lease lapsed the next start takes it.
+    settings = make_settings(tmp_path, inbox_lease_seconds=1.0)
     async with driving_whatsapp(settings) as first:
         db = first.app.bot_data.db
         incoming = Incoming(WA_ID, "Budi", "wamid.crash.1", "text", text="/daftar")
         event = json.dumps(dataclasses.asdict(incoming))
-        assert await store.receive(db, "wamid.crash.1", whatsapp_person(WA_ID), event)
+        assert await store.receive(db, "wamid.crash.1", whatsapp_person(WA_ID), event, 1.0)
+    await asyncio.sleep(1.1)
     async with driving_whatsapp(settings) as second:
         await second.whatsapp.dispatcher.join()
         assert "setuju" in second.last_text().lower()

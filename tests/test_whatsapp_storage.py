@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -119,3 +120,16 @@ async def test_purge_deletes_old_done_events_and_old_messages_only(db: Database)
     # An id is never handed out twice, even after the newest rows were purged.
     await db.execute("DELETE FROM whatsapp_messages")
     assert await whatsapp.record_message(db, ANI, "[]") > new
+
+
+async def test_an_abandoned_event_is_taken_by_one_process_once_its_lease_lapsed(
+    db: Database,
+) -> None:
+    assert await whatsapp.receive(db, "wamid.L1", ANI, '{"kind": "text"}', lease_seconds=0.2)
+    assert await whatsapp.claim_stale(db, 30) == []  # its process is still on it
+    await asyncio.sleep(0.3)
+    taken = await whatsapp.claim_stale(db, 30)
+    assert [m for m, _p, _e in taken] == ["wamid.L1"]
+    assert await whatsapp.claim_stale(db, 30) == []  # another process asking gets nothing
+    await whatsapp.done(db, "wamid.L1")
+    assert await whatsapp.pending(db) == []

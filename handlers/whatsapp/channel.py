@@ -5,13 +5,15 @@ becomes a `ChannelRequest`, so replies, notices, reminders and broadcasts for Wh
 out through the bridge from the same flows, database and outbox. Started from post_init: the
 webhook listens on JAGA_WHATSAPP_LISTEN:JAGA_WHATSAPP_PORT at /whatsapp; each message Meta
 delivers is stored in the inbox before the 200 answer (a redelivery is dropped there), handled
-as an update in the person's order, then marked done; at start, messages stored but not yet
-handled (a crash) are handled first.
+as an update in the person's order, then marked done. A stored message is leased to the process
+that received it; one whose lease lapsed (its process died) is taken by one process, at start
+and by a sweep every half lease, so several processes may serve the webhook behind one URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -67,6 +69,7 @@ class WhatsAppChannel:
         self.app: JagaApplication | None = None
         self._sockets: list[socket.socket] = []
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     def wrap(self, telegram: BaseRequest) -> ChannelRequest:
         """The Bot's network: WhatsApp people's calls to the bridge, the rest to `telegram`."""
@@ -96,15 +99,38 @@ class WhatsAppChannel:
         url = self.settings.whatsapp_api_url
         self.bridge.attach(db, CloudApi(url, self._number, self._token, self.http))
         self.bridge.on_stop = self._tell_admins
-        for _message_id, _person, event in await store.pending(db):
-            self.dispatcher.submit([Incoming(**json.loads(event))])
+        await self._take_over()
+        self._sweeper = asyncio.create_task(self._sweep(), name="whatsapp-inbox-sweep")
         if self._sockets:
             self._server = make_server(make_app(self.config, self.dispatcher))
             self._server.add_sockets(self._sockets)
             log.info("event=whatsapp_listening port=%d path=/whatsapp", self.port)
 
+    async def _take_over(self) -> None:
+        """Handle the stored messages whose handler died (here before a restart, or in another
+        process): each is taken by one process once its lease lapsed."""
+        assert self.app is not None
+        lease = self.settings.inbox_lease_seconds
+        for _message_id, _person, event in await store.claim_stale(self.app.bot_data.db, lease):
+            self.dispatcher.submit([Incoming(**json.loads(event))])
+
+    async def _sweep(self) -> None:
+        """Look for abandoned messages every half lease, while the channel runs."""
+        interval = max(self.settings.inbox_lease_seconds / 2, 0.1)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._take_over()
+            except Exception:  # the database is briefly away: the next sweep tries again
+                log.exception("event=whatsapp_sweep_failed")
+
     async def stop(self) -> None:
         """Stop taking deliveries; let those being handled finish (bounded)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
@@ -127,7 +153,8 @@ class WhatsAppChannel:
             if isinstance(event, Incoming):
                 body = json.dumps(dataclasses.asdict(event))
                 person = whatsapp_person(event.wa_id)
-                if not await store.receive(db, event.message_id, person, body):
+                lease = self.settings.inbox_lease_seconds
+                if not await store.receive(db, event.message_id, person, body, lease):
                     continue
             new.append(event)
         return new

@@ -11,7 +11,8 @@ CREATE TABLE whatsapp_inbox (
     person      BIGINT NOT NULL,
     event       TEXT COLLATE "C",                  -- the incoming event (JSON); NULL once done
     received_at TEXT COLLATE "C" NOT NULL,
-    done_at     TEXT COLLATE "C"
+    lease_until TEXT COLLATE "C",                  -- the process handling it; another may take
+    done_at     TEXT COLLATE "C"                   -- it after
 );
 CREATE INDEX whatsapp_inbox_pending ON whatsapp_inbox(seq) WHERE done_at IS NULL;
 CREATE INDEX whatsapp_inbox_done ON whatsapp_inbox(done_at) WHERE done_at IS NOT NULL;

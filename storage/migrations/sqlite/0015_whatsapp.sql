@@ -11,6 +11,7 @@ CREATE TABLE whatsapp_inbox (
     person      INTEGER NOT NULL,
     event       TEXT,                  -- the incoming event (JSON); NULL once done
     received_at TEXT NOT NULL,
+    lease_until TEXT,                  -- the process handling it; another may take it after
     done_at     TEXT
 );
 CREATE INDEX whatsapp_inbox_pending ON whatsapp_inbox(seq) WHERE done_at IS NULL;
