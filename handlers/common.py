@@ -16,7 +16,9 @@ from telegram import (
 )
 from telegram.constants import CallbackQueryLimit, InlineKeyboardButtonLimit
 
+from bot.channels import is_whatsapp, wa_id_of
 from bot.context import JagaContext
+from bot.crypto import mask_phone
 from bot.i18n import Translator, translator
 from storage import users
 from storage.users import User
@@ -81,3 +83,10 @@ async def answer_button(query: CallbackQuery, text: str | None = None) -> None:
     await query.answer(
         text[: CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH] if text else None
     )
+
+
+def account_words(tr: Translator, person: int) -> str:
+    """A chat account as its owner knows it: a Telegram id, or a WhatsApp number (masked)."""
+    if is_whatsapp(person):
+        return tr.gettext("WhatsApp {number}").format(number=mask_phone(f"+{wa_id_of(person)}"))
+    return tr.gettext("ID Telegram {id}").format(id=person)

@@ -31,7 +31,7 @@ from bot.patterns import linear
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
 from bot.review import SOURCE_LABELS, region_name
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
-from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.common import Button, Turn, account_words, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
 from storage import membership as membership_store
 from storage import privacy, roles, users, whatsapp
@@ -48,7 +48,7 @@ FIELD_NAMES = {
     "mother_name": N_("nama ibu kandung"),
     "heir": N_("ahli waris"),
     "income": N_("penghasilan yang Anda sebutkan"),
-    "telegram": N_("tautan ke akun Telegram Anda dan kader Anda"),
+    "telegram": N_("tautan ke akun Telegram/WhatsApp Anda dan kader Anda"),
 }
 KEPT_NAMES = (
     N_("nomor pendaftaran dan status"),
@@ -78,7 +78,9 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     language = LANGUAGE_NAMES.get(turn.user.language or context.settings.language, "")
     parts = [
         _("Data Anda di Jaga Pekerja"),
-        _("Akun: ID Telegram {id}, bahasa {language}.").format(id=turn.id, language=language),
+        _("Akun: {account}, bahasa {language}.").format(
+            account=account_words(turn.tr, turn.id), language=language
+        ),
     ]
     buttons: list[list[Button]] = []
     if not rows and not linked:
@@ -99,7 +101,9 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     links = await _link_count(context, turn.id, rows)
     if links:
         parts.append(
-            _("Akun Telegram yang terhubung dengan data Anda: {count}.").format(count=links)
+            _("Akun Telegram/WhatsApp yang terhubung dengan data Anda: {count}.").format(
+                count=links
+            )
         )
         buttons.append([(_("Akun yang terhubung"), "DATA LINKS")])
     parts.append(
@@ -218,9 +222,9 @@ def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
             _("Persetujuan diberikan {date}").format(date=_stored_date(tr, row["consent_at"]))
         )
     if row.get("for_self") == 0:
-        who = _("kader desa (ID Telegram {id})").format(id=row["operator_id"])
+        who = _("kader desa ({account})").format(account=account_words(tr, row["operator_id"]))
     elif row.get("operator_id") == 0:
-        who = _("tidak lagi tertaut ke akun Telegram")
+        who = _("tidak lagi tertaut ke akun Telegram/WhatsApp")
     else:
         who = _("Anda sendiri")
     add(_("Didaftarkan oleh"), who)
@@ -439,15 +443,15 @@ async def _show_links(context: JagaContext, turn: Turn) -> None:
             if other == turn.id:
                 continue
             lines.append(
-                _("• ID Telegram {id}, sejak {date} (bukti: {proof})").format(
-                    id=other,
+                _("• {account}, sejak {date} (bukti: {proof})").format(
+                    account=account_words(turn.tr, other),
                     date=_stored_date(turn.tr, str(link["linked_at"])),
                     proof=_(PROOF_WORDS.get(str(link["proof"]), str(link["proof"]))),
                 )
             )
             buttons.append([(_("Hapus tautan {id}").format(id=other), f"DATA UNLINK {other}")])
     text = (
-        _("Akun Telegram lain yang terhubung dengan data Anda:") + "\n" + "\n".join(lines)
+        _("Akun Telegram/WhatsApp lain yang terhubung dengan data Anda:") + "\n" + "\n".join(lines)
         if lines
         else _("Tidak ada akun lain yang terhubung dengan data Anda.")
     )

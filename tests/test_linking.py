@@ -274,7 +274,7 @@ async def test_the_worker_sees_and_removes_a_link_in_data_saya(harness: Harness)
     await harness.send(A, "/data_saya")
     text = harness.text(A)
     assert len(text) <= 600
-    assert "Akun Telegram yang terhubung dengan data Anda: 1." in text
+    assert "Akun Telegram/WhatsApp yang terhubung dengan data Anda: 1." in text
     await harness.tap(A, "Akun yang terhubung")
     assert f"ID Telegram {B}" in harness.text(A)
     # B cannot remove someone else's link; A can remove B's.

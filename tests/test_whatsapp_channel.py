@@ -355,3 +355,12 @@ async def test_a_ktp_photo_sent_on_whatsapp_is_read_and_shown_for_confirming(
     assert "Benar" in person.labels()
     # Read once and forgotten: the bridge keeps no copy of the photo.
     assert person.whatsapp.bridge._media == {}
+
+
+async def test_data_saya_on_whatsapp_names_the_whatsapp_number_not_an_internal_id(
+    person: WhatsAppDriver,
+) -> None:
+    await person.say("/data_saya")
+    text = person.last_text()
+    assert "WhatsApp +62812" in text and WA_ID not in text  # the number, masked
+    assert "Telegram" not in text and str(person.person) not in text
