@@ -364,3 +364,34 @@ async def test_data_saya_on_whatsapp_names_the_whatsapp_number_not_an_internal_i
     text = person.last_text()
     assert "WhatsApp +62812" in text and WA_ID not in text  # the number, masked
     assert "Telegram" not in text and str(person.person) not in text
+
+
+async def test_the_phone_question_is_skipped_the_whatsapp_number_shown_and_changeable(
+    person: WhatsAppDriver, settings: Settings
+) -> None:
+    from bot.crypto import FieldCipher
+    from storage import registrations
+
+    await person.say("/daftar")
+    await person.say("setuju")
+    await person.press("Diri saya")
+    await person.say(nik_for("12.10.19"))
+    await person.say("budi santoso")
+    await person.press("Benar")
+    await person.say("siti aminah")
+    # No phone question: the number WhatsApp gives is taken and shown with the next question.
+    assert f"+{WA_ID} (nomor WhatsApp Anda)" in person.last_text()
+    assert "kabupaten" in person.last_text().lower()
+    row = await registrations.active_of(person.app.bot_data.db, person.person)
+    assert row is not None
+    assert FieldCipher(settings.key).decrypt(row["phone_enc"]) == f"+{WA_ID}"
+    for answer in ("labuhanbatu", "Panai Hilir", "Sei Berombang", "nelayan"):
+        await (person.say(answer) if answer.islower() else person.press(answer))
+    await person.press("Sampai Rp1.099")
+    await person.press("JKK + JKM:")
+    await person.press("Program")
+    await person.press("Lewati")
+    await person.press("Ubah no. HP")  # a change from the summary is asked, as on Telegram
+    assert "nomor HP" in person.last_text()
+    await person.say("0813 1111 2222")
+    assert "+6281311112222" in person.last_text()  # back at the summary, with the new number

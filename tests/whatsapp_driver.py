@@ -164,7 +164,10 @@ class WhatsAppDriver:
         raise AssertionError(f"{label!r} not found on any page")
 
     async def share_phone(self) -> None:
-        """Press the choice that gives the bot the person's own WhatsApp number."""
+        """Press the choice that gives the bot the person's own WhatsApp number, where the bot
+        asks for it; registering themselves, it is not asked: WhatsApp gives the number."""
+        if "nomor whatsapp anda" in self.last_text().lower():
+            return
         for payload in reversed(self.sent()):
             for choice_id, title in options_of(payload):
                 if await self._is_own_phone(choice_id):

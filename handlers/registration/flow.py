@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bot.access import access_of
+from bot.channels import is_whatsapp, wa_id_of
 from bot.context import JagaContext
 from bot.registration import Step, kabupaten_choices, next_step
 from handlers.common import Turn, say
@@ -29,6 +30,19 @@ async def advance(
     merged = {**r, **fields}
     scratch = json.loads(merged.get("scratch") or "{}")
     following = next_step(step, merged, scratch.get("fixing"))
+    if following == Step.PHONE and _number_known(turn, merged):
+        # WhatsApp gives the person's own number: taken, shown in this message, and changeable
+        # from the summary like any answer.
+        phone = f"+{wa_id_of(turn.id)}"
+        given = {
+            "phone_enc": context.cipher.encrypt(phone),
+            "phone_hash": context.cipher.lookup_hash("phone", phone),
+        }
+        fields.update(given)
+        merged.update(given)
+        shown = turn.gettext("Nomor HP: {phone} (nomor WhatsApp Anda)").format(phone=phone)
+        note = f"{note}\n\n{shown}" if note else shown
+        following = next_step(Step.PHONE, merged, scratch.get("fixing"))
     # Questions answered from a confirmed KTP photo are not asked again on the way forward.
     from_photo = set(scratch.get("ktp_done", ()))
     while following in from_photo and following != Step.SUMMARY and not merged.get("editing"):
@@ -44,6 +58,17 @@ async def advance(
     await registrations.update(context.db, r["id"], step=following, **fields)
     # What was just committed, so the next question needs no read-back.
     await ask_current(context, turn, {**merged, **fields, "step": following}, note)
+
+
+def _number_known(turn: Turn, r: dict[str, Any]) -> bool:
+    """Whether the phone question can be skipped: a WhatsApp person registering themselves,
+    for the first time (a change asked from the summary or by a reviewer is asked)."""
+    return bool(
+        is_whatsapp(turn.id)
+        and r.get("for_self")
+        and not r.get("editing")
+        and not r.get("phone_hash")
+    )
 
 
 async def own_area(
