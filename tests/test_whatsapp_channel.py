@@ -395,3 +395,15 @@ async def test_the_phone_question_is_skipped_the_whatsapp_number_shown_and_chang
     assert "nomor HP" in person.last_text()
     await person.say("0813 1111 2222")
     assert "+6281311112222" in person.last_text()  # back at the summary, with the new number
+
+
+async def test_a_sender_id_that_is_not_a_phone_number_is_dropped_not_an_error(
+    person: WhatsAppDriver,
+) -> None:
+    strange = [text_message("0" + "1" * 9, "halo"), text_message("9" * 20, "halo")]
+    answer = await post_signed(person.http, person.url, delivery(strange), APP_SECRET)
+    assert answer.status_code == 200  # an error would make Meta send it again and again
+    await person.whatsapp.dispatcher.join()
+    assert person.standin.sent == []
+    await person.say("halo")  # the webhook goes on serving
+    assert person.sent()

@@ -151,8 +151,12 @@ class WhatsAppChannel:
         new: list[Event] = []
         for event in events:
             if isinstance(event, Incoming):
+                try:
+                    person = whatsapp_person(event.wa_id)
+                except ValueError:  # not a phone number WhatsApp would give (E.164)
+                    log.warning("event=whatsapp_sender_refused reason=not_e164")
+                    continue
                 body = json.dumps(dataclasses.asdict(event))
-                person = whatsapp_person(event.wa_id)
                 lease = self.settings.inbox_lease_seconds
                 if not await store.receive(db, event.message_id, person, body, lease):
                     continue
