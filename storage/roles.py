@@ -47,6 +47,16 @@ async def revoke(db: Database, telegram_id: int, role: str, region_code: str | N
     return await db.execute(sql, params)
 
 
+async def lost(db: Database, telegram_id: int, role: str) -> bool:
+    """Whether the person held `role` once and holds it nowhere now (it was revoked)."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS held, COUNT(*) FILTER (WHERE revoked_at IS NULL) AS holds "
+        "FROM roles WHERE telegram_id = ? AND role = ?",
+        (telegram_id, role),
+    )
+    return row is not None and row["held"] > 0 and row["holds"] == 0
+
+
 async def held_by(db: Database, telegram_id: int) -> list[tuple[str, str]]:
     """The (role, region code) pairs a person holds now."""
     rows = await db.fetchall(

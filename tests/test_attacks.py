@@ -19,8 +19,10 @@ from bot.fakeapi import RecordingBotApi
 from bot.membership import MAX_CODES_PER_WORKER
 from bot.settings import Settings
 from jaga.app import build_application
-from storage import roles
+from storage import registrations, roles, users
+from storage import review as review_store
 from tests.conftest import Harness
+from tests.factories import submitted_registration
 from tests.test_cadres import DESA, REVIEWER, create_invite_link, make_reviewer, start_with
 from tests.test_linking import C as LINK_CADRE
 from tests.test_linking import notices, register_a_by_cadre, start_linking
@@ -69,6 +71,24 @@ async def test_a_revoked_cadre_cannot_rejoin_with_another_open_invite(harness: H
     await h.update(start_with(h, STRANGER, code, "Budi Santoso"))
     await h.tap(STRANGER, "Ya, benar")
     assert await _is_cadre(h, STRANGER)
+
+
+async def test_a_revoked_cadre_cannot_answer_a_fix_request_on_someone_they_registered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await roles.grant(h.db, CADRE, "cadre", DESA, "test")
+    r = await submitted_registration(
+        h.db, h.app.bot_data.cipher, operator_id=CADRE, for_self=False
+    )
+    await review_store.request_fix(h.db, r["id"], REVIEWER, ["name"], "nama salah ketik")
+    await roles.revoke(h.db, CADRE, "cadre", DESA)  # the official ends the role meanwhile
+    await h.press(CADRE, f"FIX {r['id']}")
+    assert "tidak lagi terdaftar sebagai kader" in h.text(CADRE)
+    after = await registrations.get(h.db, r["id"])
+    assert after is not None and after["step"] is None and not after["editing"]
+    user = await users.get_or_create(h.db, CADRE)
+    assert user.active_flow is None  # nothing they type now changes the worker's data
 
 
 async def test_an_invite_stops_working_when_its_reviewer_loses_the_role(harness: Harness) -> None:

@@ -13,7 +13,7 @@ from bot.registration import FIELDS, ORDER, STATUS_WORDS, Step, progress
 from handlers.common import Turn, answer_button, inline, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import FLOW, scratch_with
-from storage import registrations, review, users
+from storage import registrations, review, roles, users
 
 
 async def daftar(update: Update, context: JagaContext) -> None:
@@ -131,6 +131,19 @@ async def fix(update: Update, context: JagaContext) -> None:
     if r is None or request is None:
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
+    if turn.id != r["worker_telegram_id"] and not await _still_cadre_of(context, turn.id, r):
+        # A cadre whose role was revoked no longer changes the data of the people they
+        # registered; the district office sees the request on its desk.
+        await answer_button(query)
+        await say(
+            context,
+            turn.chat_id,
+            _(
+                "Anda tidak lagi terdaftar sebagai kader, jadi tidak bisa memperbaiki "
+                "pendaftaran ini. Petugas kabupaten akan menanganinya."
+            ),
+        )
+        return
     await answer_button(query)
     requested, note = request
     fields = sorted((f for f in requested if f in FIELDS), key=lambda f: ORDER.index(FIELDS[f][0]))
@@ -149,6 +162,14 @@ async def fix(update: Update, context: JagaContext) -> None:
         lines.append(_("Catatan petugas: {note}").format(note=note))
     await say(context, turn.chat_id, "\n".join(lines))
     await ask_current(context, turn)
+
+
+async def _still_cadre_of(context: JagaContext, telegram_id: int, r: dict[str, Any]) -> bool:
+    """False when the person registered someone else as a cadre and that role was revoked
+    since (anyone else who registered another person, such as a relative, keeps fixing it)."""
+    if r["for_self"]:
+        return True
+    return not await roles.lost(context.db, telegram_id, "cadre")
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
