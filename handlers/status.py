@@ -28,9 +28,11 @@ from bot import clock, contributions, membership, paying
 from bot.context import JagaContext
 from bot.i18n import N_, Translator, translator
 from bot.membership import Worker
-from bot.registration import check_phone
+from bot.registration import check_phone, is_help, looks_like_question
 from bot.review import SOURCE_LABELS
+from handlers import questions
 from handlers.common import Button, Keyboard, Turn, answer_button, inline, say
+from handlers.registration.common import MAX_MESSAGE, fit
 from storage import audit, roles, users
 from storage import membership as store
 from storage.db import Database
@@ -420,6 +422,23 @@ async def _ask_nik_for_kpj(context: JagaContext, turn: Turn, kpj: str) -> None:
     )
 
 
+def _answer_then_ask_nik(turn: Turn, text: str) -> str:
+    """A question asked where a NIK is awaited: its answer, then the NIK asked again, short."""
+    _ = turn.gettext
+    again = _("Untuk cek status, ketik NIK (16 angka), atau /batal.")
+    match = None if is_help(text) else questions.knowledge(turn.tr.language).answer(text)
+    if match is not None:
+        body = f"{match.topic.title}\n\n{match.topic.answer}"
+    elif is_help(text):
+        body = _("Saya perlu NIK orang yang statusnya ingin Anda lihat, seperti tertulis di KTP.")
+    else:
+        body = _(
+            "Maaf, pertanyaan itu belum bisa saya jawab di sini. Ketik /batal, lalu tulis lagi "
+            "pertanyaan Anda."
+        )
+    return fit(body, MAX_MESSAGE - len(again) - 2) + "\n\n" + again
+
+
 async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
     """A NIK: shows the details to an entitled account, the general state to anyone else; to
     link, asks for a proof."""
@@ -430,6 +449,9 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
         await _ask_nik_for_kpj(context, turn, kpj)
         return
     if nik is None:
+        if is_help(text) or (len(text.split()) >= 2 and looks_like_question(text)):
+            await say(context, turn.chat_id, _answer_then_ask_nik(turn, text))
+            return
         await say(
             context,
             turn.chat_id,

@@ -123,9 +123,15 @@ async def test_answer_to_a_worker_who_blocked_the_bot_is_kept(harness: Harness) 
     )
 
 
-async def test_message_inside_a_flow_is_not_treated_as_a_question(harness: Harness) -> None:
+async def test_a_question_where_a_nik_is_awaited_is_answered_and_the_nik_asked_again(
+    harness: Harness,
+) -> None:
     await harness.press(WORKER, "STS OTHER")
-    await harness.send(WORKER, "apa manfaat ikut bpjs ketenagakerjaan")
+    await harness.send(WORKER, "kalau meninggal dapat apa")
+    text = harness.text(WORKER)
+    assert "JKM" in text and "NIK harus" not in text
+    assert text.endswith("Untuk cek status, ketik NIK (16 angka), atau /batal.")
+    await harness.send(WORKER, "12345")  # not a question: what a NIK must look like
     assert "NIK harus 16 angka" in harness.text(WORKER)
 
 
