@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import broadcast, ocr, registration, report, sheet, whatsapp
 from bench import spans as bench_spans
-from bench.people import Lost, Pacer, Person, Tally, echo_person
+from bench.people import Measured, Pacer, Person, Tally, echo_person, offered_load, run_all
 from bench.process import BotProcess, bot_env, python, remove
 from bench.scripts import jaga_person, workload_name
 from bench.standin import StandIn
@@ -24,16 +24,9 @@ OUT = Path("bench/out")
 
 
 @dataclass
-class Phase:
+class Phase(Measured):
     """One measured run of people against one bot process."""
 
-    name: str
-    people: int
-    offered: str
-    seconds: float
-    tally: Tally
-    cpu_seconds: float
-    peak_rss_mb: float
     extra: dict[str, Any] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)  # Bot API calls made during the run
     window: tuple[float, float] = (0.0, 0.0)  # wall-clock start and end (time.time())
@@ -43,11 +36,6 @@ class Phase:
         """Bot API calls (getUpdates left out) per answered update."""
         sent = sum(n for method, n in self.calls.items() if method != "getUpdates")
         return sent / self.tally.answered if self.tally.answered else float("nan")
-
-    @property
-    def updates_per_second(self) -> float:
-        """Answered updates per wall-clock second."""
-        return self.tally.answered / self.seconds if self.seconds else 0.0
 
 
 Script = Callable[[Person], Awaitable[None]]
@@ -67,29 +55,15 @@ async def run_people(
     tally = Tally()
     pacer = Pacer(rate)
     people = [Person(standin, bot.state, first_id + i, tally, pacer) for i in range(count)]
-
-    async def one(person: Person) -> None:
-        try:
-            await script(person)
-            tally.finished += 1
-        except Lost as exc:
-            if len(tally.errors) < 5:
-                tally.errors.append(str(exc))
-        finally:
-            person.close()
-
     cpu = bot.cpu_seconds()
     calls = dict(bot.state.calls)
     started, wall = time.monotonic(), time.time()
-    await asyncio.gather(*(one(p) for p in people))
+    await run_all(people, script, tally)
     seconds = time.monotonic() - started
-    offered = "closed loop: each person acts on each answer at once"
-    if rate is not None:
-        offered = f"open loop: {rate:.0f} actions/s over all people"
     made = {m: n - calls.get(m, 0) for m, n in bot.state.calls.items() if n > calls.get(m, 0)}
     return Phase(
-        name, count, offered, seconds, tally, bot.cpu_seconds() - cpu, bot.peak_rss_mb(),
-        calls=made, window=(wall, time.time()),
+        name, count, offered_load(rate), seconds, tally, bot.cpu_seconds() - cpu,
+        bot.peak_rss_mb(), calls=made, window=(wall, time.time()),
     )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.standin import BotState, StandIn
@@ -17,52 +17,26 @@ from bench.standin import BotState, StandIn
 SECRET = "bench-secret-key-of-enough-length-0123456789"
 
 
-class BotProcess:
-    """A bot in a child process, pointed at the stand-in by JAGA_TELEGRAM_API_URL."""
+class ChildProcess:
+    """A bot the bench runs in a child process: started with its own settings, measured from
+    /proc, stopped as an operator stops it."""
 
-    def __init__(self, standin: StandIn, name: str, command: list[str], env: dict[str, str]):
-        self.standin = standin
-        self.name = name
-        self.command = command
-        self.env = env
+    def __init__(self) -> None:
         self.proc: asyncio.subprocess.Process | None = None
-        self.state: BotState | None = None
         self.startup_seconds = 0.0
 
-    async def start(
-        self,
-        token: str,
-        workdir: Path,
-        on_state: Callable[[BotState], None] | None = None,
-    ) -> BotState:
-        """Start it and wait until it polls for updates.
-
-        `on_state` sees the token's fresh stand-in state before the process starts, so that
-        nothing the bot sends early goes unobserved.
-        """
-        self.state = self.standin.add_bot(token)
-        if on_state is not None:
-            on_state(self.state)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
-        env.update(self.env)
-        env.update(
-            JAGA_TELEGRAM_TOKEN=token,
-            JAGA_TELEGRAM_API_URL=self.standin.api_url,
-            JAGA_SECRET_KEY=SECRET,
-            PYTHONPATH=str(Path.cwd()),
-        )
-        log = (workdir / f"{self.name}.log").open("wb")
-        started = time.monotonic()
+    async def _spawn(
+        self, command: Sequence[str], cwd: Path, log: Path, env: dict[str, str]
+    ) -> None:
+        """Start `command` in `cwd`, its output to `log`, with `env` over this environment
+        (whose own JAGA_* settings are left out)."""
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
+        environment.update(env)
+        out = log.open("wb")
         self.proc = await asyncio.create_subprocess_exec(
-            *self.command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+            *command, env=environment, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
         )
-        log.close()
-        while self.state.calls.get("getUpdates", 0) == 0:
-            if self.proc.returncode is not None or time.monotonic() - started > 120:
-                raise RuntimeError(f"{self.name} did not start: see {workdir / self.name}.log")
-            await asyncio.sleep(0.005)
-        self.startup_seconds = time.monotonic() - started
-        return self.state
+        out.close()
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process so far."""
@@ -96,6 +70,53 @@ class BotProcess:
         if self.proc.returncode is None:
             self.proc.kill()
         await self.proc.wait()
+
+
+class BotProcess(ChildProcess):
+    """A bot in a child process, pointed at the stand-in by JAGA_TELEGRAM_API_URL."""
+
+    def __init__(self, standin: StandIn, name: str, command: list[str], env: dict[str, str]):
+        super().__init__()
+        self.standin = standin
+        self.name = name
+        self.command = command
+        self.env = env
+        self.state: BotState | None = None
+
+    async def start(
+        self,
+        token: str,
+        workdir: Path,
+        on_state: Callable[[BotState], None] | None = None,
+    ) -> BotState:
+        """Start it and wait until it polls for updates.
+
+        `on_state` sees the token's fresh stand-in state before the process starts, so that
+        nothing the bot sends early goes unobserved.
+        """
+        self.state = self.standin.add_bot(token)
+        if on_state is not None:
+            on_state(self.state)
+        started = time.monotonic()
+        await self._spawn(
+            self.command,
+            workdir,
+            workdir / f"{self.name}.log",
+            {
+                **self.env,
+                "JAGA_TELEGRAM_TOKEN": token,
+                "JAGA_TELEGRAM_API_URL": self.standin.api_url,
+                "JAGA_SECRET_KEY": SECRET,
+                "PYTHONPATH": str(Path.cwd()),
+            },
+        )
+        assert self.proc is not None
+        while self.state.calls.get("getUpdates", 0) == 0:
+            if self.proc.returncode is not None or time.monotonic() - started > 120:
+                raise RuntimeError(f"{self.name} did not start: see {workdir / self.name}.log")
+            await asyncio.sleep(0.005)
+        self.startup_seconds = time.monotonic() - started
+        return self.state
 
 
 def bot_env(args: argparse.Namespace) -> dict[str, str]:

@@ -121,7 +121,7 @@ def render(results: dict[str, Any]) -> str:
         "Updates/s: answered updates over the run's wall time. CPU: the bot process's user + "
         "system time over the run, divided by its updates.",
         "",
-        "## Targets (design.md, Performance targets)",
+        "## Performance targets",
         "",
         "| figure | target | measured | |",
         "| --- | --- | --- | --- |",

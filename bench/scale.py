@@ -34,7 +34,6 @@ import resource
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench import broadcast
+from bench.http import KeepAliveClient, free_port
 from bench.people import Pacer, Person, Tally
 from bench.process import SECRET, BotProcess, python, remove
 from bench.registration import sends_summary
@@ -239,48 +239,13 @@ class LockSampler:
 # --- the processes and the balancer ------------------------------------------------------------
 
 
-class HookClient:
-    """Keep-alive HTTP/1.1 POSTs to one process's webhook (lighter than a general client)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+class HookClient(KeepAliveClient):
+    """Keep-alive POSTs of updates to one process's webhook, with Telegram's secret header."""
 
     async def post(self, body: bytes, wait: float = 10.0) -> int:
         """POST one update; the status code (an error raises)."""
-        if self._idle:
-            reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(HOST, self.port)
-        try:
-            writer.write(
-                b"POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                b"X-Telegram-Bot-Api-Secret-Token: %s\r\nContent-Length: %d\r\n\r\n%s"
-                % (HOOK_SECRET.encode(), len(body), body)
-            )
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), wait)
-            lines = head.decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ", 2)[1])
-            headers = {
-                k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
-            }
-            if length := int(headers.get("content-length", "0")):
-                await reader.readexactly(length)
-        except BaseException:
-            writer.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            writer.close()
-        else:
-            self._idle.append((reader, writer))
-        return status
-
-    def close(self) -> None:
-        """Close the idle connections."""
-        for _, writer in self._idle:
-            writer.close()
-        self._idle.clear()
+        header = b"X-Telegram-Bot-Api-Secret-Token: " + HOOK_SECRET.encode()
+        return await self.send(b"/hook", header, body, wait)
 
 
 class HookProcess(BotProcess):
@@ -299,36 +264,26 @@ class HookProcess(BotProcess):
     async def spawn(self, state: BotState, workdir: Path) -> None:
         """Start the process (the caller waits for its setWebhook)."""
         self.state = state
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
-        env.update(self.env)
-        env.update(
-            JAGA_TELEGRAM_TOKEN=TOKEN,
-            JAGA_TELEGRAM_API_URL=self.standin.api_url,
-            JAGA_SECRET_KEY=SECRET,
-            JAGA_WEBHOOK_SECRET=HOOK_SECRET,
-            JAGA_HEALTH_PORT="0",
-            PYTHONPATH=str(Path.cwd()),
+        await self._spawn(
+            self.command,
+            workdir,
+            workdir / f"{self.name}.log",
+            {
+                **self.env,
+                "JAGA_TELEGRAM_TOKEN": TOKEN,
+                "JAGA_TELEGRAM_API_URL": self.standin.api_url,
+                "JAGA_SECRET_KEY": SECRET,
+                "JAGA_WEBHOOK_SECRET": HOOK_SECRET,
+                "JAGA_HEALTH_PORT": "0",
+                "PYTHONPATH": str(Path.cwd()),
+            },
         )
-        log = (workdir / f"{self.name}.log").open("wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
 
     def cpu(self) -> float:
         """CPU so far (or at the kill)."""
         if self.cpu_at_kill is not None:
             return self.cpu_at_kill
         return self.cpu_seconds()
-
-
-def free_port() -> int:
-    """A port nothing listens on, on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def person_of(update: dict[str, Any]) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from importlib.util import find_spec
+from typing import Any
 
-from bench.people import Person, fingerprint
+from bench.people import Person, Reader, fingerprint
 
 
 def registration_available() -> bool:
@@ -44,10 +45,10 @@ async def menu_conversation(person: Person) -> None:
     await person.until(lambda m: "/bahasa" in m.text)
 
 
-async def ordered_burst(person: Person) -> None:
+async def ordered_burst(person: Reader[Any]) -> None:
     """Learn the answers to /start and /bantuan, then send both twice at once: order kept?"""
     await person.say("/start")
-    start = fingerprint((await person.until(lambda m: bool(m.buttons))).text)
+    start = fingerprint((await person.until(person.offers)).text)
     await person.say("/bantuan")
     help_ = fingerprint((await person.until(lambda m: "/bahasa" in m.text)).text)
     await person.burst(

@@ -113,15 +113,13 @@ class BotState:
         return next(self.message_ids.setdefault(chat_id, itertools.count(1)))
 
 
-class StandIn:
-    """The HTTP server and the Telegram side of every simulated person."""
+class LoopbackServer:
+    """An HTTP/1.1 server on 127.0.0.1 with keep-alive connections, every answer JSON: the
+    stand-ins of the Bot API (here) and of the WhatsApp Cloud API (bench/whatsapp.py)."""
 
-    def __init__(self, latency: float):
-        self.latency = latency
-        self.bots: dict[str, BotState] = {}
+    def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self.port = 0
-        self.requests = 0
         self._writers: set[asyncio.StreamWriter] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -138,6 +136,62 @@ class StandIn:
             for writer in list(self._writers):
                 writer.close()
             await self._server.wait_closed()
+            self._server = None
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    async def _handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        """One request's status and JSON answer."""
+        raise NotImplementedError
+
+    async def _connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._writers.add(writer)
+        try:
+            await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            return  # the stand-in is stopping
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                status, payload = await self._handle(method, path, headers, body)
+                writer.write(
+                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s"
+                    % (status, b"OK" if status == 200 else b"Error", len(payload), payload)
+                )
+                await writer.drain()
+        except ConnectionError:
+            return
+
+
+class StandIn(LoopbackServer):
+    """The HTTP server and the Telegram side of every simulated person."""
+
+    def __init__(self, latency: float):
+        super().__init__()
+        self.latency = latency
+        self.bots: dict[str, BotState] = {}
+        self.requests = 0
 
     @property
     def api_url(self) -> str:
@@ -202,42 +256,10 @@ class StandIn:
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    async def _connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._writers.add(writer)
-        try:
-            await self._serve(reader, writer)
-        except asyncio.CancelledError:
-            return  # the stand-in is stopping
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                status, payload = await self._call(path, headers.get("content-type", ""), body)
-                writer.write(
-                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n%s"
-                    % (status, b"OK" if status == 200 else b"Error", len(payload), payload)
-                )
-                await writer.drain()
-        except ConnectionError:
-            return
+    async def _handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        return await self._call(path, headers.get("content-type", ""), body)
 
     async def _call(self, path: str, content_type: str, body: bytes) -> tuple[int, bytes]:
         self.requests += 1

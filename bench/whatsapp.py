@@ -28,10 +28,7 @@ import asyncio
 import itertools
 import json
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,10 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.people import PATIENCE, Lost, Pacer, Tally, fingerprint
-from bench.process import SECRET
+from bench.http import KeepAliveClient, free_port
+from bench.people import PATIENCE, Lost, Measured, Pacer, Reader, Tally, offered_load, run_all
+from bench.process import SECRET, ChildProcess
 from bench.registration import KABUPATEN, MAX_TURNS, Identity
 from bench.report import percentile
+from bench.scripts import ordered_burst
+from bench.standin import LoopbackServer
 from bot.registration import children
 from handlers.whatsapp import render
 from handlers.whatsapp.standin import button_reply, delivery, list_reply, text_message
@@ -134,19 +134,17 @@ class Received:
 Listener = Callable[[Received], None]
 
 
-class CloudStandIn:
+class CloudStandIn(LoopbackServer):
     """The Cloud API's messages endpoint on 127.0.0.1: records, timestamps, tells, answers."""
 
     def __init__(self, latency: float, token: str = TOKEN, number_id: str = NUMBER_ID) -> None:
+        super().__init__()
         self.latency = latency
         self.token = token
         self.number_id = number_id
         self.listeners: dict[str, Listener] = {}
         self.received: list[tuple[str, Received]] = []  # (recipient, message), every one
         self.refused = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         self._ids = itertools.count(1)
 
     @property
@@ -154,51 +152,7 @@ class CloudStandIn:
         """What JAGA_WHATSAPP_API_URL points at."""
         return f"http://{HOST}:{self.port}"
 
-    async def start(self) -> None:
-        """Listen on a free port."""
-        self._server = await asyncio.start_server(self._connection, HOST, 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Close the server and every connection."""
-        if self._server is not None:
-            self._server.close()
-            for writer in list(self._writers):
-                writer.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                method, path = lines[0].split(" ")[:2]
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                status, answer = await self._call(method, path, headers, body)
-                writer.write(
-                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n%s"
-                    % (status, b"OK" if status == 200 else b"Error", len(answer), answer)
-                )
-                await writer.drain()
-        except (asyncio.CancelledError, ConnectionError):
-            return
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _call(
+    async def _handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, bytes]:
         arrived = time.monotonic()
@@ -233,59 +187,17 @@ def _error(code: int, message: str) -> bytes:
 # --- the webhook side ----------------------------------------------------------------------------
 
 
-class WebhookClient:
-    """Signed keep-alive POSTs to the bot's /whatsapp (lighter than a general HTTP client)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+class WebhookClient(KeepAliveClient):
+    """Signed keep-alive POSTs to the bot's /whatsapp."""
 
     async def post(self, body: Payload) -> int:
         """Deliver one webhook body as Meta does, signed; the status code."""
         raw = json.dumps(body).encode()
-        if self._idle:
-            reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(HOST, self.port)
-        try:
-            writer.write(
-                b"POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                b"X-Hub-Signature-256: %s\r\nContent-Length: %d\r\n\r\n%s"
-                % (signature(APP_SECRET, raw).encode(), len(raw), raw)
-            )
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), PATIENCE)
-            lines = head.decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ", 2)[1])
-            headers = {
-                k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
-            }
-            if length := int(headers.get("content-length", "0")):
-                await reader.readexactly(length)
-        except BaseException:
-            writer.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            writer.close()
-        else:
-            self._idle.append((reader, writer))
-        return status
-
-    def close(self) -> None:
-        """Close the idle connections."""
-        for _, writer in self._idle:
-            writer.close()
-        self._idle.clear()
+        header = b"X-Hub-Signature-256: " + signature(APP_SECRET, raw).encode()
+        return await self.send(b"/whatsapp", header, raw, PATIENCE)
 
 
-def free_port() -> int:
-    """A port nothing listens on now (the bot binds it a moment later)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class WhatsAppBot:
+class WhatsAppBot(ChildProcess):
     """`python -m jaga run` with only the WhatsApp channel, in a child process."""
 
     def __init__(
@@ -295,13 +207,12 @@ class WhatsAppBot:
         env: dict[str, str],
         command: tuple[str, ...] = ("-m", "jaga", "run"),  # e.g. under a profiler
     ) -> None:
+        super().__init__()
         self.standin = standin
         self.command = command
         self.folder = folder
         self.env = env
         self.port = free_port()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.startup_seconds = 0.0
 
     @property
     def database(self) -> Path:
@@ -315,29 +226,28 @@ class WhatsAppBot:
 
     async def start(self) -> None:
         """Start it and wait until its webhook answers Meta's verification."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JAGA_")}
-        env.update(self.env)
-        env.update(
-            JAGA_WHATSAPP_TOKEN=self.standin.token,
-            JAGA_WHATSAPP_PHONE_NUMBER_ID=self.standin.number_id,
-            JAGA_WHATSAPP_APP_SECRET=APP_SECRET,
-            JAGA_WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
-            JAGA_WHATSAPP_API_URL=self.standin.api_url,
-            JAGA_WHATSAPP_LISTEN=HOST,
-            JAGA_WHATSAPP_PORT=str(self.port),
-            JAGA_HEALTH_PORT="0",
-            JAGA_DB=str(self.database),
-            JAGA_SECRET_KEY=SECRET,
-            JAGA_REGION="12",
-            PYTHONPATH=str(ROOT),
-        )
-        log = self.log.open("wb")
         started = time.monotonic()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, *self.command,
-            env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        log.close()
+        await self._spawn(
+            (sys.executable, *self.command),
+            self.folder,
+            self.log,
+            {
+                **self.env,
+                "JAGA_WHATSAPP_TOKEN": self.standin.token,
+                "JAGA_WHATSAPP_PHONE_NUMBER_ID": self.standin.number_id,
+                "JAGA_WHATSAPP_APP_SECRET": APP_SECRET,
+                "JAGA_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+                "JAGA_WHATSAPP_API_URL": self.standin.api_url,
+                "JAGA_WHATSAPP_LISTEN": HOST,
+                "JAGA_WHATSAPP_PORT": str(self.port),
+                "JAGA_HEALTH_PORT": "0",
+                "JAGA_DB": str(self.database),
+                "JAGA_SECRET_KEY": SECRET,
+                "JAGA_REGION": "12",
+                "PYTHONPATH": str(ROOT),
+            },
+        )
+        assert self.proc is not None
         while not await self._verified():
             if self.proc.returncode is not None or time.monotonic() - started > 120:
                 raise RuntimeError(f"the WhatsApp bot did not start: see {self.log}")
@@ -360,108 +270,47 @@ class WhatsAppBot:
         finally:
             writer.close()
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far."""
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss_mb(self) -> float:
-        """The process's peak resident set (VmHWM)."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    async def stop(self) -> int:
-        """SIGINT, as Ctrl-C; killed if it does not end in 30 s."""
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 30)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        return self.proc.returncode or 0
-
 
 # --- people -------------------------------------------------------------------------------------
 
 
-class WaPerson:
+class WaPerson(Reader[Received]):
     """One WhatsApp user: acts through the webhook, then reads until the answer it needs."""
 
     def __init__(
         self, standin: CloudStandIn, client: WebhookClient, number: int, tally: Tally, pacer: Pacer
     ) -> None:
+        super().__init__(tally, pacer)
         self.standin = standin
         self.client = client
         self.wa_id = str(FIRST_WA_ID + number)
         self.name = f"Pekerja {number}"
-        self.tally = tally
-        self.pacer = pacer
-        self.inbox: asyncio.Queue[Received] = asyncio.Queue()
-        self.seen: list[Received] = []  # every message of the current turn
-        self.last_prompt: Received | None = None  # the last message with options
         standin.listeners[self.wa_id] = self.inbox.put_nowait
+
+    @property
+    def who(self) -> str:
+        """The person, as error reports name them."""
+        return self.wa_id
 
     def close(self) -> None:
         """Stop listening."""
         self.standin.listeners.pop(self.wa_id, None)
+
+    def offers(self, message: Received) -> bool:
+        """Whether the message has buttons or list rows."""
+        return bool(message.options)
 
     async def _deliver(self, message: Payload) -> None:
         status = await self.client.post(delivery([message], names={self.wa_id: self.name}))
         if status != 200:
             raise Lost(f"{self.wa_id}: the webhook answered {status}")
 
-    async def _act(self, message: Payload) -> None:
-        await self.pacer.wait()
-        while not self.inbox.empty():  # a message the last turn did not wait for
-            self.inbox.get_nowait()
-            self.tally.duplicated += 1
-        self.seen = []
-        started = time.monotonic()
-        await self._deliver(message)
-        self.tally.actions += 1
-        first = await self._next()
-        self.tally.answered += 1
-        self.tally.latencies.append(first.at - started)
-        self.tally.prompt_latencies.append(first.at - started)
-
-    async def _next(self) -> Received:
-        try:
-            message = await asyncio.wait_for(self.inbox.get(), PATIENCE)
-        except TimeoutError:
-            self.tally.lost += 1
-            raise Lost(f"{self.wa_id}: no answer after {self.seen_texts()}") from None
-        self.seen.append(message)
-        if message.options:
-            self.last_prompt = message
-        return message
-
-    def seen_texts(self) -> list[str]:
-        """The first line of each message of this turn (for error reports)."""
-        return [m.text.split("\n", 1)[0][:60] for m in self.seen]
-
-    async def until(self, wanted: Callable[[Received], bool]) -> Received:
-        """Read this turn's messages until one is what the person waits for."""
-        for message in self.seen:
-            if wanted(message):
-                return message
-        while True:
-            message = await self._next()
-            if wanted(message):
-                return message
-
-    async def say(self, text: str) -> None:
-        """Type and send text."""
-        await self._act(text_message(self.wa_id, text))
+    async def _send_text(self, text: str) -> None:
+        await self._deliver(text_message(self.wa_id, text))
 
     async def _reply(self, prompt: Received, choice_id: str, title: str) -> None:
         make = list_reply if prompt.is_list else button_reply
-        await self._act(make(self.wa_id, choice_id, title))
+        await self._act(lambda: self._deliver(make(self.wa_id, choice_id, title)))
 
     async def press(self, label: str) -> None:
         """Press the button or list row with this label (case aside), turning pages to it."""
@@ -479,25 +328,6 @@ class WaPerson:
             await self._reply(prompt, *page)
             await self.until(lambda m: bool(m.options))
         raise Lost(f"{self.wa_id}: {label!r} not found on any page")
-
-    async def burst(self, texts: list[str], expected: list[str], quiet: float) -> None:
-        """Send several texts at once; their answers must come one each, in the sent order."""
-        await self.pacer.wait()
-        self.seen = []
-        started = time.monotonic()
-        for text in texts:
-            await self._deliver(text_message(self.wa_id, text))
-        self.tally.actions += len(texts)
-        got: list[Received] = []
-        for _ in expected:
-            got.append(await self._next())
-            self.tally.answered += 1
-        self.tally.latencies.append(got[0].at - started)
-        self.tally.prompt_latencies.append(got[0].at - started)
-        await asyncio.sleep(quiet)  # anything more is a duplicate
-        self.tally.duplicated += self.inbox.qsize()
-        if [fingerprint(m.text) for m in got] != expected:
-            self.tally.out_of_order += 1
 
 
 Action = Callable[[], Awaitable[None]]
@@ -570,17 +400,6 @@ async def register(person: WaPerson) -> None:
     raise Lost(f"{person.wa_id}: no reference number after {MAX_TURNS} answers")
 
 
-async def ordered_burst(person: WaPerson) -> None:
-    """Learn the answers to /start and /bantuan, then send both twice at once: order kept?"""
-    await person.say("/start")
-    start = fingerprint((await person.until(lambda m: bool(m.options))).text)
-    await person.say("/bantuan")
-    help_ = fingerprint((await person.until(lambda m: "/bahasa" in m.text)).text)
-    await person.burst(
-        ["/bantuan", "/start", "/bantuan", "/start"], [help_, start, help_, start], quiet=0.3
-    )
-
-
 async def whatsapp_person(person: WaPerson) -> None:
     """A full registration, then the ordered burst."""
     await register(person)
@@ -591,24 +410,11 @@ async def whatsapp_person(person: WaPerson) -> None:
 
 
 @dataclass
-class WaPhase:
-    """One measured run of WhatsApp people against the bot (the attributes bench/report.py
-    reads from a Telegram phase)."""
+class WaPhase(Measured):
+    """One measured run of WhatsApp people against the bot (its updates are the answered acts)."""
 
-    name: str
-    people: int
-    offered: str
-    seconds: float
-    tally: Tally
-    cpu_seconds: float
-    peak_rss_mb: float
     messages: int  # Cloud API messages the bot sent during the run
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def updates_per_second(self) -> float:
-        """Answered acts per wall-clock second."""
-        return self.tally.answered / self.seconds if self.seconds else 0.0
 
     def summary(self) -> dict[str, Any]:
         """The figures, for JSON and the report."""
@@ -658,27 +464,13 @@ async def run_people(
     tally = Tally()
     pacer = Pacer(rate)
     people = [WaPerson(standin, client, first + i, tally, pacer) for i in range(count)]
-
-    async def one(person: WaPerson) -> None:
-        try:
-            await script(person)
-            tally.finished += 1
-        except Lost as exc:
-            if len(tally.errors) < 5:
-                tally.errors.append(str(exc))
-        finally:
-            person.close()
-
     cpu, sent = bot.cpu_seconds(), len(standin.received)
     started = time.monotonic()
-    await asyncio.gather(*(one(p) for p in people))
+    await run_all(people, script, tally)
     seconds = time.monotonic() - started
-    offered = "closed loop: each person acts on each answer at once"
-    if rate is not None:
-        offered = f"open loop: {rate:.0f} actions/s over all people"
     return WaPhase(
-        name, count, offered, seconds, tally, bot.cpu_seconds() - cpu, bot.peak_rss_mb(),
-        len(standin.received) - sent,
+        name, count, offered_load(rate), seconds, tally, bot.cpu_seconds() - cpu,
+        bot.peak_rss_mb(), len(standin.received) - sent,
     )  # fmt: skip
 
 
