@@ -36,7 +36,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.channels import ChannelStopped, is_whatsapp, wa_id_of, whatsapp_person
 from bot.http import AiohttpRequest
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.patterns import linear
 from bot.prompts import Choice, Prompt
 from handlers.whatsapp import render
@@ -52,6 +52,7 @@ from handlers.whatsapp.client import (
 )
 from handlers.whatsapp.webhook import Incoming, StatusEvent
 from storage import outbox as outbox_store
+from storage import users
 from storage import whatsapp as store
 from storage.db import Database
 
@@ -71,8 +72,9 @@ _CHOICE = linear(r"m([0-9]{1,18})\.([0-9]{1,3})")
 _QUERY = linear(r"wa:([0-9]{17})")  # a callback query id the bridge made: wa:<person id>
 
 # What a choice stands for: a button's callback data, a reply-keyboard label typed, the
-# person's own number shared.
-CALLBACK, TYPED, OWN_PHONE = "c", "t", "p"
+# person's own number shared, a command typed (its data).
+CALLBACK, TYPED, OWN_PHONE, COMMAND = "c", "t", "p", "k"
+MENU_COMMAND = "/start"  # where a notice that stands alone leads
 
 Notify = Callable[[str], Awaitable[None]]
 
@@ -99,6 +101,9 @@ class WhatsAppBridge:
         self._media: OrderedDict[str, bytes] = OrderedDict()
         # The last list each person saw, to show another page of it: (message id, prompt).
         self._lists: OrderedDict[int, tuple[int, Prompt]] = OrderedDict()
+        # Short notices of a press (Telegram shows them over the chat, for a moment), kept to
+        # open the turn's next message, or sent alone with a way on when the turn sends none.
+        self._notices: dict[int, list[str]] = {}
         self._ids = itertools.count(int(time.time() * 1000) % 2**31)
         # Ids of sent messages nothing refers back to, far above the stored ones.
         self._plain_ids = itertools.count(PLAIN_IDS + int(time.time() * 1000) % 2**31)
@@ -144,7 +149,8 @@ class WhatsAppBridge:
             text = params.get("text")
             match = _QUERY.fullmatch(str(params.get("callback_query_id")))
             if isinstance(text, str) and text.strip() and match is not None:
-                await self.send(int(match.group(1)), text, None)  # no toasts on WhatsApp
+                # No toasts on WhatsApp: the notice opens the turn's next message instead.
+                self._notices.setdefault(int(match.group(1)), []).append(text.strip())
             return True
         chat = int(params["chat_id"])
         if method in ("sendMessage", "editMessageText"):
@@ -171,16 +177,34 @@ class WhatsAppBridge:
         """Send `text` with the choices of `markup` to a WhatsApp person; the message id."""
         if self.stopped:
             raise ChannelStopped("whatsapp")
-        to = wa_id_of(person)
         choices, links = _choices(markup)
-        body = "\n\n".join(part for part in (text.strip(), *links) if part)
         kind = str((params or {}).get("jaga_kind") or "")
+        notices = [] if kind else self._notices.pop(person, [])
+        body = "\n\n".join(part for part in (*notices, text.strip(), *links) if part)
+        return await self._send(person, body, choices, kind)
+
+    async def end_turn(self, person: int) -> None:
+        """After a message was handled: a notice no message took is sent with a way on."""
+        notices = self._notices.pop(person, [])
+        if notices:
+            label = (await self._translator(person)).gettext("Menu utama")
+            await self._send(person, "\n\n".join(notices), [(COMMAND, label, MENU_COMMAND)], "")
+
+    async def _send(
+        self, person: int, body: str, choices: list[tuple[str, str, str]], kind: str
+    ) -> int:
+        """Send `body` with `choices` ((kind, label, data) each); the message id."""
+        if self.stopped:
+            raise ChannelStopped("whatsapp")
+        to = wa_id_of(person)
         if choices or kind:  # a press must find its choices, a delivery report its outbox row
             message_id = await store.record_message(self.db, person, json.dumps(choices))
         else:  # nothing will refer back to it: no row to write
             message_id = next(self._plain_ids)
+        # The words the channel adds ("Choose", "Next ›") in the person's language.
+        tr = await self._translator(person) if choices or not body else translator(self.language)
         prompt = Prompt(
-            body or translator(self.language).gettext("Silakan pilih."),
+            body or tr.gettext("Silakan pilih."),
             [Choice(f"m{message_id}.{n}", label) for n, (_, label, _) in enumerate(choices)],
         )
         if not await self._window_open(person):
@@ -191,7 +215,6 @@ class WhatsAppBridge:
             self._lists.move_to_end(person)
             while len(self._lists) > LISTS_KEPT:
                 self._lists.popitem(last=False)
-        tr = translator(self.language)
         try:
             wamids = await self._post(render.render(prompt, to, tr))
         except ReEngagementRequired:
@@ -201,6 +224,10 @@ class WhatsAppBridge:
         if wamids and kind:  # delivery reports are kept for the outbox's messages
             await store.set_wamid(self.db, message_id, wamids[-1])
         return message_id
+
+    async def _translator(self, person: int) -> Translator:
+        """The person's language (the one they chose), else the channel's."""
+        return translator(await users.language_of(self.db, person) or self.language)
 
     async def _window_open(self, person: int) -> bool:
         last = await store.last_inbound(self.db, person)
@@ -283,11 +310,7 @@ class WhatsAppBridge:
         fields: dict[str, Any]
         match event.kind:
             case "text":
-                text = event.text or ""
-                fields = {"text": text}
-                if text.startswith("/") and text.split():
-                    length = len(text.split()[0])
-                    fields["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+                fields = _typed(event.text or "")
             case "choice":
                 return await self._press(event, person, user, bot)
             case "photo":
@@ -326,7 +349,7 @@ class WhatsAppBridge:
         if page is not None:
             shown = self._lists.get(person)
             if shown is not None:
-                tr = translator(self.language)
+                tr = await self._translator(person)
                 await self._post(render.render(shown[1], event.wa_id, tr, page))
                 return None
             return self._message_update(bot, person, user, {"text": event.text or ""})
@@ -342,6 +365,8 @@ class WhatsAppBridge:
         kind, label, data = choices[index]
         if kind == TYPED:
             return self._message_update(bot, person, user, {"text": label})
+        if kind == COMMAND:
+            return self._message_update(bot, person, user, _typed(data))
         if kind == OWN_PHONE:
             contact = {"phone_number": f"+{event.wa_id}", "first_name": user["first_name"],
                        "user_id": person}  # fmt: skip
@@ -412,6 +437,15 @@ _STICKER = {
     "is_video": False,
     "type": "regular",
 }
+
+
+def _typed(text: str) -> dict[str, Any]:
+    """A typed text as a message's fields: a leading /command marked as Telegram marks it."""
+    fields: dict[str, Any] = {"text": text}
+    if text.startswith("/") and text.split():
+        length = len(text.split()[0])
+        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return fields
 
 
 def _message(chat: int, message_id: int, text: str) -> dict[str, Any]:

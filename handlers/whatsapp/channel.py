@@ -173,7 +173,10 @@ class WhatsAppChannel:
         try:
             update = await self.bridge.update_for(event, app.bot)
             if update is not None:
-                await app.update_processor.process_update(update, app.process_update(update))
+                try:
+                    await app.update_processor.process_update(update, app.process_update(update))
+                finally:
+                    await self.bridge.end_turn(whatsapp_person(event.wa_id))
         finally:
             await store.done(app.bot_data.db, event.message_id)
 

@@ -1,8 +1,9 @@
 """A channel-neutral `Prompt` as WhatsApp Cloud API messages.
 
 No choices: a text message (or a location request when the prompt asks for one). One to three
-choices: reply buttons. Four to ten: a list. More than ten: a list in pages, with "next" and
-"previous" rows whose ids are `page:<n>`; when one of those comes back, the channel renders the
+choices whose labels fit a button whole: reply buttons. Four to ten, or labels a button would
+cut: a list. More than ten: a list in pages, with "next" and "previous" rows whose ids are
+`page:<n>`; when one of those comes back, the channel renders the
 same prompt again at that page (`page_of`). Ids go through `bot.prompts.parse_choice_id`, the one
 check on choice ids, and `page:` ids are reserved for paging.
 
@@ -56,15 +57,33 @@ def page_of(choice_id: str | None) -> int | None:
 
 
 def shorten(text: str, limit: int) -> str:
-    """`text` on one line within `limit` characters, cut at a word where that keeps most of it."""
-    line = " ".join(text.split())
+    """`text` on one line within `limit` characters, cut at a word where that keeps most of it.
+
+    A range written with spaces around its dash ("Rp1.100.000 – Rp1.299.000") first loses those
+    spaces, so that it still fits whole; a number is never cut in the middle.
+    """
+    line = fitted(text, limit)
     if len(line) <= limit:
         return line
     cut = line[: limit - len(ELLIPSIS)]
-    space = cut.rfind(" ")
-    if space >= (limit * 2) // 3:
+    space = max(cut.rfind(" "), cut.rfind("/"))
+    # A number cut short reads as another number ("Rp1.099…"): it goes whole.
+    in_number = line[len(cut)].isdigit() and bool(cut) and cut[-1] in "0123456789.,"
+    if (in_number and space > 0) or (
+        line[len(cut)] not in " /," and space >= (limit * 2) // 3  # not at a word's end yet
+    ):
         cut = cut[:space]
-    return cut.rstrip(" ,.;:-") + ELLIPSIS
+    return cut.rstrip(" ,.;:-/") + ELLIPSIS
+
+
+def fitted(text: str, limit: int) -> str:
+    """`text` on one line, its dashes drawn closer when that makes it fit within `limit`."""
+    line = " ".join(text.split())
+    if len(line) > limit:
+        closer = line.replace(" – ", "–").replace(" - ", "-")
+        if len(closer) <= limit:
+            return closer
+    return line
 
 
 def page_bounds(count: int) -> list[tuple[int, int]]:
@@ -134,8 +153,12 @@ def _location_request(to: str, body: str) -> Payload:
 
 
 def _buttons(choices: Sequence[Choice]) -> list[Payload] | None:
-    """Reply buttons, or None when shortened titles would look alike (a list shows more)."""
-    titles = [shorten(c.label, BUTTON_TITLE) for c in choices]
+    """Reply buttons, or None when a label does not fit a button's title whole: a list row
+    shows the whole label under its title, where a cut button would hide a price, a number or
+    the word that tells the choices apart ("JKK + JKM + JHT…", "Iuran dibayar…")."""
+    titles = [fitted(c.label, BUTTON_TITLE) for c in choices]
+    if any(len(t) > BUTTON_TITLE for t in titles):
+        return None
     if len({t.casefold() for t in titles}) != len(titles):
         return None
     return [
@@ -146,7 +169,7 @@ def _buttons(choices: Sequence[Choice]) -> list[Payload] | None:
 
 def _row(row_id: str, label: str, description: str | None) -> Payload:
     title = shorten(label, ROW_TITLE)
-    if description is None and title != " ".join(label.split()):
+    if description is None and title != fitted(label, ROW_TITLE):
         description = label  # the whole label under a shortened title
     row: Payload = {"id": row_id, "title": title}
     if description is not None and description.strip():
