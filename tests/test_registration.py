@@ -361,11 +361,11 @@ async def test_stale_buttons_are_refused_and_the_question_repeated(harness: Harn
 async def test_consent_refusal_and_explanation(harness: Harness) -> None:
     h = harness
     await h.send(WORKER, "/daftar")
-    await h.tap(WORKER, "Kenapa data saya diminta?")
+    await h.tap(WORKER, "Kenapa data diminta?")
     explanation = h.text(WORKER)  # the answer and the question again, short, in one message
     assert explanation.startswith("Kenapa data ini diminta?")
     assert explanation.endswith("Apakah Anda setuju data tadi dipakai untuk pendaftaran ini?")
-    assert h.labels(WORKER) == ["Setuju", "Kenapa data saya diminta?", "Tidak"]
+    assert h.labels(WORKER) == ["Setuju", "Kenapa data diminta?", "Tidak"]
     await h.tap(WORKER, "Tidak")
     assert h.text(WORKER).startswith("Baik, tidak apa-apa. Tidak ada data yang disimpan.")
     assert await h.db.fetchval("SELECT count(*) FROM registrations") == 0

@@ -121,7 +121,7 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         )
         rows = [
             [(_("Setuju"), reg_data(step, "yes"))],
-            [(_("Kenapa data saya diminta?"), reg_data(step, "why"))],
+            [(_("Kenapa data diminta?"), reg_data(step, "why"))],
             [(_("Tidak"), reg_data(step, "no"))],
         ]
         return text, inline(rows)
