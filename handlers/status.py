@@ -261,7 +261,7 @@ async def status(update: Update, context: JagaContext) -> None:
     worker = await membership.worker_of(context.db, turn.id)
     if worker is None:
         text = _(
-            "Akun Telegram ini belum terhubung dengan data pekerja.\n\n"
+            "Akun ini belum terhubung dengan data pekerja.\n\n"
             "Bila Anda sudah terdaftar (sendiri, lewat kader atau Pemda), hubungkan akun ini "
             "dengan data Anda. Ini cukup dilakukan sekali."
         )
@@ -636,7 +636,7 @@ async def _linked(context: JagaContext, turn: Turn, worker: Worker, proof: str) 
         context,
         turn.chat_id,
         _(
-            "Akun Telegram ini sekarang terhubung dengan data Anda. Ketik /status untuk melihat "
+            "Akun ini sekarang terhubung dengan data Anda. Ketik /status untuk melihat "
             "status, atau /klaim untuk klaim."
         ),
         ReplyKeyboardRemove(),
@@ -678,7 +678,7 @@ async def link_notices(
             (
                 person,
                 tr.gettext(
-                    "Akun Telegram lain baru saja dihubungkan dengan data BPJS Ketenagakerjaan "
+                    "Akun lain baru saja dihubungkan dengan data BPJS Ketenagakerjaan "
                     "Anda dan sekarang bisa melihat status dan klaim Anda. Bila itu bukan Anda "
                     "atau keluarga Anda, hapus tautannya lewat /data_saya."
                 ),
@@ -690,7 +690,7 @@ async def link_notices(
             (
                 cadre,
                 tr.gettext(
-                    "Akun Telegram lain baru saja dihubungkan dengan data {who}, pekerja yang "
+                    "Akun lain baru saja dihubungkan dengan data {who}, pekerja yang "
                     "Anda daftarkan. Bila ini mencurigakan, beri tahu pekerja itu."
                 ).format(who=_who(worker)),
             )
@@ -755,7 +755,7 @@ async def _request_code(context: JagaContext, turn: Turn, worker: Worker, nik: s
         out = []
         for person, tr in texts.items():
             text = tr.gettext(
-                "Seseorang meminta akun Telegram-nya dihubungkan dengan data {who}. Setujui "
+                "Seseorang meminta akunnya dihubungkan dengan data {who}. Setujui "
                 "hanya bila Anda bertemu atau menelepon {who} dan ia sendiri menyebutkan kode "
                 "dari HP-nya. Setelah menekan Setujui, Anda diminta mengetik kode itu."
             ).format(who=who)
@@ -896,7 +896,7 @@ async def _code(context: JagaContext, turn: Turn, state: dict[str, Any], text: s
         (
             asker,
             tr.gettext(
-                "Akun Telegram ini sekarang terhubung dengan data Anda. Ketik /status untuk "
+                "Akun ini sekarang terhubung dengan data Anda. Ketik /status untuk "
                 "melihat status, atau /klaim untuk klaim."
             ),
         )

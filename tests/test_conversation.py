@@ -450,3 +450,17 @@ async def test_a_job_typed_in_more_words_picks_its_button(harness: Harness) -> N
     await h.send(WORKER, "tukang kayu")  # not on the buttons: Lainnya, with its name
     row = await row_of(h, WORKER)
     assert (row["occupation"], row["occupation_other"]) == ("lainnya", "tukang kayu")
+
+
+async def test_an_answer_given_mid_registration_does_not_point_at_buttons_it_does_not_show(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.send(WORKER, "/daftar")
+    await h.tap(WORKER, "Setuju")
+    await h.tap(WORKER, "Diri saya sendiri")
+    for question in ("jht bisa diambil kapan?", "kalau kecelakaan kerja gmn cara klaim nya?"):
+        [call] = await h.send(WORKER, question)
+        assert "tombol di bawah" not in call.text, call.text
+        assert call.text.endswith("\n\nKetik NIK Anda (16 angka, ada di KTP).")
+    assert "2×24 jam" in call.text  # what the cut sentence said before its pointer is kept

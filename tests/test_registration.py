@@ -236,7 +236,9 @@ async def test_wrong_birth_date_is_asked_with_buttons_and_flagged(harness: Harne
     assert h.labels(WORKER)[-1] == "28"  # 1981 was not a leap year
     calls = await h.press(WORKER, "REG birth_d 30")
     sent = [c.text for c in calls if c.method == "sendMessage"]
-    assert sent == ["Tanggal itu tidak ada. Silakan pilih lagi.\n\nPilih tanggal lahir."]
+    assert sent == [
+        "Tanggal itu tidak ada. Silakan pilih lagi.\n\nPilih tanggal lahir, atau ketik angkanya."
+    ]
     await h.tap(WORKER, "28")
     await h.tap(WORKER, "Perempuan")
     row = await row_of(h, WORKER)

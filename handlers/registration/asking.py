@@ -174,15 +174,17 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             [[(_("Benar"), reg_data(step, "yes")), (_("Salah"), reg_data(step, "no"))]]
         )
     if step == Step.BIRTH_YEAR:
-        return _("Pilih tahun lahir."), inline(year_rows(turn, scratch.get("decade")))
+        return _("Pilih tahun lahir, atau ketik angkanya."), inline(
+            year_rows(turn, scratch.get("decade"))
+        )
     if step == Step.BIRTH_MONTH:
         buttons = [(_(m), reg_data(step, str(i))) for i, m in enumerate(MONTHS, start=1)]
-        return _("Pilih bulan lahir."), inline(columns(buttons, 3))
+        return _("Pilih bulan lahir, atau ketik angkanya."), inline(columns(buttons, 3))
     if step == Step.BIRTH_DAY:
         year, month = scratch["birth_year"], scratch["birth_month"]
         days = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
         buttons = [(str(d), reg_data(step, str(d))) for d in range(1, days + 1)]
-        return _("Pilih tanggal lahir."), inline(columns(buttons, 7))
+        return _("Pilih tanggal lahir, atau ketik angkanya."), inline(columns(buttons, 7))
     if step == Step.SEX:
         rows = [[(_("Laki-laki"), reg_data(step, "L")), (_("Perempuan"), reg_data(step, "P"))]]
         return _("Pilih jenis kelamin."), inline(rows)

@@ -323,6 +323,38 @@ async def _answer_question(context: JagaContext, turn: Turn, r: dict[str, Any], 
     await say(context, turn.chat_id, fit(body, room) + "\n\n" + short, keyboard)
 
 
+# How the knowledge base's answers point at their topic buttons, which a registration question
+# does not show (its own choices take their place).
+_BUTTON_HINTS = ("tombol di bawah", "button below")
+
+
+def _without_button_hints(answer: str) -> str:
+    """The answer without what points at topic buttons not shown here: the pointing clause cut
+    off its sentence, or the sentence dropped when nothing else is left of it."""
+    lines = []
+    for line in answer.split("\n"):
+        if not line.strip():
+            lines.append(line)
+            continue
+        sentences = []
+        for sentence in line.split(". "):
+            low = sentence.lower()
+            hits = [low.find(hint) for hint in _BUTTON_HINTS if hint in low]
+            if not hits:
+                sentences.append(sentence)
+                continue
+            head = sentence[: min(hits)]
+            cut = max(head.rfind(";"), head.rfind(","), head.rfind(":"))
+            if cut > 0 and len(head[:cut].split()) >= 4:  # "Cara mencairkan:" alone says nothing
+                sentences.append(head[:cut].rstrip())
+        text = ". ".join(sentences).rstrip()
+        if text and text != line.rstrip() and not text.endswith((".", "?", "!")):
+            text += "."  # a clause was cut off: the sentence still ends
+        if text:
+            lines.append(text)
+    return "\n".join(lines).strip()
+
+
 def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
     """The answer to a coverage question: the contribution for an income, or a curated topic."""
     _ = turn.gettext
@@ -346,7 +378,7 @@ def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
             "tulis lagi pertanyaan Anda; bisa diteruskan ke petugas."
         )
     source = _("Sumber: {source}").format(source=match.topic.cited)
-    answer = f"{match.topic.title}\n\n{match.topic.answer}"
+    answer = f"{match.topic.title}\n\n{_without_button_hints(match.topic.answer)}"
     with_source = f"{answer}\n{source}"
     return with_source if len(with_source) <= MAX_MESSAGE - 160 else answer
 
