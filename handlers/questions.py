@@ -30,7 +30,7 @@ from bot.contributions import (
 )
 from bot.i18n import N_, Translator, translator
 from bot.knowledge import KnowledgeBase, Topic, answer_any, parse_contribution_question
-from bot.registration import SYNONYMS, Choice, Step, match_choice, read_income
+from bot.registration import SYNONYMS, Choice, Step, match_choice, normalise, read_income
 from handlers import registration
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.start import menu_keyboard
@@ -528,6 +528,11 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
     text = (message.text or "").strip() if message is not None else ""
     if state is None or state["step"] == "sector":
         typed = match_choice(text, _sector_choices(turn)) if text else None
+        if typed is None and len(text.split()) > 1:  # "brp iuran nelayan?": the one job named
+            words = set(normalise(text).split())
+            named = [c for c in _sector_choices(turn) if words & {normalise(w) for w in c.words}]
+            if len(named) == 1:
+                typed = named[0]
         if typed is not None:  # "nelayan", "ojek" typed instead of pressed
             await _ask_income(context, turn, typed.value)
             return

@@ -216,3 +216,15 @@ async def test_no_answer_or_detail_is_over_600_characters_in_either_language(
     await harness.send(USER, "iuran kalau penghasilan 19 juta?")
     assert len(harness.text(USER)) <= 600
     assert "Rincian" in harness.labels(USER)
+
+
+async def test_a_question_naming_one_job_at_the_job_step_is_read_as_that_job(
+    harness: Harness,
+) -> None:
+    await harness.send(USER, "/iuran")
+    await harness.send(USER, "brp iuran nelayan?")
+    assert "penghasilan" in harness.text(USER).lower()  # on to the income, job taken
+    await harness.send(USER, "/batal")
+    await harness.send(USER, "/iuran")
+    await harness.send(USER, "nelayan atau ojek bedanya apa?")  # two jobs: asked again
+    assert "pilih pekerjaan Anda dengan tombol" in harness.text(USER)
