@@ -161,6 +161,11 @@ async def test_stickers_photos_and_bad_answers_get_the_question_again(harness: H
         ]
     ]
     await h.send(WORKER, nik_for())
+    # At a question without buttons, the sticker's answer does not mention any.
+    calls = await h.update(h.updates.sticker(WORKER))
+    assert calls[0].text.startswith(
+        "Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya.\n\n"
+    )
     for bad_name in ["  ", "B", "Budi 123", "🙂🙂🙂", "x" * 101]:
         calls = await h.send(WORKER, bad_name)
         assert calls[0].text.startswith("Nama hanya boleh berisi huruf"), bad_name

@@ -81,15 +81,13 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     if not message.text:
-        await again(
-            context,
-            turn,
-            _(
-                "Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya atau tekan "
-                "tombol."
-            ),
-            registration,
+        _question, keyboard = question_of(turn, registration)
+        problem = (
+            _("Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya atau tekan tombol.")
+            if keyboard is not None
+            else _("Maaf, saya hanya bisa membaca tulisan. Silakan ketik jawabannya.")
         )
+        await again(context, turn, problem, registration)
         return
     await _typed(context, turn, registration, message.text[:500])
 
