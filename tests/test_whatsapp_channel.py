@@ -42,6 +42,7 @@ from tests.whatsapp_driver import (
     WhatsAppDriver,
     body_of,
     driving_whatsapp,
+    walk_to_address,
 )
 
 pytestmark = pytest.mark.sqlite_only  # the channel is under test; storage runs on both engines
@@ -231,14 +232,7 @@ async def test_delivery_reports_update_the_outbox_row_and_a_closed_window_is_ret
 
 
 async def test_long_lists_page_within_whatsapps_limits(person: WhatsAppDriver) -> None:
-    await person.say("/daftar")
-    await person.say("setuju")
-    await person.press("Diri saya")
-    await person.say(nik_for("12.10.19"))
-    await person.say("budi santoso")
-    await person.press("Benar")
-    await person.say("siti aminah")
-    await person.share_phone()
+    await walk_to_address(person, nik_for("12.10.19"))
     await person.say("labuhanbatu")
     await person.press("Panai Hilir")  # on the second page of Labuhanbatu's kecamatan
     await person.press("Wonosari")  # on the second page of Panai Hilir's desa

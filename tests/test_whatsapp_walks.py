@@ -16,7 +16,13 @@ from bot.settings import Settings
 from handlers.whatsapp import render
 from handlers.whatsapp.standin import button_reply, list_reply
 from tests.factories import nik_for
-from tests.whatsapp_driver import WhatsAppDriver, body_of, driving_whatsapp, options_of
+from tests.whatsapp_driver import (
+    WhatsAppDriver,
+    body_of,
+    driving_whatsapp,
+    options_of,
+    walk_to_address,
+)
 
 pytestmark = pytest.mark.sqlite_only  # the channel's rendering is under test
 
@@ -70,14 +76,7 @@ def last_with(person: WhatsAppDriver, label: str) -> Payload:
 
 async def register_until_programs(person: WhatsAppDriver) -> None:
     """A fisherman registering himself, up to the choice of programs."""
-    await person.say("/daftar")
-    await person.say("setuju")
-    await person.press("Diri saya")
-    await person.say(nik_for("12.10.19"))
-    await person.say("budi santoso")
-    await person.press("Benar")
-    await person.say("siti aminah")
-    await person.share_phone()
+    await walk_to_address(person, nik_for("12.10.19"))
     await person.say("labuhanbatu")
     await person.press("Panai Hilir")
     await person.press("Sei Berombang")

@@ -204,6 +204,18 @@ def _page(payload: Payload) -> int:
     return 0 if previous is None else previous + 1
 
 
+async def walk_to_address(person: WhatsAppDriver, nik: str) -> None:
+    """A worker registering themselves, from /daftar to the kabupaten question."""
+    await person.say("/daftar")
+    await person.say("setuju")
+    await person.press("Diri saya")
+    await person.say(nik)
+    await person.say("budi santoso")
+    await person.press("Benar")
+    await person.say("siti aminah")
+    await person.share_phone()  # not asked on WhatsApp: the number is taken
+
+
 @asynccontextmanager
 async def running_whatsapp(
     settings: Settings,
