@@ -64,20 +64,18 @@ class ApiCall:
         return str(self.params.get("text") or self.params.get("caption") or "")
 
     @property
-    def buttons(self) -> list[tuple[str, str]]:
-        """(label, callback data or '') for each button of the call's keyboard, row by row."""
+    def keyboard(self) -> list[dict[str, Any]]:
+        """Each button of the call's keyboard (inline or reply), row by row, as a dict."""
         markup = self.params.get("reply_markup") or {}
         if isinstance(markup, str):
             markup = json.loads(markup)
         rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-        out = []
-        for row in rows:
-            for button in row:
-                if isinstance(button, str):
-                    out.append((button, ""))
-                else:
-                    out.append((button["text"], button.get("callback_data", "")))
-        return out
+        return [{"text": b} if isinstance(b, str) else b for row in rows for b in row]
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data or '') for each button of the call's keyboard, row by row."""
+        return [(b["text"], b.get("callback_data", "")) for b in self.keyboard]
 
 
 @dataclass

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.fakeapi import ApiCall, RecordingBotApi
 from bot.settings import Settings
@@ -82,24 +81,10 @@ class Button:
 
 def buttons_of(call: ApiCall) -> list[Button]:
     """The buttons of a sent message, row by row."""
-    markup: Any = call.params.get("reply_markup") or {}
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-    out = []
-    for row in rows:
-        for button in row:
-            if isinstance(button, str):
-                out.append(Button(button))
-            else:
-                out.append(
-                    Button(
-                        button["text"],
-                        button.get("callback_data", ""),
-                        bool(button.get("request_contact")),
-                    )
-                )
-    return out
+    return [
+        Button(b["text"], b.get("callback_data", ""), bool(b.get("request_contact")))
+        for b in call.keyboard
+    ]
 
 
 class _Recorded:

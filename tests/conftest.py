@@ -17,6 +17,7 @@ from bot.i18n import catalog_compiled
 from bot.settings import Settings
 from jaga.app import JagaApplication, build_application, running
 from jaga.console import UpdateFactory
+from storage.db import Database
 from tests import pg
 
 ADMIN_ID = 9001
@@ -100,6 +101,16 @@ def restore_logging() -> Iterator[None]:
 def settings(tmp_path: Path) -> Settings:
     """Test settings with a fresh temporary database."""
     return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The test's database (SQLite, or PostgreSQL on that run), migrated."""
+    database = await Database.open(settings.db)
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 class Harness:

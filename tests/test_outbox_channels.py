@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
@@ -19,7 +19,6 @@ from telegram.error import RetryAfter
 
 from bot.channels import ChannelStopped, whatsapp_person
 from bot.outbox import OutboxSender
-from bot.settings import Settings
 from storage import outbox
 from storage.db import Database
 
@@ -88,16 +87,6 @@ class CountingLimiter:
 
     async def pause(self, seconds: float) -> None:
         self.paused.append(seconds)
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    """The test's database (SQLite, or PostgreSQL on that run), migrated."""
-    database = await Database.open(settings.db)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def sender_for(bot: FakeBot, db: Database, **overrides: Any) -> OutboxSender:

@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.channels import whatsapp_person
-from bot.settings import Settings
 from storage import whatsapp
 from storage.db import Database
 
 ANI = whatsapp_person("6281234567890")
 BUDI = whatsapp_person("6289876543210")
 LONG_AGO = "2000-01-01T00:00:00.000Z"
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    """The test's database (SQLite, or PostgreSQL on that run), migrated."""
-    database = await Database.open(settings.db)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def test_an_event_is_stored_once_and_opens_the_window(db: Database) -> None:
