@@ -421,7 +421,7 @@ async def test_two_concurrent_approvals_for_the_last_place(harness: Harness) -> 
 
     assert await funding.used(h.db, program_id) == 1
     refused = [t for calls in results for t in texts(calls, REVIEWER) + texts(calls, REVIEWER_2)]
-    assert any("sudah penuh (1 dari 1)" in t for t in refused)
+    assert any("sudah penuh (1 dari 1)" in t for t in refused), [c for r in results for c in r]
 
 
 async def test_admin_grants_and_revokes_in_telegram(harness: Harness) -> None:
