@@ -1,11 +1,12 @@
-"""Hostile text costs little: every validator and every text step answers within 50 ms.
+"""Hostile text costs little: every validator and every text step answers within 50 ms of CPU.
 
 A name rule with nested repetition once took seconds on `ab........1` and stopped the bot for
 everyone. Here each validator is called directly, and each text step is driven through the
 Application, with long runs of separators, digits, combining marks, direction marks and mixes, up
 to the longest message the bot reads (1500 characters). The only timing asserts of the suite: a
-backtracking pattern takes seconds on these inputs, far above the bound, so the bound holds even
-on a loaded machine (each input gets three tries; the fastest counts).
+backtracking pattern takes seconds on these inputs, far above the bound. The time counted is this
+process's CPU time, not the clock's, so other processes on a loaded machine cannot push an input
+over the bound (each input gets three tries; the fastest counts).
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def fastest_ms(call: Callable[[], Any]) -> float:
     """The fastest of TRIES runs, in milliseconds."""
     best = float("inf")
     for _ in range(TRIES):
-        start = time.perf_counter()
+        start = time.process_time()
         call()
-        best = min(best, (time.perf_counter() - start) * 1000)
+        best = min(best, (time.process_time() - start) * 1000)
     return best
 
 
@@ -156,9 +157,9 @@ def test_questions_of_unseen_words_are_fast() -> None:
         texts = [random_words(seed * 10 + i) for i in range(TRIES)]
         best = float("inf")
         for text in texts:
-            start = time.perf_counter()
+            start = time.process_time()
             KB_ID.answer(text)
-            best = min(best, (time.perf_counter() - start) * 1000)
+            best = min(best, (time.process_time() - start) * 1000)
         assert best < BOUND_MS, (seed, best)
 
 
@@ -293,9 +294,9 @@ async def test_every_text_step_is_fast_on_hostile_text(harness: Harness, step: s
         for _ in range(TRIES):
             await replay(h, user, path)
             update = h.updates.text(user, text)
-            start = time.perf_counter()
+            start = time.process_time()
             await h.app.process_update(update)
-            best = min(best, (time.perf_counter() - start) * 1000)
+            best = min(best, (time.process_time() - start) * 1000)
             if best < BOUND_MS:
                 break
         if best >= BOUND_MS:

@@ -884,10 +884,10 @@ def test_matching_is_fast() -> None:
     questions = [t for t, _ in _questions("id")]
     for text in questions:  # warm the per-word caches like a running bot would
         kb.answer(text)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     for text in questions:
         kb.answer(text + " zz")
-    per_question = (time.perf_counter() - start) / len(questions)
+    per_question = (time.process_time() - start) / len(questions)
     assert per_question < 0.005
 
 
