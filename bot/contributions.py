@@ -425,16 +425,16 @@ def sector_of(occupation: str | None) -> str | None:
     return TRANSPORT if is_transport(occupation) else NON_TRANSPORT
 
 
-def payer_of(registration: Mapping[str, Any]) -> str:
-    """Who pays for a registration: the source the district assigned, else the worker's request.
+def payer_of(assigned: str | None, requested: str | None) -> str:
+    """Who pays for a registration: the source the district `assigned`, else the worker's
+    `requested` payer (`sendiri` or `program`).
 
     `mandiri` (the worker), a funding source code, or `program` (a program was asked for and is
     not assigned yet).
     """
-    assigned = registration.get("program_source") or registration.get("sumber_iuran")
     if assigned:
-        return str(assigned)
-    return SELF_PAID if registration.get("payer") == "sendiri" else "program"
+        return assigned
+    return SELF_PAID if requested == "sendiri" else "program"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from bot.review import region_name, wib_date
 from storage import review as store
 from storage.db import Database
 from storage.files import create_private
+from storage.review import ExportRow
 
 COLUMNS = (
     "ref", "status", "nik", "nama", "tanggal_lahir", "jenis_kelamin", "nama_ibu_kandung",
@@ -50,52 +51,52 @@ def _date(stamp: str | None) -> str:
     return "" if day is None else day.isoformat()
 
 
-def values(row: dict[str, Any], cipher: FieldCipher, on: dt.date | None = None) -> list[Any]:
+def values(row: ExportRow, cipher: FieldCipher, on: dt.date | None = None) -> list[Any]:
     """One export row, in COLUMNS order (text, whole rupiah, ISO dates); amounts as of `on`."""
-    desa = row.get("desa_code") or ""
-    payer = payer_of(row)
+    desa = row.desa_code or ""
+    payer = payer_of(row.program_source or row.sumber_iuran, row.payer)
     amounts: list[Any] = [None, None, None, None]
-    if row.get("income") is not None and row.get("programs"):
+    if row.income is not None and row.programs:
         q = quote(
-            int(row["income"]),
-            row["programs"],
-            sector_of(row.get("occupation")),
+            int(row.income),
+            row.programs,
+            sector_of(row.occupation),
             payer,
             on or clock.today(),
         )
         amounts = [q.base, q.normal, q.discount, q.to_pay]
-    occupation = row.get("occupation") or ""
-    if occupation == "lainnya" and row.get("occupation_other"):
-        occupation = row["occupation_other"]
+    occupation = row.occupation or ""
+    if occupation == "lainnya" and row.occupation_other:
+        occupation = row.occupation_other
     return [
-        row.get("ref") or "",
-        row["status"],
-        cipher.decrypt(row["nik_enc"]) if row.get("nik_enc") else "",
-        row.get("name") or "",
-        row.get("birth_date") or "",
-        row.get("sex") or "",
-        row.get("mother_name") or "",
-        cipher.decrypt(row["phone_enc"]) if row.get("phone_enc") else "",
+        row.ref or "",
+        row.status,
+        cipher.decrypt(row.nik_enc) if row.nik_enc else "",
+        row.name or "",
+        row.birth_date or "",
+        row.sex or "",
+        row.mother_name or "",
+        cipher.decrypt(row.phone_enc) if row.phone_enc else "",
         desa,
         region_name(desa),
-        region_name(row.get("kecamatan_code")),
-        region_name(row.get("kabupaten_code")),
+        region_name(row.kecamatan_code),
+        region_name(row.kabupaten_code),
         occupation,
-        row.get("income"),
-        row.get("programs") or "",
-        row.get("monthly_contribution"),
-        row.get("pay_period_months"),
+        row.income,
+        row.programs or "",
+        row.monthly_contribution,
+        row.pay_period_months,
         payer,
-        row.get("heir_name") or "",
-        row.get("heir_relation") or "",
-        "sendiri" if row.get("for_self") else str(row.get("operator_id") or ""),
-        _date(row.get("submitted_at")),
-        str(row["reviewed_by"]) if row.get("reviewed_by") else "",
-        _date(row.get("reviewed_at")),
-        (row.get("reason") or "") if row["status"] in _REASON_STATUSES else "",
+        row.heir_name or "",
+        row.heir_relation or "",
+        "sendiri" if row.for_self else str(row.operator_id or ""),
+        _date(row.submitted_at),
+        str(row.reviewed_by) if row.reviewed_by else "",
+        _date(row.reviewed_at),
+        (row.reason or "") if row.status in _REASON_STATUSES else "",
         *amounts,
-        row.get("kpj") or "",
-        row.get("p3ke_decile"),
+        row.kpj or "",
+        row.p3ke_decile,
     ]
 
 
@@ -146,13 +147,13 @@ def write(
     return count
 
 
-def _csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, fd: int) -> int:
+def _csv(rows: Iterator[ExportRow], cipher: FieldCipher, fd: int) -> int:
     # utf-8-sig: Excel opens the file with the right encoding (names with diacritics).
     with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as f:
         return write_csv(rows, cipher, f)
 
 
-def write_csv(rows: Iterator[dict[str, Any]], cipher: FieldCipher, stream: TextIO) -> int:
+def write_csv(rows: Iterator[ExportRow], cipher: FieldCipher, stream: TextIO) -> int:
     """Write the header and one line per row to a text stream; returns the row count."""
     count = 0
     on = clock.today()  # one day for the whole file
@@ -183,7 +184,7 @@ async def export_csv_to(
     return await asyncio.to_thread(run)
 
 
-def _xlsx(rows: Iterator[dict[str, Any]], cipher: FieldCipher, path: Path) -> int:
+def _xlsx(rows: Iterator[ExportRow], cipher: FieldCipher, path: Path) -> int:
     workbook = Workbook(write_only=True)  # rows go to a temporary file, not memory
     sheet = workbook.create_sheet("pendaftaran")
     sheet.append(list(COLUMNS))

@@ -29,6 +29,7 @@ from bot.patterns import linear
 from storage import membership as store
 from storage import outbox, roles
 from storage.db import Database
+from storage.registrations import Registration, Status
 
 WIB = ZoneInfo("Asia/Jakarta")
 # Arrears may be paid up to 3 months after the protection period ends, without a fine
@@ -535,12 +536,12 @@ async def import_members(
                 summary.unchanged += 1
             registration = await store.register_approved(conn, nik_hash, record.kpj)
             if registration is not None:
-                summary.registered.append(str(registration["ref"]))
+                summary.registered.append(str(registration.ref))
                 # Rendering only reads (committed data): no deadlock on the open transaction.
                 messages = await notify.status_messages(
                     db,
-                    {**registration, "kpj": record.kpj},
-                    "terdaftar",
+                    registration.with_answers(kpj=record.kpj),
+                    Status.REGISTERED,
                     None,
                     default_language=default_language,
                 )
@@ -639,7 +640,7 @@ class Worker:
     """What the bot knows of one worker: their registration here and their BPJS member record."""
 
     nik_hash: str
-    registration: dict[str, Any] | None
+    registration: Registration | None
     member: dict[str, Any] | None
 
     @property
@@ -647,8 +648,8 @@ class Worker:
         """The KPJ number, from BPJS's extract or the registration it completed."""
         if self.member is not None:
             return str(self.member["kpj"])
-        if self.registration is not None and self.registration.get("kpj"):
-            return str(self.registration["kpj"])
+        if self.registration is not None and self.registration.kpj:
+            return self.registration.kpj
         return None
 
 
@@ -657,10 +658,10 @@ async def worker_of(db: Database, telegram_id: int) -> Worker | None:
     registration = await store.own_registration(db, telegram_id)
     nik_hash = await store.linked_nik_hash(db, telegram_id)
     if nik_hash is None and registration is not None:
-        nik_hash = registration["nik_hash"]
+        nik_hash = registration.nik_hash
     if nik_hash is None:
         return None
-    if registration is None or registration["nik_hash"] != nik_hash:
+    if registration is None or registration.nik_hash != nik_hash:
         registration = await store.registration_by_nik_hash(db, nik_hash)
     member = await store.member_by_nik_hash(db, nik_hash)
     return Worker(nik_hash, registration, member)
@@ -681,14 +682,14 @@ async def worker_of_nik_hash(db: Database, nik_hash: str) -> Worker | None:
     return Worker(nik_hash, registration, member)
 
 
-def own_account(registration: dict[str, Any] | None) -> int | None:
+def own_account(registration: Registration | None) -> int | None:
     """The worker's own Telegram account on a registration (a self-registration's sender)."""
     if registration is None:
         return None
-    if registration.get("worker_telegram_id"):
-        return int(registration["worker_telegram_id"])
-    if registration.get("for_self") == 1 and registration.get("operator_id"):
-        return int(registration["operator_id"])
+    if registration.worker_telegram_id:
+        return registration.worker_telegram_id
+    if registration.for_self is True and registration.operator_id:
+        return registration.operator_id
     return None
 
 
@@ -705,19 +706,19 @@ async def acts_as_cadre(db: Database, telegram_id: int, admins: Collection[int] 
 
 
 async def cadre_of(
-    db: Database, registration: dict[str, Any] | None, admins: Collection[int] = ()
+    db: Database, registration: Registration | None, admins: Collection[int] = ()
 ) -> int | None:
     """The cadre who registered the worker for them, if a cadre did.
 
     Anyone may register a relative or neighbour ("orang lain"), but only a sender who holds the
     cadre role (or reviews) now is that worker's cadre: sees their details and confirms codes.
     """
-    if registration is None or registration.get("for_self") != 0:
+    if registration is None or registration.for_self is not False:
         return None
-    operator = registration.get("operator_id")
-    if not operator or not await acts_as_cadre(db, int(operator), admins):
+    operator = registration.operator_id
+    if not operator or not await acts_as_cadre(db, operator, admins):
         return None
-    return int(operator)
+    return operator
 
 
 async def entitled(
@@ -735,7 +736,7 @@ async def entitled(
 def phone_matches(cipher: FieldCipher, worker: Worker, phone: str) -> bool:
     """Whether a phone number (in +62 form) is the one on the worker's registration."""
     registration = worker.registration
-    stored = registration.get("phone_hash") if registration is not None else None
+    stored = registration.phone_hash if registration is not None else None
     return bool(stored) and hmac.compare_digest(str(stored), cipher.lookup_hash("phone", phone))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot import clock, paying
 from bot.contributions import payer_of, quote, sector_of
@@ -17,6 +16,7 @@ from storage import membership as membership_store
 from storage import outbox as outbox_store
 from storage import review as review_store
 from storage.db import Conn, Database
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class OutgoingMessage:
 
 async def status_messages(
     db: Database,
-    registration_row: dict[str, Any],
+    registration_row: Registration,
     new_status: str,
     reason: str | None,
     *,
@@ -51,8 +51,8 @@ async def status_messages(
     does).
     """
     row = registration_row
-    worker = row.get("worker_telegram_id")
-    operator = row.get("operator_id")
+    worker = row.worker_telegram_id
+    operator = row.operator_id
     fixer = worker or operator
     recipients: list[int] = []
     for person in (worker, operator):
@@ -61,8 +61,8 @@ async def status_messages(
     # Accounts linked to the worker by a proof (a worker a cadre registered, who then linked
     # their own Telegram) hear it too, as the worker; a fix is left to whoever has the button.
     linked: list[int] = []
-    if new_status != "perlu_perbaikan" and row.get("nik_hash"):
-        for link in await membership_store.links_to(db, str(row["nik_hash"])):
+    if new_status != Status.NEEDS_FIX and row.nik_hash:
+        for link in await membership_store.links_to(db, row.nik_hash):
             if int(link["telegram_id"]) not in recipients:
                 linked.append(int(link["telegram_id"]))
                 recipients.append(int(link["telegram_id"]))
@@ -70,14 +70,14 @@ async def status_messages(
     for person in recipients:
         language = await users.language_of(db, person) or default_language
         tr = translator(language)
-        contact = (district_contacts or {}).get(str(row.get("kabupaten_code") or ""))
+        contact = (district_contacts or {}).get(row.kabupaten_code or "")
         as_cadre = person != worker and person not in linked
         text, pay = await _message(
             tr, db, row, new_status, reason, note, cadre=as_cadre, contact=contact
         )
         buttons = None
-        if new_status == "perlu_perbaikan" and person == fixer:
-            buttons = [[(tr.gettext("Perbaiki data"), f"FIX {row['id']}")]]
+        if new_status == Status.NEEDS_FIX and person == fixer:
+            buttons = [[(tr.gettext("Perbaiki data"), f"FIX {row.id}")]]
         elif pay:
             buttons = [[(tr.gettext(paying.PAY_BUTTON_LABEL), paying.PAY_BUTTON_DATA)]]
         messages.append(OutgoingMessage(person, text, buttons))
@@ -127,7 +127,7 @@ class QueuedNotices:
 async def _message(
     tr: Translator,
     db: Database,
-    row: dict[str, Any],
+    row: Registration,
     status: str,
     reason: str | None,
     note: str | None,
@@ -138,12 +138,12 @@ async def _message(
     """The notice's text, and whether it tells the worker to pay (then it gets [Cara bayar])."""
     _ = tr.gettext
     pay = False
-    name = row.get("name") or ""
-    ref = row.get("ref") or ""
+    name = row.name or ""
+    ref = row.ref or ""
     lines: list[str] = []
     if cadre:
         lines.append(_("Kabar untuk pekerja yang Anda daftarkan:"))
-    if status == "disetujui":
+    if status == Status.APPROVED:
         lines.append(
             _(
                 "Pendaftaran BPJS Ketenagakerjaan atas nama {name} (nomor {ref}) sudah "
@@ -169,7 +169,7 @@ async def _message(
                     "setelah nomor kepesertaan (KPJ) terbit."
                 )
             )
-    elif status == "ditolak":
+    elif status == Status.REJECTED:
         lines.append(
             _("Maaf, pendaftaran atas nama {name} (nomor {ref}) tidak disetujui.").format(
                 name=name, ref=ref
@@ -187,13 +187,13 @@ async def _message(
         )
         if contact:
             lines.append(_("Kontak dinas: {contact}").format(contact=contact))
-    elif status == "perlu_perbaikan":
+    elif status == Status.NEEDS_FIX:
         lines.append(
             _("Petugas meminta perbaikan pendaftaran atas nama {name} (nomor {ref}).").format(
                 name=name, ref=ref
             )
         )
-        request = await review_store.open_fix_request(db, int(row["id"]))
+        request = await review_store.open_fix_request(db, row.id)
         if request is not None:
             fields, stored_note = request
             labels = ", ".join(_(FIX_FIELDS[f]) for f in fields if f in FIX_FIELDS)
@@ -201,20 +201,20 @@ async def _message(
             note = note or stored_note
         if note:
             lines.append(_("Catatan petugas: {note}").format(note=note))
-        if cadre and row.get("worker_telegram_id"):
+        if cadre and row.worker_telegram_id:
             lines.append(_("Pekerja sudah menerima tombol untuk memperbaiki datanya."))
         else:
             lines.append(_("Tekan tombol di bawah. Hanya bagian itu yang perlu diisi ulang."))
         if contact:
             lines.append(_("Ada pertanyaan? Hubungi {contact}.").format(contact=contact))
-    elif status == "terdaftar":
+    elif status == Status.REGISTERED:
         lines.append(
             _("Selamat, {name} sudah terdaftar di BPJS Ketenagakerjaan (nomor {ref}).").format(
                 name=name, ref=ref
             )
         )
-        if row.get("kpj"):
-            lines.append(_("Nomor kepesertaan (KPJ): {kpj}").format(kpj=row["kpj"]))
+        if row.kpj:
+            lines.append(_("Nomor kepesertaan (KPJ): {kpj}").format(kpj=row.kpj))
         paying_lines = await _paying_lines(tr, db, row, cadre=cadre)
         if paying_lines is not None:
             pay = True
@@ -235,31 +235,31 @@ async def _message(
 
 
 async def _paying_lines(
-    tr: Translator, db: Database, row: dict[str, Any], *, cadre: bool
+    tr: Translator, db: Database, row: Registration, *, cadre: bool
 ) -> tuple[str, str] | None:
     """How much and where, for a worker who pays their own contribution; None otherwise."""
-    if payer_of(row) != "mandiri" or not row.get("income"):
+    if payer_of(row.sumber_iuran, row.payer) != "mandiri" or not row.income:
         return None
     q = quote(
-        int(row["income"]),
-        row.get("programs"),
-        sector_of(row.get("occupation")),
+        int(row.income),
+        row.programs,
+        sector_of(row.occupation),
         "mandiri",
         clock.today(),
     )
-    return paying.amount_line(tr, q, row.get("pay_period_months")), paying.where_line(tr)
+    return paying.amount_line(tr, q, row.pay_period_months), paying.where_line(tr)
 
 
-async def _paid_by(tr: Translator, db: Database, row: dict[str, Any], *, cadre: bool) -> str:
+async def _paid_by(tr: Translator, db: Database, row: Registration, *, cadre: bool) -> str:
     """Who pays for a program-paid worker: the sponsor, the program and its kind of budget."""
     # No source assigned yet: a program pays (never "Mandiri", which would contradict the line).
-    label = SOURCE_LABELS.get(row.get("sumber_iuran") or "")
+    label = SOURCE_LABELS.get(row.sumber_iuran or "")
     who = tr.gettext(label) if label else tr.gettext("program pemerintah")
     program = None
-    if row.get("funding_program_id"):
-        program = await funding.get(db, int(row["funding_program_id"]))
+    if row.funding_program_id:
+        program = await funding.get(db, row.funding_program_id)
     if program is not None:
         who = f"{program.name} ({who})"
-    if row.get("sponsor"):
-        who = f"{row['sponsor']}, {who}"
+    if row.sponsor:
+        who = f"{row.sponsor}, {who}"
     return paying.paid_by_line(tr, who, cadre=cadre)

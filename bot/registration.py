@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from bot.i18n import N_
 from bot.patterns import linear
 from bot.untrusted import clean_text
+from storage.registrations import Registration
 
 # Bump when the consent text changes: every registration stores the version it agreed to.
 CONSENT_VERSION = "2026-11-30.1"
@@ -114,7 +115,7 @@ FLAG_CODES = frozenset(
 )  # fmt: skip
 
 
-def next_step(step: Step, registration: dict[str, Any], fixing: list[str] | None = None) -> Step:
+def next_step(step: Step, registration: Registration, fixing: list[str] | None = None) -> Step:
     """The question after `step`, skipping what does not apply; editing returns to the summary."""
     index = ORDER.index(step) + 1
     while index < len(ORDER):
@@ -124,7 +125,7 @@ def next_step(step: Step, registration: dict[str, Any], fixing: list[str] | None
         index += 1
     else:
         return Step.SUMMARY
-    if registration.get("editing"):
+    if registration.editing:
         group = _field_of(step)
         if _field_of(candidate) != group:
             # A fix request walks through each requested field, then shows the summary.
@@ -143,26 +144,26 @@ def _field_of(step: Step) -> str | None:
     return None
 
 
-def _applies(step: Step, registration: dict[str, Any]) -> bool:
-    scratch = json.loads(registration.get("scratch") or "{}")
+def _applies(step: Step, registration: Registration) -> bool:
+    scratch = json.loads(registration.scratch or "{}")
     if step in (Step.BIRTH_YEAR, Step.BIRTH_MONTH, Step.BIRTH_DAY, Step.SEX):
         return bool(scratch.get("correcting_birth"))
     if step == Step.CONSENT_OTHER:
-        return registration.get("for_self") == 0
+        return registration.for_self is False
     if step == Step.OCCUPATION_OTHER:
-        return registration.get("occupation") == "lainnya"
+        return registration.occupation == "lainnya"
     if step == Step.HEIR_RELATION:
-        return bool(registration.get("heir_name"))
+        return bool(registration.heir_name)
     if step == Step.PERIOD:
-        return registration.get("payer") == "sendiri"
+        return registration.payer == "sendiri"
     return True
 
 
-def progress(registration: dict[str, Any]) -> tuple[int, int]:
+def progress(registration: Registration) -> tuple[int, int]:
     """(questions answered, questions that apply) of a draft, for "12 dari 16 terisi"."""
     applicable = [s for s in ORDER if s != Step.SUMMARY and _applies(s, registration)]
-    step = registration.get("step")
-    if step is None or step == Step.SUMMARY or registration.get("editing"):
+    step = registration.step
+    if step is None or step == Step.SUMMARY or registration.editing:
         return len(applicable), len(applicable)
     index = ORDER.index(Step(step))
     return sum(1 for s in applicable if ORDER.index(s) < index), len(applicable)
@@ -847,7 +848,8 @@ def reference(registration_id: int, kabupaten_code: str) -> str:
 class StoredRegistration(BaseModel):
     """A registration row as stored: every draft and submission must validate against this."""
 
-    model_config = ConfigDict(extra="ignore")
+    # A database row (a dict) or its model (storage.registrations.Registration).
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
 
     id: int
     status: str = Field(pattern="^(draft|diajukan|perlu_perbaikan|disetujui|ditolak|terdaftar)$")

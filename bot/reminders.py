@@ -92,7 +92,7 @@ async def _drafts(
     queued = 0
     idle_since = utc_iso(now - dt.timedelta(hours=settings.draft_reminder_hours))
     for draft in await registrations.idle_drafts(db, idle_since):
-        tr = await languages.of(draft["operator_id"])
+        tr = await languages.of(draft.operator_id)
         text = tr.gettext(
             "Pendaftaran BPJS Ketenagakerjaan yang Anda mulai belum selesai. "
             "Ketik /daftar untuk melanjutkan dari langkah terakhir. Jawaban yang sudah Anda isi "
@@ -101,15 +101,15 @@ async def _drafts(
         if await store.queue_once(
             db,
             kind="draft",
-            subject=str(draft["id"]),
-            period=str(draft["updated_at"]),
-            recipient_id=draft["operator_id"],
+            subject=str(draft.id),
+            period=str(draft.updated_at),
+            recipient_id=draft.operator_id,
             text=text,
             at=utc_iso(now),
         ):
             queued += 1
         # After the record: a crash in between makes the next scan mark it, not remind again.
-        await registrations.mark_reminded(db, draft["id"])
+        await registrations.mark_reminded(db, draft.id)
     return queued
 
 
@@ -117,26 +117,26 @@ async def _fixes(db: Database, settings: Settings, now: dt.datetime, languages: 
     queued = 0
     before = utc_iso(now - dt.timedelta(days=settings.fix_reminder_days))
     for row in await store.fixes_due(db, before):
-        tr = await languages.of(row["operator_id"])
+        tr = await languages.of(row.operator_id)
         _ = tr.gettext
-        if row["for_self"]:
+        if row.for_self:
             text = _(
                 "Pendaftaran Anda ({ref}) masih perlu diperbaiki sebelum bisa disetujui. "
                 "Tekan tombol di bawah untuk memperbaikinya."
-            ).format(ref=row["ref"])
+            ).format(ref=row.ref)
         else:
             text = _(
                 "Pendaftaran {name} ({ref}) masih perlu diperbaiki sebelum bisa disetujui. "
                 "Tekan tombol di bawah untuk memperbaikinya."
-            ).format(name=row["name"], ref=row["ref"])
+            ).format(name=row.name, ref=row.ref)
         if await store.queue_once(
             db,
             kind="fix",
-            subject=str(row["id"]),
-            period=str(row["fix_id"]),
-            recipient_id=row["operator_id"],
+            subject=str(row.id),
+            period=str(row.fix_id),
+            recipient_id=row.operator_id,
             text=text,
-            buttons=[[(_("Perbaiki sekarang"), f"FIX {row['id']}")]],
+            buttons=[[(_("Perbaiki sekarang"), f"FIX {row.id}")]],
             at=utc_iso(now),
         ):
             queued += 1
@@ -210,7 +210,7 @@ def _payer(member: dict[str, Any]) -> str:
     """Who pays: from the registration; a member with no registration here pays themselves."""
     if member.get("payer") is None and member.get("sumber_iuran") is None:
         return contributions.SELF_PAID
-    return contributions.payer_of(member)
+    return contributions.payer_of(member.get("sumber_iuran"), member.get("payer"))
 
 
 # A cadre's reminder names the worker; a very long name is shortened to keep it to one screen.

@@ -30,6 +30,7 @@ from storage import funding, p3ke, registrations
 from storage import outbox as outbox_store
 from storage import review as store
 from storage.db import Conn, Database
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
@@ -86,34 +87,34 @@ def nik_birth_date(nik: str) -> dt.date | None:
 async def flags_of(
     db: Database,
     settings: Settings,
-    row: dict[str, Any],
+    row: Registration,
     nik: str,
     today: dt.date,
 ) -> list[Flag]:
     """The card's flags: stored at submission, plus what may have changed since."""
-    stored = set(json.loads(row.get("flags") or "[]"))
+    stored = set(json.loads(row.flags or "[]"))
     flags: list[Flag] = []
-    same_nik = await store.other_refs_with_nik(db, row["nik_hash"] or "", row["id"])
+    same_nik = await store.other_refs_with_nik(db, row.nik_hash or "", row.id)
     if same_nik:
         flags.append(Flag("duplicate_nik", {"refs": ", ".join(same_nik)}))
-    same_phone = await store.other_refs_with_phone(db, row["phone_hash"] or "", row["id"])
+    same_phone = await store.other_refs_with_phone(db, row.phone_hash or "", row.id)
     if same_phone:
         flags.append(Flag("duplicate_phone", {"refs": ", ".join(same_phone)}))
     nik_region = f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}" if len(nik) == 16 else ""
     if "nik_district_unknown" in stored:
         flags.append(Flag("nik_district_unknown", {"code": nik_region}))
-    elif nik_region and row.get("kecamatan_code") and nik_region != row["kecamatan_code"]:
+    elif nik_region and row.kecamatan_code and nik_region != row.kecamatan_code:
         flags.append(
             Flag(
                 "nik_region_mismatch",
                 {
                     "nik_region": region_name(nik_region) or nik_region,
-                    "address": region_name(row["kecamatan_code"]),
+                    "address": region_name(row.kecamatan_code),
                 },
             )
         )
     from_nik = nik_birth_date(nik)
-    birth = dt.date.fromisoformat(row["birth_date"]) if row.get("birth_date") else None
+    birth = dt.date.fromisoformat(row.birth_date) if row.birth_date else None
     if "birth_corrected" in stored or (from_nik and birth and from_nik != birth):
         flags.append(Flag("birth_corrected", {"nik_date": from_nik}))
     if birth is not None:
@@ -126,15 +127,15 @@ async def flags_of(
                 )
             )
     if await p3ke.size(db):
-        decile = await p3ke.decile_of(db, row["nik_hash"] or "")
+        decile = await p3ke.decile_of(db, row.nik_hash or "")
         if decile is None:
             flags.append(Flag("p3ke_none", warning=False))
         else:
             flags.append(Flag("p3ke_decile", {"decile": decile}, warning=decile > 2))
-    for program in await funding.open_for(db, row.get("desa_code") or "", today.isoformat()):
+    for program in await funding.open_for(db, row.desa_code or "", today.isoformat()):
         if program.quota_per_desa is None:
             continue
-        used = await funding.used(db, program.id, row["desa_code"])
+        used = await funding.used(db, program.id, row.desa_code)
         if used >= program.quota_per_desa:
             flags.append(
                 Flag(
@@ -191,24 +192,26 @@ def describe_flag(tr: Translator, flag: Flag) -> str:
 class Card:
     """One submission as a reviewer of its district sees it."""
 
-    row: dict[str, Any]
+    row: Registration
     nik: str
     phone: str
     flags: list[Flag]
     position: int
     waiting: int
+    operator_name: str | None = None  # the registering cadre's name, when known
 
 
 async def card_for(
     db: Database,
     settings: Settings,
     cipher: FieldCipher,
-    row: dict[str, Any],
+    row: Registration,
     regions: Sequence[str],
+    operator_name: str | None = None,
 ) -> Card:
     """Decrypt and flag a submission for the reviewer (only ever called after the scope check)."""
-    nik = cipher.decrypt(row["nik_enc"]) if row.get("nik_enc") else ""
-    phone = cipher.decrypt(row["phone_enc"]) if row.get("phone_enc") else ""
+    nik = cipher.decrypt(row.nik_enc) if row.nik_enc else ""
+    phone = cipher.decrypt(row.phone_enc) if row.phone_enc else ""
     today = clock.today()
     return Card(
         row=row,
@@ -217,15 +220,18 @@ async def card_for(
         flags=await flags_of(db, settings, row, nik, today),
         position=await store.position(db, row, regions),
         waiting=await store.queue_size(db, regions, False),
+        operator_name=operator_name,
     )
 
 
-def may_review(access: Access, row: dict[str, Any] | None) -> bool:
+def may_review(access: Access, row: Registration | None) -> bool:
     """Whether this person may see and decide this submission (re-checked on every press)."""
-    if row is None or row.get("status") == "draft":
+    if row is None or row.status == Status.DRAFT:
         return False
-    code = row.get("desa_code") or row.get("kabupaten_code")
-    return isinstance(code, str) and bool(code) and access.can_review(code)
+    code = row.desa_code or row.kabupaten_code
+    if not code:
+        return False
+    return access.can_review(code)
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -248,9 +254,9 @@ class ProgramChoice:
         return max(left, 0)
 
 
-async def program_choices(db: Database, row: dict[str, Any]) -> list[ProgramChoice]:
+async def program_choices(db: Database, row: Registration) -> list[ProgramChoice]:
     """Open programs covering the worker's desa today, with their use."""
-    desa = row.get("desa_code") or ""
+    desa = row.desa_code or ""
     choices = []
     for program in await funding.open_for(db, desa, clock.today().isoformat()):
         used = await funding.used(db, program.id)
@@ -271,9 +277,9 @@ async def approve(
     reviewer_id: int,
     program_id: int | None,
     sponsor: str | None = None,
-) -> dict[str, Any]:
+) -> Registration:
     """Approve (quota checked atomically), then tell the worker and cadre; returns the new row."""
-    notices = _Notices(db, settings, registration_id, "disetujui", None, None)
+    notices = _Notices(db, settings, registration_id, Status.APPROVED, None, None)
     await store.approve(
         db,
         registration_id,
@@ -294,12 +300,14 @@ async def reject(
     reviewer_id: int,
     reason_code: str,
     note: str,
-) -> dict[str, Any]:
+) -> Registration:
     """Reject with a reason (stored in Indonesian), then tell the worker in their language."""
     if reason_code not in REJECT_REASONS:
         reason_code = "lain"
     stored = reason_text(translator("id"), reason_code, note)
-    notices = _Notices(db, settings, registration_id, "ditolak", REJECT_REASONS[reason_code], note)
+    notices = _Notices(
+        db, settings, registration_id, Status.REJECTED, REJECT_REASONS[reason_code], note
+    )
     await store.reject(db, registration_id, reviewer_id, reason_code, stored, then=notices.queue)
     return await notices.after_commit(sender)
 
@@ -312,10 +320,10 @@ async def request_fix(
     reviewer_id: int,
     fields: Sequence[str],
     note: str,
-) -> dict[str, Any]:
+) -> Registration:
     """Send back for correction of `fields`; the worker gets a button that opens exactly those."""
     ordered = [f for f in FIX_FIELDS if f in fields]
-    notices = _Notices(db, settings, registration_id, "perlu_perbaikan", None, note or None)
+    notices = _Notices(db, settings, registration_id, Status.NEEDS_FIX, None, note or None)
     await store.request_fix(db, registration_id, reviewer_id, ordered, note, then=notices.queue)
     return await notices.after_commit(sender)
 
@@ -350,7 +358,7 @@ class _Notices:
         )
         self.queued = await notify.queue_messages(conn, messages)
 
-    async def after_commit(self, sender: OutboxSender | None) -> dict[str, Any]:
+    async def after_commit(self, sender: OutboxSender | None) -> Registration:
         """Log the decision, deliver its notices now if a sender runs; the decided row."""
         row = await registrations.get(self.db, self.registration_id)
         assert row is not None
@@ -358,7 +366,7 @@ class _Notices:
             "event=review_decision registration=%s status=%s reviewer=%s notices=%d",
             self.registration_id,
             self.status,
-            row.get("reviewed_by"),
+            row.reviewed_by,
             len(self.queued),
         )
         await dispatch(sender, self.queued)

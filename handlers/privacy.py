@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable
-from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop
@@ -34,7 +33,8 @@ from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, account_words, answer_button, inline, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
 from storage import membership as membership_store
-from storage import privacy, roles, users, whatsapp
+from storage import privacy, registrations, roles, users, whatsapp
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,10 @@ async def data_saya(update: Update, context: JagaContext) -> None:
         parts.append(_("Tidak ada data pendaftaran atas nama Anda."))
     for row in rows + linked:
         # One line each; the fields and the correct/delete buttons are behind "Lihat data".
-        label = row["ref"] or _("draf")
-        status = _(STATUS_WORDS.get(row["status"], row["status"]))
+        label = row.ref or _("draf")
+        status = _(STATUS_WORDS.get(row.status, row.status))
         parts.append(_("Pendaftaran {ref}: {status}").format(ref=label, status=status))
-        buttons.append([(_("Lihat data {ref}").format(ref=label), f"DATA SHOW {row['id']}")])
+        buttons.append([(_("Lihat data {ref}").format(ref=label), f"DATA SHOW {row.id}")])
     if linked and await _may_act(context, turn.id, linked[0], deleting=True) is None:
         parts.append(
             _(
@@ -119,14 +119,14 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons) if buttons else None)
 
 
-def _row_buttons(turn: Turn, row: dict[str, Any], *, may_delete: bool) -> list[list[Button]]:
+def _row_buttons(turn: Turn, row: Registration, *, may_delete: bool) -> list[list[Button]]:
     _ = turn.gettext
-    label = row["ref"] or _("draf")
+    label = row.ref or _("draf")
     out: list[list[Button]] = []
-    if row["status"] != "draft":
-        out.append([(_("Minta perbaikan {ref}").format(ref=label), f"DATA FIX {row['id']}")])
+    if row.status != Status.DRAFT:
+        out.append([(_("Minta perbaikan {ref}").format(ref=label), f"DATA FIX {row.id}")])
     if may_delete:
-        out.append([(_("Hapus data {ref}").format(ref=label), f"DATA DEL {row['id']}")])
+        out.append([(_("Hapus data {ref}").format(ref=label), f"DATA DEL {row.id}")])
     return out
 
 
@@ -138,98 +138,94 @@ DELETING_PROOFS = frozenset({"own", "phone", "code"})
 
 
 async def _linked_rows(
-    context: JagaContext, telegram_id: int, own: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    context: JagaContext, telegram_id: int, own: list[Registration]
+) -> list[Registration]:
     """The submitted registrations of the worker this account is linked to by a proof (a
     worker registered by a cadre or the district), less those already its own."""
     link = await membership_store.link_of(context.db, telegram_id)
     if link is None:
         return []
-    seen = {r["id"] for r in own}
+    seen = {r.id for r in own}
     rows = await privacy.submitted_for_nik(context.db, link[0])
-    return [r for r in rows if r["id"] not in seen]
+    return [r for r in rows if r.id not in seen]
 
 
-def describe(tr: Translator, context: JagaContext, row: dict[str, Any]) -> str:
+def describe(tr: Translator, context: JagaContext, row: Registration) -> str:
     """Every stored field of a registration, in plain words (NIK and phone partly hidden)."""
     _ = tr.gettext
     lines = [
-        _("Pendaftaran {ref}").format(ref=row["ref"] or _("(belum dikirim)")),
-        _("Status: {status}").format(status=_(STATUS_WORDS.get(row["status"], row["status"]))),
+        _("Pendaftaran {ref}").format(ref=row.ref or _("(belum dikirim)")),
+        _("Status: {status}").format(status=_(STATUS_WORDS.get(row.status, row.status))),
     ]
 
     def add(label: str, value: object) -> None:
         if value not in (None, ""):
             lines.append(f"{label}: {_display(str(value))}")
 
-    add(_("Nama"), row.get("name"))
-    add(_("NIK"), row.get("nik_masked"))
-    if row.get("birth_date"):
-        add(_("Tanggal lahir"), tr.date(dt.date.fromisoformat(row["birth_date"])))
-    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.get("sex") or "")
+    add(_("Nama"), row.name)
+    add(_("NIK"), row.nik_masked)
+    if row.birth_date:
+        add(_("Tanggal lahir"), tr.date(dt.date.fromisoformat(row.birth_date)))
+    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.sex or "")
     add(_("Jenis kelamin"), sex)
-    add(_("Nama ibu kandung"), row.get("mother_name"))
-    if row.get("phone_enc"):
+    add(_("Nama ibu kandung"), row.mother_name)
+    if row.phone_enc:
         try:
-            phone = mask_phone(context.cipher.decrypt(row["phone_enc"]))
+            phone = mask_phone(context.cipher.decrypt(row.phone_enc))
         except ValueError:
             phone = "***"
         add(_("Nomor HP"), phone)
-    if row.get("desa_code"):
+    if row.desa_code:
         add(
             _("Alamat"),
             ", ".join(
-                region_name(row.get(key))
-                for key in ("desa_code", "kecamatan_code", "kabupaten_code")
-                if row.get(key)
+                region_name(code)
+                for code in (row.desa_code, row.kecamatan_code, row.kabupaten_code)
+                if code
             ),
         )
-    occupation = row.get("occupation")
+    occupation = row.occupation
     if occupation:
         add(
             _("Pekerjaan"),
-            row.get("occupation_other") or _(OCCUPATION_LABELS.get(occupation, occupation)),
+            row.occupation_other or _(OCCUPATION_LABELS.get(occupation, occupation)),
         )
-    if row.get("income") is not None:
-        add(_("Penghasilan per bulan"), tr.money(int(row["income"])))
-    if row.get("programs"):
-        add(_("Program"), PROGRAM_LABELS.get(row["programs"], row["programs"]))
-    if row.get("monthly_contribution") is not None:
-        contribution = _("{money} per bulan").format(
-            money=tr.money(int(row["monthly_contribution"]))
-        )
-        months = row.get("pay_period_months")
+    if row.income is not None:
+        add(_("Penghasilan per bulan"), tr.money(row.income))
+    if row.programs:
+        add(_("Program"), PROGRAM_LABELS.get(row.programs, row.programs))
+    if row.monthly_contribution is not None:
+        contribution = _("{money} per bulan").format(money=tr.money(row.monthly_contribution))
+        months = row.pay_period_months
         if months == 1:
             contribution += _(", dibayar setiap bulan")
         elif months:
             contribution += _(", dibayar tiap {n} bulan").format(n=months)
         add(_("Iuran"), contribution)
-    elif row.get("pay_period_months"):
-        add(_("Dibayar tiap"), _("{n} bulan").format(n=row["pay_period_months"]))
+    elif row.pay_period_months:
+        add(_("Dibayar tiap"), _("{n} bulan").format(n=row.pay_period_months))
     payer = {"sendiri": _("Anda sendiri"), "program": _("program pemerintah")}
-    add(_("Pembayar iuran"), payer.get(row.get("payer") or ""))
-    if row.get("sumber_iuran"):
-        add(_("Sumber iuran"), _(SOURCE_LABELS.get(row["sumber_iuran"], row["sumber_iuran"])))
-    if row.get("heir_name"):
-        relation = _(
-            HEIR_LABELS.get(row.get("heir_relation") or "", row.get("heir_relation") or "")
-        )
-        add(_("Ahli waris"), f"{row['heir_name']} ({relation})" if relation else row["heir_name"])
-    add(_("Nomor KPJ"), row.get("kpj"))
-    if row.get("consent_at"):
+    add(_("Pembayar iuran"), payer.get(row.payer or ""))
+    if row.sumber_iuran:
+        add(_("Sumber iuran"), _(SOURCE_LABELS.get(row.sumber_iuran, row.sumber_iuran)))
+    if row.heir_name:
+        relation = _(HEIR_LABELS.get(row.heir_relation or "", row.heir_relation or ""))
+        add(_("Ahli waris"), f"{row.heir_name} ({relation})" if relation else row.heir_name)
+    add(_("Nomor KPJ"), row.kpj)
+    if row.consent_at:
         # The date in words; the version of the consent text is ours, not the person's.
         lines.append(
-            _("Persetujuan diberikan {date}").format(date=_stored_date(tr, row["consent_at"]))
+            _("Persetujuan diberikan {date}").format(date=_stored_date(tr, row.consent_at))
         )
-    if row.get("for_self") == 0:
-        who = _("kader desa ({account})").format(account=account_words(tr, row["operator_id"]))
-    elif row.get("operator_id") == 0:
+    if row.for_self is False:
+        who = _("kader desa ({account})").format(account=account_words(tr, row.operator_id))
+    elif row.operator_id == 0:
         who = _("tidak lagi tertaut ke akun Telegram/WhatsApp")
     else:
         who = _("Anda sendiri")
     add(_("Didaftarkan oleh"), who)
-    if row.get("submitted_at"):
-        add(_("Dikirim"), _stored_date(tr, row["submitted_at"]))
+    if row.submitted_at:
+        add(_("Dikirim"), _stored_date(tr, row.submitted_at))
     return "\n".join(lines)
 
 
@@ -272,7 +268,7 @@ async def button(update: Update, context: JagaContext) -> None:
         await _unlink(context, turn, query, int(parts[2]))
         return
     if action == "SHOW" and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
-        shown = await _registration(context, int(parts[2]))
+        shown = await registrations.get(context.db, int(parts[2]))
         if shown is None or await _may_act(context, turn.id, shown) is None:
             await answer_button(query, _("Tombol ini sudah tidak berlaku."))
             return
@@ -289,7 +285,7 @@ async def button(update: Update, context: JagaContext) -> None:
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
     registration_id = int(parts[2])
-    row = await _registration(context, registration_id)
+    row = await registrations.get(context.db, registration_id)
     deleting = action in {"DEL", "DELOK"}
     on_behalf = None if row is None else await _may_act(context, turn.id, row, deleting=deleting)
     if row is None or on_behalf is None:
@@ -309,36 +305,31 @@ async def button(update: Update, context: JagaContext) -> None:
         await _delete(context, turn, row, on_behalf=on_behalf)
 
 
-async def _registration(context: JagaContext, registration_id: int) -> dict[str, Any] | None:
-    row = await context.db.fetchone("SELECT * FROM registrations WHERE id = ?", (registration_id,))
-    return None if row is None else dict(row)
-
-
 async def _may_act(
-    context: JagaContext, telegram_id: int, row: dict[str, Any], *, deleting: bool = False
+    context: JagaContext, telegram_id: int, row: Registration, *, deleting: bool = False
 ) -> bool | None:
     """False: the worker themselves (or an account linked to them, for deleting only by a
     strong proof); True: their cadre, proved by NIK + birth date; None: no."""
-    if row["worker_telegram_id"] == telegram_id:
+    if row.worker_telegram_id == telegram_id:
         return False
-    if row["operator_id"] == telegram_id and row["for_self"] != 0:
+    if row.operator_id == telegram_id and row.for_self is not False:
         return False
-    if row["operator_id"] == telegram_id and row["for_self"] == 0:
+    if row.operator_id == telegram_id and row.for_self is False:
         state = await privacy.session(context.db, telegram_id, attempts_window=_window())
-        if state.verified_id == row["id"]:
+        if state.verified_id == row.id:
             return True
     link = await membership_store.link_of(context.db, telegram_id)
-    linked = link is not None and row["status"] != "draft" and link[0] == row.get("nik_hash")
+    linked = link is not None and row.status != Status.DRAFT and link[0] == row.nik_hash
     if linked and link is not None and (not deleting or link[1] in DELETING_PROOFS):
         return False
     return None
 
 
-async def _confirm_delete(context: JagaContext, turn: Turn, row: dict[str, Any]) -> None:
+async def _confirm_delete(context: JagaContext, turn: Turn, row: Registration) -> None:
     """Says plainly what withdrawing consent deletes and what stays, then asks to confirm."""
     _ = turn.gettext
-    ref = row["ref"] or _("draf")
-    if row["status"] in privacy.KEPT_STATUSES:
+    ref = row.ref or _("draf")
+    if row.status in privacy.KEPT_STATUSES:
         # Short: the full list of what stays is in the message after the deletion.
         removed = ", ".join(_(name) for name in FIELD_NAMES.values())
         text = _(
@@ -356,25 +347,23 @@ async def _confirm_delete(context: JagaContext, turn: Turn, row: dict[str, Any])
         ).format(ref=ref)
     keyboard = inline(
         [
-            [(_("Ya, tarik persetujuan dan hapus"), f"DATA DELOK {row['id']}")],
+            [(_("Ya, tarik persetujuan dan hapus"), f"DATA DELOK {row.id}")],
             [(_("Tidak jadi"), "DATA NO")],
         ]
     )
     await say(context, turn.chat_id, text, keyboard)
 
 
-async def _delete(
-    context: JagaContext, turn: Turn, row: dict[str, Any], *, on_behalf: bool
-) -> None:
+async def _delete(context: JagaContext, turn: Turn, row: Registration, *, on_behalf: bool) -> None:
     """Withdraws consent, deletes or anonymises, and confirms what was deleted."""
     _ = turn.gettext
-    result = await privacy.withdraw(context.db, row["id"], turn.id, on_behalf=on_behalf)
+    result = await privacy.withdraw(context.db, row.id, turn.id, on_behalf=on_behalf)
     if result is None:
         await say(context, turn.chat_id, _("Data ini sudah dihapus sebelumnya."))
         return
     log.info(
         "event=consent_withdrawn registration=%s outcome=%s on_behalf=%s",
-        row["id"],
+        row.id,
         result.outcome,
         int(on_behalf),
     )
@@ -409,19 +398,19 @@ PROOF_WORDS = {
 
 
 async def _own_nik_hashes(
-    context: JagaContext, telegram_id: int, rows: list[dict[str, Any]] | None = None
+    context: JagaContext, telegram_id: int, rows: list[Registration] | None = None
 ) -> set[str]:
     """The NIK hashes of the worker this account is: its own submitted registrations."""
     if rows is None:
         rows = await privacy.registrations_of(context.db, telegram_id)
     return {
-        str(r["nik_hash"])
+        r.nik_hash
         for r in rows
-        if r["status"] != "draft" and r.get("nik_hash") and own_account(r) == telegram_id
+        if r.status != Status.DRAFT and r.nik_hash and own_account(r) == telegram_id
     }
 
 
-async def _link_count(context: JagaContext, telegram_id: int, rows: list[dict[str, Any]]) -> int:
+async def _link_count(context: JagaContext, telegram_id: int, rows: list[Registration]) -> int:
     """Accounts linked to this worker's data, plus this account's own link to a worker."""
     count = 0
     for nik_hash in await _own_nik_hashes(context, telegram_id, rows):
@@ -488,10 +477,10 @@ async def _unlink(context: JagaContext, turn: Turn, query: CallbackQuery, other:
 # --- corrections -----------------------------------------------------------------------------
 
 
-async def _ask_correction(context: JagaContext, turn: Turn, row: dict[str, Any]) -> None:
+async def _ask_correction(context: JagaContext, turn: Turn, row: Registration) -> None:
     """Asks what is wrong; the next text message is the correction request."""
     _ = turn.gettext
-    await privacy.set_session(context.db, turn.id, step="correction", correction_id=row["id"])
+    await privacy.set_session(context.db, turn.id, step="correction", correction_id=row.id)
     await users.set_active_flow(context.db, turn.id, FLOW)
     await say(
         context,
@@ -509,7 +498,9 @@ async def _store_correction(
 ) -> None:
     _ = turn.gettext
     row = (
-        None if state.correction_id is None else await _registration(context, state.correction_id)
+        None
+        if state.correction_id is None
+        else await registrations.get(context.db, state.correction_id)
     )
     on_behalf = None if row is None else await _may_act(context, turn.id, row)
     if row is None or on_behalf is None:
@@ -529,23 +520,23 @@ async def _store_correction(
         then=notices.queue,
     )
     await users.set_active_flow(context.db, turn.id, None)
-    log.info("event=correction_requested registration=%s", row["id"])
+    log.info("event=correction_requested registration=%s", row.id)
     await say(
         context,
         turn.chat_id,
         _(
             "Terima kasih. Permintaan perbaikan untuk {ref} sudah diteruskan ke petugas "
             "kabupaten. Anda akan diberi tahu jika ada yang perlu dilengkapi."
-        ).format(ref=row["ref"]),
+        ).format(ref=row.ref),
     )
     await notices.dispatch(context.services.outbox)
 
 
 async def _reviewer_notices(
-    context: JagaContext, row: dict[str, Any], text: str
+    context: JagaContext, row: Registration, text: str
 ) -> list[notify.OutgoingMessage]:
     """The notes to the reviewers of the registration's kabupaten, with NIK and phone masked."""
-    region = row.get("kabupaten_code") or ""
+    region = row.kabupaten_code or ""
     reviewers = {tid for tid, _code in await roles.holders(context.db, "reviewer", region)}
     notices = []
     for reviewer in sorted(reviewers):
@@ -553,7 +544,7 @@ async def _reviewer_notices(
         _ = translator(language or context.settings.language).gettext
         notice = _(
             "Permintaan perbaikan data untuk {ref}: “{text}”\nPeriksa lewat /tinjau."
-        ).format(ref=row["ref"], text=mask_text(text, IDENTIFIER_TYPES))
+        ).format(ref=row.ref, text=mask_text(text, IDENTIFIER_TYPES))
         notices.append(notify.OutgoingMessage(reviewer, notice))
     return notices
 
@@ -638,7 +629,7 @@ async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, 
             ),
         )
         return
-    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, verified_id=row["id"])
+    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, verified_id=row.id)
     await users.set_active_flow(context.db, turn.id, None)
     await say(
         context,

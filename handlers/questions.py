@@ -215,19 +215,21 @@ async def _region_of(context: JagaContext, telegram_id: int) -> str | None:
     registration = worker.registration if worker is not None else None
     if registration is None:
         return None
-    return registration.get("desa_code") or registration.get("kabupaten_code")
+    return registration.desa_code or registration.kabupaten_code
 
 
 async def _sector_of(context: JagaContext, telegram_id: int) -> str | None:
     """'transport', 'non_transport' or 'government' from the worker's registration, if any."""
     worker = await membership.worker_of(context.db, telegram_id)
     registration = worker.registration if worker is not None else None
-    if registration is None or not registration.get("occupation"):
+    if registration is None or not registration.occupation:
         return None
-    if load_table().government_paid(payer_of(registration)):  # APBN/APBD: no discount
+    if load_table().government_paid(
+        payer_of(registration.sumber_iuran, registration.payer)
+    ):  # APBN/APBD: no discount
         return "government"
     try:
-        return "transport" if is_transport(registration["occupation"]) else "non_transport"
+        return "transport" if is_transport(registration.occupation) else "non_transport"
     except ValueError:
         return None
 

@@ -36,6 +36,7 @@ from handlers.registration.common import MAX_MESSAGE, fit
 from storage import audit, roles, users
 from storage import membership as store
 from storage.db import Database
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +94,14 @@ async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -
     lines: list[str] = []
     registration = worker.registration
     if registration is not None:
-        if not own and registration.get("name"):
-            lines.append(_("Nama: {name}").format(name=registration["name"]))
-        lines.append(_("Nomor pendaftaran: {ref}").format(ref=registration["ref"]))
-        if registration["status"] != "terdaftar" or worker.member is None:
-            state = STATE_WORDS[registration["status"]]
+        if not own and registration.name:
+            lines.append(_("Nama: {name}").format(name=registration.name))
+        lines.append(_("Nomor pendaftaran: {ref}").format(ref=registration.ref))
+        if registration.status != Status.REGISTERED or worker.member is None:
+            state = STATE_WORDS[registration.status]
             lines.append(_("Status: {state}").format(state=_(state)))
-        if registration["status"] in ("perlu_perbaikan", "ditolak") and registration.get("reason"):
-            lines.append(_("Alasan: {reason}").format(reason=registration["reason"]))
+        if registration.status in (Status.NEEDS_FIX, Status.REJECTED) and registration.reason:
+            lines.append(_("Alasan: {reason}").format(reason=registration.reason))
         next_step = {
             "diajukan": _("Petugas kabupaten akan memeriksanya. Tidak perlu mendaftar lagi."),
             "perlu_perbaikan": _(
@@ -113,7 +114,7 @@ async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -
             "ditolak": _(
                 "Bila keadaan Anda sudah berubah, Anda bisa mendaftar lagi dengan /daftar."
             ),
-        }.get(registration["status"])
+        }.get(registration.status)
         if next_step:
             lines += ["", next_step]
     member = worker.member
@@ -124,11 +125,11 @@ async def describe(db: Database, tr: Translator, worker: Worker, *, own: bool) -
     return "\n".join(lines).strip()
 
 
-async def history(db: Database, tr: Translator, registration: dict[str, Any]) -> str:
+async def history(db: Database, tr: Translator, registration: Registration) -> str:
     """The registration's changes of state, newest last (at most MAX_EVENTS)."""
     _ = tr.gettext
-    lines = [_("Riwayat pendaftaran {ref}:").format(ref=registration["ref"])]
-    for event in (await audit.history(db, int(registration["id"])))[-MAX_EVENTS:]:
+    lines = [_("Riwayat pendaftaran {ref}:").format(ref=registration.ref)]
+    for event in (await audit.history(db, registration.id))[-MAX_EVENTS:]:
         words = (
             _(RESENT)
             if event["from_status"] == "perlu_perbaikan" and event["to_status"] == "diajukan"
@@ -144,13 +145,13 @@ def general_state(tr: Translator, worker: Worker) -> str:
     """The state of a NIK's registration in general words: no name, KPJ, reason or amounts."""
     _ = tr.gettext
     if worker.registration is not None:
-        state = worker.registration["status"]
+        state = worker.registration.status
         return _(GENERAL_WORDS[state])
     return _(MEMBER_GENERAL)
 
 
 def member_lines(
-    tr: Translator, member: dict[str, Any], registration: dict[str, Any] | None
+    tr: Translator, member: dict[str, Any], registration: Registration | None
 ) -> list[str]:
     """KPJ, programs, protection period and a warning when contributions are late."""
     _ = tr.gettext
@@ -188,9 +189,11 @@ def member_lines(
     return [*lines, *_payment_lines(tr, member, registration, protected, late)]
 
 
-def _payer(registration: dict[str, Any] | None) -> str:
+def _payer(registration: Registration | None) -> str:
     """Who pays: from the registration here; a member registered elsewhere pays themselves."""
-    return contributions.payer_of(registration) if registration else contributions.SELF_PAID
+    if registration is None:
+        return contributions.SELF_PAID
+    return contributions.payer_of(registration.sumber_iuran, registration.payer)
 
 
 def asks_to_pay(worker: Worker) -> bool:
@@ -206,7 +209,7 @@ def asks_to_pay(worker: Worker) -> bool:
 def _payment_lines(
     tr: Translator,
     member: dict[str, Any],
-    registration: dict[str, Any] | None,
+    registration: Registration | None,
     protected: dt.date,
     late: membership.Arrears,
 ) -> list[str]:
@@ -216,8 +219,8 @@ def _payment_lines(
     if payer != contributions.SELF_PAID:
         assert registration is not None
         who = _(SOURCE_LABELS[payer]) if payer in SOURCE_LABELS else _("program pemerintah")
-        if registration.get("sponsor"):
-            who = f"{registration['sponsor']}, {who}"
+        if registration.sponsor:
+            who = f"{registration.sponsor}, {who}"
         return [paying.paid_by_line(tr, who, cadre=False)]
     if late.covered:
         return [
@@ -238,11 +241,11 @@ def _payment_lines(
         else _("Masa perlindungan sudah lewat: iuran bulan ini belum dibayar.")
     )
     lines = [warning]
-    if registration is not None and registration.get("income"):
+    if registration is not None and registration.income:
         q = contributions.quote(
-            int(registration["income"]),
+            registration.income,
             member["programs"],
-            contributions.sector_of(registration.get("occupation")),
+            contributions.sector_of(registration.occupation),
             contributions.SELF_PAID,
             membership.today(),
         )
@@ -646,11 +649,11 @@ async def _linked(context: JagaContext, turn: Turn, worker: Worker, proof: str) 
 def _who(worker: Worker) -> str:
     """The worker as named to their cadre: name and reference, else the masked NIK."""
     registration = worker.registration
-    if registration is not None and registration.get("name"):
-        return f"{registration['name']} ({registration['ref']})"
+    if registration is not None and registration.name:
+        return f"{registration.name} ({registration.ref})"
     if worker.member is not None:
         return str(worker.member["nik_masked"])
-    return str(registration["ref"]) if registration is not None else ""
+    return str(registration.ref) if registration is not None else ""
 
 
 async def _translator_of(context: JagaContext, telegram_id: int) -> Translator:
@@ -704,7 +707,8 @@ async def link_notices(
 async def _confirmers(context: JagaContext, worker: Worker, nik: str) -> tuple[str, list[int]]:
     """The kabupaten of the worker and who may confirm a code: their cadre, else its reviewers."""
     registration = worker.registration
-    kabupaten = (registration or {}).get("kabupaten_code") or membership.nik_kabupaten(nik)
+    known = registration.kabupaten_code if registration is not None else None
+    kabupaten = known or membership.nik_kabupaten(nik)
     cadre = await membership.cadre_of(context.db, registration, context.settings.admins)
     if cadre is not None:
         return kabupaten, [cadre]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from storage.db import Conn, Database, now_text
+from storage.registrations import Status
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,19 @@ async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, A
     return list(out.values())
 
 
-async def registered_by(db: Database, cadre_id: int) -> list[dict[str, Any]]:
+class Registered(BaseModel):
+    """A worker a cadre registered: their submission's id, reference, name, state and desa."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    ref: str | None
+    name: str | None
+    status: Status
+    desa_code: str | None
+
+
+async def registered_by(db: Database, cadre_id: int) -> list[Registered]:
     """Every worker this cadre registered, in any desa: those to fix first, then newest first."""
     rows = await db.fetchall(
         "SELECT id, ref, name, status, desa_code FROM registrations WHERE operator_id = ? "
@@ -268,7 +283,7 @@ async def registered_by(db: Database, cadre_id: int) -> list[dict[str, Any]]:
         "ORDER BY status != 'perlu_perbaikan', COALESCE(updated_at, submitted_at) DESC, id DESC",
         (cadre_id,),
     )
-    return [dict(r) for r in rows]
+    return [Registered.model_validate(dict(r)) for r in rows]
 
 
 # --- cadres imported from a file ------------------------------------------------------------

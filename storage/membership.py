@@ -8,6 +8,7 @@ from typing import Any
 
 from storage import audit, outbox
 from storage.db import Conn, Database, now_text
+from storage.registrations import Registration
 
 # --- members and claims ---------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ async def claims_of(
     return [dict(r) for r in rows]
 
 
-async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> dict[str, Any] | None:
+async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> Registration | None:
     """Move an approved registration of this NIK to `terdaftar` with its KPJ, logged; or None."""
     cursor = await conn.execute(
         "SELECT * FROM registrations WHERE nik_hash = ? AND status = 'disetujui'",
@@ -124,19 +125,20 @@ async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> dict[str, An
     row = await cursor.fetchone()
     if row is None:
         return None
+    registration = Registration.from_row(row)
     await conn.execute(
         "UPDATE registrations SET status = 'terdaftar', kpj = ?, updated_at = ? "
         "WHERE id = ? AND status = 'disetujui'",
-        (kpj, now_text(), row["id"]),
+        (kpj, now_text(), registration.id),
     )
-    await audit.log_transition(conn, row["id"], "import", "disetujui", "terdaftar")
-    return dict(row)
+    await audit.log_transition(conn, registration.id, "import", "disetujui", "terdaftar")
+    return registration
 
 
 # --- the worker a Telegram account stands for -----------------------------------------------
 
 
-async def own_registration(db: Database, telegram_id: int) -> dict[str, Any] | None:
+async def own_registration(db: Database, telegram_id: int) -> Registration | None:
     """The newest submitted registration whose worker is this Telegram account.
 
     A rejected one no longer counts once another registration of that NIK is live: the
@@ -150,17 +152,17 @@ async def own_registration(db: Database, telegram_id: int) -> dict[str, Any] | N
         "ORDER BY (r.status = 'ditolak'), r.id DESC LIMIT 1",
         (telegram_id,),
     )
-    return None if row is None else dict(row)
+    return None if row is None else Registration.from_row(row)
 
 
-async def registration_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | None:
+async def registration_by_nik_hash(db: Database, nik_hash: str) -> Registration | None:
     """The live (else the newest) submitted registration of a NIK."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE nik_hash = ? AND status != 'draft' "
         "ORDER BY (status = 'ditolak'), id DESC LIMIT 1",
         (nik_hash,),
     )
-    return None if row is None else dict(row)
+    return None if row is None else Registration.from_row(row)
 
 
 async def linked_nik_hash(db: Database, telegram_id: int) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from storage import audit
 from storage.db import Database, now_text
+from storage.registrations import Registration
 from storage.review import InTransaction
 
 # Approved enrolments: the district pays their contributions, so part of the row must stay.
@@ -30,7 +31,7 @@ ANONYMISED_FIELDS = (
 )  # fmt: skip
 
 
-async def registrations_of(db: Database, telegram_id: int) -> list[dict[str, Any]]:
+async def registrations_of(db: Database, telegram_id: int) -> list[Registration]:
     """Everything registered about this person as a worker (drafts included), newest first."""
     rows = await db.fetchall(
         "SELECT * FROM registrations WHERE worker_telegram_id = ? "
@@ -39,16 +40,16 @@ async def registrations_of(db: Database, telegram_id: int) -> list[dict[str, Any
         "ORDER BY id DESC",
         (telegram_id, telegram_id, telegram_id),
     )
-    return [dict(r) for r in rows]
+    return [Registration.from_row(r) for r in rows]
 
 
-async def submitted_for_nik(db: Database, nik_hash: str) -> list[dict[str, Any]]:
+async def submitted_for_nik(db: Database, nik_hash: str) -> list[Registration]:
     """The submitted registrations of the worker with this NIK (no drafts), newest first."""
     rows = await db.fetchall(
         "SELECT * FROM registrations WHERE nik_hash = ? AND status != 'draft' ORDER BY id DESC",
         (nik_hash,),
     )
-    return [dict(r) for r in rows]
+    return [Registration.from_row(r) for r in rows]
 
 
 async def registered_for_others(db: Database, operator_id: int) -> bool:
@@ -62,14 +63,14 @@ async def registered_for_others(db: Database, operator_id: int) -> bool:
 
 async def registered_by(
     db: Database, operator_id: int, nik_hash: str, birth_date: str
-) -> dict[str, Any] | None:
+) -> Registration | None:
     """The registration this cadre made for the worker with this NIK and birth date, if any."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE operator_id = ? AND for_self = 0 AND nik_hash = ? "
         "AND birth_date = ? ORDER BY id DESC LIMIT 1",
         (operator_id, nik_hash, birth_date),
     )
-    return None if row is None else dict(row)
+    return None if row is None else Registration.from_row(row)
 
 
 # --- the /data_saya session ------------------------------------------------------------------
@@ -153,7 +154,7 @@ async def failed_attempt(db: Database, telegram_id: int, *, attempts_window: str
 
 async def request_correction(
     db: Database,
-    registration: dict[str, Any],
+    registration: Registration,
     requested_by: int,
     text_enc: bytes,
     *,
@@ -170,9 +171,9 @@ async def request_correction(
             "requested_by, on_behalf, text_enc, outcome) "
             "VALUES ('correction', ?, ?, ?, ?, ?, ?, 'open') RETURNING id",
             (
-                registration["id"],
-                registration["ref"],
-                registration["kabupaten_code"],
+                registration.id,
+                registration.ref,
+                registration.kabupaten_code,
                 requested_by,
                 int(on_behalf),
                 text_enc,

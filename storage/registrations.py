@@ -3,10 +3,103 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from storage import audit
 from storage.db import Conn, Database, IntegrityError, now_text
+
+
+class Status(StrEnum):
+    """Where a registration is: filled in, reviewed, then registered at BPJS."""
+
+    DRAFT = "draft"  # being filled in
+    SUBMITTED = "diajukan"  # waiting for the district's review
+    NEEDS_FIX = "perlu_perbaikan"  # sent back for a correction
+    APPROVED = "disetujui"  # approved, waiting for the collective registration at BPJS
+    REJECTED = "ditolak"
+    REGISTERED = "terdaftar"  # a member: BPJS gave the KPJ number
+
+
+# A NIK has at most one registration in these states (the unique index of migration 0002).
+LIVE = frozenset({Status.SUBMITTED, Status.NEEDS_FIX, Status.APPROVED, Status.REGISTERED})
+
+
+class Registration(BaseModel):
+    """One row of `registrations`: a draft's answers so far, or a submission."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    ref: str | None = None
+    status: Status = Status.DRAFT
+    step: str | None = None
+    editing: bool = False
+    scratch: str = "{}"
+    operator_id: int
+    for_self: bool | None = None
+    worker_telegram_id: int | None = None
+    consent_version: str | None = None
+    consent_at: str | None = None
+    nik_enc: bytes | None = None
+    nik_hash: str | None = None
+    nik_masked: str | None = None
+    name: str | None = None
+    birth_date: str | None = None
+    sex: str | None = None
+    mother_name: str | None = None
+    phone_enc: bytes | None = None
+    phone_hash: str | None = None
+    kabupaten_code: str | None = None
+    kecamatan_code: str | None = None
+    desa_code: str | None = None
+    occupation: str | None = None
+    occupation_other: str | None = None
+    income: int | None = None
+    income_base: int | None = None
+    programs: str | None = None
+    monthly_contribution: int | None = None
+    table_version: str | None = None
+    pay_period_months: int | None = None
+    payer: str | None = None
+    sumber_iuran: str | None = None
+    heir_name: str | None = None
+    heir_relation: str | None = None
+    flags: str = "[]"
+    submitted_at: str | None = None
+    reviewed_by: int | None = None
+    reviewed_at: str | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    kpj: str | None = None
+    reminded_at: str | None = None
+    funding_program_id: int | None = None
+    sponsor: str | None = None
+    locked_by: int | None = None
+    locked_until: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_row(cls, row: Any) -> Registration:
+        """The model of a database row (SQLite or PostgreSQL)."""
+        return cls.model_validate(dict(row))
+
+    def with_answers(self, **fields: Any) -> Registration:
+        """This registration with `fields` changed (what was just stored, without a read-back)."""
+        return self.model_validate({**self.model_dump(), **fields})
+
+    @property
+    def live(self) -> bool:
+        """Whether it holds its NIK (submitted and not rejected)."""
+        return self.status in LIVE
+
+
+def _model(row: Any | None) -> Registration | None:
+    return None if row is None else Registration.from_row(row)
+
 
 # Columns a flow may set on a registration; anything else is refused.
 WRITABLE = frozenset(
@@ -21,27 +114,27 @@ WRITABLE = frozenset(
 )  # fmt: skip
 
 
-async def get(db: Database, registration_id: int) -> dict[str, Any] | None:
+async def get(db: Database, registration_id: int) -> Registration | None:
     """One registration by id."""
     row = await db.fetchone("SELECT * FROM registrations WHERE id = ?", (registration_id,))
-    return None if row is None else dict(row)
+    return _model(row)
 
 
-async def get_by_ref(db: Database, ref: str) -> dict[str, Any] | None:
+async def get_by_ref(db: Database, ref: str) -> Registration | None:
     """One registration by its reference number."""
     row = await db.fetchone("SELECT * FROM registrations WHERE ref = ?", (ref,))
-    return None if row is None else dict(row)
+    return _model(row)
 
 
-async def draft_of(db: Database, operator_id: int) -> dict[str, Any] | None:
+async def draft_of(db: Database, operator_id: int) -> Registration | None:
     """The draft a person is filling in, if any."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE operator_id = ? AND status = 'draft'", (operator_id,)
     )
-    return None if row is None else dict(row)
+    return _model(row)
 
 
-async def active_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
+async def active_of(db: Database, telegram_id: int) -> Registration | None:
     """The registration a person is answering questions for: their draft, or one being fixed."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE (status = 'draft' AND operator_id = ?) "
@@ -50,10 +143,10 @@ async def active_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
         (telegram_id, telegram_id, telegram_id),
     )
-    return None if row is None else dict(row)
+    return _model(row)
 
 
-async def waiting_fix_of(db: Database, telegram_id: int) -> dict[str, Any] | None:
+async def waiting_fix_of(db: Database, telegram_id: int) -> Registration | None:
     """The newest registration this person sent (or is the worker of) that waits for a fix."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE status = 'perlu_perbaikan' "
@@ -61,7 +154,7 @@ async def waiting_fix_of(db: Database, telegram_id: int) -> dict[str, Any] | Non
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
         (telegram_id, telegram_id),
     )
-    return None if row is None else dict(row)
+    return _model(row)
 
 
 async def create_draft(db: Database, operator_id: int, step: str) -> int:
@@ -100,14 +193,14 @@ async def delete_draft(db: Database, operator_id: int) -> int:
     )
 
 
-async def live_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | None:
+async def live_by_nik_hash(db: Database, nik_hash: str) -> Registration | None:
     """The submitted (not rejected) registration of a NIK, if any."""
     row = await db.fetchone(
         "SELECT * FROM registrations WHERE nik_hash = ? AND status IN "
         "('diajukan', 'perlu_perbaikan', 'disetujui', 'terdaftar')",
         (nik_hash,),
     )
-    return None if row is None else dict(row)
+    return _model(row)
 
 
 async def phone_in_use(db: Database, phone_hash: str, *, other_than: int) -> bool:
@@ -174,24 +267,24 @@ async def resubmit(db: Database, registration_id: int, flags: str, actor: str) -
     return True
 
 
-async def by_operator(db: Database, operator_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
+async def by_operator(db: Database, operator_id: int, *, limit: int = 50) -> list[Registration]:
     """Submissions a person made (themselves or for others), newest first."""
     rows = await db.fetchall(
         "SELECT * FROM registrations WHERE operator_id = ? AND status != 'draft' "
         "ORDER BY id DESC LIMIT ?",
         (operator_id, limit),
     )
-    return [dict(r) for r in rows]
+    return [Registration.from_row(r) for r in rows]
 
 
-async def idle_drafts(db: Database, idle_since: str) -> list[dict[str, Any]]:
+async def idle_drafts(db: Database, idle_since: str) -> list[Registration]:
     """Drafts untouched since `idle_since` (ISO) and not reminded since."""
     rows = await db.fetchall(
-        "SELECT id, operator_id, updated_at FROM registrations WHERE status = 'draft' "
+        "SELECT * FROM registrations WHERE status = 'draft' "
         "AND updated_at < ? AND (reminded_at IS NULL OR reminded_at < updated_at)",
         (idle_since,),
     )
-    return [dict(r) for r in rows]
+    return [Registration.from_row(r) for r in rows]
 
 
 async def mark_reminded(db: Database, registration_id: int) -> None:
@@ -207,17 +300,17 @@ _LIVE = "('diajukan', 'perlu_perbaikan', 'disetujui', 'terdaftar')"
 _IN_CHUNK = 500  # values bound in one IN (...) query, well under SQLite's variable limit
 
 
-async def live_by_nik_hashes(db: Database, nik_hashes: list[str]) -> dict[str, dict[str, Any]]:
+async def live_by_nik_hashes(db: Database, nik_hashes: list[str]) -> dict[str, Registration]:
     """The submitted (not rejected) registrations of these NIKs, by NIK hash."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Registration] = {}
     for start in range(0, len(nik_hashes), _IN_CHUNK):
         chunk = nik_hashes[start : start + _IN_CHUNK]
         rows = await db.fetchall(
-            "SELECT id, ref, status, operator_id, nik_hash FROM registrations "
+            "SELECT * FROM registrations "
             f"WHERE nik_hash IN ({','.join('?' * len(chunk))}) AND status IN {_LIVE}",
             chunk,
         )
-        found.update({r["nik_hash"]: dict(r) for r in rows})
+        found.update({r["nik_hash"]: Registration.from_row(r) for r in rows})
     return found
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from storage import outbox
 from storage.db import Database
 
@@ -68,7 +70,20 @@ async def sent(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def fixes_due(db: Database, requested_before: str) -> list[dict[str, Any]]:
+class FixDue(BaseModel):
+    """A registration sent back for fixing, with the id of its open fix request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    ref: str | None
+    name: str | None
+    operator_id: int
+    for_self: bool | None
+    fix_id: int
+
+
+async def fixes_due(db: Database, requested_before: str) -> list[FixDue]:
     """Registrations sent back for fixing before `requested_before` and still not fixed."""
     rows = await db.fetchall(
         "SELECT r.id, r.ref, r.name, r.operator_id, r.for_self, f.id AS fix_id "
@@ -77,7 +92,7 @@ async def fixes_due(db: Database, requested_before: str) -> list[dict[str, Any]]
         "ORDER BY f.id",
         (requested_before,),
     )
-    return [dict(r) for r in rows]
+    return [FixDue.model_validate(dict(r)) for r in rows]
 
 
 async def members_due(db: Database, ends_by: str, ended_after: str) -> list[dict[str, Any]]:

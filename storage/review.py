@@ -6,10 +6,11 @@ import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage import audit, funding
 from storage.db import Conn, Database, now_text
+from storage.registrations import Registration, Status
 
 # Work done inside a decision's transaction, after its update (queueing its notices): what it
 # writes commits with the decision, and if it raises, the decision is rolled back with it.
@@ -19,7 +20,7 @@ InTransaction = Callable[[Conn], Awaitable[None]]
 class DecisionRefused(Exception):
     """The registration cannot be decided now: `why` is 'missing', 'decided' or 'locked'."""
 
-    def __init__(self, why: str, row: dict[str, Any] | None = None):
+    def __init__(self, why: str, row: Registration | None = None):
         super().__init__(why)
         self.why = why
         self.row = row
@@ -88,8 +89,8 @@ async def next_in_queue(
     reviewer_id: int,
     regions: Sequence[str],
     decile_only: bool,
-    after: tuple[str, int] | None = None,
-) -> dict[str, Any] | None:
+    after: tuple[str | None, int] | None = None,
+) -> Registration | None:
     """The oldest waiting submission not locked by someone else (after a skipped one)."""
     where, params = _queue_filter(regions, decile_only)
     sql = (
@@ -102,15 +103,15 @@ async def next_in_queue(
         params += [after[0], after[1]]
     sql += " ORDER BY r.submitted_at, r.id LIMIT 1"
     row = await db.fetchone(sql, params)
-    return None if row is None else dict(row)
+    return None if row is None else Registration.from_row(row)
 
 
-async def position(db: Database, row: dict[str, Any], regions: Sequence[str]) -> int:
+async def position(db: Database, row: Registration, regions: Sequence[str]) -> int:
     """The 1-based place of a submission in its queue, oldest first."""
     where, params = _queue_filter(regions, False)
     value = await db.fetchval(
         f"SELECT COUNT(*) FROM registrations r WHERE {where} AND (r.submitted_at, r.id) <= (?, ?)",
-        [*params, row["submitted_at"], row["id"]],
+        [*params, row.submitted_at, row.id],
     )
     return int(value or 0)
 
@@ -141,18 +142,18 @@ async def unlock(db: Database, registration_id: int, reviewer_id: int) -> None:
 # --- decisions ------------------------------------------------------------------------------
 
 
-async def _decidable(conn: Conn, registration_id: int, reviewer_id: int) -> dict[str, Any]:
+async def _decidable(conn: Conn, registration_id: int, reviewer_id: int) -> Registration:
     """The row, if this reviewer may decide it now; raises DecisionRefused otherwise."""
     now = now_text()
     cursor = await conn.execute("SELECT * FROM registrations WHERE id = ?", (registration_id,))
     found = await cursor.fetchone()
     if found is None:
         raise DecisionRefused("missing")
-    row = dict(found)
-    if row["status"] != "diajukan":
+    row = Registration.from_row(found)
+    if row.status != Status.SUBMITTED:
         raise DecisionRefused("decided", row)
-    locked_by = row["locked_by"]
-    if locked_by not in (None, reviewer_id) and (row["locked_until"] or "") > now:
+    locked_by = row.locked_by
+    if locked_by not in (None, reviewer_id) and (row.locked_until or "") > now:
         raise DecisionRefused("locked", row)
     return row
 
@@ -166,7 +167,7 @@ async def approve(
     sponsor: str | None,
     day: str,
     then: InTransaction | None = None,
-) -> dict[str, Any]:
+) -> Registration:
     """Approve against a program (None: paid by the worker); quota checked in the transaction.
 
     The write transaction is BEGIN IMMEDIATE, so the count and the update cannot interleave with
@@ -185,15 +186,15 @@ async def approve(
             if found is None:
                 raise ProgramUnavailable
             program = funding.Program.from_row(found)
-            if not program.open_on(day) or not program.covers(row["desa_code"] or ""):
+            if not program.open_on(day) or not program.covers(row.desa_code or ""):
                 raise ProgramUnavailable
             used = await funding.used_in(conn, program.id)
             if used >= program.quota:
                 raise QuotaFull(program, used, program.quota, None)
             if program.quota_per_desa is not None:
-                used_desa = await funding.used_in(conn, program.id, row["desa_code"])
+                used_desa = await funding.used_in(conn, program.id, row.desa_code)
                 if used_desa >= program.quota_per_desa:
-                    raise QuotaFull(program, used_desa, program.quota_per_desa, row["desa_code"])
+                    raise QuotaFull(program, used_desa, program.quota_per_desa, row.desa_code)
             source = program.source_type
             note = f"program {program.id}: {program.name}"
         if sponsor:
@@ -220,7 +221,7 @@ async def reject(
     reason_code: str,
     reason: str,
     then: InTransaction | None = None,
-) -> dict[str, Any]:
+) -> Registration:
     """Reject with a reason code and its text (label and note), logged."""
     async with db.write() as conn:
         row = await _decidable(conn, registration_id, reviewer_id)
@@ -246,7 +247,7 @@ async def request_fix(
     fields: Sequence[str],
     note: str,
     then: InTransaction | None = None,
-) -> dict[str, Any]:
+) -> Registration:
     """Send back for correction of `fields` with a note; the worker's flow closes the request."""
     reason = ", ".join(fields) + (f" – {note}" if note else "")
     async with db.write() as conn:
@@ -385,10 +386,52 @@ async def counts_by_desa(db: Database, region: str) -> list[tuple[str, str, str,
     return [(r[0] or "", r[1] or "", r[2], r[3]) for r in rows]
 
 
+class ExportRow(NamedTuple):
+    """The columns of a submission the export writes (a plain tuple: many rows stream)."""
+
+    ref: str | None
+    status: str
+    nik_enc: bytes | None
+    name: str | None
+    birth_date: str | None
+    sex: str | None
+    mother_name: str | None
+    phone_enc: bytes | None
+    desa_code: str | None
+    kecamatan_code: str | None
+    kabupaten_code: str | None
+    occupation: str | None
+    occupation_other: str | None
+    income: int | None
+    programs: str | None
+    monthly_contribution: int | None
+    pay_period_months: int | None
+    payer: str | None
+    sumber_iuran: str | None
+    heir_name: str | None
+    heir_relation: str | None
+    for_self: int | None
+    operator_id: int
+    submitted_at: str | None
+    reviewed_by: int | None
+    reviewed_at: str | None
+    reason: str | None
+    kpj: str | None
+    program_source: str | None  # the source of the funding program it was approved against
+    p3ke_decile: int | None
+
+
+# ExportRow's fields in its order: the registration's own columns, then the joined two.
+_EXPORT_COLUMNS = ", ".join(
+    [f"r.{name}" for name in ExportRow._fields[:-2]]
+    + ["p.source_type AS program_source", "k.decile AS p3ke_decile"]
+)
+
+
 def export_query(regions: Sequence[str] | None, status: str | None) -> tuple[str, list[Any]]:
-    """The SQL (and params) of the export rows, oldest submission first."""
+    """The SQL (and params) of the export rows (ExportRow's columns), oldest submission first."""
     sql = (
-        "SELECT r.*, p.source_type AS program_source, k.decile AS p3ke_decile "
+        f"SELECT {_EXPORT_COLUMNS} "
         "FROM registrations r "
         "LEFT JOIN funding_programs p ON p.id = r.funding_program_id "
         "LEFT JOIN p3ke k ON k.nik_hash = r.nik_hash WHERE r.status != 'draft'"
@@ -406,7 +449,7 @@ def export_query(regions: Sequence[str] | None, status: str | None) -> tuple[str
 
 def export_rows(
     target: str | Path, regions: Sequence[str] | None, status: str | None, chunk: int = 1000
-) -> Generator[dict[str, Any], None, None]:
+) -> Generator[ExportRow, None, None]:
     """The export rows, read in chunks on a private read-only connection (for a worker thread).
 
     `target` is what JAGA_DB names: a SQLite file or a PostgreSQL URL. Plain sqlite3 rather than
@@ -433,8 +476,7 @@ def export_rows(
             loop.run_until_complete(pg.transaction(readonly=True).start())
             server_cursor = loop.run_until_complete(pg.cursor(translate(sql), *params))
             while records := loop.run_until_complete(server_cursor.fetch(chunk)):
-                for record in records:
-                    yield dict(record)
+                yield from map(ExportRow._make, records)
         finally:
             try:
                 if pg is not None:
@@ -447,10 +489,8 @@ def export_rows(
         return
     conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
     try:
-        conn.row_factory = sqlite3.Row
         cursor = conn.execute(sql, params)
         while rows := cursor.fetchmany(chunk):
-            for row in rows:
-                yield dict(row)
+            yield from map(ExportRow._make, rows)
     finally:
         conn.close()

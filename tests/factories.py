@@ -9,6 +9,7 @@ from typing import Any
 from bot.crypto import FieldCipher, mask_nik
 from storage import registrations
 from storage.db import Database
+from storage.registrations import Registration
 
 _serials = itertools.count(1)
 
@@ -31,7 +32,7 @@ async def submitted_registration(
     status: str = "diajukan",
     flags: list[str] | None = None,
     **fields: Any,
-) -> dict[str, Any]:
+) -> Registration:
     """Create a complete submission (status `diajukan` unless given) and return its row."""
     nik = nik or nik_for(desa_code[:8])
     registration_id = await registrations.create_draft(db, operator_id, "summary")

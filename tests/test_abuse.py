@@ -191,10 +191,10 @@ async def test_forged_review_and_admin_buttons_from_ordinary_users_do_nothing(
     row = await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=OTHER)
     await h.send(USER, "/start")
     forged = [
-        f"REV {row['id']} OK",
-        f"REV {row['id']} NO",
-        f"DATA DELOK {row['id']}",
-        f"DATA FIX {row['id']}",
+        f"REV {row.id} OK",
+        f"REV {row.id} NO",
+        f"DATA DELOK {row.id}",
+        f"DATA FIX {row.id}",
         "LANG xx",
         "MENU tinjau",
         "REG nik 1",
@@ -206,9 +206,9 @@ async def test_forged_review_and_admin_buttons_from_ordinary_users_do_nothing(
         texts = [c.text for c in h.api.sent(USER)]
         assert not any("Budi Santoso" in t for t in texts), data
         assert all(c.chat_id in (None, USER) for c in calls), data
-    after = await registrations.get(h.db, row["id"])
-    assert after is not None and after["status"] == "diajukan"
-    assert after["reviewed_by"] is None
+    after = await registrations.get(h.db, row.id)
+    assert after is not None and after.status == "diajukan"
+    assert after.reviewed_by is None
 
 
 async def test_replayed_language_button_is_idempotent(harness: Harness) -> None:

@@ -19,6 +19,7 @@ from bot.settings import Settings
 from storage import registrations
 from storage import reminders as reminder_store
 from storage.db import Database
+from storage.registrations import Registration
 from tests.channels import Driver, driving
 from tests.factories import nik_for, submitted_registration
 
@@ -45,7 +46,7 @@ async def db(person: Driver, settings: Settings) -> AsyncIterator[Database]:
         await database.close()
 
 
-async def active_row(db: Database, person: Driver) -> dict[str, Any]:
+async def active_row(db: Database, person: Driver) -> Registration:
     """The registration the person is answering questions for."""
     row = await registrations.active_of(db, person.person)
     assert row is not None, "no registration in progress"
@@ -84,18 +85,18 @@ async def test_a_worker_registers_themselves(
 
     [row] = await registrations.by_operator(db, person.person)
     done = person.last_text()
-    assert row["ref"] and row["ref"] in done
+    assert row.ref and row.ref in done
     assert "status" in done and "petugas" in done  # what happens next, and where to look
-    assert row["status"] == "diajukan"
-    assert (row["for_self"], row["worker_telegram_id"]) == (1, person.person)
-    assert row["consent_at"]
+    assert row.status == "diajukan"
+    assert (row.for_self, row.worker_telegram_id) == (1, person.person)
+    assert row.consent_at
     cipher = FieldCipher(settings.key)
-    assert cipher.decrypt(row["nik_enc"]) == nik
-    assert (row["name"], row["mother_name"]) == ("Budi Santoso", "Siti Aminah")
-    assert cipher.decrypt(row["phone_enc"]).startswith("+628")
-    assert row["desa_code"] == "12.10.19.1001"
-    assert (row["occupation"], row["programs"], row["payer"]) == ("nelayan", "JKK_JKM", "program")
-    assert row["monthly_contribution"] == 16_800
+    assert row.nik_enc is not None and cipher.decrypt(row.nik_enc) == nik
+    assert (row.name, row.mother_name) == ("Budi Santoso", "Siti Aminah")
+    assert row.phone_enc is not None and cipher.decrypt(row.phone_enc).startswith("+628")
+    assert row.desa_code == "12.10.19.1001"
+    assert (row.occupation, row.programs, row.payer) == ("nelayan", "JKK_JKM", "program")
+    assert row.monthly_contribution == 16_800
 
 
 async def test_a_question_mid_flow_is_answered_and_the_step_asked_again(
@@ -108,9 +109,9 @@ async def test_a_question_mid_flow_is_answered_and_the_step_asked_again(
     answer = person.last_text()
     assert "Rp16.800" in answer  # the contribution under Rp1.1 million a month
     assert answer.endswith(asked)  # then the same question again
-    assert (await active_row(db, person))["name"] is None  # the question is no name
+    assert (await active_row(db, person)).name is None  # the question is no name
     await person.say("budi santoso")
-    assert (await active_row(db, person))["name"] == "Budi Santoso"
+    assert (await active_row(db, person)).name == "Budi Santoso"
     await person.press("Benar")
     assert "ibu kandung" in person.last_text()
 
@@ -131,17 +132,17 @@ async def test_batal_keeps_the_answers_and_daftar_continues_at_the_same_step(
     await person.say("/batal")
     assert "tersimpan" in person.last_text()  # the answers are kept
     kept = await active_row(db, person)
-    assert (kept["name"], kept["mother_name"]) == ("Budi Santoso", "Siti Aminah")
-    assert (kept["kecamatan_code"], kept["phone_hash"] is not None) == ("12.10.19", True)
+    assert (kept.name, kept.mother_name) == ("Budi Santoso", "Siti Aminah")
+    assert (kept.kecamatan_code, kept.phone_hash is not None) == ("12.10.19", True)
     await person.say("budi")  # no longer an answer to anything
-    assert (await active_row(db, person))["name"] == "Budi Santoso"
+    assert (await active_row(db, person)).name == "Budi Santoso"
 
     await person.say("/daftar")
     assert any(label.startswith("Lanjutkan") for label in person.labels())
     await person.press("Lanjutkan")
     assert person.last_text() == step
     await person.press("Sei Berombang")
-    assert (await active_row(db, person))["desa_code"] == "12.10.19.1001"
+    assert (await active_row(db, person)).desa_code == "12.10.19.1001"
     assert "pekerjaan" in person.last_text()
 
 
@@ -153,13 +154,14 @@ async def test_status_shows_the_persons_own_registration(
     other = await submitted_registration(db, cipher, operator_id=person.person + 1)
     await person.say("/status")
     shown = person.last_text()
-    assert mine["ref"] in shown and other["ref"] not in shown
+    assert mine.ref is not None and other.ref is not None
+    assert mine.ref in shown and other.ref not in shown
     assert "menunggu" in shown  # sent, waiting to be checked
     await db.execute(
-        "UPDATE registrations SET status = 'perlu_perbaikan' WHERE id = ?", (mine["id"],)
+        "UPDATE registrations SET status = 'perlu_perbaikan' WHERE id = ?", (mine.id,)
     )
     await person.say("/status")
-    assert mine["ref"] in person.last_text()
+    assert mine.ref in person.last_text()
     assert "perbaik" in person.last_text()  # sent back to be fixed
 
 

@@ -156,7 +156,7 @@ async def test_a_self_paying_worker_sees_one_amount_everywhere(
     assert f"JKK + JKM (2 program): {rp(to_pay)} per bulan" in h.text(WORKER)
 
     # Approved, paid by the worker: how much, by when, where, and [Cara bayar].
-    [notice] = await approve(h, row["id"], 0)
+    [notice] = await approve(h, row.id, 0)
     lines = notice.splitlines()
     assert len(lines) <= 4
     if discount:
@@ -226,7 +226,7 @@ async def test_a_program_paid_worker_is_told_who_pays_and_never_asked_to_pay(
     await h.tap(WORKER, "Kirim")
     row = (await registrations.by_operator(h.db, WORKER))[0]
 
-    [notice] = await approve(h, row["id"], program_id)
+    [notice] = await approve(h, row.id, program_id)
     assert "Iuran dibayar oleh Peduli Nelayan 2026" in notice
     assert "Anda tidak perlu membayar." in notice
     assert "Iuran yang dibayar" not in notice and "Bayar di" not in notice
@@ -267,7 +267,7 @@ async def test_changing_to_self_paying_from_the_summary_asks_the_period(
     await h.press(WORKER, "REG payer program")
     assert "Dibayar sekaligus" not in h.text(WORKER)
     row = await registrations.active_of(h.db, WORKER)
-    assert row is not None and row["pay_period_months"] is None
+    assert row is not None and row.pay_period_months is None
 
 
 @pytest.mark.parametrize("contact", [None, "Disnaker Labuhanbatu, 0624-21234"])
@@ -280,8 +280,8 @@ async def test_reject_and_fix_notices_name_the_district_office_only_when_set(
         cipher = h.app.bot_data.cipher
         rejected = await submitted_registration(h.db, cipher, operator_id=WORKER)
         fixed = await submitted_registration(h.db, cipher, operator_id=WORKER + 1)
-        await desk.reject(None, h.db, settings, rejected["id"], REVIEWER, "usia", "")
-        await desk.request_fix(None, h.db, settings, fixed["id"], REVIEWER, ["name"], "")
+        await desk.reject(None, h.db, settings, rejected.id, REVIEWER, "usia", "")
+        await desk.request_fix(None, h.db, settings, fixed.id, REVIEWER, ["name"], "")
         texts = {
             r["chat_id"]: r["text"]
             for r in await h.db.fetchall("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -313,7 +313,7 @@ async def test_the_cadre_hears_the_paying_step_and_the_kpj_notice_repeats_it(
     ) in approved.text
     assert approved.buttons == [[("Cara bayar", "IUR PAY")]]
     [registered] = await notify.status_messages(
-        harness.db, {**row, "kpj": "12345678901"}, "terdaftar", None
+        harness.db, row.with_answers(kpj="12345678901"), "terdaftar", None
     )
     assert "Nomor kepesertaan (KPJ): 12345678901" in registered.text
     assert "Bayar sekarang: perlindungan mulai setelah iuran pertama dibayar." in registered.text

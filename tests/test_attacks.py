@@ -81,12 +81,12 @@ async def test_a_revoked_cadre_cannot_answer_a_fix_request_on_someone_they_regis
     r = await submitted_registration(
         h.db, h.app.bot_data.cipher, operator_id=CADRE, for_self=False
     )
-    await review_store.request_fix(h.db, r["id"], REVIEWER, ["name"], "nama salah ketik")
+    await review_store.request_fix(h.db, r.id, REVIEWER, ["name"], "nama salah ketik")
     await roles.revoke(h.db, CADRE, "cadre", DESA)  # the official ends the role meanwhile
-    await h.press(CADRE, f"FIX {r['id']}")
+    await h.press(CADRE, f"FIX {r.id}")
     assert "tidak lagi terdaftar sebagai kader" in h.text(CADRE)
-    after = await registrations.get(h.db, r["id"])
-    assert after is not None and after["step"] is None and not after["editing"]
+    after = await registrations.get(h.db, r.id)
+    assert after is not None and after.step is None and not after.editing
     user = await users.get_or_create(h.db, CADRE)
     assert user.active_flow is None  # nothing they type now changes the worker's data
 

@@ -31,6 +31,7 @@ from bot.registration import StoredRegistration
 from handlers import cadres
 from handlers.cadres import sheet_submit
 from storage import audit, roles
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 
@@ -127,12 +128,13 @@ def results(call: ApiCall) -> dict[int, str]:
     }
 
 
-async def submitted(h: Harness) -> list[dict[str, Any]]:
-    rows = await h.db.fetchall(
-        "SELECT * FROM registrations WHERE operator_id = ? AND status = 'diajukan' ORDER BY id",
-        (CADRE,),
-    )
-    return [dict(r) for r in rows]
+_SUBMITTED_QUERY = (
+    "SELECT * FROM registrations WHERE operator_id = ? AND status = 'diajukan' ORDER BY id"
+)
+
+
+async def submitted(h: Harness) -> list[Registration]:
+    return [Registration.from_row(r) for r in await h.db.fetchall(_SUBMITTED_QUERY, (CADRE,))]
 
 
 # --- the template -----------------------------------------------------------------------------
@@ -215,29 +217,30 @@ async def test_good_file_is_submitted_counted_and_returned_with_references(
     done = await submitted(harness)
     assert len(done) == 3
     first, second, third = done
-    assert {r["for_self"] for r in done} == {0}
-    for row in done:  # stored exactly as the chat stores a submission
-        StoredRegistration.model_validate(row)
-    assert first["name"] == "Budi Santoso" and first["desa_code"] == DESA
-    assert first["consent_version"] and first["consent_at"]
-    assert first["payer"] == "program" and first["pay_period_months"] is None
-    assert first["heir_relation"] == "pasangan" and first["income"] == 1_500_000
-    assert harness.app.bot_data.cipher.decrypt(first["nik_enc"]) == rows[0]["nik"]
-    assert second["occupation"] == "lainnya" and second["occupation_other"] == "tukang kayu"
-    assert second["sumber_iuran"] == "mandiri" and second["pay_period_months"] == 3
-    assert third["birth_date"] == "1981-08-17" and third["sex"] == "P"
-    assert third["desa_code"] == "12.10.19.2003" and third["phone_hash"] is None
-    assert "birth_corrected" in json.loads(third["flags"])
+    assert {r.for_self for r in done} == {0}
+    for row in await harness.db.fetchall(_SUBMITTED_QUERY, (CADRE,)):
+        StoredRegistration.model_validate(dict(row))  # stored exactly as the chat stores one
+    assert first.name == "Budi Santoso" and first.desa_code == DESA
+    assert first.consent_version and first.consent_at
+    assert first.payer == "program" and first.pay_period_months is None
+    assert first.heir_relation == "pasangan" and first.income == 1_500_000
+    assert first.nik_enc is not None
+    assert harness.app.bot_data.cipher.decrypt(first.nik_enc) == rows[0]["nik"]
+    assert second.occupation == "lainnya" and second.occupation_other == "tukang kayu"
+    assert second.sumber_iuran == "mandiri" and second.pay_period_months == 3
+    assert third.birth_date == "1981-08-17" and third.sex == "P"
+    assert third.desa_code == "12.10.19.2003" and third.phone_hash is None
+    assert "birth_corrected" in json.loads(third.flags)
     # Every row phones from the same number: the second one on is flagged for the reviewer.
-    assert "duplicate_phone" in json.loads(second["flags"])
+    assert "duplicate_phone" in json.loads(second.flags)
     events = await harness.db.fetchall(
         "SELECT to_status, actor FROM registration_events WHERE registration_id = ?",
-        (first["id"],),
+        (first.id,),
     )
     assert [tuple(e) for e in events] == [("diajukan", str(CADRE))]
     column = results(reply)
-    assert column[2] == f"Terkirim: {first['ref']}" and column[4] == f"Terkirim: {third['ref']}"
-    assert first["ref"].startswith("JP-1210-")
+    assert column[2] == f"Terkirim: {first.ref}" and column[4] == f"Terkirim: {third.ref}"
+    assert first.ref is not None and first.ref.startswith("JP-1210-")
     assert column[5] == "Perlu diperbaiki: Nama ibu kandung belum diisi."
     assert column[6].startswith("Belum setuju")
 
@@ -257,7 +260,7 @@ async def test_sending_the_corrected_file_again_submits_only_the_new_rows(
     assert "2 baris sudah terkirim sebelumnya" in again.text
     done = await submitted(harness)
     assert len(done) == 4
-    assert results(again)[2] == f"Sudah terkirim sebelumnya: {done[0]['ref']}"
+    assert results(again)[2] == f"Sudah terkirim sebelumnya: {done[0].ref}"
     # A third time: nothing new, nothing doubled.
     third = answer(await upload(harness, again.files["document"]))
     assert "0 terkirim" in third.text and "4 baris sudah terkirim sebelumnya" in third.text
@@ -288,7 +291,7 @@ async def test_a_crash_mid_file_keeps_the_rows_before_it_and_a_resend_completes(
     assert "3 terkirim, 0 perlu diperbaiki" in reply.text
     assert "2 baris sudah terkirim sebelumnya" in reply.text
     done = await submitted(harness)
-    assert len(done) == 5 and len({r["nik_hash"] for r in done}) == 5
+    assert len(done) == 5 and len({r.nik_hash for r in done}) == 5
 
 
 async def test_a_second_file_while_the_first_is_checked_waits_its_turn(harness: Harness) -> None:
@@ -432,8 +435,8 @@ async def test_dates_as_text_or_excel_dates_are_read(harness: Harness) -> None:
     reply = answer(await upload(harness, fill(template, rows)))
     assert "3 terkirim, 1 perlu diperbaiki" in reply.text
     done = await submitted(harness)
-    assert {r["birth_date"] for r in done} == {"1990-08-17"}
-    assert all("birth_corrected" not in json.loads(r["flags"]) for r in done)
+    assert {r.birth_date for r in done} == {"1990-08-17"}
+    assert all("birth_corrected" not in json.loads(r.flags) for r in done)
     assert "Tanggal lahir tidak bisa dibaca" in results(reply)[5]
 
 
@@ -516,7 +519,7 @@ async def test_an_heir_relation_without_an_heir_name_is_a_row_problem(harness: H
     assert "nama ahli waris kosong" in column[2]
     assert column[3].startswith("Terkirim: JP-")
     [sent] = await submitted(harness)
-    assert sent["heir_name"] is None and sent["heir_relation"] is None
+    assert sent.heir_name is None and sent.heir_relation is None
 
 
 async def test_a_filled_form_sent_at_the_nik_question_is_checked_as_a_form(

@@ -50,7 +50,7 @@ async def test_marks_typed_to_keep_numbers_as_text_and_phones_in_any_form_are_re
     reply = answer(await upload(harness, fill(await download_template(harness), rows)))
     assert "4 terkirim, 0 perlu diperbaiki" in reply.text, results(reply)
     done = await submitted(harness)
-    assert [r["nik_masked"][-4:] for r in done] == [nik[-4:] for nik in niks]
+    assert [(r.nik_masked or "")[-4:] for r in done] == [nik[-4:] for nik in niks]
 
 
 async def test_columns_reordered_or_added_and_sheets_renamed_moved_or_hidden_are_read(
@@ -80,7 +80,7 @@ async def test_columns_reordered_or_added_and_sheets_renamed_moved_or_hidden_are
     reply = answer(await upload(harness, saved(workbook)))
     assert "2 terkirim, 0 perlu diperbaiki" in reply.text
     done = await submitted(harness)
-    assert [(r["name"], r["mother_name"]) for r in done] == [("Budi Santoso", "Siti Aminah")] * 2
+    assert [(r.name, r.mother_name) for r in done] == [("Budi Santoso", "Siti Aminah")] * 2
     # The results are in the file's own Hasil column, not over the cadre's data.
     returned = load_workbook(io.BytesIO(reply.files["document"]))["Data pekerja desa"]
     assert returned.cell(row=2, column=INDEX["result"] + 2).value.startswith("Terkirim: JP-")

@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.access import access_of
 from storage import cadres, roles
+from storage.registrations import Registration
 from tests.conftest import ADMIN_ID, Harness
 from tests.factories import submitted_registration
 
@@ -131,7 +132,7 @@ async def test_someone_without_a_role_is_told_how_to_become_a_cadre(harness: Har
     assert "tautan undangan" in harness.text(8601)
 
 
-async def _registered_by(h: Harness, cadre: int, **fields: Any) -> dict[str, Any]:
+async def _registered_by(h: Harness, cadre: int, **fields: Any) -> Registration:
     return await submitted_registration(
         h.db, h.app.bot_data.cipher, operator_id=cadre, for_self=False, **fields
     )
@@ -150,7 +151,7 @@ async def test_cadre_view_counts_fix_buttons_and_quota(harness: Harness) -> None
         "'2099-12-31') RETURNING id"
     )
     await harness.db.execute(
-        "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program, approved["id"])
+        "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program, approved.id)
     )
     await harness.send(cadre, "/kader")
     text = harness.text(cadre)
@@ -158,7 +159,7 @@ async def test_cadre_view_counts_fix_buttons_and_quota(harness: Harness) -> None
     assert "sedang diperiksa petugas: 1" in text and "perlu diperbaiki: 1" in text
     assert "DBH Sawit: 1 dari 20 kuota desa terpakai, sisa 19." in text
     assert harness.last(cadre).buttons == [
-        (f"Ahmad Yani ({fix['ref']})", f"FIX {fix['id']}"),
+        (f"Ahmad Yani ({fix.ref})", f"FIX {fix.id}"),
         ("Unduh formulir", "KDR SHEET"),
     ]
 
@@ -250,7 +251,7 @@ async def test_cadre_sees_every_worker_in_any_desa_with_state_and_fix_buttons_pa
     assert len(first.text) <= 600
     assert "Pekerja yang Anda daftarkan: 42" in first.text
     assert "• Ahmad Yani: perlu diperbaiki" in first.text  # those to fix come first
-    assert (f"Ahmad Yani ({fix['ref']})", f"FIX {fix['id']}") in first.buttons
+    assert (f"Ahmad Yani ({fix.ref})", f"FIX {fix.id}") in first.buttons
     assert ("»", "KDR ME 1") in first.buttons
     seen = first.text
     page = 1

@@ -290,6 +290,7 @@ def test_apbdes_as_apbd_is_marked_as_an_assumption() -> None:
     assert not payers["csr_sertakan"].apbn_apbd
     assert c.sector_of("ojek_sopir") == "transport" and c.sector_of("nelayan") == "non_transport"
     assert c.sector_of(None) is None
-    assert c.payer_of({"payer": "program", "sumber_iuran": None}) == "program"
-    assert c.payer_of({"payer": "program", "sumber_iuran": "mandiri"}) == "mandiri"
-    assert c.payer_of({"payer": "sendiri", "program_source": "dbh_sawit"}) == "dbh_sawit"
+    assert c.payer_of(None, "program") == "program"
+    assert c.payer_of(None, "sendiri") == "mandiri"
+    assert c.payer_of("mandiri", "program") == "mandiri"
+    assert c.payer_of("dbh_sawit", "sendiri") == "dbh_sawit"

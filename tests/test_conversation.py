@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bot.fakeapi import ApiCall
 from bot.registration import CONSENT_VERSION, Step
 from storage import privacy, registrations, roles
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import nik_for
 
@@ -22,7 +22,7 @@ INTERNAL = re.compile(
 )
 
 
-async def row_of(h: Harness, operator_id: int) -> dict[str, Any]:
+async def row_of(h: Harness, operator_id: int) -> Registration:
     """The operator's active registration."""
     row = await registrations.active_of(h.db, operator_id)
     assert row is not None
@@ -48,11 +48,12 @@ async def walk_typed(h: Harness, uid: int, answers: list[str]) -> tuple[list[Api
     calls: list[ApiCall] = []
     steps = 0
     for answer in answers:
-        before = (await registrations.active_of(h.db, uid) or {}).get("step")
+        active = await registrations.active_of(h.db, uid)
+        before = active.step if active else None
         got = await h.send(uid, answer)
         calls += got
         after = await registrations.active_of(h.db, uid)
-        moved = after is None or after["step"] != before
+        moved = after is None or after.step != before
         assert moved or answer == "/daftar", (answer, before, [c.text for c in got])
         steps += 1
     return calls, steps
@@ -93,13 +94,13 @@ async def test_a_whole_registration_typed_with_short_forms_and_typos(harness: Ha
     done = h.text(WORKER)
     assert "Nomor pendaftaran: JP-1210-" in done
     row = (await registrations.by_operator(h.db, WORKER))[0]
-    assert row["status"] == "diajukan"
-    assert (row["name"], row["mother_name"]) == ("Budi Santoso", "Siti Aminah")
-    assert (row["birth_date"], row["sex"]) == ("1985-08-17", "L")
-    assert (row["occupation"], row["programs"], row["payer"]) == ("nelayan", "JKK_JKM", "sendiri")
-    assert row["pay_period_months"] == 3
-    assert row["desa_code"] == "12.10.19.1001"
-    assert (row["heir_name"], row["heir_relation"]) == ("Rina Wati", "pasangan")
+    assert row.status == "diajukan"
+    assert (row.name, row.mother_name) == ("Budi Santoso", "Siti Aminah")
+    assert (row.birth_date, row.sex) == ("1985-08-17", "L")
+    assert (row.occupation, row.programs, row.payer) == ("nelayan", "JKK_JKM", "sendiri")
+    assert row.pay_period_months == 3
+    assert row.desa_code == "12.10.19.1001"
+    assert (row.heir_name, row.heir_relation) == ("Rina Wati", "pasangan")
     assert_readable(calls)
     # One message a turn: at most two more than the questions (a reply-keyboard removal).
     assert len(messages(calls)) <= steps + 2
@@ -135,7 +136,7 @@ async def test_a_whole_registration_pressed_sends_one_message_a_step(harness: Ha
     )
 
 
-def _skipped(row: dict[str, Any]) -> set[Step]:
+def _skipped(row: Registration) -> set[Step]:
     """The questions a self-registration with a right birth date and no heir never asks."""
     return {
         Step.CONSENT_OTHER, Step.BIRTH_YEAR, Step.BIRTH_MONTH, Step.BIRTH_DAY, Step.SEX,
@@ -150,7 +151,7 @@ async def test_no_match_gets_one_short_line_of_what_to_type(harness: Harness) ->
     assert [c.text for c in calls] == ["Ketik salah satu: Setuju / Kenapa data diminta? / Tidak"]
     assert len(calls[0].text) < 120
     assert calls[0].buttons  # the buttons come with it
-    assert (await row_of(h, WORKER))["step"] == Step.CONSENT
+    assert (await row_of(h, WORKER)).step == Step.CONSENT
     await h.send(WORKER, "setuju")
     calls = await h.send(WORKER, "zzzz")
     assert len(calls) == 1 and len(calls[0].text) < 120
@@ -171,12 +172,12 @@ async def test_a_question_at_the_nik_step_is_answered_then_the_nik_asked_again(
     assert "iuran" in text.lower()
     assert text.endswith("\n\nKetik NIK Anda (16 angka, ada di KTP).")
     assert len(text) <= 600
-    assert (await row_of(h, WORKER))["step"] == Step.NIK
+    assert (await row_of(h, WORKER)).step == Step.NIK
     # Help, and then the answer itself still works.
     calls = await h.send(WORKER, "bantuan")
     assert calls[0].text.startswith("Saya menanyakan data pendaftaran satu per satu.")
     await h.send(WORKER, nik_for())
-    assert (await row_of(h, WORKER))["step"] == Step.NAME
+    assert (await row_of(h, WORKER)).step == Step.NAME
 
 
 async def test_questions_at_button_and_amount_steps_are_answered_and_the_step_kept(
@@ -198,12 +199,12 @@ async def test_questions_at_button_and_amount_steps_are_answered_and_the_step_ke
     await h.send(WORKER, "081234567890")
     for place in ("labuhanbatu", "panai hilir", "sei berombang", "petani"):
         await h.send(WORKER, place)
-    assert (await row_of(h, WORKER))["step"] == Step.INCOME
+    assert (await row_of(h, WORKER)).step == Step.INCOME
     calls = await h.send(WORKER, "berapa iuran kalau 2 juta?")  # at a step that takes amounts
     assert len(calls) == 1
     assert "Rp26.800" in calls[0].text  # JKK + JKM for Rp2.000.000, from the table
     assert calls[0].text.endswith("Ketik jumlahnya atau pilih tombol.")
-    assert (await row_of(h, WORKER))["step"] == Step.INCOME
+    assert (await row_of(h, WORKER)).step == Step.INCOME
 
 
 async def test_batal_then_daftar_offers_to_continue_with_the_answers_kept(
@@ -222,19 +223,19 @@ async def test_batal_then_daftar_offers_to_continue_with_the_answers_kept(
     await h.send(WORKER, "labuhanbatu")
     await h.send(WORKER, "panai hilir")
     await h.send(WORKER, "sei berombang")
-    assert (await row_of(h, WORKER))["step"] == Step.OCCUPATION
+    assert (await row_of(h, WORKER)).step == Step.OCCUPATION
     await h.send(WORKER, "/batal")
     assert "tersimpan" in h.text(WORKER)
     calls = await h.send(WORKER, "nelayan")  # outside the flow: not an answer
-    assert (await row_of(h, WORKER))["occupation"] is None
+    assert (await row_of(h, WORKER)).occupation is None
     await h.send(WORKER, "/daftar")
     assert h.labels(WORKER) == ["Lanjutkan (10 dari 15 terisi)", "Mulai dari awal"]
     calls = await h.tap(WORKER, "Lanjutkan (10 dari 15 terisi)")
     assert messages(calls)[0].text.startswith("Apa pekerjaan Anda?")
     await h.send(WORKER, "nelayan")
     row = await row_of(h, WORKER)
-    assert (row["name"], row["mother_name"], row["occupation"]) == ("Budi", "Siti", "nelayan")
-    assert h.app.bot_data.cipher.decrypt(row["nik_enc"]) == nik
+    assert (row.name, row.mother_name, row.occupation) == ("Budi", "Siti", "nelayan")
+    assert row.nik_enc is not None and h.app.bot_data.cipher.decrypt(row.nik_enc) == nik
     # A kept draft still goes under the retention rule.
     await h.send(WORKER, "/batal")
     purged = await privacy.purge_expired(
@@ -277,7 +278,7 @@ async def test_cadre_confirms_consent_and_reads_texts_about_the_person(harness: 
     asked += [c.text for c in messages(await h.send(CADRE, "jkk jkm"))]
     asked += [c.text for c in messages(await h.send(CADRE, "program"))]
     row = await row_of(h, CADRE)
-    assert row["step"] == Step.HEIR_NAME
+    assert row.step == Step.HEIR_NAME
     for text in asked:
         assert " Anda" not in text and not text.startswith("Anda"), text
     person = [t for t in asked if "orang yang didaftarkan" in t]
@@ -292,7 +293,7 @@ async def test_cadre_without_consent_keeps_the_draft(harness: Harness) -> None:
     await h.tap(CADRE, "Orang lain")
     await h.send(CADRE, "blm")
     assert h.text(CADRE).startswith("Baik. Silakan minta izin orang yang didaftarkan dulu.")
-    assert (await row_of(h, CADRE))["step"] == Step.CONSENT_OTHER
+    assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER
     await h.send(CADRE, "/daftar")
     await h.tap(CADRE, h.labels(CADRE)[0])
     assert h.text(CADRE).startswith("Sudah minta izin")
@@ -325,12 +326,12 @@ async def test_heir_filler_words_are_dropped_and_the_relation_confirmed(harness:
     assert "Suami / istri" not in h.labels(WORKER)
     await h.tap(WORKER, "Benar")
     row = await row_of(h, WORKER)
-    assert (row["heir_name"], row["heir_relation"]) == ("Rina Wati", "pasangan")
+    assert (row.heir_name, row.heir_relation) == ("Rina Wati", "pasangan")
     assert "Ahli waris: Rina Wati (Suami / istri)" in h.text(WORKER)
     # A name that merely starts like a relation is kept whole.
     await h.send(WORKER, "ubah ahli waris")
     await h.send(WORKER, "Ibu Sari")
-    assert (await row_of(h, WORKER))["heir_name"] == "Ibu Sari"
+    assert (await row_of(h, WORKER)).heir_name == "Ibu Sari"
     assert h.text(WORKER) == "Apa hubungan ahli waris dengan peserta?"
 
 
@@ -340,24 +341,24 @@ async def test_typed_labels_at_the_summary_and_year_month_steps(harness: Harness
     for answer in ("y", "diri sendiri", nik_for(), "budi", "salah", "1981", "8", "31", "pr"):
         await h.send(WORKER, answer)
     row = await row_of(h, WORKER)
-    assert (row["birth_date"], row["sex"]) == ("1981-08-31", "P")
+    assert (row.birth_date, row.sex) == ("1981-08-31", "P")
     await h.send(WORKER, "siti")
     # Month names and short forms, once more through the summary's change button.
     for answer in ("081234567890", "labuhanbatu", "panai hilir", "sei berombang", "ojek",
                    "sampai rp1.099.000", "jkk jkm jht", "program", "lewati"):  # fmt: skip
         await h.send(WORKER, answer)
     row = await row_of(h, WORKER)
-    assert (row["occupation"], row["programs"], row["income"]) == (
+    assert (row.occupation, row.programs, row.income) == (
         "ojek_sopir",
         "JKK_JKM_JHT",
-        row["income_base"],
+        row.income_base,
     )
-    assert row["step"] == Step.SUMMARY
+    assert row.step == Step.SUMMARY
     await h.send(WORKER, "ubah tgl lahir")
     await h.send(WORKER, "salah")
     for answer in ("1979", "agustus", "17", "perempuan"):
         await h.send(WORKER, answer)
-    assert (await row_of(h, WORKER))["birth_date"] == "1979-08-17"
+    assert (await row_of(h, WORKER)).birth_date == "1979-08-17"
     await h.send(WORKER, "krim")  # Kirim, misspelt
     assert "Nomor pendaftaran" in h.text(WORKER)
 
@@ -373,7 +374,7 @@ async def test_continue_and_start_over_can_be_typed(harness: Harness) -> None:
     assert calls[0].text.startswith("Ketik NIK Anda")
     calls = await h.send(WORKER, "mulai dari awal")
     assert calls[0].text.startswith("Sebelum mulai, mohon baca ini.")
-    assert (await row_of(h, WORKER))["step"] == Step.CONSENT
+    assert (await row_of(h, WORKER)).step == Step.CONSENT
 
 
 async def test_cadre_shares_the_persons_contact_card_as_their_phone(harness: Harness) -> None:
@@ -386,8 +387,9 @@ async def test_cadre_shares_the_persons_contact_card_as_their_phone(harness: Har
     calls = await h.update(h.updates.contact(CADRE, "0812 1111 2222", own=False))
     assert "orang lain" not in messages(calls)[0].text
     row = await row_of(h, CADRE)
-    assert row["step"] == Step.DESA
-    assert h.app.bot_data.cipher.decrypt(row["phone_enc"]) == "+6281211112222"
+    assert row.step == Step.DESA
+    assert row.phone_enc is not None
+    assert h.app.bot_data.cipher.decrypt(row.phone_enc) == "+6281211112222"
 
 
 async def test_cadre_can_register_someone_in_another_kabupaten(harness: Harness) -> None:
@@ -402,7 +404,7 @@ async def test_cadre_can_register_someone_in_another_kabupaten(harness: Harness)
     await h.tap(CADRE, "‹ Kabupaten lain")
     assert h.text(CADRE).startswith("Di kabupaten/kota mana")
     await h.send(CADRE, "deli serdang")
-    assert (await row_of(h, CADRE))["kabupaten_code"] == "12.07"
+    assert (await row_of(h, CADRE)).kabupaten_code == "12.07"
 
 
 async def test_a_question_at_a_name_step_is_not_taken_as_the_name(harness: Harness) -> None:
@@ -413,9 +415,9 @@ async def test_a_question_at_a_name_step_is_not_taken_as_the_name(harness: Harne
     calls = await h.send(WORKER, "apa harus sesuai ktp")
     assert messages(calls)[0].text.endswith("Ketik nama lengkap Anda sesuai KTP.")
     row = await row_of(h, WORKER)
-    assert (row["step"], row["name"]) == (Step.NAME, None)
+    assert (row.step, row.name) == (Step.NAME, None)
     await h.send(WORKER, "Budi Santoso")
-    assert (await row_of(h, WORKER))["name"] == "Budi Santoso"
+    assert (await row_of(h, WORKER)).name == "Budi Santoso"
 
 
 async def test_a_button_word_asked_with_a_question_mark_does_not_choose_it(
@@ -430,9 +432,9 @@ async def test_a_button_word_asked_with_a_question_mark_does_not_choose_it(
     calls = await h.send(WORKER, "jht?")
     assert messages(calls)[0].text.endswith("Pilih program: JKK + JKM, atau JKK + JKM + JHT.")
     row = await row_of(h, WORKER)
-    assert (row["step"], row["programs"]) == (Step.PROGRAMS, None)
+    assert (row.step, row.programs) == (Step.PROGRAMS, None)
     await h.send(WORKER, "jkk jkm")
-    assert (await row_of(h, WORKER))["programs"] == "JKK_JKM"
+    assert (await row_of(h, WORKER)).programs == "JKK_JKM"
 
 
 async def test_a_job_typed_in_more_words_picks_its_button(harness: Harness) -> None:
@@ -444,12 +446,12 @@ async def test_a_job_typed_in_more_words_picks_its_button(harness: Harness) -> N
         await h.send(WORKER, answer)
     await h.send(WORKER, "sopir angkot")  # a transport job: its own contribution rules
     row = await row_of(h, WORKER)
-    assert (row["occupation"], row["step"]) == ("ojek_sopir", Step.INCOME)
+    assert (row.occupation, row.step) == ("ojek_sopir", Step.INCOME)
     for answer in ("1 juta", "jkk jkm", "program", "lewati", "ubah pekerjaan"):
         await h.send(WORKER, answer)
     await h.send(WORKER, "tukang kayu")  # not on the buttons: Lainnya, with its name
     row = await row_of(h, WORKER)
-    assert (row["occupation"], row["occupation_other"]) == ("lainnya", "tukang kayu")
+    assert (row.occupation, row.occupation_other) == ("lainnya", "tukang kayu")
 
 
 async def test_an_answer_given_mid_registration_does_not_point_at_buttons_it_does_not_show(

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.fakeapi import ApiCall
 from storage import funding, registrations, roles, users
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import submitted_registration
 
@@ -29,14 +30,14 @@ async def desk(h: Harness) -> None:
     await users.set_display_name(h.db, COLLEAGUE, "Rina Sitorus")
 
 
-async def submission(h: Harness, **fields: Any) -> dict[str, Any]:
+async def submission(h: Harness, **fields: Any) -> Registration:
     return await submitted_registration(h.db, h.app.bot_data.cipher, **fields)
 
 
 async def status_of(h: Harness, registration_id: int) -> str:
     row = await registrations.get(h.db, registration_id)
     assert row is not None
-    return str(row["status"])
+    return str(row.status)
 
 
 async def test_thirty_approvals_in_a_row_one_message_each_and_one_notice_each(
@@ -47,19 +48,19 @@ async def test_thirty_approvals_in_a_row_one_message_each_and_one_notice_each(
     rows = [await submission(h, operator_id=800 + i, payer="sendiri") for i in range(30)]
     calls = await h.send(REVIEWER, "/tinjau")
     assert len(messages(calls, REVIEWER)) == 1  # the card; no separate counts message
-    assert h.text(REVIEWER).startswith(f"Pengajuan {rows[0]['ref']} (1 dari 30 menunggu)")
+    assert h.text(REVIEWER).startswith(f"Pengajuan {rows[0].ref} (1 dari 30 menunggu)")
     for i, row in enumerate(rows):
         await h.tap(REVIEWER, "Setujui")
         await h.tap(REVIEWER, "Mandiri (dibayar sendiri)")
         calls = await h.tap(REVIEWER, "Ya, setujui")
         [said] = messages(calls, REVIEWER)  # the outcome and the next card, together
-        assert said.startswith(f"✅ Disetujui: {row['ref']} (Budi Santoso)")
-        following = rows[i + 1]["ref"] if i + 1 < len(rows) else None
+        assert said.startswith(f"✅ Disetujui: {row.ref} (Budi Santoso)")
+        following = rows[i + 1].ref if i + 1 < len(rows) else None
         if following:
             assert f"\n\nPengajuan {following} (1 dari {29 - i} menunggu)" in said
         else:
             assert "Tidak ada pengajuan yang menunggu keputusan Anda" in said
-    assert {await status_of(h, r["id"]) for r in rows} == {"disetujui"}
+    assert {await status_of(h, r.id) for r in rows} == {"disetujui"}
     # Each worker told once: the notices go through the outbox, sent at once after the
     # decision or, when the sender's own loop claimed them first, a moment later.
     for _ in range(200):
@@ -67,7 +68,7 @@ async def test_thirty_approvals_in_a_row_one_message_each_and_one_notice_each(
             break
         await asyncio.sleep(0.02)
     for row in rows:
-        assert len(messages(h.api.calls, row["operator_id"])) == 1
+        assert len(messages(h.api.calls, row.operator_id)) == 1
 
 
 async def test_reject_with_a_typed_reason_and_a_fix_are_one_message_each(
@@ -82,16 +83,16 @@ async def test_reject_with_a_typed_reason_and_a_fix_are_one_message_each(
     await h.tap(REVIEWER, "Usia di luar batas program")
     calls = await h.send(REVIEWER, "Umur 70 tahun menurut KTP")
     [said] = messages(calls, REVIEWER)
-    assert said.startswith(f"❌ Ditolak: {first['ref']}")
-    assert f"\n\nPengajuan {second['ref']}" in said
+    assert said.startswith(f"❌ Ditolak: {first.ref}")
+    assert f"\n\nPengajuan {second.ref}" in said
     await h.tap(REVIEWER, "Minta perbaikan")
     await h.tap(REVIEWER, "☐ Nama ibu kandung")
     await h.tap(REVIEWER, "Lanjut")
     calls = await h.tap(REVIEWER, "Kirim tanpa catatan")
     [said] = messages(calls, REVIEWER)
-    assert said.startswith(f"✏️ Permintaan perbaikan {second['ref']} terkirim")
+    assert said.startswith(f"✏️ Permintaan perbaikan {second.ref} terkirim")
     assert "Tidak ada pengajuan yang menunggu" in said
-    assert await status_of(h, second["id"]) == "perlu_perbaikan"
+    assert await status_of(h, second.id) == "perlu_perbaikan"
 
 
 async def test_a_full_quota_is_said_with_the_choices_in_one_message(harness: Harness) -> None:
@@ -119,9 +120,9 @@ async def test_a_full_quota_is_said_with_the_choices_in_one_message(harness: Har
     calls = await h.tap(COLLEAGUE, "Ya, setujui")
     [said] = messages(calls, COLLEAGUE)
     assert said.startswith("Tidak bisa disetujui: kuota APBD Labuhanbatu sudah penuh (1 dari 1)")
-    assert f"Setujui {second['ref']} (Budi Santoso). Siapa yang membayar iuran?" in said
+    assert f"Setujui {second.ref} (Budi Santoso). Siapa yang membayar iuran?" in said
     assert "Mandiri (dibayar sendiri)" in h.labels(COLLEAGUE)
-    assert (await status_of(h, first["id"]), await status_of(h, second["id"])) == (
+    assert (await status_of(h, first.id), await status_of(h, second.id)) == (
         "disetujui",
         "diajukan",
     )
@@ -137,24 +138,24 @@ async def test_an_old_card_pressed_after_a_colleague_decided_names_the_colleague
     old_card = h.api.last(REVIEWER)
     await h.db.execute(  # the reviewer went for tea; the lock lapsed
         "UPDATE registrations SET locked_until = '2000-01-01T00:00:00Z' WHERE id = ?",
-        (row["id"],),
+        (row.id,),
     )
     await h.send(COLLEAGUE, "/tinjau")
     await h.tap(COLLEAGUE, "Tolak")
     await h.tap(COLLEAGUE, "Alasan lain")
     await h.tap(COLLEAGUE, "Tolak tanpa catatan")
-    calls = await h.press(REVIEWER, f"REV {row['id']} OK", old_card)
+    calls = await h.press(REVIEWER, f"REV {row.id} OK", old_card)
     [said] = messages(calls, REVIEWER)
     assert said == (
-        f"Pengajuan {row['ref']} sudah diputuskan: ditolak (oleh petugas Rina Sitorus). "
+        f"Pengajuan {row.ref} sudah diputuskan: ditolak (oleh petugas Rina Sitorus). "
         "Keputusan Anda tidak disimpan."
     )
     assert str(COLLEAGUE) not in said
     # Pressing one's own decision twice says so, without a number either.
-    calls = await h.press(COLLEAGUE, f"REV {row['id']} X lain")
+    calls = await h.press(COLLEAGUE, f"REV {row.id} X lain")
     [said] = messages(calls, COLLEAGUE)
-    assert said == f"Pengajuan {row['ref']} sudah Anda putuskan: ditolak. Tidak ada yang diubah."
-    assert await status_of(h, row["id"]) == "ditolak"
+    assert said == f"Pengajuan {row.ref} sudah Anda putuskan: ditolak. Tidak ada yang diubah."
+    assert await status_of(h, row.id) == "ditolak"
 
 
 async def test_a_card_never_shows_a_telegram_number(harness: Harness) -> None:
@@ -175,24 +176,24 @@ async def test_words_typed_at_a_card_act_as_its_buttons(harness: Harness) -> Non
     third = await submission(h)
     await h.send(REVIEWER, "/tinjau")
     await h.send(REVIEWER, "lewati")
-    assert h.text(REVIEWER).startswith(f"Pengajuan {second['ref']}")
+    assert h.text(REVIEWER).startswith(f"Pengajuan {second.ref}")
     await h.send(REVIEWER, "Setujui")
-    assert h.text(REVIEWER).startswith(f"Setujui {second['ref']} (Budi Santoso). Siapa")
+    assert h.text(REVIEWER).startswith(f"Setujui {second.ref} (Budi Santoso). Siapa")
     await h.send(REVIEWER, "mandiri")
     assert "iuran dibayar: Mandiri (dibayar sendiri)?" in h.text(REVIEWER)
     calls = await h.send(REVIEWER, "ya pak")
     [said] = messages(calls, REVIEWER)
-    assert said.startswith(f"✅ Disetujui: {second['ref']}")
-    assert await status_of(h, second["id"]) == "disetujui"
-    assert f"\n\nPengajuan {first['ref']}" in said  # the skipped one comes round again
+    assert said.startswith(f"✅ Disetujui: {second.ref}")
+    assert await status_of(h, second.id) == "disetujui"
+    assert f"\n\nPengajuan {first.ref}" in said  # the skipped one comes round again
     await h.send(REVIEWER, "tolak")
-    assert h.text(REVIEWER).startswith(f"Tolak {first['ref']} (Budi Santoso). Pilih alasannya")
+    assert h.text(REVIEWER).startswith(f"Tolak {first.ref} (Budi Santoso). Pilih alasannya")
     await h.send(REVIEWER, "/tinjau")
-    assert await status_of(h, third["id"]) == "diajukan"
+    assert await status_of(h, third.id) == "diajukan"
     # Anything else is read as usual, not taken for a decision: a typed command works.
     calls = await h.send(REVIEWER, "cek status")
-    assert await status_of(h, first["id"]) == "diajukan"
-    assert await status_of(h, third["id"]) == "diajukan"
+    assert await status_of(h, first.id) == "diajukan"
+    assert await status_of(h, third.id) == "diajukan"
     assert len(messages(calls, REVIEWER)) == 1
     assert "Setujui" not in h.labels(REVIEWER)[:1]
 

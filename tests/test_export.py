@@ -63,12 +63,12 @@ async def fixture_rows(db: Database, cipher: FieldCipher) -> dict[str, Any]:
         heir_name="Rina",
         heir_relation="pasangan",
     )
-    await store.approve(db, approved["id"], REVIEWER, program_id, sponsor=None, day="2026-01-01")
+    await store.approve(db, approved.id, REVIEWER, program_id, sponsor=None, day="2026-01-01")
     rejected = await submitted_registration(
         db, cipher, operator_id=CADRE, for_self=False, occupation="lainnya",
         occupation_other="penderes getah",
     )  # fmt: skip
-    await store.reject(db, rejected["id"], REVIEWER, "usia", "Usia di luar batas program")
+    await store.reject(db, rejected.id, REVIEWER, "usia", "Usia di luar batas program")
     waiting = await submitted_registration(db, cipher)
     self_paying = await submitted_registration(
         db, cipher, payer="sendiri", sumber_iuran="mandiri", pay_period_months=3
@@ -110,8 +110,8 @@ async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(
         table = list(csv.reader(f))
     assert table[0] == ALL_COLUMNS
     by_ref = {r[0]: dict(zip(ALL_COLUMNS, r, strict=True)) for r in table[1:]}
-    assert rows["langkat"]["ref"] not in by_ref  # other district
-    approved = by_ref[rows["approved"]["ref"]]
+    assert rows["langkat"].ref not in by_ref  # other district
+    approved = by_ref[rows["approved"].ref]
     assert approved["status"] == "disetujui"
     assert approved["nik"] == rows["approved_nik"]
     assert approved["no_hp"] == "+6281200000001"
@@ -129,17 +129,17 @@ async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(
     assert approved["ditinjau_oleh"] == str(REVIEWER)
     assert len(approved["diajukan_pada"]) == 10 and approved["diajukan_pada"][4] == "-"
     assert approved["alasan"] == ""
-    rejected = by_ref[rows["rejected"]["ref"]]
+    rejected = by_ref[rows["rejected"].ref]
     assert rejected["didaftarkan_oleh"] == str(CADRE)
     assert rejected["pekerjaan"] == "penderes getah"
     assert rejected["alasan"] == "Usia di luar batas program"
     # Asked for a program, none assigned yet: not "mandiri".
-    assert by_ref[rows["waiting"]["ref"]]["sumber_iuran"] == "program"
-    assert by_ref[rows["self_paying"]["ref"]]["sumber_iuran"] == "mandiri"
+    assert by_ref[rows["waiting"].ref]["sumber_iuran"] == "program"
+    assert by_ref[rows["self_paying"].ref]["sumber_iuran"] == "mandiri"
     # The amounts on the export's day: DBH sawit is APBD money, so no PP 50/2025 discount.
     assert [approved[c] for c in NEW_COLUMNS] == ["1000000", "16800", "0", "16800", "", "2"]
     # A self-paying nelayan in the non-transport window (Apr-Dec 2026): half of JKK + JKM.
-    paying = by_ref[rows["self_paying"]["ref"]]
+    paying = by_ref[rows["self_paying"].ref]
     assert [paying[c] for c in NEW_COLUMNS] == ["1000000", "16800", "8400", "8400", "", ""]
 
     workbook = openpyxl.load_workbook(xlsx_path)
@@ -157,15 +157,15 @@ async def test_csv_and_xlsx_have_the_design_columns_and_text_niks(
             assert isinstance(cell.value, str)
             assert cell.number_format == "@"
     xlsx_by_ref = {r[0]: r for r in values[1:]}
-    assert xlsx_by_ref[rows["approved"]["ref"]][nik_col - 1] == rows["approved_nik"]
+    assert xlsx_by_ref[rows["approved"].ref][nik_col - 1] == rows["approved_nik"]
     # Money stays a number in XLSX, in whole rupiah.
-    assert xlsx_by_ref[rows["approved"]["ref"]][DESIGN_COLUMNS.index("iuran_bulanan")] == 16800
-    xlsx_paying = xlsx_by_ref[rows["self_paying"]["ref"]]
+    assert xlsx_by_ref[rows["approved"].ref][DESIGN_COLUMNS.index("iuran_bulanan")] == 16800
+    xlsx_paying = xlsx_by_ref[rows["self_paying"].ref]
     assert [xlsx_paying[ALL_COLUMNS.index(c)] for c in ("potongan", "iuran_dibayar")] == [
         8400,
         8400,
     ]
-    assert xlsx_by_ref[rows["approved"]["ref"]][ALL_COLUMNS.index("desil_p3ke")] == 2
+    assert xlsx_by_ref[rows["approved"].ref][ALL_COLUMNS.index("desil_p3ke")] == 2
 
 
 async def test_text_starting_with_equals_is_never_a_formula(tmp_path: Path) -> None:
@@ -269,8 +269,8 @@ async def test_ekspor_sends_the_district_file_in_the_chat(harness: Harness) -> N
     table = list(csv.reader(io.StringIO(content)))
     assert table[0] == ALL_COLUMNS
     refs = {r[0] for r in table[1:]}
-    assert rows["langkat"]["ref"] not in refs
-    assert rows["approved"]["ref"] in refs
+    assert rows["langkat"].ref not in refs
+    assert rows["approved"].ref in refs
     # With a status: only those.
     await h.send(REVIEWER, "/ekspor disetujui")
     calls = await h.tap(REVIEWER, "Excel (XLSX)")
@@ -302,10 +302,10 @@ async def test_export_streams_in_chunks_from_the_configured_engine(
     sheet = openpyxl.load_workbook(path).active
     assert sheet is not None
     refs = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
-    assert refs == [rows[k]["ref"] for k in ("approved", "rejected", "waiting", "self_paying")] + [
-        rows["langkat"]["ref"]
+    assert refs == [rows[k].ref for k in ("approved", "rejected", "waiting", "self_paying")] + [
+        rows["langkat"].ref
     ]
     table = list(csv.reader(io.StringIO(out.getvalue())))
     approved = dict(zip(ALL_COLUMNS, table[1], strict=True))
-    assert (approved["ref"], approved["nik"]) == (rows["approved"]["ref"], rows["approved_nik"])
+    assert (approved["ref"], approved["nik"]) == (rows["approved"].ref, rows["approved_nik"])
     assert approved["desil_p3ke"] == "2"

@@ -18,11 +18,11 @@ async def test_submission_is_stored_encrypted_and_unique_per_nik(tmp_path: Path)
     try:
         nik = nik_for()
         row = await submitted_registration(db, cipher, nik=nik)
-        assert row["status"] == "diajukan"
-        assert row["ref"].startswith("JP-1210-")
-        assert nik.encode() not in row["nik_enc"]
-        assert cipher.decrypt(row["nik_enc"]) == nik
-        assert row["nik_masked"] == nik[:4] + "********" + nik[12:]
+        assert row.status == "diajukan"
+        assert row.ref is not None and row.ref.startswith("JP-1210-")
+        assert row.nik_enc is not None and nik.encode() not in row.nik_enc
+        assert cipher.decrypt(row.nik_enc) == nik
+        assert row.nik_masked == nik[:4] + "********" + nik[12:]
         with pytest.raises(registrations.DuplicateNik):
             await submitted_registration(db, cipher, nik=nik, operator_id=777)
     finally:
@@ -35,7 +35,7 @@ async def test_submission_is_logged_and_the_log_is_append_only(tmp_path: Path) -
     db = await Database.open(tmp_path / "a.sqlite3")
     try:
         row = await submitted_registration(db, FieldCipher(b"k" * 32))
-        events = await audit.history(db, row["id"])
+        events = await audit.history(db, row.id)
         assert [(e["from_status"], e["to_status"]) for e in events] == [("draft", "diajukan")]
         with pytest.raises(Exception, match="append-only"):
             await db.execute("UPDATE registration_events SET reason = 'x'")

@@ -3,13 +3,12 @@ said in a sentence, amounts said loosely, coming back the next day, stopping wit
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.fakeapi import ApiCall
 from bot.registration import Step, read_income
 from storage import registrations, roles, users
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 
@@ -18,7 +17,7 @@ CADRE = 732
 REVIEWER = 733
 
 
-async def row_of(h: Harness, operator_id: int) -> dict[str, Any]:
+async def row_of(h: Harness, operator_id: int) -> Registration:
     """The operator's active registration."""
     row = await registrations.active_of(h.db, operator_id)
     assert row is not None
@@ -63,9 +62,9 @@ async def test_yes_with_a_form_of_address_is_the_press(harness: Harness) -> None
     h = harness
     await h.send(FISHER, "/daftar")
     await one(h, FISHER, "iya bang")
-    assert (await row_of(h, FISHER))["step"] == Step.FOR_WHOM
+    assert (await row_of(h, FISHER)).step == Step.FOR_WHOM
     await one(h, FISHER, "untuk sy sendiri")
-    assert (await row_of(h, FISHER))["step"] == Step.NIK
+    assert (await row_of(h, FISHER)).step == Step.NIK
 
 
 async def test_a_turned_round_answer_is_not_taken_for_the_word_in_it(harness: Harness) -> None:
@@ -73,9 +72,9 @@ async def test_a_turned_round_answer_is_not_taken_for_the_word_in_it(harness: Ha
     await h.send(FISHER, "/daftar")
     text = await one(h, FISHER, "belum setuju bang")
     assert text.startswith("Ketik salah satu")
-    assert (await row_of(h, FISHER))["step"] == Step.CONSENT
+    assert (await row_of(h, FISHER)).step == Step.CONSENT
     await one(h, FISHER, "\U0001f44d")  # a thumbs-up is a yes
-    assert (await row_of(h, FISHER))["step"] == Step.FOR_WHOM
+    assert (await row_of(h, FISHER)).step == Step.FOR_WHOM
 
 
 async def test_work_answers_said_in_a_sentence(harness: Harness) -> None:
@@ -84,16 +83,16 @@ async def test_work_answers_said_in_a_sentence(harness: Harness) -> None:
     await one(h, FISHER, "sy nelayan bang")
     await one(h, FISHER, "1,5 juta")
     text = await one(h, FISHER, "apa bedanya jkk jkm dan jht")  # asks; chooses nothing
-    assert (await row_of(h, FISHER))["step"] == Step.PROGRAMS
+    assert (await row_of(h, FISHER)).step == Step.PROGRAMS
     assert text.endswith("Pilih program: JKK + JKM, atau JKK + JKM + JHT.")
     await one(h, FISHER, "gk usah jht bang")  # not wanting JHT is not choosing it
-    assert (await row_of(h, FISHER))["programs"] is None
+    assert (await row_of(h, FISHER)).programs is None
     await one(h, FISHER, "yg murah aja")
     await one(h, FISHER, "sy sendiri yg bayar")
     await one(h, FISHER, "3 bln aja")
     row = await row_of(h, FISHER)
-    assert (row["occupation"], row["programs"], row["payer"]) == ("nelayan", "JKK_JKM", "sendiri")
-    assert (row["pay_period_months"], row["step"]) == (3, Step.HEIR_NAME)
+    assert (row.occupation, row.programs, row.payer) == ("nelayan", "JKK_JKM", "sendiri")
+    assert (row.pay_period_months, row.step) == (3, Step.HEIR_NAME)
 
 
 # --- the NIK question: questions in Medan speech, a NIK in a sentence, "later" ----------------
@@ -106,7 +105,7 @@ async def test_questions_at_the_nik_step_in_medan_speech_are_answered(harness: H
         text = await one(h, FISHER, question)
         assert "NIK hanya berisi angka" not in text
         assert text.endswith("\n\nKetik NIK Anda (16 angka, ada di KTP)."), text
-    assert (await row_of(h, FISHER))["step"] == Step.NIK
+    assert (await row_of(h, FISHER)).step == Step.NIK
 
 
 async def test_a_nik_in_a_sentence_and_a_missing_ktp(harness: Harness) -> None:
@@ -117,8 +116,8 @@ async def test_a_nik_in_a_sentence_and_a_missing_ktp(harness: Harness) -> None:
     nik = nik_for()
     await one(h, FISHER, f"ini nik sy {nik[:4]} {nik[4:8]} {nik[8:12]} {nik[12:]} bang")
     row = await row_of(h, FISHER)
-    assert row["step"] == Step.NAME
-    assert h.app.bot_data.cipher.decrypt(row["nik_enc"]) == nik
+    assert row.step == Step.NAME
+    assert row.nik_enc is not None and h.app.bot_data.cipher.decrypt(row.nik_enc) == nik
     text = await one(h, FISHER, "ktp sy hilang bang")  # at the name question: not a name
     assert text.startswith("Itu belum terbaca sebagai nama.")
     text = await one(h, FISHER, "nanti aja bang")  # later: stopped, the answers kept
@@ -134,10 +133,10 @@ async def test_names_said_in_a_sentence_keep_only_the_name(harness: Harness) -> 
     h = harness
     await to_step(h, FISHER, ["setuju", "sendiri", nik_for()])
     await one(h, FISHER, "nama sy budi santoso")
-    assert (await row_of(h, FISHER))["name"] == "Budi Santoso"
+    assert (await row_of(h, FISHER)).name == "Budi Santoso"
     await one(h, FISHER, "iya")
     await one(h, FISHER, "mamak nya siti aminah")
-    assert (await row_of(h, FISHER))["mother_name"] == "Siti Aminah"
+    assert (await row_of(h, FISHER)).mother_name == "Siti Aminah"
 
 
 async def test_a_yes_typed_at_the_name_question_is_not_a_name(harness: Harness) -> None:
@@ -146,7 +145,7 @@ async def test_a_yes_typed_at_the_name_question_is_not_a_name(harness: Harness) 
     text = await one(h, FISHER, "ya")
     assert text == "Itu belum terbaca sebagai nama.\n\nKetik nama lengkap Anda sesuai KTP."
     row = await row_of(h, FISHER)
-    assert (row["step"], row["name"]) == (Step.NAME, None)
+    assert (row.step, row.name) == (Step.NAME, None)
 
 
 async def test_selamat_alone_is_a_name_and_with_a_time_of_day_a_greeting(harness: Harness) -> None:
@@ -156,7 +155,7 @@ async def test_selamat_alone_is_a_name_and_with_a_time_of_day_a_greeting(harness
     assert text.startswith("Itu belum terbaca sebagai nama.")
     await one(h, FISHER, "Selamat")
     row = await row_of(h, FISHER)
-    assert row["name"] == "Selamat"
+    assert row.name == "Selamat"
 
 
 @pytest.mark.parametrize("typed", ["Dewi G", "Budi Kk", "Joko Hp", "Nur Gk"])
@@ -167,7 +166,7 @@ async def test_a_name_with_letters_that_read_as_a_word_is_a_name(
     await to_step(h, FISHER, ["setuju", "sendiri", nik_for()])
     await one(h, FISHER, typed)
     row = await row_of(h, FISHER)
-    assert row["name"] == typed
+    assert row.name == typed
 
 
 async def test_the_cadre_names_said_with_nya(harness: Harness) -> None:
@@ -175,11 +174,11 @@ async def test_the_cadre_names_said_with_nya(harness: Harness) -> None:
     await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     await to_step(h, CADRE, ["setuju", "orang lain", "udah bang", nik_for()])
     await one(h, CADRE, "nama nya rahmat")
-    assert (await row_of(h, CADRE))["name"] == "Rahmat"
+    assert (await row_of(h, CADRE)).name == "Rahmat"
     for answer in ("iya", "aminah", "gk punya hp", "sei berombang", "petani", "sejuta",
                    "jkk jkm", "desa"):  # fmt: skip
         await one(h, CADRE, answer)
-    assert (await row_of(h, CADRE))["step"] == Step.HEIR_NAME
+    assert (await row_of(h, CADRE)).step == Step.HEIR_NAME
     text = await one(h, CADRE, "istri nya rina")
     assert text.startswith("Ahli waris: Rina, hubungan: Suami / istri.")
 
@@ -189,8 +188,9 @@ async def test_a_phone_number_inside_a_sentence(harness: Harness) -> None:
     await to_step(h, FISHER, self_answers(6))
     await h.send(FISHER, "ini nomor sy 0812-3456-7890 bang")
     row = await row_of(h, FISHER)
-    assert row["step"] == Step.KABUPATEN
-    assert h.app.bot_data.cipher.decrypt(row["phone_enc"]) == "+6281234567890"
+    assert row.step == Step.KABUPATEN
+    assert row.phone_enc is not None
+    assert h.app.bot_data.cipher.decrypt(row.phone_enc) == "+6281234567890"
     # The question is about the person's own home.
     assert h.text(FISHER).startswith("Di kabupaten/kota mana Anda tinggal sekarang?")
 
@@ -200,10 +200,10 @@ async def test_places_typed_with_their_level_word(harness: Harness) -> None:
     await to_step(h, FISHER, self_answers(7))
     await one(h, FISHER, "kab labuhanbatu")
     await one(h, FISHER, "kec panai hilir")
-    assert (await row_of(h, FISHER))["kecamatan_code"] == "12.10.19"
+    assert (await row_of(h, FISHER)).kecamatan_code == "12.10.19"
     await one(h, FISHER, "desa sei berombang")
     row = await row_of(h, FISHER)
-    assert (row["desa_code"], row["step"]) == ("12.10.19.1001", Step.OCCUPATION)
+    assert (row.desa_code, row.step) == ("12.10.19.1001", Step.OCCUPATION)
 
 
 async def test_a_kabupaten_typed_with_a_space_is_the_press(harness: Harness) -> None:
@@ -211,7 +211,7 @@ async def test_a_kabupaten_typed_with_a_space_is_the_press(harness: Harness) -> 
     await to_step(h, FISHER, self_answers(7))
     text = await one(h, FISHER, "labuhan batu")
     assert text.startswith("Pilih kecamatan di Kabupaten Labuhanbatu")
-    assert (await row_of(h, FISHER))["kabupaten_code"] == "12.10"
+    assert (await row_of(h, FISHER)).kabupaten_code == "12.10"
 
 
 async def test_a_kecamatan_or_desa_typed_where_the_kabupaten_is_asked(harness: Harness) -> None:
@@ -220,7 +220,7 @@ async def test_a_kecamatan_or_desa_typed_where_the_kabupaten_is_asked(harness: H
     text = await one(h, FISHER, "rantau utara")
     assert text.startswith("Alamat: Kecamatan Rantau Utara, Kabupaten Labuhanbatu.")
     row = await row_of(h, FISHER)
-    assert (row["kabupaten_code"], row["kecamatan_code"], row["step"]) == (
+    assert (row.kabupaten_code, row.kecamatan_code, row.step) == (
         "12.10",
         "12.10.01",
         Step.DESA,
@@ -232,7 +232,7 @@ async def test_a_kecamatan_or_desa_typed_where_the_kabupaten_is_asked(harness: H
     text = await one(h, CADRE, "sioldengan")
     assert text.startswith("Alamat: Sioldengan, Kecamatan Rantau Selatan.")
     row = await row_of(h, CADRE)
-    assert (row["desa_code"], row["step"]) == ("12.10.02.1002", Step.OCCUPATION)
+    assert (row.desa_code, row.step) == ("12.10.02.1002", Step.OCCUPATION)
 
 
 async def test_a_desa_of_another_kecamatan_mends_a_wrong_kecamatan(harness: Harness) -> None:
@@ -244,7 +244,7 @@ async def test_a_desa_of_another_kecamatan_mends_a_wrong_kecamatan(harness: Harn
     text = await one(h, FISHER, "sioldengan")
     assert text.startswith("Alamat: Sioldengan, Kecamatan Rantau Selatan.")
     row = await row_of(h, FISHER)
-    assert (row["kecamatan_code"], row["desa_code"], row["step"]) == (
+    assert (row.kecamatan_code, row.desa_code, row.step) == (
         "12.10.02",
         "12.10.02.1002",
         Step.OCCUPATION,
@@ -259,7 +259,7 @@ async def test_the_desa_list_always_leads_back_to_the_kecamatan_list(harness: Ha
     await h.tap(FISHER, "‹ Kecamatan lain")
     assert h.text(FISHER).startswith("Pilih kecamatan di Kabupaten Labuhanbatu")
     row = await row_of(h, FISHER)
-    assert row["step"] == Step.KECAMATAN
+    assert row.step == Step.KECAMATAN
 
 
 async def test_an_income_said_loosely_is_read_and_a_range_is_asked_again(
@@ -271,10 +271,10 @@ async def test_an_income_said_loosely_is_read_and_a_range_is_asked_again(
     assert text.startswith("Ketik satu jumlah saja")
     text = await one(h, FISHER, "50rb sehari")
     assert text.startswith("Tolong tulis penghasilan per bulan")
-    assert (await row_of(h, FISHER))["income"] is None
+    assert (await row_of(h, FISHER)).income is None
     await one(h, FISHER, "kira2 1.5 jt sebulan bang")
     row = await row_of(h, FISHER)
-    assert (row["income"], row["step"]) == (1_500_000, Step.PROGRAMS)
+    assert (row.income, row.step) == (1_500_000, Step.PROGRAMS)
 
 
 def test_income_readings() -> None:
@@ -295,7 +295,7 @@ def test_income_readings() -> None:
 async def test_stop_typed_as_a_word_is_batal_and_keeps_the_answers(harness: Harness) -> None:
     h = harness
     await to_step(h, FISHER, self_answers(3))
-    assert (await row_of(h, FISHER))["step"] == Step.NAME
+    assert (await row_of(h, FISHER)).step == Step.NAME
     text = await one(h, FISHER, "daftar")  # already registering: the same question, short
     assert text == "Pendaftaran sedang berjalan.\n\nKetik nama lengkap Anda sesuai KTP."
     text = await one(h, FISHER, "batal aja bang")
@@ -311,18 +311,18 @@ async def test_daftar_the_next_day_after_sending_says_it_is_done(harness: Harnes
     row = await submitted_registration(h.db, cipher, operator_id=FISHER, payer="sendiri")
     text = await one(h, FISHER, "daftar")
     assert text == (
-        f"Anda sudah mendaftar dengan nomor {row['ref']} (sedang diperiksa petugas). Tidak "
+        f"Anda sudah mendaftar dengan nomor {row.ref} (sedang diperiksa petugas). Tidak "
         "perlu mendaftar lagi. Mau mendaftarkan orang lain?"
     )
     assert h.labels(FISHER) == ["Daftarkan orang lain", "Cek status"]
     assert await registrations.active_of(h.db, FISHER) is None
     await h.tap(FISHER, "Daftarkan orang lain")
-    assert (await row_of(h, FISHER))["step"] == Step.CONSENT
+    assert (await row_of(h, FISHER)).step == Step.CONSENT
     # A cadre registers others as their work: /daftar goes straight on.
     await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     await submitted_registration(h.db, cipher, operator_id=CADRE)
     await one(h, CADRE, "daftar")
-    assert (await row_of(h, CADRE))["step"] == Step.CONSENT
+    assert (await row_of(h, CADRE)).step == Step.CONSENT
 
 
 async def test_status_typed_as_words_shows_the_status(harness: Harness) -> None:
@@ -331,7 +331,7 @@ async def test_status_typed_as_words_shows_the_status(harness: Harness) -> None:
     row = await submitted_registration(h.db, cipher, operator_id=FISHER, payer="sendiri")
     for typed in ("cek status", "status sy gmn bang"):
         text = await one(h, FISHER, typed)
-        assert text.startswith(f"Nomor pendaftaran: {row['ref']}"), text
+        assert text.startswith(f"Nomor pendaftaran: {row.ref}"), text
     text = await one(h, FISHER, "\U0001f44d")
     assert text.startswith("Baik. Ada lagi yang bisa saya bantu?")
 
@@ -370,12 +370,12 @@ async def test_every_flow_typed_by_a_fisherman_one_message_a_turn(harness: Harne
     for text in turns:
         await one(h, FISHER, text)
     row = (await registrations.by_operator(h.db, FISHER))[0]
-    assert (row["name"], row["mother_name"], row["income"]) == (
+    assert (row.name, row.mother_name, row.income) == (
         "Budi Santoso",
         "Siti Aminah",
         1_500_000,
     )
-    assert (row["heir_name"], row["pay_period_months"]) == ("Rina Wati", 3)
+    assert (row.heir_name, row.pay_period_months) == ("Rina Wati", 3)
 
 
 async def test_an_english_reader_types_every_answer_in_english(harness: Harness) -> None:
@@ -390,6 +390,6 @@ async def test_an_english_reader_types_every_answer_in_english(harness: Harness)
     for answer in answers:
         await h.send(FISHER, answer)
     row = (await registrations.by_operator(h.db, FISHER))[0]
-    assert (row["name"], row["income"], row["programs"]) == ("Budi Santoso", 1_500_000, "JKK_JKM")
-    assert (row["payer"], row["pay_period_months"]) == ("sendiri", 3)
-    assert (row["heir_name"], row["heir_relation"]) == ("Rina", "pasangan")
+    assert (row.name, row.income, row.programs) == ("Budi Santoso", 1_500_000, "JKK_JKM")
+    assert (row.payer, row.pay_period_months) == ("sendiri", 3)
+    assert (row.heir_name, row.heir_relation) == ("Rina", "pasangan")

@@ -148,7 +148,7 @@ async def seed(h: Harness) -> None:
             desa_code=desa,
             birth_date="1980-05-15",
         )
-        person.registration_id = row["id"]
+        person.registration_id = row.id
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "cli")
     await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "cli")
 

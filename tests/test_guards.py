@@ -40,7 +40,7 @@ async def at_nik_question(h: Harness) -> None:
     await h.tap(USER, "Setuju")
     await h.tap(USER, "Diri saya sendiri")
     row = await registrations.active_of(h.db, USER)
-    assert row is not None and row["step"] == "nik"
+    assert row is not None and row.step == "nik"
 
 
 def only(calls: list[ApiCall], text: str) -> None:
@@ -61,7 +61,7 @@ async def test_forwarded_nik_is_not_stored_when_the_refusal_cannot_be_sent(
     message["forward_origin"] = {"type": "hidden_user", "date": 1, "sender_user_name": "X"}
     calls = await h.update(raw(h, message=message))
     row = await registrations.active_of(h.db, USER)
-    assert row is not None and row["step"] == "nik" and row["nik_enc"] is None
+    assert row is not None and row.step == "nik" and row.nik_enc is None
     only(calls, "Pesan terusan tidak saya baca")
 
 
@@ -73,7 +73,7 @@ async def test_oversized_text_is_not_read_when_the_refusal_cannot_be_sent(
     telegram_down(h)
     calls = await h.send(USER, nik_for("12.10.19") + " " * MAX_TEXT_LENGTH + "x")
     row = await registrations.active_of(h.db, USER)
-    assert row is not None and row["step"] == "nik" and row["nik_enc"] is None
+    assert row is not None and row.step == "nik" and row.nik_enc is None
     only(calls, "terlalu panjang")
 
 

@@ -192,8 +192,9 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
     by_cadre = await submitted_registration(
         harness.db, cipher, operator_id=603, for_self=False, status="disetujui", name="Sari"
     )
-    cadre_nik = cipher.decrypt(by_cadre["nik_enc"])
-    waiting_nik = cipher.decrypt(waiting["nik_enc"])
+    assert by_cadre.nik_enc is not None and waiting.nik_enc is not None
+    cadre_nik = cipher.decrypt(by_cadre.nik_enc)
+    waiting_nik = cipher.decrypt(waiting.nik_enc)
     path = write(
         tmp_path / "members.csv",
         MEMBER_HEADER,
@@ -202,15 +203,16 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
         f"{cadre_nik},12345678903,JKK+JKM,2026-12-31,2026-12-01,aktif",
     )
     summary = await import_members(harness.db, cipher, FileSource(path))
-    assert sorted(summary.registered) == sorted([registration["ref"], by_cadre["ref"]])
+    assert registration.ref is not None and by_cadre.ref is not None
+    assert sorted(summary.registered) == sorted([registration.ref, by_cadre.ref])
     row = await harness.db.fetchone(
-        "SELECT status, kpj FROM registrations WHERE id = ?", (registration["id"],)
+        "SELECT status, kpj FROM registrations WHERE id = ?", (registration.id,)
     )
     assert (row["status"], row["kpj"]) == ("terdaftar", "12345678901")
-    events = await audit.history(harness.db, registration["id"])
+    events = await audit.history(harness.db, registration.id)
     assert (events[-1]["actor"], events[-1]["to_status"]) == ("import", "terdaftar")
     still = await harness.db.fetchval(
-        "SELECT status FROM registrations WHERE id = ?", (waiting["id"],)
+        "SELECT status FROM registrations WHERE id = ?", (waiting.id,)
     )
     assert still == "diajukan"
 
@@ -220,13 +222,13 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
             "terdaftar",
             601,
             f"Selamat, Budi Santoso sudah terdaftar di BPJS Ketenagakerjaan "
-            f"(nomor {registration['ref']}).\nNomor kepesertaan (KPJ): 12345678901",
+            f"(nomor {registration.ref}).\nNomor kepesertaan (KPJ): 12345678901",
         ),
         (
             "terdaftar",
             603,
             "Kabar untuk pekerja yang Anda daftarkan:\n"
-            f"Selamat, Sari sudah terdaftar di BPJS Ketenagakerjaan (nomor {by_cadre['ref']})."
+            f"Selamat, Sari sudah terdaftar di BPJS Ketenagakerjaan (nomor {by_cadre.ref})."
             "\nNomor kepesertaan (KPJ): 12345678903",
         ),
     ]
@@ -235,7 +237,7 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
     again = await import_members(harness.db, cipher, FileSource(path))
     assert again.registered == []
     assert len(await queued(harness)) == 2
-    assert len(await audit.history(harness.db, registration["id"])) == len(events)
+    assert len(await audit.history(harness.db, registration.id)) == len(events)
 
 
 async def test_failed_import_queues_no_message(harness: Harness, tmp_path: Path) -> None:
@@ -268,7 +270,7 @@ async def test_message_is_in_the_recipients_language(harness: Harness, tmp_path:
             "terdaftar",
             631,
             f"Congratulations, Budi Santoso is now registered with BPJS Ketenagakerjaan "
-            f"(number {row['ref']}).\nMembership number (KPJ): 12345678901",
+            f"(number {row.ref}).\nMembership number (KPJ): 12345678901",
         )
     ]
 
@@ -298,7 +300,7 @@ async def test_sender_delivers_import_messages_and_skips_who_blocked_the_bot(
     finally:
         await sender.stop()
     assert harness.text(612) == (
-        f"Selamat, Budi Santoso sudah terdaftar di BPJS Ketenagakerjaan (nomor {row['ref']})."
+        f"Selamat, Budi Santoso sudah terdaftar di BPJS Ketenagakerjaan (nomor {row.ref})."
         "\nNomor kepesertaan (KPJ): 12345678902"
     )
     statuses = await harness.db.fetchall("SELECT chat_id, status FROM outbox ORDER BY chat_id")

@@ -93,7 +93,7 @@ async def fill(path: Path) -> dict[str, Any]:
             await conn.execute(
                 "INSERT INTO reminders_sent(kind, subject, period, recipient_id) "
                 "VALUES ('protection', ?, '2026-W40', ?), ('fix', ?, 'f1', ?)",
-                (cipher.lookup_hash("nik", member_nik), LINKED, str(own["id"]), WORKER),
+                (cipher.lookup_hash("nik", member_nik), LINKED, str(own.id), WORKER),
             )
             await conn.executemany(
                 "INSERT INTO p3ke(nik_hash, decile) VALUES (?, ?)",
@@ -103,7 +103,7 @@ async def fill(path: Path) -> dict[str, Any]:
         await privacy.request_correction(
             db, own, WORKER, cipher.encrypt("Nama ibu salah"), on_behalf=False
         )
-        await privacy.set_session(db, CADRE, step="birth_date", nik_hash=own["nik_hash"])
+        await privacy.set_session(db, CADRE, step="birth_date", nik_hash=own.nik_hash)
         await privacy.set_session(
             db, STRANGER, step="birth_date", nik_hash=cipher.lookup_hash("nik", nik_for())
         )
@@ -127,8 +127,8 @@ async def fill(path: Path) -> dict[str, Any]:
             "cadre_nik": cadre_nik,
             "member_nik": member_nik,
             "status_nik": status_nik,
-            "own": own["id"],
-            "theirs": theirs["id"],
+            "own": own.id,
+            "theirs": theirs.id,
         }
     finally:
         await db.close()
@@ -140,17 +140,17 @@ async def check(path: Path, clear: dict[str, Any]) -> None:
     db = await Database.open(path)  # a normal open works again after the exclusive one
     try:
         own = await registrations.live_by_nik_hash(db, new.lookup_hash("nik", clear["nik"]))
-        assert own is not None and own["id"] == clear["own"]
-        assert new.decrypt(own["nik_enc"]) == clear["nik"]
-        assert new.decrypt(own["phone_enc"]) == clear["phone"]
-        assert own["phone_hash"] == new.lookup_hash("phone", clear["phone"])
+        assert own is not None and own.id == clear["own"]
+        assert own.nik_enc is not None and new.decrypt(own.nik_enc) == clear["nik"]
+        assert own.phone_enc is not None and new.decrypt(own.phone_enc) == clear["phone"]
+        assert own.phone_hash == new.lookup_hash("phone", clear["phone"])
         assert await registrations.phone_in_use(
             db, new.lookup_hash("phone", clear["phone"]), other_than=0
         )
         theirs = await registrations.live_by_nik_hash(
             db, new.lookup_hash("nik", clear["cadre_nik"])
         )
-        assert theirs is not None and theirs["id"] == clear["theirs"]
+        assert theirs is not None and theirs.id == clear["theirs"]
 
         member_hash = new.lookup_hash("nik", clear["member_nik"])
         member = await membership.member_by_nik_hash(db, member_hash)
@@ -188,7 +188,7 @@ async def check(path: Path, clear: dict[str, Any]) -> None:
 
         assert await p3ke.size(db) == 0
         # The old key opens nothing any more.
-        tokens = [own["nik_enc"], own["phone_enc"], member["nik_enc"], request["text_enc"], token]
+        tokens = [own.nik_enc, own.phone_enc, member["nik_enc"], request["text_enc"], token]
         for value in tokens:
             with pytest.raises(ValueError, match="cannot decrypt"):
                 old.decrypt(value)

@@ -23,6 +23,7 @@ from bot.fakeapi import ApiCall
 from bot.registration import Step, format_nik
 from handlers.registration import photo
 from storage import registrations
+from storage.registrations import Registration
 from tests import ktp_cards
 from tests.conftest import Harness
 from tests.factories import submitted_registration
@@ -76,7 +77,7 @@ async def read(h: Harness, update: Update) -> list[ApiCall]:
     return h.api.calls[before:]
 
 
-async def row(h: Harness, user: int = WORKER) -> dict[str, object]:
+async def row(h: Harness, user: int = WORKER) -> Registration:
     found = await registrations.active_of(h.db, user)
     assert found is not None
     return found
@@ -97,30 +98,30 @@ async def test_a_photo_is_shown_and_nothing_is_stored_before_it_is_confirmed(
     assert "Danau Bale" in summary.text or person.desa.title() in summary.text
     assert h.labels(WORKER)[:3] == ["Benar", "Ubah NIK", "Ubah nama"]
     stored = await row(h)
-    assert stored["step"] == Step.NIK
-    assert stored["nik_hash"] is None and stored["name"] is None and stored["desa_code"] is None
+    assert stored.step == Step.NIK
+    assert stored.nik_hash is None and stored.name is None and stored.desa_code is None
     # The pending reading is in the draft, but only encrypted.
-    assert person.nik not in str(stored["scratch"]) and person.name not in str(stored["scratch"])
+    assert person.nik not in stored.scratch and person.name not in stored.scratch
 
     await h.tap(WORKER, "Benar")
     stored = await row(h)
-    assert stored["nik_masked"] == mask_nik(person.nik)
-    assert stored["name"] == person.name.title()
-    assert stored["birth_date"] == person.birth_date.isoformat()
-    assert stored["sex"] == person.sex
-    assert (stored["kabupaten_code"], stored["kecamatan_code"], stored["desa_code"]) == (
+    assert stored.nik_masked == mask_nik(person.nik)
+    assert stored.name == person.name.title()
+    assert stored.birth_date == person.birth_date.isoformat()
+    assert stored.sex == person.sex
+    assert (stored.kabupaten_code, stored.kecamatan_code, stored.desa_code) == (
         person.desa_code[:5],
         person.kecamatan_code,
         person.desa_code,
     )
-    assert "ktp" not in json.loads(str(stored["scratch"]))
+    assert "ktp" not in json.loads(stored.scratch)
     # Birth date confirmed with the card: the flow goes on at the mother's name.
-    assert stored["step"] == Step.MOTHER
+    assert stored.step == Step.MOTHER
     assert "Ketik nama ibu kandung Anda." in h.text(WORKER)
     # ... and after the phone, the address is not asked again.
     await h.send(WORKER, "Siti Aminah")
     await h.send(WORKER, "0812 3456 7890")
-    assert (await row(h))["step"] == Step.OCCUPATION
+    assert (await row(h)).step == Step.OCCUPATION
 
 
 async def test_changing_the_name_asks_it_and_keeps_the_rest(
@@ -132,10 +133,10 @@ async def test_changing_the_name_asks_it_and_keeps_the_rest(
     await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Ubah nama")
     stored = await row(h)
-    assert stored["name"] is None and stored["nik_masked"] == mask_nik(person.nik)
+    assert stored.name is None and stored.nik_masked == mask_nik(person.nik)
     assert h.text(WORKER).endswith("Ketik nama lengkap Anda sesuai KTP.")
     await h.send(WORKER, "Hendra Rambe")
-    assert (await row(h))["step"] == Step.MOTHER
+    assert (await row(h)).step == Step.MOTHER
 
 
 async def test_a_card_that_disagrees_with_its_nik_is_asked_about(harness: Harness) -> None:
@@ -152,12 +153,12 @@ async def test_a_card_that_disagrees_with_its_nik_is_asked_about(harness: Harnes
     question = h.text(WORKER)
     assert "Tanggal lahir di NIK" in question and question.endswith("Mana yang benar?")
     assert h.labels(WORKER) == ["Sesuai NIK", "Sesuai kartu"]
-    assert (await row(h))["nik_hash"] is None  # nothing stored while it is asked
+    assert (await row(h)).nik_hash is None  # nothing stored while it is asked
     await h.tap(WORKER, "Sesuai kartu")
     stored = await row(h)
-    assert stored["birth_date"] == printed.birth_date.isoformat()
-    assert "birth_corrected" in json.loads(str(stored["flags"]))
-    assert stored["step"] == Step.MOTHER
+    assert stored.birth_date == printed.birth_date.isoformat()
+    assert "birth_corrected" in json.loads(stored.flags)
+    assert stored.step == Step.MOTHER
 
 
 async def test_a_photo_that_is_not_a_card_gets_one_line_and_a_way_back_to_typing(
@@ -173,7 +174,7 @@ async def test_a_photo_that_is_not_a_card_gets_one_line_and_a_way_back_to_typing
     assert h.text(WORKER).startswith("Silakan kirim foto bagian depan KTP Anda.")
     await h.tap(WORKER, "Ketik saja")
     assert h.text(WORKER).startswith("Ketik NIK Anda (16 angka, ada di KTP).")
-    assert (await row(h))["step"] == Step.NIK
+    assert (await row(h)).step == Step.NIK
 
 
 async def test_an_oversized_document_is_refused_before_it_is_downloaded(harness: Harness) -> None:
@@ -218,7 +219,7 @@ async def test_a_cadre_starts_from_the_menu_for_someone_else(
     await read(h, h.updates.photo(CADRE, image))
     await h.tap(CADRE, "Benar")
     stored = await row(h, CADRE)
-    assert stored["nik_masked"] == mask_nik(person.nik) and stored["for_self"] == 0
+    assert stored.nik_masked == mask_nik(person.nik) and stored.for_self == 0
     assert "Ketik nama ibu kandung orang yang didaftarkan." in h.text(CADRE)
 
 
@@ -239,11 +240,11 @@ async def test_changing_the_nik_or_the_birth_date_asks_that_and_skips_the_rest(
     await read(h, h.updates.photo(WORKER, image))
     await h.tap(WORKER, "Ubah NIK")
     stored = await row(h)
-    assert stored["nik_hash"] is None and stored["name"] == person.name.title()
+    assert stored.nik_hash is None and stored.name == person.name.title()
     assert h.text(WORKER).endswith("Ketik NIK Anda (16 angka).")
     await h.send(WORKER, person.nik)
     # The name came from the card: the typed NIK's birth date is asked about next.
-    assert (await row(h))["step"] == Step.BIRTH_CONFIRM
+    assert (await row(h)).step == Step.BIRTH_CONFIRM
 
     await h.send(CADRE, "/daftar")
     await h.tap(CADRE, "Setuju")
@@ -251,7 +252,7 @@ async def test_changing_the_nik_or_the_birth_date_asks_that_and_skips_the_rest(
     await read(h, h.updates.photo(CADRE, ktp_cards.clean_card(2)[1]))
     await h.tap(CADRE, "Ubah tgl lahir")
     stored = await row(h, CADRE)
-    assert stored["step"] == Step.BIRTH_YEAR and stored["name"] is not None
+    assert stored.step == Step.BIRTH_YEAR and stored.name is not None
 
 
 async def test_a_nik_already_registered_goes_through_the_same_check_as_a_typed_one(
@@ -274,11 +275,11 @@ async def test_typing_the_nik_instead_drops_the_unconfirmed_reading(
     person, image = card
     await at_nik_step(h)
     await read(h, h.updates.photo(WORKER, image))
-    assert "ktp" in json.loads(str((await row(h))["scratch"]))
+    assert "ktp" in json.loads((await row(h)).scratch)
     await h.send(WORKER, person.nik)
     stored = await row(h)
-    assert "ktp" not in json.loads(str(stored["scratch"]))
-    assert stored["step"] == Step.NAME and stored["name"] is None
+    assert "ktp" not in json.loads(stored.scratch)
+    assert stored.step == Step.NAME and stored.name is None
     calls = await h.press(WORKER, "KTP ok")  # the summary's button, now stale
-    assert (await row(h))["name"] is None
+    assert (await row(h)).name is None
     assert calls[-1].text.endswith("Ketik nama lengkap Anda sesuai KTP.")

@@ -139,7 +139,7 @@ async def test_a_photo_with_a_caption_is_read_like_any_photo(
     assert format_nik(NIK) in h.text(WORKER)
     await h.tap(WORKER, "Benar")
     stored = await registrations.active_of(h.db, WORKER)
-    assert stored is not None and stored["step"] == Step.MOTHER
+    assert stored is not None and stored.step == Step.MOTHER
 
 
 async def test_a_photo_waiting_for_the_busy_worker_is_not_cut_off(
@@ -196,8 +196,8 @@ async def test_typing_the_nik_while_the_photo_is_read_drops_the_reading(
     await photo.settled()
     assert h.text(WORKER) == "Foto ini tidak dipakai lagi."
     stored = await registrations.active_of(h.db, WORKER)
-    assert stored is not None and stored["step"] != Step.NIK
-    assert "ktp" not in json.loads(str(stored["scratch"]))
+    assert stored is not None and stored.step != Step.NIK
+    assert "ktp" not in json.loads(stored.scratch)
 
 
 async def test_batal_while_the_photo_is_read_drops_it(quick: Harness, ocr: StandInOcr) -> None:
@@ -211,7 +211,7 @@ async def test_batal_while_the_photo_is_read_drops_it(quick: Harness, ocr: Stand
     await photo.settled()
     assert h.text(WORKER) == "Foto ini tidak dipakai lagi."
     stored = await registrations.active_of(h.db, WORKER)
-    assert stored is not None and "ktp" not in json.loads(str(stored["scratch"]))
+    assert stored is not None and "ktp" not in json.loads(stored.scratch)
 
 
 async def test_a_photo_after_batal_is_not_read(harness: Harness, ocr: StandInOcr) -> None:

@@ -18,6 +18,7 @@ from storage import db as db_module
 from storage import membership as store
 from storage import reminders, roles
 from storage.db import Database, migrations
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 
@@ -28,7 +29,7 @@ PHONE = "+6281234567890"
 KPJ = "12345678901"
 
 
-async def register_a(h: Harness, **fields: Any) -> tuple[str, dict[str, Any]]:
+async def register_a(h: Harness, **fields: Any) -> tuple[str, Registration]:
     nik = nik_for()
     row = await submitted_registration(
         h.db, h.app.bot_data.cipher, operator_id=A, nik=nik, phone=PHONE, **fields
@@ -36,7 +37,7 @@ async def register_a(h: Harness, **fields: Any) -> tuple[str, dict[str, Any]]:
     return nik, row
 
 
-async def register_a_by_cadre(h: Harness) -> tuple[str, dict[str, Any]]:
+async def register_a_by_cadre(h: Harness) -> tuple[str, Registration]:
     await roles.grant(h.db, C, "cadre", "12.10.19.1001", "test")
     nik = nik_for()
     row = await submitted_registration(
@@ -86,7 +87,7 @@ async def test_nik_and_birth_date_do_not_link(harness: Harness) -> None:
         await conn.execute(
             "UPDATE registrations SET status = 'ditolak', reason = 'Data tidak sesuai' "
             "WHERE id = ?",
-            (row["id"],),
+            (row.id,),
         )
     prompt = await start_linking(harness, B, nik)
     assert "NIK saja belum cukup" in prompt
@@ -104,7 +105,7 @@ async def test_nik_and_birth_date_do_not_link(harness: Harness) -> None:
     await harness.send(B, nik)
     text = harness.text(B)
     assert "tidak dilanjutkan" in text
-    for secret in ("Budi", str(row["ref"]), "Data tidak sesuai", "Alasan"):
+    for secret in ("Budi", str(row.ref), "Data tidak sesuai", "Alasan"):
         assert secret not in text
 
 
@@ -290,11 +291,11 @@ async def test_data_saya_is_short_and_details_are_one_press_away(harness: Harnes
     _nik, row = await register_a(harness, heir_name="Siti Rahma", heir_relation="istri")
     await harness.send(A, "/data_saya")
     assert len(harness.text(A)) <= 600
-    await harness.tap(A, f"Lihat data {row['ref']}")
+    await harness.tap(A, f"Lihat data {row.ref}")
     details = harness.text(A)
     assert len(details) <= 600
     assert "Nama ibu kandung: Siti Aminah" in details
-    assert f"Hapus data {row['ref']}" in harness.labels(A)
+    assert f"Hapus data {row.ref}" in harness.labels(A)
 
 
 async def test_migration_drops_links_made_without_proof(
@@ -329,7 +330,7 @@ async def test_daftar_nik_check_tells_others_nothing_and_counts(harness: Harness
     calls = await harness.send(B, nik)
     text = calls[0].text
     assert "tidak bisa didaftarkan lagi" in text
-    assert str(row["ref"]) not in text and "diperiksa" not in text and "status:" not in text
+    assert str(row.ref) not in text and "diperiksa" not in text and "status:" not in text
     assert await store.lookups_in_last_hour(harness.db, B) == 1
     # The same limit as /status: after it, every NIK is refused alike.
     for _ in range(membership.LOOKUPS_PER_HOUR - 1):

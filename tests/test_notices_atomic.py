@@ -17,6 +17,7 @@ import pytest
 from storage import outbox as outbox_store
 from storage import privacy, roles
 from storage.db import Conn
+from storage.registrations import Registration
 from tests.conftest import ADMIN_ID, Harness
 from tests.factories import submitted_registration
 
@@ -111,14 +112,14 @@ async def test_role_is_not_granted_when_its_welcome_cannot_be_queued(
 CORRECTIONS = "SELECT COUNT(*) FROM privacy_requests WHERE kind = 'correction'"
 
 
-async def start_correction(h: Harness) -> dict[str, Any]:
+async def start_correction(h: Harness) -> Registration:
     """A worker's submission, two reviewers of its kabupaten, and /data_saya at the text step."""
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "test")
     await roles.grant(h.db, NEW_REVIEWER, "reviewer", "12.10", "test")
     row = await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=WORKER)
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Minta perbaikan {row.ref}")
     return row
 
 
@@ -132,7 +133,7 @@ async def test_correction_notices_are_queued_with_the_request(
     assert "sudah diteruskan ke petugas kabupaten" in h.text(WORKER)
     assert seen == [(0, 1, REVIEWER), (0, 1, NEW_REVIEWER)]
     assert await h.db.fetchval(CORRECTIONS) == 1
-    assert await outbox_rows(h, f"Permintaan perbaikan data untuk {row['ref']}") == [
+    assert await outbox_rows(h, f"Permintaan perbaikan data untuk {row.ref}") == [
         REVIEWER,
         NEW_REVIEWER,
     ]
@@ -245,14 +246,14 @@ async def approved_correction(h: Harness) -> str:
         h.db, h.app.bot_data.cipher, operator_id=WORKER, status="disetujui"
     )
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Minta perbaikan {row.ref}")
     await h.send(WORKER, "Nama ibu yang benar Siti Rahma")
     await h.send(REVIEWER, "/tinjau")
     await h.tap(REVIEWER, "Lihat permintaan perbaikan data")
     await h.tap(REVIEWER, "Sudah diubah, tandai selesai")
     assert h.labels(REVIEWER) == ["Ya, sudah diubah", "Belum, kembali"]
-    return str(row["ref"])
+    return str(row.ref)
 
 
 async def test_requester_notice_is_queued_with_the_resolution(

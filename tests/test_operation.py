@@ -314,7 +314,7 @@ async def test_locked_database_asks_to_try_again_and_keeps_earlier_answers(
     await h.tap(USER, "Diri saya sendiri")
     await h.send(USER, nik)
     draft = await registrations.draft_of(h.db, USER)
-    assert draft is not None and draft["nik_hash"]
+    assert draft is not None and draft.nik_hash
     # Another process holds the write lock longer than the bot waits.
     await h.db._writer.execute("PRAGMA busy_timeout=50")
     other = sqlite3.connect(h.db.path, isolation_level=None)
@@ -329,11 +329,11 @@ async def test_locked_database_asks_to_try_again_and_keeps_earlier_answers(
     )
     after = await registrations.draft_of(h.db, USER)
     assert after is not None
-    assert after["nik_hash"] == draft["nik_hash"] and after["name"] is None
+    assert after.nik_hash == draft.nik_hash and after.name is None
     # Once the lock is gone, the same answer goes through.
     await h.send(USER, "budi santoso")
     stored = await registrations.draft_of(h.db, USER)
-    assert stored is not None and stored["name"] == "Budi Santoso"
+    assert stored is not None and stored.name == "Budi Santoso"
 
 
 async def test_full_disk_during_a_correction_asks_to_try_again(
@@ -345,8 +345,8 @@ async def test_full_disk_during_a_correction_asks_to_try_again(
     h = harness
     row = await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=USER)
     await h.send(USER, "/data_saya")
-    await h.tap(USER, f"Lihat data {row['ref']}")
-    await h.tap(USER, f"Minta perbaikan {row['ref']}")
+    await h.tap(USER, f"Lihat data {row.ref}")
+    await h.tap(USER, f"Minta perbaikan {row.ref}")
     real = privacy.request_correction
 
     async def disk_full(*args: Any, **kwargs: Any) -> int:
@@ -372,7 +372,7 @@ async def test_a_really_full_database_asks_to_try_again_and_keeps_earlier_answer
     await h.tap(USER, "Diri saya sendiri")
     await h.send(USER, nik)
     draft = await registrations.draft_of(h.db, USER)
-    assert draft is not None and draft["nik_hash"] and draft["name"] is None
+    assert draft is not None and draft.nik_hash and draft.name is None
     # Another person's draft on the same (only) page of the table, padded until the page has
     # fewer free bytes than the name answer needs: storing it must split the page.
     other = await registrations.create_draft(h.db, USER + 1, "consent")
@@ -399,20 +399,20 @@ async def test_a_really_full_database_asks_to_try_again_and_keeps_earlier_answer
     await writer.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
         # The real error, at the storage layer first ...
-        await registrations.update(h.db, draft["id"], name="Budi Santoso")
+        await registrations.update(h.db, draft.id, name="Budi Santoso")
     # ... then through the flow: the user is asked to send it again; nothing is lost.
     await h.send(USER, "budi santoso")
     assert "belum bisa disimpan karena gangguan penyimpanan" in h.text(USER)
     after = await registrations.draft_of(h.db, USER)
     assert after is not None
-    assert after["nik_hash"] == draft["nik_hash"] and after["nik_enc"] == draft["nik_enc"]
-    assert after["birth_date"] == draft["birth_date"] and after["step"] == draft["step"]
-    assert after["name"] is None
+    assert after.nik_hash == draft.nik_hash and after.nik_enc == draft.nik_enc
+    assert after.birth_date == draft.birth_date and after.step == draft.step
+    assert after.name is None
     # Space again (the operator freed the disk): the same answer goes through.
     await writer.execute("PRAGMA max_page_count = 1073741823")
     await h.send(USER, "budi santoso")
     stored = await registrations.draft_of(h.db, USER)
-    assert stored is not None and stored["name"] == "Budi Santoso"
+    assert stored is not None and stored.name == "Budi Santoso"
     assert "belum bisa disimpan" not in h.text(USER)
 
 

@@ -8,6 +8,7 @@ from bot.crypto import mask_nik
 from handlers import privacy as privacy_handlers
 from handlers.privacy import parse_birth_date
 from storage import privacy, registrations, roles
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.dbcheck import column_names
 from tests.factories import nik_for, submitted_registration
@@ -18,12 +19,12 @@ STRANGER = 703
 REVIEWER = 704
 
 
-async def worker_registration(h: Harness, **fields: Any) -> dict[str, Any]:
+async def worker_registration(h: Harness, **fields: Any) -> Registration:
     """A worker's own submission."""
     return await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=WORKER, **fields)
 
 
-async def cadre_registration(h: Harness, nik: str, **fields: Any) -> dict[str, Any]:
+async def cadre_registration(h: Harness, nik: str, **fields: Any) -> Registration:
     """A submission a cadre made for a worker without Telegram."""
     return await submitted_registration(
         h.db, h.app.bot_data.cipher, operator_id=CADRE, for_self=False, nik=nik, **fields
@@ -38,10 +39,10 @@ async def test_worker_sees_everything_stored_with_nik_and_phone_partly_hidden(
     row = await worker_registration(h, nik=nik, heir_name="Ani", heir_relation="anak")
     await h.send(WORKER, "/data_saya")
     assert len(h.text(WORKER)) <= 600  # a short overview; the fields are one press away
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
     text = h.text(WORKER)
     assert len(text) <= 600
-    assert row["ref"] in text
+    assert row.ref is not None and row.ref in text
     assert "Budi Santoso" in text
     assert mask_nik(nik) in text and nik not in text
     assert "+6281234567890" not in text and "890" in text
@@ -53,7 +54,7 @@ async def test_worker_sees_everything_stored_with_nik_and_phone_partly_hidden(
     assert "Persetujuan diberikan 1 November 2026" in text and "versi" not in text
     assert "Alamat: Sei Berombang, Panai Hilir, Kabupaten Labuhanbatu" in text
     assert "Didaftarkan oleh: Anda sendiri" in text
-    assert h.labels(WORKER) == [f"Minta perbaikan {row['ref']}", f"Hapus data {row['ref']}"]
+    assert h.labels(WORKER) == [f"Minta perbaikan {row.ref}", f"Hapus data {row.ref}"]
 
 
 async def test_a_person_without_registration_is_told_so(harness: Harness) -> None:
@@ -65,24 +66,24 @@ async def test_withdrawal_deletes_a_submission_not_yet_approved(harness: Harness
     h = harness
     row = await worker_registration(h)
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Hapus data {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Hapus data {row.ref}")
     assert "akan dihapus dan tidak bisa dikembalikan" in h.text(WORKER)
     await h.tap(WORKER, "Ya, tarik persetujuan dan hapus")
     assert h.text(WORKER).startswith("Selesai.")
-    assert row["ref"] in h.text(WORKER)
-    assert await registrations.get(h.db, row["id"]) is None
+    assert row.ref is not None and row.ref in h.text(WORKER)
+    assert await registrations.get(h.db, row.id) is None
     assert (
         await h.db.fetchval(
-            "SELECT count(*) FROM registration_events WHERE registration_id = ?", (row["id"],)
+            "SELECT count(*) FROM registration_events WHERE registration_id = ?", (row.id,)
         )
         == 0
     )
     stored = await h.db.fetchone("SELECT * FROM privacy_requests WHERE kind = 'withdrawal'")
-    assert stored["outcome"] == "deleted" and stored["ref"] == row["ref"]
+    assert stored["outcome"] == "deleted" and stored["ref"] == row.ref
     assert stored["requested_by"] == WORKER and stored["on_behalf"] == 0
     # The old confirm button, pressed again: told it is done, nothing else happens.
-    calls = await h.press(WORKER, f"DATA DELOK {row['id']}")
+    calls = await h.press(WORKER, f"DATA DELOK {row.id}")
     assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
         "Data ini sudah dihapus sebelumnya."
     ]
@@ -94,8 +95,8 @@ async def test_withdrawal_of_an_approved_enrolment_keeps_what_the_district_pays_
     h = harness
     row = await worker_registration(h, status="disetujui", heir_name="Ani", heir_relation="anak")
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Hapus data {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Hapus data {row.ref}")
     asked = h.text(WORKER)
     assert "Yang tetap disimpan, karena kabupaten wajib menyimpannya" in asked
     assert "nomor HP" in asked and "nomor KPJ" in asked and len(asked) <= 600
@@ -103,15 +104,15 @@ async def test_withdrawal_of_an_approved_enrolment_keeps_what_the_district_pays_
     confirmation = h.text(WORKER)
     assert "nomor HP" in confirmation and "nama ibu kandung" in confirmation
     assert "NIK, nama, tanggal lahir dan jenis kelamin" in confirmation
-    kept = await registrations.get(h.db, row["id"])
-    assert kept is not None and kept["status"] == "disetujui"
+    kept = await registrations.get(h.db, row.id)
+    assert kept is not None and kept.status == "disetujui"
     for field in privacy.ANONYMISED_FIELDS:
-        assert kept[field] is None, field
-    assert kept["operator_id"] == 0
+        assert getattr(kept, field) is None, field
+    assert kept.operator_id == 0
     for field in ("nik_enc", "nik_hash", "name", "birth_date", "desa_code", "programs"):
-        assert kept[field] == row[field], field
+        assert getattr(kept, field) == getattr(row, field), field
     events = await h.db.fetchall(
-        "SELECT reason FROM registration_events WHERE registration_id = ?", (row["id"],)
+        "SELECT reason FROM registration_events WHERE registration_id = ?", (row.id,)
     )
     assert [e["reason"] for e in events][-1] == "consent_withdrawn"
     # The worker's /data_saya no longer shows it: it is not linked to them any more.
@@ -124,14 +125,14 @@ async def test_correction_request_reaches_the_reviewers_masked(harness: Harness)
     row = await worker_registration(h)
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "cli")
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Minta perbaikan {row.ref}")
     assert "Tulis apa yang salah" in h.text(WORKER)
     other_nik = nik_for("12.10.19")
     await h.send(WORKER, f"Nama ibu yang benar Siti Rahma, NIK saya {other_nik}")
     assert "sudah diteruskan ke petugas kabupaten" in h.text(WORKER)
     notice = h.text(REVIEWER)
-    assert row["ref"] in notice and "Siti Rahma" in notice
+    assert row.ref is not None and row.ref in notice and "Siti Rahma" in notice
     assert other_nik not in notice and mask_nik(other_nik) in notice
     open_rows = await privacy.open_corrections(h.db, "12.10")
     assert len(open_rows) == 1
@@ -146,8 +147,8 @@ async def test_correction_can_be_cancelled(harness: Harness) -> None:
     h = harness
     row = await worker_registration(h)
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Minta perbaikan {row.ref}")
     await h.send(WORKER, "/batal")
     assert h.text(WORKER).startswith("Dibatalkan.")
     assert await privacy.open_corrections(h.db, "12.10") == []
@@ -164,9 +165,9 @@ async def test_cadre_reaches_a_worker_only_with_nik_and_birth_date(harness: Harn
     await h.send(CADRE, "15-05-1980")
     text = h.text(CADRE)
     assert "Rahmat Hidayat" in text and "kader desa" in text
-    await h.tap(CADRE, f"Hapus data {row['ref']}")
+    await h.tap(CADRE, f"Hapus data {row.ref}")
     await h.tap(CADRE, "Ya, tarik persetujuan dan hapus")
-    assert await registrations.get(h.db, row["id"]) is None
+    assert await registrations.get(h.db, row.id) is None
     stored = await h.db.fetchone("SELECT * FROM privacy_requests WHERE kind = 'withdrawal'")
     assert stored["on_behalf"] == 1 and stored["requested_by"] == CADRE
 
@@ -195,16 +196,16 @@ async def test_nobody_else_can_use_the_worker_s_buttons(harness: Harness) -> Non
     row = await worker_registration(h)
     nik = nik_for("12.10.19")
     cadre_row = await cadre_registration(h, nik)
-    for data in (f"DATA DEL {row['id']}", f"DATA DELOK {row['id']}", f"DATA FIX {row['id']}"):
+    for data in (f"DATA DEL {row.id}", f"DATA DELOK {row.id}", f"DATA FIX {row.id}"):
         await h.send(STRANGER, "/start")
         calls = await h.press(STRANGER, data)
         assert [c.params.get("text") for c in calls] == ["Tombol ini sudah tidak berlaku."]
     # The cadre who registered a worker still needs the NIK + birth date proof.
     await h.send(CADRE, "/start")
-    calls = await h.press(CADRE, f"DATA DELOK {cadre_row['id']}")
+    calls = await h.press(CADRE, f"DATA DELOK {cadre_row.id}")
     assert [c.params.get("text") for c in calls] == ["Tombol ini sudah tidak berlaku."]
-    assert await registrations.get(h.db, row["id"]) is not None
-    assert await registrations.get(h.db, cadre_row["id"]) is not None
+    assert await registrations.get(h.db, row.id) is not None
+    assert await registrations.get(h.db, cadre_row.id) is not None
 
 
 async def test_forged_data_buttons_are_answered_as_stale(harness: Harness) -> None:
@@ -229,12 +230,12 @@ async def test_retention_deletes_old_rejections_and_abandoned_drafts(harness: Ha
     await h.db.execute(
         "UPDATE registrations SET updated_at = '2020-01-01T00:00:00Z', reviewed_at = NULL "
         "WHERE id IN (?, ?, ?)",
-        (old_rejected["id"], old_draft, approved["id"]),
+        (old_rejected.id, old_draft, approved.id),
     )
     context: Any = type("Ctx", (), {"db": h.db, "settings": h.app.bot_data.settings})()
     await privacy_handlers.retention_job(context)
     remaining = {r["id"] for r in await h.db.fetchall("SELECT id FROM registrations")}
-    assert remaining == {new_rejected["id"], approved["id"], new_draft}
+    assert remaining == {new_rejected.id, approved.id, new_draft}
 
 
 def test_birth_dates_are_read_in_the_usual_forms() -> None:

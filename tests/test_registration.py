@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from bot.registration import CONSENT_VERSION, StoredRegistration
 from storage import audit, registrations
+from storage.registrations import Registration
 from tests.conftest import Harness, HarnessFactory
 from tests.factories import nik_for
 
@@ -14,7 +14,7 @@ WORKER = 601
 CADRE = 602
 
 
-async def row_of(h: Harness, operator_id: int) -> dict[str, Any]:
+async def row_of(h: Harness, operator_id: int) -> Registration:
     """The operator's active registration (draft or being fixed)."""
     row = await registrations.active_of(h.db, operator_id)
     assert row is not None
@@ -75,22 +75,22 @@ async def test_fisherman_registers_himself(harness: Harness) -> None:
     assert "/status" in done
     row = await registrations.get_by_ref(h.db, done.split("Nomor pendaftaran: ")[1].split("\n")[0])
     assert row is not None
-    assert row["status"] == "diajukan"
-    assert row["operator_id"] == WORKER
-    assert row["worker_telegram_id"] == WORKER
-    assert row["consent_version"] == CONSENT_VERSION
-    assert row["consent_at"]
-    assert row["occupation"] == "nelayan"
-    assert row["programs"] == "JKK_JKM"
-    assert row["monthly_contribution"] == 16_800
-    assert row["kabupaten_code"] == "12.10"
-    assert row["desa_code"] == "12.10.19.1001"
-    assert json.loads(row["flags"]) == []
+    assert row.status == "diajukan"
+    assert row.operator_id == WORKER
+    assert row.worker_telegram_id == WORKER
+    assert row.consent_version == CONSENT_VERSION
+    assert row.consent_at
+    assert row.occupation == "nelayan"
+    assert row.programs == "JKK_JKM"
+    assert row.monthly_contribution == 16_800
+    assert row.kabupaten_code == "12.10"
+    assert row.desa_code == "12.10.19.1001"
+    assert json.loads(row.flags) == []
     # Encrypted at rest, readable with the key, found by keyed hash.
-    assert nik.encode() not in row["nik_enc"]
-    assert h.app.bot_data.cipher.decrypt(row["nik_enc"]) == nik
-    assert row["nik_hash"] == h.app.bot_data.cipher.lookup_hash("nik", nik)
-    assert [e["to_status"] for e in await audit.history(h.db, row["id"])] == ["diajukan"]
+    assert row.nik_enc is not None and nik.encode() not in row.nik_enc
+    assert h.app.bot_data.cipher.decrypt(row.nik_enc) == nik
+    assert row.nik_hash == h.app.bot_data.cipher.lookup_hash("nik", nik)
+    assert [e["to_status"] for e in await audit.history(h.db, row.id)] == ["diajukan"]
     StoredRegistration.model_validate(row)
     # The flow is over: free text is no longer an answer to it.
     flow = await h.db.fetchval("SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,))
@@ -106,14 +106,15 @@ async def test_cadre_registers_three_workers_in_a_row(harness: Harness) -> None:
         assert "Untuk mendaftarkan orang lain lagi, ketik /daftar." in h.text(CADRE)
     rows = await registrations.by_operator(h.db, CADRE)
     assert len(rows) == 3
-    assert {r["operator_id"] for r in rows} == {CADRE}
-    assert {r["worker_telegram_id"] for r in rows} == {None}
-    assert {r["for_self"] for r in rows} == {0}
-    assert sorted(h.app.bot_data.cipher.decrypt(r["nik_enc"]) for r in rows) == sorted(niks)
-    assert [r["phone_hash"] is None for r in rows] == [False, True, False]
+    assert {r.operator_id for r in rows} == {CADRE}
+    assert {r.worker_telegram_id for r in rows} == {None}
+    assert {r.for_self for r in rows} == {0}
+    nik_encs = [r.nik_enc for r in rows if r.nik_enc is not None]
+    assert sorted(h.app.bot_data.cipher.decrypt(n) for n in nik_encs) == sorted(niks)
+    assert [r.phone_hash is None for r in rows] == [False, True, False]
     # The third NIK was issued in Panai Tengah (12.10.18) but the worker lives in Panai Hilir:
     # same kabupaten, so no region flag.
-    assert all(json.loads(r["flags"]) == [] for r in rows)
+    assert all(json.loads(r.flags) == [] for r in rows)
 
 
 async def test_nik_region_other_than_address_is_a_flag_not_a_refusal(harness: Harness) -> None:
@@ -121,8 +122,8 @@ async def test_nik_region_other_than_address_is_a_flag_not_a_refusal(harness: Ha
     await answer_until_summary(h, WORKER, nik=nik_for("12.05.01"))  # NIK from Langkat
     await h.tap(WORKER, "Kirim")
     row = (await registrations.by_operator(h.db, WORKER))[0]
-    assert row["status"] == "diajukan"
-    assert json.loads(row["flags"]) == ["nik_region_mismatch"]
+    assert row.status == "diajukan"
+    assert json.loads(row.flags) == ["nik_region_mismatch"]
 
 
 async def test_nik_validation_messages(harness: Harness) -> None:
@@ -145,7 +146,7 @@ async def test_nik_validation_messages(harness: Harness) -> None:
         # One message: the problem, then the same question again, short.
         assert len(calls) == 1
         assert calls[0].text.endswith("Ketik NIK Anda (16 angka, ada di KTP)."), typed
-    assert (await row_of(h, WORKER))["nik_hash"] is None
+    assert (await row_of(h, WORKER)).nik_hash is None
 
 
 async def test_stickers_photos_and_bad_answers_get_the_question_again(harness: Harness) -> None:
@@ -173,7 +174,7 @@ async def test_stickers_photos_and_bad_answers_get_the_question_again(harness: H
     assert calls[-1].text.endswith("Ketik nama lengkap Anda sesuai KTP.")
     # Zero-width and right-to-left marks are dropped, not stored.
     await h.send(WORKER, "bu\u200bdi\u200f  o'neil-santoso")
-    assert (await row_of(h, WORKER))["name"] == "Budi O'neil-Santoso"
+    assert (await row_of(h, WORKER)).name == "Budi O'neil-Santoso"
     calls = await h.send(WORKER, "entahlah")  # neither button
     assert calls[0].text == "Ketik salah satu: Benar / Salah"
     await h.send(WORKER, "ya benar")  # typed instead of pressed
@@ -199,10 +200,10 @@ async def test_income_typed_in_words_is_mapped_to_its_bracket(harness: Harness) 
     assert calls[0].text.startswith("Jumlah itu tidak bisa saya baca.")
     await h.send(WORKER, "2jt")
     row = await row_of(h, WORKER)
-    assert row["income"] == 2_000_000
-    assert row["income_base"] == 2_000_000
+    assert row.income == 2_000_000
+    assert row.income_base == 2_000_000
     # Editing income recomputes the contribution and returns to the summary.
-    assert row["monthly_contribution"] == 26_800
+    assert row.monthly_contribution == 26_800
     # What was read and the summary, in one message.
     assert h.text(WORKER).startswith("Penghasilan per bulan: Rp2.000.000\n\nPeriksa data berikut:")
 
@@ -247,8 +248,8 @@ async def test_wrong_birth_date_is_asked_with_buttons_and_flagged(harness: Harne
     await h.tap(WORKER, "28")
     await h.tap(WORKER, "Perempuan")
     row = await row_of(h, WORKER)
-    assert (row["birth_date"], row["sex"]) == ("1981-02-28", "P")
-    assert json.loads(row["flags"]) == ["birth_corrected"]
+    assert (row.birth_date, row.sex) == ("1981-02-28", "P")
+    assert json.loads(row.flags) == ["birth_corrected"]
     assert h.text(WORKER).startswith("Ketik nama ibu kandung Anda.")
 
 
@@ -262,8 +263,8 @@ async def test_age_limits(harness: Harness) -> None:
         assert "Pendaftaran ini untuk umur 15 sampai 65 tahun" in calls[0].text
         assert "/batal" in calls[0].text
     row = await row_of(h, WORKER)
-    assert row["nik_hash"] is None
-    assert row["status"] == "draft"
+    assert row.nik_hash is None
+    assert row.status == "draft"
 
 
 async def test_duplicate_nik_is_told_with_its_status(harness: Harness) -> None:
@@ -271,7 +272,7 @@ async def test_duplicate_nik_is_told_with_its_status(harness: Harness) -> None:
     nik = nik_for()
     await answer_until_summary(h, WORKER, nik=nik)
     await h.tap(WORKER, "Kirim")
-    ref = (await registrations.by_operator(h.db, WORKER))[0]["ref"]
+    ref = (await registrations.by_operator(h.db, WORKER))[0].ref
     # The same worker is shown the reference number...
     await h.send(WORKER, "/daftar")
     await h.tap(WORKER, "Daftarkan orang lain")
@@ -287,7 +288,7 @@ async def test_duplicate_nik_is_told_with_its_status(harness: Harness) -> None:
     calls = await h.send(CADRE, nik)
     assert calls[0].text.startswith("NIK ini tidak bisa didaftarkan lagi")
     assert "status:" not in calls[0].text
-    assert ref not in calls[0].text
+    assert ref is not None and ref not in calls[0].text
     count = await h.db.fetchval("SELECT count(*) FROM registrations WHERE status != 'draft'")
     assert count == 1
 
@@ -301,7 +302,7 @@ async def test_batal_leaves_the_flow_and_keeps_the_answers(harness: Harness) -> 
     await h.send(WORKER, "/batal")
     assert h.text(WORKER).startswith("Pendaftaran dihentikan. Jawaban Anda tetap tersimpan")
     assert "dihapus" not in h.text(WORKER)
-    assert (await row_of(h, WORKER))["nik_hash"] is not None
+    assert (await row_of(h, WORKER)).nik_hash is not None
     calls = await h.send(WORKER, "Budi Santoso")  # no longer an answer
     assert not any(c.text.startswith("Dari NIK") for c in calls)
 
@@ -336,8 +337,9 @@ async def test_resume_after_restart(harness_factory: HarnessFactory) -> None:
         calls = await second.send(WORKER, "siti aminah")
         assert calls[-1].text.startswith("Tekan tombol di bawah untuk mengirim nomor HP Anda")
         row = await row_of(second, WORKER)
-        assert (row["name"], row["mother_name"]) == ("Budi", "Siti Aminah")
-        assert second.app.bot_data.cipher.decrypt(row["nik_enc"]) == nik
+        assert (row.name, row.mother_name) == ("Budi", "Siti Aminah")
+        assert row.nik_enc is not None
+        assert second.app.bot_data.cipher.decrypt(row.nik_enc) == nik
 
 
 async def test_stale_buttons_are_refused_and_the_question_repeated(harness: Harness) -> None:
@@ -359,7 +361,7 @@ async def test_stale_buttons_are_refused_and_the_question_repeated(harness: Harn
     calls = await h.press(WORKER, "REG kab 31.71")
     sent = [c.text for c in calls if c.method == "sendMessage"]
     assert sent[0].startswith("Tombol ini sudah tidak berlaku.\n\nDi kabupaten/kota mana")
-    assert (await row_of(h, WORKER))["kabupaten_code"] is None
+    assert (await row_of(h, WORKER)).kabupaten_code is None
     # Someone without a registration pressing a registration button.
     calls = await h.press(CADRE, "REG summary send", consent)
     assert calls[0].params["text"] == "Tombol ini sudah tidak berlaku."
@@ -385,7 +387,7 @@ async def test_duplicate_phone_is_flagged(harness: Harness) -> None:
     await answer_until_summary(h, CADRE, nik=nik_for(), for_self=False, phone="081234567890")
     await h.tap(CADRE, "Kirim")
     row = (await registrations.by_operator(h.db, CADRE))[0]
-    assert json.loads(row["flags"]) == ["duplicate_phone"]
+    assert json.loads(row.flags) == ["duplicate_phone"]
 
 
 async def test_registration_in_english(harness: Harness) -> None:
@@ -408,12 +410,12 @@ async def test_fix_request_opens_exactly_those_questions_and_returns_to_queue(
     await answer_until_summary(h, WORKER, nik=nik_for())
     await h.tap(WORKER, "Kirim")
     row = (await registrations.by_operator(h.db, WORKER))[0]
-    await review.request_fix(h.db, row["id"], 9001, ["mother_name", "address"], "Cek lagi")
+    await review.request_fix(h.db, row.id, 9001, ["mother_name", "address"], "Cek lagi")
     # Someone else pressing the worker's fix button changes nothing.
-    calls = await h.press(CADRE, f"FIX {row['id']}")
+    calls = await h.press(CADRE, f"FIX {row.id}")
     assert calls[0].params["text"] == "Tombol ini sudah tidak berlaku."
-    calls = await h.press(WORKER, f"FIX {row['id']}")
-    assert calls[1].text.startswith(f"Perbaikan untuk pendaftaran {row['ref']}.")
+    calls = await h.press(WORKER, f"FIX {row.id}")
+    assert calls[1].text.startswith(f"Perbaikan untuk pendaftaran {row.ref}.")
     assert "Catatan petugas: Cek lagi" in calls[1].text
     assert h.text(WORKER).startswith("Ketik nama ibu kandung Anda.")
     await h.send(WORKER, "nur aisyah")
@@ -425,17 +427,17 @@ async def test_fix_request_opens_exactly_those_questions_and_returns_to_queue(
     assert h.text(WORKER).startswith("Periksa data berikut:")
     await h.tap(WORKER, "Kirim perbaikan")
     assert "sudah dikirim dan akan diperiksa lagi" in h.text(WORKER)
-    fixed = await registrations.get(h.db, row["id"])
+    fixed = await registrations.get(h.db, row.id)
     assert fixed is not None
-    assert (fixed["status"], fixed["mother_name"]) == ("diajukan", "Nur Aisyah")
-    assert fixed["desa_code"] != row["desa_code"]
-    assert await review.open_fix_request(h.db, row["id"]) is None
-    history = [(e["from_status"], e["to_status"]) for e in await audit.history(h.db, row["id"])]
+    assert (fixed.status, fixed.mother_name) == ("diajukan", "Nur Aisyah")
+    assert fixed.desa_code != row.desa_code
+    assert await review.open_fix_request(h.db, row.id) is None
+    history = [(e["from_status"], e["to_status"]) for e in await audit.history(h.db, row.id)]
     assert history == [
         ("draft", "diajukan"),
         ("diajukan", "perlu_perbaikan"),
         ("perlu_perbaikan", "diajukan"),
     ]
     # Pressing the old fix button again is stale.
-    calls = await h.press(WORKER, f"FIX {row['id']}")
+    calls = await h.press(WORKER, f"FIX {row.id}")
     assert calls[0].params["text"] == "Tombol ini sudah tidak berlaku."

@@ -131,12 +131,12 @@ async def test_registration_to_fix_is_reminded_after_two_days_with_the_fix_butto
         await db.execute(
             "INSERT INTO fix_requests(registration_id, fields, requested_by, requested_at) "
             "VALUES (?, '[\"nama\"]', 9001, ?)",
-            (row["id"], requested.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            (row.id, requested.strftime("%Y-%m-%dT%H:%M:%SZ")),
         )
     assert (await scan(db, settings, MONDAY))["fix"] == 1
     [reminder] = await queued(harness, "fix")
-    assert reminder["recipient_id"] == 721 and old["ref"] in reminder["text"]
-    assert f"FIX {old['id']}" in reminder["buttons"]
+    assert reminder["recipient_id"] == 721 and old.ref in reminder["text"]
+    assert f"FIX {old.id}" in reminder["buttons"]
     assert (await scan(db, settings, MONDAY + dt.timedelta(days=1)))["fix"] == 1  # the newer one
     assert (await scan(db, settings, MONDAY + dt.timedelta(days=2)))["fix"] == 0
 
@@ -156,7 +156,8 @@ async def test_idle_draft_is_reminded_once(harness: Harness) -> None:
     assert (await scan(db, settings, MONDAY))["draft"] == 1
     [reminder] = await queued(harness, "draft")
     assert reminder["recipient_id"] == 731 and "/daftar" in reminder["text"]
-    assert (await registrations.get(db, idle) or {})["reminded_at"] is not None
+    idle_draft = await registrations.get(db, idle)
+    assert idle_draft is not None and idle_draft.reminded_at is not None
     assert (await scan(db, settings, MONDAY + dt.timedelta(hours=1)))["draft"] == 0
 
 
@@ -177,7 +178,7 @@ async def test_cadres_get_a_weekly_summary_on_the_configured_day(harness: Harnes
     await db.execute(
         "UPDATE registrations SET status = 'disetujui', funding_program_id = ?, "
         "reviewed_at = ? WHERE id = ?",
-        (program, now_text(), approved["id"]),
+        (program, now_text(), approved.id),
     )
     tuesday = MONDAY + dt.timedelta(days=1)
     assert (await scan(db, settings, tuesday))["cadre_summary"] == 0
@@ -205,7 +206,7 @@ async def test_queued_reminder_is_delivered_with_its_fix_button(harness: Harness
     await db.execute(
         "INSERT INTO fix_requests(registration_id, fields, requested_by, requested_at) "
         "VALUES (?, '[\"nama\"]', 9001, ?)",
-        (row["id"], requested.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        (row.id, requested.strftime("%Y-%m-%dT%H:%M:%SZ")),
     )
     await scan(db, settings, MONDAY)
     sender = await fast_sender(harness)
@@ -219,8 +220,8 @@ async def test_queued_reminder_is_delivered_with_its_fix_button(harness: Harness
         await asyncio.sleep(0.01)
     await sender.stop()
     message = harness.last(751)
-    assert row["ref"] in message.text
-    assert message.buttons == [("Perbaiki sekarang", f"FIX {row['id']}")]
+    assert row.ref is not None and row.ref in message.text
+    assert message.buttons == [("Perbaiki sekarang", f"FIX {row.id}")]
 
 
 async def test_a_program_paid_worker_is_told_who_pays_and_never_asked_to_pay(
@@ -238,15 +239,15 @@ async def test_a_program_paid_worker_is_told_who_pays_and_never_asked_to_pay(
         sumber_iuran="apbd_kabupaten",
     )  # fmt: skip
     await db.execute(
-        "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program_id, row["id"])
+        "UPDATE registrations SET funding_program_id = ? WHERE id = ?", (program_id, row.id)
     )
     await add_member(harness, nik, TODAY - dt.timedelta(days=5))
     assert (await scan(db, settings, MONDAY))["protection"] == 1
-    [row] = await queued(harness, "protection")
-    assert "Iuran dibayar oleh Jamsostek Pekerja Rentan 2026 (APBD kabupaten)" in row["text"]
-    assert "Anda tidak perlu membayar" in row["text"]
-    assert "Bayar di" not in row["text"] and "Iuran yang dibayar" not in row["text"]
-    assert row["buttons"] is None
+    [reminder] = await queued(harness, "protection")
+    assert "Iuran dibayar oleh Jamsostek Pekerja Rentan 2026 (APBD kabupaten)" in reminder["text"]
+    assert "Anda tidak perlu membayar" in reminder["text"]
+    assert "Bayar di" not in reminder["text"] and "Iuran yang dibayar" not in reminder["text"]
+    assert reminder["buttons"] is None
 
 
 def test_the_longest_reminder_fits_one_message() -> None:

@@ -34,9 +34,9 @@ async def known_counts(db: Database, cipher: FieldCipher) -> None:
     await submitted_registration(db, cipher, desa_code=SEI_BEROMBANG)
     await submitted_registration(db, cipher, desa_code=SEI_BEROMBANG)
     approved = await submitted_registration(db, cipher, desa_code=SEI_BEROMBANG)
-    await store.approve(db, approved["id"], REVIEWER, program_id, sponsor=None, day="2026-01-01")
+    await store.approve(db, approved.id, REVIEWER, program_id, sponsor=None, day="2026-01-01")
     rejected = await submitted_registration(db, cipher, desa_code=SEI_LUMUT)
-    await store.reject(db, rejected["id"], REVIEWER, "lain", "x")
+    await store.reject(db, rejected.id, REVIEWER, "lain", "x")
     await submitted_registration(db, cipher, desa_code=SEI_LUMUT, status="terdaftar")
     await submitted_registration(db, cipher, desa_code=PADANG_MATINGGI, status="perlu_perbaikan")
     await submitted_registration(db, cipher, desa_code="12.05.01.2001")  # Langkat: not counted

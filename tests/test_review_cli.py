@@ -108,7 +108,7 @@ def test_export_csv_to_standard_output(cli_env: Path, capsys: pytest.CaptureFixt
         db = await Database.open(cli_env)
         try:
             row = await submitted_registration(db, FieldCipher(load_settings().key))
-            return str(row["ref"])
+            return str(row.ref)
         finally:
             await db.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 from bot.fakeapi import ApiCall
 from storage import privacy, registrations, roles
 from storage import review as store
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import submitted_registration
 
@@ -21,7 +22,7 @@ def answers(calls: list[ApiCall]) -> list[Any]:
     return [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
 
 
-async def ask_correction(h: Harness, status: str = "diajukan") -> dict[str, Any]:
+async def ask_correction(h: Harness, status: str = "diajukan") -> Registration:
     """The worker's submission in `status`, and a correction request sent through /data_saya."""
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "test")
     await roles.grant(h.db, OTHER_DISTRICT, "reviewer", "12.05", "test")
@@ -29,8 +30,8 @@ async def ask_correction(h: Harness, status: str = "diajukan") -> dict[str, Any]
         h.db, h.app.bot_data.cipher, operator_id=WORKER, status=status
     )
     await h.send(WORKER, "/data_saya")
-    await h.tap(WORKER, f"Lihat data {row['ref']}")
-    await h.tap(WORKER, f"Minta perbaikan {row['ref']}")
+    await h.tap(WORKER, f"Lihat data {row.ref}")
+    await h.tap(WORKER, f"Minta perbaikan {row.ref}")
     await h.send(WORKER, "Nama ibu yang benar Siti Rahma")
     assert "sudah diteruskan ke petugas kabupaten" in h.text(WORKER)
     return row
@@ -48,27 +49,27 @@ async def test_a_correction_of_a_submission_under_review_becomes_a_fix_request(
 
     await h.press(REVIEWER, "REVQ C", summary)
     listing = h.text(REVIEWER)
-    assert f"Permintaan perbaikan data untuk {row['ref']}" in listing
+    assert f"Permintaan perbaikan data untuk {row.ref}" in listing
     assert "«Nama ibu yang benar Siti Rahma»" in listing and "Status: diajukan" in listing
     assert h.labels(REVIEWER) == ["Minta pekerja memperbaiki"]
 
     await h.tap(REVIEWER, "Minta pekerja memperbaiki")
     chooser = h.text(REVIEWER)
-    assert chooser.startswith(f"Minta perbaikan {row['ref']}")
+    assert chooser.startswith(f"Minta perbaikan {row.ref}")
     assert "«Nama ibu yang benar Siti Rahma»" in chooser
     await h.tap(REVIEWER, "☐ Nama ibu kandung")
     await h.tap(REVIEWER, "Lanjut")
     calls = await h.send(REVIEWER, "Silakan perbaiki nama ibu kandung")
     # The worker gets the usual fix request with its button (bot/notify.py).
     [to_worker] = [c for c in calls if c.chat_id == WORKER]
-    assert to_worker.buttons == [("Perbaiki data", f"FIX {row['id']}")]
-    assert await store.open_fix_request(h.db, row["id"]) == (
+    assert to_worker.buttons == [("Perbaiki data", f"FIX {row.id}")]
+    assert await store.open_fix_request(h.db, row.id) == (
         ["mother_name"],
         "Silakan perbaiki nama ibu kandung",
     )
     done = [c.text for c in calls if c.chat_id == REVIEWER]
     assert any(
-        f"Permintaan perbaikan data dari pekerja untuk {row['ref']} ditandai selesai." in t
+        f"Permintaan perbaikan data dari pekerja untuk {row.ref} ditandai selesai." in t
         for t in done
     )
     assert await privacy.open_corrections(h.db, "12.10") == []
@@ -103,12 +104,12 @@ async def test_a_correction_of_an_approved_enrolment_is_marked_done_after_confir
     assert h.labels(REVIEWER) == ["Ya, sudah diubah", "Belum, kembali"]
     assert len(await privacy.open_corrections(h.db, "12.10")) == 1  # not before confirming
     calls = await h.tap(REVIEWER, "Ya, sudah diubah")
-    assert f"Permintaan perbaikan untuk {row['ref']} ditandai selesai." in h.text(REVIEWER)
+    assert f"Permintaan perbaikan untuk {row.ref} ditandai selesai." in h.text(REVIEWER)
     [to_worker] = [c for c in calls if c.chat_id == WORKER]
-    assert f"untuk {row['ref']} sudah ditangani petugas kabupaten" in to_worker.text
+    assert f"untuk {row.ref} sudah ditangani petugas kabupaten" in to_worker.text
     assert await privacy.open_corrections(h.db, "12.10") == []
-    stored = await registrations.get(h.db, row["id"])
-    assert stored is not None and stored["status"] == "disetujui"  # the desk changed nothing
+    stored = await registrations.get(h.db, row.id)
+    assert stored is not None and stored.status == "disetujui"  # the desk changed nothing
     # A second press (double tap, stale message) changes nothing and says so.
     calls = await h.press(REVIEWER, done_data)
     assert answers(calls) == ["Permintaan perbaikan ini sudah selesai ditangani."]
@@ -123,10 +124,10 @@ async def test_a_fix_request_is_refused_once_the_submission_was_decided(
     await h.send(REVIEWER, "/tinjau")
     await h.tap(REVIEWER, "Lihat permintaan perbaikan data")
     listing = h.last(REVIEWER)
-    await h.db.execute("UPDATE registrations SET status = 'ditolak' WHERE id = ?", (row["id"],))
+    await h.db.execute("UPDATE registrations SET status = 'ditolak' WHERE id = ?", (row.id,))
     await h.tap(REVIEWER, "Minta pekerja memperbaiki")
     texts = [c.text for c in h.api.sent(REVIEWER)[-2:]]
-    assert f"Status {row['ref']} sekarang: ditolak." in texts[0]
+    assert f"Status {row.ref} sekarang: ditolak." in texts[0]
     assert h.labels(REVIEWER) == ["Sudah diubah, tandai selesai"]
-    assert await store.open_fix_request(h.db, row["id"]) is None
+    assert await store.open_fix_request(h.db, row.id) is None
     assert listing.buttons  # the old listing's button was the one pressed

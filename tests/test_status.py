@@ -58,14 +58,14 @@ async def test_self_registered_worker_sees_state_and_history(harness: Harness) -
     async with harness.db.write() as conn:
         await conn.execute(
             "UPDATE registrations SET status = 'perlu_perbaikan', reason = ? WHERE id = ?",
-            ("Foto KTP buram", row["id"]),
+            ("Foto KTP buram", row.id),
         )
         await audit.log_transition(
-            conn, row["id"], "9001", "diajukan", "perlu_perbaikan", "Foto KTP buram"
+            conn, row.id, "9001", "diajukan", "perlu_perbaikan", "Foto KTP buram"
         )
     await harness.send(WORKER, "/status")
     text = harness.text(WORKER)
-    assert f"Nomor pendaftaran: {row['ref']}" in text
+    assert f"Nomor pendaftaran: {row.ref}" in text
     assert "Status: Petugas kabupaten meminta data diperbaiki." in text
     assert "Alasan: Foto KTP buram" in text
     assert "Belum ada data kepesertaan" not in text
@@ -154,11 +154,12 @@ async def test_someone_else_sees_only_the_general_state(harness: Harness) -> Non
     async with harness.db.write() as conn:
         await conn.execute(
             "UPDATE registrations SET status = 'perlu_perbaikan', reason = ? WHERE id = ?",
-            ("Foto KTP buram", row["id"]),
+            ("Foto KTP buram", row.id),
         )
     text = await lookup(harness, CADRE, nik)
     assert "Pendaftaran dengan NIK ini sedang diperiksa petugas kabupaten." in text
-    for secret in ("Budi", row["ref"], "Foto KTP buram", "Nama:"):
+    assert row.ref is not None
+    for secret in ("Budi", row.ref, "Foto KTP buram", "Nama:"):
         assert secret not in text
     assert len(text) <= 600
     unknown = await lookup(harness, CADRE, nik_for())
@@ -176,7 +177,8 @@ async def test_the_cadre_who_registered_the_worker_sees_the_details(harness: Har
         harness.db, cipher, operator_id=CADRE, for_self=False, nik=nik
     )
     text = await lookup(harness, CADRE, nik)
-    assert "Nama: Budi Santoso" in text and row["ref"] in text
+    assert row.ref is not None
+    assert "Nama: Budi Santoso" in text and row.ref in text
 
 
 async def test_a_neighbour_who_registered_the_worker_sees_only_the_general_state(
@@ -191,7 +193,8 @@ async def test_a_neighbour_who_registered_the_worker_sees_only_the_general_state
     await add_member(harness, tmp_path, nik)
     text = await lookup(harness, neighbour, nik)
     assert "Rinciannya hanya bisa dilihat" in text
-    for secret in ("12345678901", "Budi", str(row["ref"]), "Nomor KPJ"):
+    assert row.ref is not None
+    for secret in ("12345678901", "Budi", row.ref, "Nomor KPJ"):
         assert secret not in text
     # Once the role is revoked, a former cadre is no longer the worker's cadre either.
     await roles.grant(harness.db, CADRE, "cadre", "12.10.19.1001", "test")
@@ -257,7 +260,8 @@ async def test_a_nik_typed_alone_outside_a_flow_is_looked_up(harness: Harness) -
     text = harness.text(stranger)
     # Without proof, a NIK gives only the general state, and the proof is asked for.
     assert "NIK saja belum cukup" in text
-    assert row["ref"] not in text and "Budi" not in text
+    assert row.ref is not None
+    assert row.ref not in text and "Budi" not in text
     await harness.send(stranger, "/batal")
     await harness.send(stranger, nik_for())
     assert "Belum ada pendaftaran" in harness.text(stranger)

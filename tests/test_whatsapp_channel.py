@@ -377,8 +377,8 @@ async def test_the_phone_question_is_skipped_the_whatsapp_number_shown_and_chang
     assert f"+{WA_ID} (nomor WhatsApp Anda)" in person.last_text()
     assert "kabupaten" in person.last_text().lower()
     row = await registrations.active_of(person.app.bot_data.db, person.person)
-    assert row is not None
-    assert FieldCipher(settings.key).decrypt(row["phone_enc"]) == f"+{WA_ID}"
+    assert row is not None and row.phone_enc is not None
+    assert FieldCipher(settings.key).decrypt(row.phone_enc) == f"+{WA_ID}"
     for answer in ("labuhanbatu", "Panai Hilir", "Sei Berombang", "nelayan"):
         await (person.say(answer) if answer.islower() else person.press(answer))
     await person.press("Sampai Rp1.099")

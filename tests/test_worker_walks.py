@@ -19,6 +19,7 @@ from bot.i18n import translator
 from bot.membership import FileSource, import_claims
 from storage import membership as store
 from storage import roles
+from storage.registrations import Registration
 from tests.conftest import Harness
 from tests.factories import nik_for, submitted_registration
 from tests.test_linking import import_member
@@ -31,7 +32,7 @@ KPJ = "12345678901"
 CLAIMS_HEADER = "no_klaim,nik,kpj,jenis,status,tanggal_status,jumlah_dibayar"
 
 
-async def registered_by_cadre(h: Harness, **fields: Any) -> tuple[str, dict[str, Any]]:
+async def registered_by_cadre(h: Harness, **fields: Any) -> tuple[str, Registration]:
     """A worker the cadre registered (the registration names no Telegram account of theirs)."""
     await roles.grant(h.db, C, "cadre", "12.10.19.1001", "test")
     nik = nik_for()
@@ -145,35 +146,34 @@ async def test_a_linked_worker_sees_and_corrects_the_data_the_cadre_entered(
     nik, row = await registered_by_cadre(harness)
     await link(harness, A, nik, "kpj")
     overview = await one_reply(harness, A, "/data_saya")
-    assert f"Pendaftaran {row['ref']}" in overview
+    assert f"Pendaftaran {row.ref}" in overview
     assert "Tidak ada data pendaftaran" not in overview
     assert "nomor HP yang tercatat" in overview
-    await harness.tap(A, f"Lihat data {row['ref']}")
+    await harness.tap(A, f"Lihat data {row.ref}")
     shown = harness.text(A)
     assert "Budi Santoso" in shown
     # A KPJ card may be in the family's hands: enough to see and correct, not to delete.
-    assert f"Hapus data {row['ref']}" not in harness.labels(A)
-    refused = await harness.press(A, f"DATA DEL {row['id']}")
+    assert f"Hapus data {row.ref}" not in harness.labels(A)
+    refused = await harness.press(A, f"DATA DEL {row.id}")
     assert not any("akan dihapus" in c.text for c in refused)
-    await harness.tap(A, f"Minta perbaikan {row['ref']}")
+    await harness.tap(A, f"Minta perbaikan {row.ref}")
     done = await one_reply(harness, A, "Nama yang benar Budi Santosa")
     assert "sudah diteruskan" in done
     # Someone who is not linked sees none of it.
     other = await one_reply(harness, B, "/data_saya")
-    assert row["ref"] not in other and "Tidak ada data pendaftaran" in other
+    assert row.ref is not None and row.ref not in other
+    assert "Tidak ada data pendaftaran" in other
 
 
 async def test_a_worker_linked_by_phone_may_withdraw_consent(harness: Harness) -> None:
     nik, row = await registered_by_cadre(harness, status="diajukan")
     await link(harness, A, nik, "phone")
     await harness.send(A, "/data_saya")
-    await harness.tap(A, f"Lihat data {row['ref']}")
-    await harness.tap(A, f"Hapus data {row['ref']}")
+    await harness.tap(A, f"Lihat data {row.ref}")
+    await harness.tap(A, f"Hapus data {row.ref}")
     await harness.tap(A, "Ya, tarik persetujuan dan hapus")
     assert "sudah dihapus" in harness.text(A)
-    left = await harness.db.fetchval(
-        "SELECT COUNT(*) FROM registrations WHERE id = ?", (row["id"],)
-    )
+    left = await harness.db.fetchval("SELECT COUNT(*) FROM registrations WHERE id = ?", (row.id,))
     assert left == 0
 
 

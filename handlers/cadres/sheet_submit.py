@@ -95,11 +95,11 @@ async def submit_rows(
         assert worker is not None
         existing = live.get(seal.nik_hash)
         if existing is not None:
-            if existing["operator_id"] == turn.id:
+            if existing.operator_id == turn.id:
                 tally["already"] += 1
                 results[row.number] = (
                     True,
-                    _("Sudah terkirim sebelumnya: {ref}").format(ref=existing["ref"]),
+                    _("Sudah terkirim sebelumnya: {ref}").format(ref=existing.ref),
                 )
             else:
                 tally["fix"] += 1

@@ -11,6 +11,7 @@ from bot.reminders import desa_quota, quota_lines
 from handlers.cadres.common import nav_row, page_words, paged
 from handlers.common import Button, Turn, inline, say
 from storage import cadres
+from storage.registrations import Status
 
 
 async def cadre_view(context: JagaContext, turn: Turn, access: Access, page: int) -> None:
@@ -20,7 +21,7 @@ async def cadre_view(context: JagaContext, turn: Turn, access: Access, page: int
     workers = await cadres.registered_by(context.db, turn.id)
     counts: dict[str, int] = {}
     for worker in workers:
-        counts[worker["status"]] = counts.get(worker["status"], 0) + 1
+        counts[worker.status] = counts.get(worker.status, 0) + 1
     head = [
         _("Kader Desa {desa}").format(
             desa=", ".join(region_name(d) for d in access.cadre_regions[:3])
@@ -44,8 +45,8 @@ async def cadre_view(context: JagaContext, turn: Turn, access: Access, page: int
     own = set(access.cadre_regions)
     lines = []
     for worker in workers:
-        where = "" if worker["desa_code"] in own else f" ({region_name(worker['desa_code'])})"
-        lines.append(f"• {worker['name'][:40]}{where}: {_(STATUS_WORDS[worker['status']])}")
+        where = "" if worker.desa_code in own else f" ({region_name(worker.desa_code)})"
+        lines.append(f"• {(worker.name or '')[:40]}{where}: {_(STATUS_WORDS[worker.status])}")
     if counts.get("perlu_perbaikan"):
         head.append(_("Daftar pekerja (tekan tombol di bawah untuk memperbaiki):"))
     elif lines:
@@ -58,9 +59,9 @@ async def cadre_view(context: JagaContext, turn: Turn, access: Access, page: int
         page_words(turn),
     )
     rows: list[list[Button]] = [
-        [(f"{workers[i]['name']} ({workers[i]['ref']})"[:60], f"FIX {workers[i]['id']}")]
+        [(f"{workers[i].name} ({workers[i].ref})"[:60], f"FIX {workers[i].id}")]
         for i in shown.shown
-        if workers[i]["status"] == "perlu_perbaikan"
+        if workers[i].status == Status.NEEDS_FIX
     ]
     nav = nav_row("KDR ME", shown.page, shown.pages)
     if nav:

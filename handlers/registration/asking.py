@@ -26,10 +26,17 @@ from bot.registration import (
     region_name,
 )
 from handlers.common import Keyboard, Turn, columns, inline, say
-from handlers.registration.common import normal_total, quote_of, reg_data, turn_region
+from handlers.registration.common import (
+    normal_total,
+    quote_of,
+    reg_data,
+    step_of,
+    turn_region,
+)
 from handlers.registration.pickers import region_options, region_rows, year_rows
 from handlers.registration.summary import discount_note, summary_screen
 from storage import registrations
+from storage.registrations import Registration
 
 MONTHS = (
     N_("Januari"),
@@ -50,20 +57,20 @@ MONTHS = (
 async def ask_current(
     context: JagaContext,
     turn: Turn,
-    registration: dict[str, Any] | None = None,
+    registration: Registration | None = None,
     note: str | None = None,
 ) -> None:
     """Ask the question the registration waits for (read from the database unless given),
     after `note` (what the last answer was read as) in the same message."""
     if registration is None:
         registration = await registrations.active_of(context.db, turn.id)
-    if registration is None or registration["step"] is None:
+    if registration is None or registration.step is None:
         return
-    if registration["step"] == Step.SUMMARY:
+    if registration.step == Step.SUMMARY:
         # The person who typed them sees NIK and phone in full, to catch typing mistakes.
         cipher = context.cipher
-        nik = cipher.decrypt(registration["nik_enc"]) if registration["nik_enc"] else None
-        phone = cipher.decrypt(registration["phone_enc"]) if registration["phone_enc"] else None
+        nik = cipher.decrypt(registration.nik_enc) if registration.nik_enc else None
+        phone = cipher.decrypt(registration.phone_enc) if registration.phone_enc else None
         text, keyboard = summary_screen(turn, registration, nik=nik, phone=phone)
     else:
         text, keyboard = question_of(turn, registration)
@@ -72,12 +79,12 @@ async def ask_current(
     await say(context, turn.chat_id, text, keyboard)
 
 
-def short_question(turn: Turn, r: dict[str, Any]) -> tuple[str, Keyboard | None]:
+def short_question(turn: Turn, r: Registration) -> tuple[str, Keyboard | None]:
     """The current question in one line, with its buttons: asked again after an answer to a
     question or a problem."""
     _ = turn.gettext
-    step = Step(r["step"])
-    me = bool(r["for_self"])
+    step = step_of(r)
+    me = bool(r.for_self)
     if step == Step.SUMMARY:
         _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
         return _(
@@ -102,12 +109,12 @@ def short_question(turn: Turn, r: dict[str, Any]) -> tuple[str, Keyboard | None]
     return short or text.split("\n\n")[0], keyboard
 
 
-def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
+def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
     """The text and buttons of the question a registration waits for."""
     _ = turn.gettext
-    step = Step(r["step"])
-    me = bool(r["for_self"])
-    scratch = json.loads(r["scratch"] or "{}")
+    step = step_of(r)
+    me = bool(r.for_self)
+    scratch = json.loads(r.scratch or "{}")
     if step == Step.CONSENT:
         text = _(
             "Sebelum mulai, mohon baca ini.\n\n"
@@ -161,13 +168,14 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
             else _("Ketik nama lengkap orang yang didaftarkan, sesuai KTP.")
         ), None
     if step == Step.BIRTH_CONFIRM:
-        sex = _("Laki-laki") if r["sex"] == "L" else _("Perempuan")
+        assert r.birth_date is not None  # read from the NIK
+        sex = _("Laki-laki") if r.sex == "L" else _("Perempuan")
         text = _(
             "Nama: {name}\n\nDari NIK, kami membaca:\nTanggal lahir: {date}\nJenis kelamin: "
             "{sex}\n\nApakah ini benar?"
         ).format(
-            name=r["name"] or "-",
-            date=turn.tr.date(dt.date.fromisoformat(r["birth_date"])),
+            name=r.name or "-",
+            date=turn.tr.date(dt.date.fromisoformat(r.birth_date)),
             sex=sex,
         )
         return text, inline(
@@ -219,7 +227,7 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
     if step == Step.KECAMATAN:
         options = region_options(step, r)
         text = _("Pilih kecamatan di {place}, atau ketik namanya.").format(
-            place=region_name(r["kabupaten_code"])
+            place=region_name(r.kabupaten_code)
         )
         # A way back to the kabupaten list when there is more than one to choose from.
         up = "home" in scratch or len(kabupaten_choices(turn_region(r, scratch))) > 1
@@ -228,7 +236,7 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
     if step == Step.DESA:
         options = region_options(step, r)
         text = _("Pilih desa/kelurahan di Kecamatan {place}, atau ketik sebagian namanya.").format(
-            place=region_name(r["kecamatan_code"])
+            place=region_name(r.kecamatan_code)
         )
         # Always a way back to the kecamatan list: a wrong kecamatan is a common slip.
         rows = region_rows(turn, step, options, scratch.get("page", 0), True)
@@ -262,10 +270,11 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         return text, inline([[b] for b in buttons])
     if step == Step.PROGRAMS:
         table = load_table()
-        bracket = table.bracket_for(r["income"])
+        assert r.income is not None  # asked just before
+        bracket = table.bracket_for(r.income)
         rows = []
         for code, with_jht in (("JKK_JKM", False), ("JKK_JKM_JHT", True)):
-            amount = normal_total(r, with_jht)
+            amount = normal_total(r.income, with_jht)
             label = _("{programs}: {amount}/bulan").format(
                 programs=PROGRAM_LABELS[code], amount=turn.tr.money(amount)
             )
@@ -326,7 +335,7 @@ def question_of(turn: Turn, r: dict[str, Any]) -> tuple[str, Any]:
         if guess in HEIR_LABELS:
             # Read from the answer ("istri sy rina wati"): confirm with one press.
             text = _("Ahli waris: {name}, hubungan: {relation}. Benar?").format(
-                name=r["heir_name"], relation=_(HEIR_LABELS[guess])
+                name=r.heir_name, relation=_(HEIR_LABELS[guess])
             )
             others = [b for b in buttons if not b[1].endswith(" " + guess)]
             return text, inline([[(_("Benar"), reg_data(step, guess))], *columns(others, 2)])

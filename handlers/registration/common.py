@@ -14,6 +14,7 @@ from bot.contributions import Quote, payer_of, quote, sector_of
 from bot.i18n import N_
 from bot.registration import Step
 from handlers.common import Turn
+from storage.registrations import Registration
 
 # One logger for the whole flow, so its lines keep the name they always had.
 log = logging.getLogger("handlers.registration")
@@ -27,7 +28,7 @@ CANCEL_TEXT = N_(
 # No message is longer than this: people read slowly on small screens.
 MAX_MESSAGE = 600
 # A step's handler of a typed answer or a button value: (context, turn, registration, input).
-TextAnswer = Callable[[JagaContext, Turn, dict[str, Any], str], Coroutine[Any, Any, None]]
+TextAnswer = Callable[[JagaContext, Turn, Registration, str], Coroutine[Any, Any, None]]
 
 
 def reg_data(step: Step, value: str) -> str:
@@ -35,28 +36,39 @@ def reg_data(step: Step, value: str) -> str:
     return f"REG {step} {value}"
 
 
-def scratch_with(r: dict[str, Any], **changes: Any) -> str:
+def step_of(r: Registration) -> Step:
+    """The question a registration waits for (the caller knows it waits for one)."""
+    assert r.step is not None
+    return Step(r.step)
+
+
+def scratch_with(r: Registration, **changes: Any) -> str:
     """The draft's scratch (JSON) with `changes` applied; a change to None removes the key."""
-    scratch = json.loads(r["scratch"] or "{}")
+    scratch = json.loads(r.scratch or "{}")
     scratch.update(changes)
     return json.dumps({k: v for k, v in scratch.items() if v is not None})
 
 
-def turn_region(r: dict[str, Any], scratch: dict[str, Any]) -> str:
+def turn_region(r: Registration, scratch: dict[str, Any]) -> str:
     """The deployment region stored for this draft when it started."""
     return str(scratch.get("region", "12"))
 
 
-def normal_total(r: dict[str, Any], with_jht: bool) -> int:
+def normal_total(income: int, with_jht: bool) -> int:
     """The monthly contribution without any discount (what is stored and shown as normal)."""
     programs = "JKK_JKM_JHT" if with_jht else "JKK_JKM"
-    return quote(r["income"], programs, None, "program", clock.today()).normal
+    return quote(income, programs, None, "program", clock.today()).normal
 
 
-def quote_of(r: dict[str, Any]) -> Quote:
+def quote_of(r: Registration) -> Quote:
     """Today's contribution of this registration: its income, programs, sector and payer."""
+    assert r.income is not None  # asked before the programs, the period and the summary
     return quote(
-        r["income"], r["programs"], sector_of(r["occupation"]), payer_of(r), clock.today()
+        r.income,
+        r.programs,
+        sector_of(r.occupation),
+        payer_of(r.sumber_iuran, r.payer),
+        clock.today(),
     )
 
 

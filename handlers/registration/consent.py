@@ -3,8 +3,6 @@ agreement."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import clock
 from bot.context import JagaContext
 from bot.registration import CONSENT_VERSION, Step
@@ -12,9 +10,10 @@ from handlers.common import Turn, say
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import advance, again
 from storage import registrations, users
+from storage.registrations import Registration
 
 
-async def _consent(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _consent(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     _ = turn.gettext
     if value == "why":
         text = _(
@@ -51,9 +50,9 @@ async def _consent(context: JagaContext, turn: Turn, r: dict[str, Any], value: s
     )
 
 
-async def _consent_other(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _consent_other(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value == "yes":
-        log.info("event=registration_person_agreed registration=%s", r["id"])
+        log.info("event=registration_person_agreed registration=%s", r.id)
         await advance(context, turn, r, Step.CONSENT_OTHER)
         return
     # Not yet: the answers so far stay; /daftar continues here once the person has agreed.
@@ -68,7 +67,7 @@ async def _consent_other(context: JagaContext, turn: Turn, r: dict[str, Any], va
     )
 
 
-async def _for_whom(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _for_whom(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     me = value == "self"
     await advance(
         context,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 
 from bot.access import access_of
@@ -14,6 +12,7 @@ from handlers.common import Turn, answer_button, inline, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import FLOW, scratch_with
 from storage import registrations, review, roles, users
+from storage.registrations import Registration, Status
 
 
 async def daftar(update: Update, context: JagaContext) -> None:
@@ -21,7 +20,7 @@ async def daftar(update: Update, context: JagaContext) -> None:
     turn = await Turn.load(update, context)
     _ = turn.gettext
     current = await registrations.active_of(context.db, turn.id)
-    if current is not None and current["status"] == "draft" and current["step"] != Step.CONSENT:
+    if current is not None and current.status == Status.DRAFT and current.step != Step.CONSENT:
         await users.set_active_flow(context.db, turn.id, FLOW)
         done, total = progress(current)
         keyboard = inline(
@@ -44,7 +43,7 @@ async def daftar(update: Update, context: JagaContext) -> None:
     if waiting is not None:
         # A fix stopped with /batal is resumed here, not by registering the same NIK again.
         keyboard = inline(
-            [[(_("Perbaiki data"), f"FIX {waiting['id']}")], [(_("Daftar baru"), "REGX new")]]
+            [[(_("Perbaiki data"), f"FIX {waiting.id}")], [(_("Daftar baru"), "REGX new")]]
         )
         await say(
             context,
@@ -52,7 +51,7 @@ async def daftar(update: Update, context: JagaContext) -> None:
             _(
                 "Pendaftaran {ref} menunggu perbaikan. Tekan «Perbaiki data» untuk "
                 "melanjutkannya, atau «Daftar baru» untuk mendaftarkan orang lain."
-            ).format(ref=waiting["ref"]),
+            ).format(ref=waiting.ref),
             keyboard,
         )
         return
@@ -62,28 +61,28 @@ async def daftar(update: Update, context: JagaContext) -> None:
         keyboard = inline(
             [[(_("Daftarkan orang lain"), "REGX new")], [(_("Cek status"), "MENU status")]]
         )
-        state = STATUS_WORDS[own["status"]]
+        state = STATUS_WORDS[own.status]
         await say(
             context,
             turn.chat_id,
             _(
                 "Anda sudah mendaftar dengan nomor {ref} ({status}). Tidak perlu mendaftar "
                 "lagi. Mau mendaftarkan orang lain?"
-            ).format(ref=own["ref"], status=_(state)),
+            ).format(ref=own.ref, status=_(state)),
             keyboard,
         )
         return
     await start_new(context, turn)
 
 
-async def _own_submission(context: JagaContext, telegram_id: int) -> dict[str, Any] | None:
+async def _own_submission(context: JagaContext, telegram_id: int) -> Registration | None:
     """The person's own registration that is sent and not rejected, if any (never for an
     official: registering others is their work)."""
     access = await access_of(context.db, context.settings, telegram_id)
     if access.is_cadre or access.is_reviewer or access.is_admin:
         return None
     for row in await registrations.by_operator(context.db, telegram_id):
-        if row["for_self"] and row["status"] in ("diajukan", "disetujui", "terdaftar"):
+        if row.for_self and row.status in (Status.SUBMITTED, Status.APPROVED, Status.REGISTERED):
             return row
     return None
 
@@ -125,13 +124,13 @@ async def fix(update: Update, context: JagaContext) -> None:
     value = query.data.removeprefix("FIX ")
     r = await registrations.get(context.db, int(value)) if value.isdigit() else None
     request = None
-    allowed = r is not None and turn.id in (r["operator_id"], r["worker_telegram_id"])
-    if r is not None and allowed and r["status"] == "perlu_perbaikan":
-        request = await review.open_fix_request(context.db, r["id"])
+    allowed = r is not None and turn.id in (r.operator_id, r.worker_telegram_id)
+    if r is not None and allowed and r.status == Status.NEEDS_FIX:
+        request = await review.open_fix_request(context.db, r.id)
     if r is None or request is None:
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
-    if turn.id != r["worker_telegram_id"] and not await _still_cadre_of(context, turn.id, r):
+    if turn.id != r.worker_telegram_id and not await _still_cadre_of(context, turn.id, r):
         # A cadre whose role was revoked no longer changes the data of the people they
         # registered; the district office sees the request on its desk.
         await answer_button(query)
@@ -151,23 +150,23 @@ async def fix(update: Update, context: JagaContext) -> None:
         fields = ["name"]  # a request with no known field: let them check everything from the name
     await registrations.update(
         context.db,
-        r["id"],
+        r.id,
         step=FIELDS[fields[0]][0],
         editing=1,
         scratch=scratch_with(r, fixing=fields, page=None, decade=None, correcting_birth=None),
     )
     await users.set_active_flow(context.db, turn.id, FLOW)
-    lines = [_("Perbaikan untuk pendaftaran {ref}.").format(ref=r["ref"])]
+    lines = [_("Perbaikan untuk pendaftaran {ref}.").format(ref=r.ref)]
     if note:
         lines.append(_("Catatan petugas: {note}").format(note=note))
     await say(context, turn.chat_id, "\n".join(lines))
     await ask_current(context, turn)
 
 
-async def _still_cadre_of(context: JagaContext, telegram_id: int, r: dict[str, Any]) -> bool:
+async def _still_cadre_of(context: JagaContext, telegram_id: int, r: Registration) -> bool:
     """False when the person registered someone else as a cadre and that role was revoked
     since (anyone else who registered another person, such as a relative, keeps fixing it)."""
-    if r["for_self"]:
+    if r.for_self:
         return True
     return not await roles.lost(context.db, telegram_id, "cadre")
 
@@ -178,5 +177,5 @@ async def on_cancel(context: JagaContext, telegram_id: int) -> None:
     Kept drafts still go under the retention rule (storage/privacy.py purge_expired).
     """
     current = await registrations.active_of(context.db, telegram_id)
-    if current is not None and current["status"] != "draft":
-        await registrations.update(context.db, current["id"], step=None, editing=0, scratch="{}")
+    if current is not None and current.status != Status.DRAFT:
+        await registrations.update(context.db, current.id, step=None, editing=0, scratch="{}")

@@ -14,12 +14,13 @@ from handlers.common import Turn, say
 from handlers.registration.asking import ask_current, short_question
 from handlers.registration.common import scratch_with, turn_region
 from storage import registrations
+from storage.registrations import Registration, Status
 
 
 async def advance(
     context: JagaContext,
     turn: Turn,
-    r: dict[str, Any],
+    r: Registration,
     step: Step,
     *,
     note: str | None = None,
@@ -27,8 +28,8 @@ async def advance(
 ) -> None:
     """Store the answer and the next step in one commit, then ask the next question (after
     `note`, in the same message)."""
-    merged = {**r, **fields}
-    scratch = json.loads(merged.get("scratch") or "{}")
+    merged = r.with_answers(**fields)
+    scratch = json.loads(merged.scratch or "{}")
     following = next_step(step, merged, scratch.get("fixing"))
     if following == Step.PHONE and _number_known(turn, merged):
         # WhatsApp gives the person's own number: taken, shown in this message, and changeable
@@ -39,45 +40,40 @@ async def advance(
             "phone_hash": context.cipher.lookup_hash("phone", phone),
         }
         fields.update(given)
-        merged.update(given)
+        merged = merged.with_answers(**given)
         shown = turn.gettext("Nomor HP: {phone} (nomor WhatsApp Anda)").format(phone=phone)
         note = f"{note}\n\n{shown}" if note else shown
         following = next_step(Step.PHONE, merged, scratch.get("fixing"))
     # Questions answered from a confirmed KTP photo are not asked again on the way forward.
     from_photo = set(scratch.get("ktp_done", ()))
-    while following in from_photo and following != Step.SUMMARY and not merged.get("editing"):
+    while following in from_photo and following != Step.SUMMARY and not merged.editing:
         following = next_step(following, merged)
     if following == Step.KABUPATEN:
         own = await own_area(context, turn, merged)
         if own is not None:
             following, area = own
             fields.update(area)
-            merged.update(area)
-    if following == Step.SUMMARY and merged["status"] == "draft":
+            merged = merged.with_answers(**area)
+    if following == Step.SUMMARY and merged.status == Status.DRAFT:
         fields.setdefault("editing", 1)  # from the summary on, a change returns to it
-    await registrations.update(context.db, r["id"], step=following, **fields)
+    await registrations.update(context.db, r.id, step=following, **fields)
     # What was just committed, so the next question needs no read-back.
-    await ask_current(context, turn, {**merged, **fields, "step": following}, note)
+    await ask_current(context, turn, merged.with_answers(**fields, step=following), note)
 
 
-def _number_known(turn: Turn, r: dict[str, Any]) -> bool:
+def _number_known(turn: Turn, r: Registration) -> bool:
     """Whether the phone question can be skipped: a WhatsApp person registering themselves,
     for the first time (a change asked from the summary or by a reviewer is asked)."""
-    return bool(
-        is_whatsapp(turn.id)
-        and r.get("for_self")
-        and not r.get("editing")
-        and not r.get("phone_hash")
-    )
+    return bool(is_whatsapp(turn.id) and r.for_self and not r.editing and not r.phone_hash)
 
 
 async def own_area(
-    context: JagaContext, turn: Turn, r: dict[str, Any]
+    context: JagaContext, turn: Turn, r: Registration
 ) -> tuple[Step, dict[str, Any]] | None:
     """Where the address questions start for a cadre (their kecamatan's desa, their desa first)
     or a reviewer (their kabupaten's kecamatan); None for everyone else."""
     access = await access_of(context.db, context.settings, turn.id)
-    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(r["scratch"] or "{}")))}
+    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(r.scratch or "{}")))}
     for code in access.cadre_regions:
         if code.count(".") >= 2 and code[:5] in served:
             return Step.DESA, {
@@ -98,12 +94,12 @@ async def own_area(
 
 
 async def again(
-    context: JagaContext, turn: Turn, problem: str, r: dict[str, Any] | None = None
+    context: JagaContext, turn: Turn, problem: str, r: Registration | None = None
 ) -> None:
     """Say what was wrong and ask the same question again, short, in one message."""
     if r is None:
         r = await registrations.active_of(context.db, turn.id)
-    if r is None or r["step"] is None:
+    if r is None or r.step is None:
         await say(context, turn.chat_id, problem)
         return
     short, keyboard = short_question(turn, r)

@@ -3,8 +3,6 @@ the relation."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.context import JagaContext
 from bot.registration import (
     HEIR_RELATIONS,
@@ -18,13 +16,14 @@ from handlers.common import Turn
 from handlers.registration.common import TextAnswer, scratch_with
 from handlers.registration.flow import advance, again, stale
 from handlers.registration.person import NAME_RULE, NOT_A_NAME_HINT
+from storage.registrations import Registration
 
 
-async def _heir_skip(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _heir_skip(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     await advance(context, turn, r, Step.HEIR_NAME, heir_name=None, heir_relation=None)
 
 
-async def _heir_name(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _heir_name(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     # "istri sy rina wati": the name is Rina Wati, the relation (to confirm) Suami / istri.
     relation, rest = split_heir(text)
     if is_chat_word(rest):
@@ -38,7 +37,7 @@ async def _heir_name(context: JagaContext, turn: Turn, r: dict[str, Any], text: 
     await advance(context, turn, r, Step.HEIR_NAME, heir_name=name, scratch=scratch)
 
 
-async def _heir_relation(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _heir_relation(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value not in HEIR_RELATIONS:
         await stale(context, turn)
         return

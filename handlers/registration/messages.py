@@ -4,7 +4,6 @@ question about coverage answered in between, or a file read as a KTP photo."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 
@@ -44,6 +43,7 @@ from handlers.registration.common import (
     fit,
     log,
     normal_total,
+    step_of,
 )
 from handlers.registration.entry import on_cancel, start_new
 from handlers.registration.flow import advance, again
@@ -53,6 +53,7 @@ from handlers.registration.pickers import region_options
 from handlers.registration.summary import summary_screen
 from handlers.registration.work import occupation_choice
 from storage import registrations, users
+from storage.registrations import Registration, Status
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
@@ -63,7 +64,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
     registration = await registrations.active_of(context.db, turn.id)
     if message is None:
         return
-    if registration is None or registration["step"] is None:
+    if registration is None or registration.step is None:
         await users.set_active_flow(context.db, turn.id, None)
         await say(
             context,
@@ -71,7 +72,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
             _("Tidak ada pendaftaran yang sedang berjalan. Ketik /daftar untuk mulai."),
         )
         return
-    step = Step(registration["step"])
+    step = Step(registration.step)
     if step == Step.NIK and image_of(message) is not None:
         await ktp_photo(context, turn, registration, message)
         return
@@ -101,7 +102,7 @@ async def document(update: Update, context: JagaContext) -> None:
     if user is not None and not spreadsheet:
         r = await registrations.active_of(context.db, user.id)
         flow = await users.get_or_create(context.db, user.id, user.full_name)
-        if r is not None and r["step"] == Step.NIK and flow.active_flow == FLOW:
+        if r is not None and r.step == Step.NIK and flow.active_flow == FLOW:
             await on_message(update, context)
             return
     await cadres.document(update, context)
@@ -120,10 +121,10 @@ def _is_spreadsheet(message: Message) -> bool:
     return name.endswith(_SPREADSHEET_ENDINGS) or "spreadsheet" in kind or "excel" in kind
 
 
-async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     """A typed message at a question: a button's label or other word for it, the step's own
     answer (a NIK, a name), a question about coverage, or else one line of what to type."""
-    step = Step(r["step"])
+    step = step_of(r)
     handler = _TEXT_ANSWERS.get(step)
     choices = _choices(turn, r)
     # Where a question takes free text too (a name, an amount), only an exact label or word
@@ -154,7 +155,7 @@ async def _typed(context: JagaContext, turn: Turn, r: dict[str, Any], text: str)
         lead = turn.gettext("Pendaftaran sedang berjalan.")
         await say(context, turn.chat_id, f"{lead}\n\n{short}", keyboard)
         return
-    if words in ("mulai dari awal", "mulai ulang", "ulang dari awal") and r["status"] == "draft":
+    if words in ("mulai dari awal", "mulai ulang", "ulang dari awal") and r.status == Status.DRAFT:
         await start_new(context, turn)
         return
     if handler is not None:
@@ -219,7 +220,7 @@ def _other_job(text: str) -> str | None:
     return check_free_text(text)
 
 
-def _parses(context: JagaContext, step: Step, r: dict[str, Any], text: str) -> bool:
+def _parses(context: JagaContext, step: Step, r: Registration, text: str) -> bool:
     """Whether the step's own parser reads `text` as an answer (then it is not a question)."""
     if step == Step.NIK:
         return check_nik(text, clock.today()).error != "digits"
@@ -247,10 +248,10 @@ def _name_like(text: str) -> bool:
     return not asks and not is_chat_word(text) and check_name(name_of_answer(text)) is not None
 
 
-def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:
+def _choices(turn: Turn, r: Registration) -> list[Choice]:
     """The answers the current question offers, read from the buttons it shows, with the other
     words people type for them."""
-    step = Step(r["step"])
+    step = step_of(r)
     if step == Step.SUMMARY:
         _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
     else:
@@ -280,10 +281,10 @@ def _choices(turn: Turn, r: dict[str, Any]) -> list[Choice]:
     return found
 
 
-def _hint(turn: Turn, r: dict[str, Any], choices: list[Choice]) -> str:
+def _hint(turn: Turn, r: Registration, choices: list[Choice]) -> str:
     """One short line saying what can be typed at a question with buttons."""
     _ = turn.gettext
-    step = Step(r["step"])
+    step = step_of(r)
     hints = {
         Step.BIRTH_YEAR: N_("Ketik tahun lahirnya, misalnya 1985."),
         Step.BIRTH_MONTH: N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
@@ -304,7 +305,7 @@ def _hint(turn: Turn, r: dict[str, Any], choices: list[Choice]) -> str:
     )
 
 
-async def _answer_question(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _answer_question(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     """Answers a question asked in the middle, then asks the same question again, short, in the
     same message."""
     _ = turn.gettext
@@ -316,7 +317,7 @@ async def _answer_question(context: JagaContext, turn: Turn, r: dict[str, Any], 
         )
     else:
         body = _knowledge_answer(turn, r, text)
-    log.info("event=registration_question step=%s", r["step"])
+    log.info("event=registration_question step=%s", r.step)
     room = MAX_MESSAGE - len(short) - 2
     await say(context, turn.chat_id, fit(body, room) + "\n\n" + short, keyboard)
 
@@ -353,22 +354,22 @@ def _without_button_hints(answer: str) -> str:
     return "\n".join(lines).strip()
 
 
-def _knowledge_answer(turn: Turn, r: dict[str, Any], text: str) -> str:
+def _knowledge_answer(turn: Turn, r: Registration, text: str) -> str:
     """The answer to a coverage question: the contribution for an income, or a curated topic."""
     _ = turn.gettext
     income = parse_contribution_question(text)
     kb = questions.knowledge(turn.tr.language)
     match = kb.answer(text) if income is None else None
-    if match is not None and match.topic.id == "iuran" and r["income"]:
-        income = r["income"]  # "brp iuran sy?" once the income is known: their own figure
+    if match is not None and match.topic.id == "iuran" and r.income:
+        income = r.income  # "brp iuran sy?" once the income is known: their own figure
     if income is not None:
         return _(
             "Untuk penghasilan {income} per bulan, iuran JKK + JKM {two} per bulan; dengan JHT "
             "{three} per bulan. Petugas akan memeriksa angkanya lagi."
         ).format(
             income=turn.tr.money(income),
-            two=turn.tr.money(normal_total({"income": income}, False)),
-            three=turn.tr.money(normal_total({"income": income}, True)),
+            two=turn.tr.money(normal_total(income, False)),
+            three=turn.tr.money(normal_total(income, True)),
         )
     if match is None:
         return _(
@@ -388,9 +389,9 @@ async def button(update: Update, context: JagaContext) -> None:
     turn = await Turn.load(update, context)
     parts = query.data.split(" ", 2)
     registration = await registrations.active_of(context.db, turn.id)
-    if len(parts) != 3 or registration is None or registration["step"] != parts[1]:
+    if len(parts) != 3 or registration is None or registration.step != parts[1]:
         await answer_button(query, turn.gettext("Tombol ini sudah tidak berlaku."))
-        if registration is not None and registration["step"] is not None:
+        if registration is not None and registration.step is not None:
             await users.set_active_flow(context.db, turn.id, FLOW)
             await ask_current(context, turn)
         return

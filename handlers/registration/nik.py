@@ -14,16 +14,17 @@ from handlers.common import Turn, say
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import advance, again
 from storage import registrations, users
+from storage.registrations import Registration
 
 
-async def _nik(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _nik(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     fields = await fields_from_nik(context, turn, r, text)
     if fields is not None:
         await advance(context, turn, r, Step.NIK, **fields)
 
 
 async def fields_from_nik(
-    context: JagaContext, turn: Turn, r: dict[str, Any], text: str
+    context: JagaContext, turn: Turn, r: Registration, text: str
 ) -> dict[str, Any] | None:
     """The columns a typed (or photographed) NIK fills, or None once the problem was said."""
     _ = turn.gettext
@@ -85,7 +86,7 @@ async def fields_from_nik(
     existing = await registrations.live_by_nik_hash(context.db, nik_hash)
     if await _nik_taken(context, turn, r, nik_hash, existing):
         return None
-    log.info("event=registration_nik registration=%s nik=%s", r["id"], mask_nik(check.nik))
+    log.info("event=registration_nik registration=%s nik=%s", r.id, mask_nik(check.nik))
     district_unknown = True if not check.district_known else None
     return {
         "nik_enc": context.cipher.encrypt(check.nik),
@@ -101,16 +102,16 @@ async def fields_from_nik(
             ktp=None,
             ktp_skip=None,
         ),
-        "flags": json.dumps(sorted(set(json.loads(r["flags"])) - {"birth_corrected"})),
+        "flags": json.dumps(sorted(set(json.loads(r.flags)) - {"birth_corrected"})),
     }
 
 
 async def _nik_taken(
     context: JagaContext,
     turn: Turn,
-    r: dict[str, Any],
+    r: Registration,
     nik_hash: str,
-    existing: dict[str, Any] | None,
+    existing: Registration | None,
 ) -> bool:
     """Answers a NIK that is already registered; True if the NIK step must stop here.
 
@@ -125,16 +126,16 @@ async def _nik_taken(
     from storage import membership as membership_store
 
     _ = turn.gettext
-    taken = existing is not None and existing["id"] != r["id"]
+    taken = existing is not None and existing.id != r.id
     if taken and existing is not None:
-        mine = turn.id in (existing["operator_id"], existing["worker_telegram_id"])
+        mine = turn.id in (existing.operator_id, existing.worker_telegram_id)
         mine = mine or await membership_store.linked_nik_hash(context.db, turn.id) == nik_hash
         if mine:
-            status = _(STATUS_WORDS.get(existing["status"], existing["status"]))
+            status = _(STATUS_WORDS.get(existing.status, existing.status))
             text = _(
                 "NIK ini sudah terdaftar dengan nomor {ref}, status: {status}. Tidak perlu "
                 "mendaftar lagi."
-            ).format(ref=existing["ref"], status=status)
+            ).format(ref=existing.ref, status=status)
             text += "\n" + _("Ketik /status untuk melihat status, atau /daftar untuk NIK lain.")
             await registrations.delete_draft(context.db, turn.id)
             await users.set_active_flow(context.db, turn.id, None)
@@ -150,7 +151,7 @@ async def _nik_taken(
     if not taken:
         return False
     await membership_store.record_lookup(context.db, turn.id)
-    log.info("event=registration_nik_taken registration=%s", r["id"])
+    log.info("event=registration_nik_taken registration=%s", r.id)
     await registrations.delete_draft(context.db, turn.id)
     await users.set_active_flow(context.db, turn.id, None)
     await say(

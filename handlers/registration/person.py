@@ -18,6 +18,7 @@ from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, scratch_with
 from handlers.registration.flow import advance, again, stale
 from storage import registrations
+from storage.registrations import Registration
 
 NAME_RULE = N_(
     "Nama hanya boleh berisi huruf, spasi, titik (.), tanda petik (') dan tanda hubung (-), "
@@ -31,7 +32,7 @@ NOT_A_NAME_HINT = N_("Itu belum terbaca sebagai nama.")
 def _name_answer(step: Step, column: str) -> TextAnswer:
     """A typed answer that must be a person's name, stored (tidied) in `column`."""
 
-    async def answer(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+    async def answer(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
         if is_chat_word(text):
             await again(context, turn, turn.gettext(NOT_A_NAME_HINT), r)
             return
@@ -44,7 +45,7 @@ def _name_answer(step: Step, column: str) -> TextAnswer:
     return answer
 
 
-async def _birth_confirm(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _birth_confirm(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value == "yes":
         await advance(
             context, turn, r, Step.BIRTH_CONFIRM, scratch=scratch_with(r, correcting_birth=None)
@@ -59,10 +60,10 @@ async def _birth_confirm(context: JagaContext, turn: Turn, r: dict[str, Any], va
     )
 
 
-async def _birth_year(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _birth_year(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value == "back" or value.startswith("d"):
         decade = None if value == "back" else int(value[1:])
-        await registrations.update(context.db, r["id"], scratch=scratch_with(r, decade=decade))
+        await registrations.update(context.db, r.id, scratch=scratch_with(r, decade=decade))
         await ask_current(context, turn)
         return
     await advance(
@@ -70,14 +71,14 @@ async def _birth_year(context: JagaContext, turn: Turn, r: dict[str, Any], value
     )
 
 
-async def _birth_month(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _birth_month(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     await advance(
         context, turn, r, Step.BIRTH_MONTH, scratch=scratch_with(r, birth_month=int(value))
     )
 
 
-async def _birth_day(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
-    scratch = json.loads(r["scratch"])
+async def _birth_day(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+    scratch = json.loads(r.scratch)
     try:
         birth = dt.date(scratch["birth_year"], scratch["birth_month"], int(value))
     except (KeyError, ValueError):
@@ -87,7 +88,7 @@ async def _birth_day(context: JagaContext, turn: Turn, r: dict[str, Any], value:
     settings = context.settings
     if not settings.min_age <= age <= settings.max_age:
         await registrations.update(
-            context.db, r["id"], step=Step.BIRTH_YEAR, scratch=scratch_with(r, decade=None)
+            context.db, r.id, step=Step.BIRTH_YEAR, scratch=scratch_with(r, decade=None)
         )
         await again(
             context,
@@ -102,8 +103,8 @@ async def _birth_day(context: JagaContext, turn: Turn, r: dict[str, Any], value:
     await advance(context, turn, r, Step.BIRTH_DAY, birth_date=birth.isoformat())
 
 
-async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
-    flags = sorted({*json.loads(r["flags"]), "birth_corrected"})
+async def _sex(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+    flags = sorted({*json.loads(r.flags), "birth_corrected"})
     await advance(
         context,
         turn,
@@ -118,7 +119,7 @@ async def _sex(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) 
 
 
 async def _phone_text(
-    context: JagaContext, turn: Turn, r: dict[str, Any], text: str, shared: bool = False
+    context: JagaContext, turn: Turn, r: Registration, text: str, shared: bool = False
 ) -> None:
     phone = find_phone(text)
     if phone is None:
@@ -132,9 +133,9 @@ async def _phone_text(
 
 
 async def answer_contact(
-    context: JagaContext, turn: Turn, r: dict[str, Any], number: str, owner: int | None
+    context: JagaContext, turn: Turn, r: Registration, number: str, owner: int | None
 ) -> None:
-    if not r["for_self"]:
+    if not r.for_self:
         # Someone else is registered: their contact card, shared from the phone book, is
         # their number.
         await _phone_text(context, turn, r, number)
@@ -153,14 +154,14 @@ async def answer_contact(
 
 
 async def _store_phone(
-    context: JagaContext, turn: Turn, r: dict[str, Any], phone: str, shared: bool
+    context: JagaContext, turn: Turn, r: Registration, phone: str, shared: bool
 ) -> None:
     confirmation = turn.gettext("Nomor HP: {phone}").format(phone=phone)
     fields: dict[str, Any] = {
         "phone_enc": context.cipher.encrypt(phone),
         "phone_hash": context.cipher.lookup_hash("phone", phone),
     }
-    if r["for_self"] and not shared:
+    if r.for_self and not shared:
         # The share-phone keyboard (hidden by itself once pressed) must go before the next
         # (inline) question; that takes a message of its own.
         await say(context, turn.chat_id, confirmation, ReplyKeyboardRemove())
@@ -169,8 +170,8 @@ async def _store_phone(
     await advance(context, turn, r, Step.PHONE, note=confirmation, **fields)
 
 
-async def _no_phone(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
-    if r["for_self"]:  # the self-registration keyboard has no such button
+async def _no_phone(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+    if r.for_self:  # the self-registration keyboard has no such button
         await stale(context, turn)
         return
     await advance(context, turn, r, Step.PHONE, phone_enc=None, phone_hash=None)

@@ -31,6 +31,7 @@ from handlers.registration.entry import daftar
 from handlers.registration.flow import advance, again
 from handlers.registration.nik import fields_from_nik
 from storage import registrations, users
+from storage.registrations import Registration, Status
 
 KTP_FIELDS = {"nik": N_("Ubah NIK"), "name": N_("Ubah nama"), "birth": N_("Ubah tgl lahir"),
               "address": N_("Ubah alamat")}  # fmt: skip
@@ -50,20 +51,20 @@ async def photo_start(update: Update, context: JagaContext) -> None:
     """Starts (or continues) a registration that takes the NIK from a KTP photo; asks consent."""
     turn = await Turn.load(update, context)
     current = await registrations.active_of(context.db, turn.id)
-    if current is not None and current["step"] == Step.NIK:
+    if current is not None and current.step == Step.NIK:
         await users.set_active_flow(context.db, turn.id, FLOW)
         await registrations.update(
-            context.db, current["id"], scratch=scratch_with(current, by_photo=1)
+            context.db, current.id, scratch=scratch_with(current, by_photo=1)
         )
         await ask_current(context, turn)
         return
-    if current is not None and current["status"] == "draft" and current["step"] != Step.CONSENT:
+    if current is not None and current.status == Status.DRAFT and current.step != Step.CONSENT:
         await daftar(update, context)
         return
     await registrations.create_draft(context.db, turn.id, Step.CONSENT)
     draft = await registrations.active_of(context.db, turn.id)
     assert draft is not None
-    await registrations.update(context.db, draft["id"], scratch=scratch_with(draft, by_photo=1))
+    await registrations.update(context.db, draft.id, scratch=scratch_with(draft, by_photo=1))
     await users.set_active_flow(context.db, turn.id, FLOW)
     await ask_current(context, turn)
 
@@ -106,18 +107,18 @@ def _wait_budget(context: JagaContext) -> float:
     return max(0.0, min(bound - 1.0, bound * 0.7))
 
 
-async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message: Message) -> None:
+async def ktp_photo(context: JagaContext, turn: Turn, r: Registration, message: Message) -> None:
     """Reads a KTP photo in memory, keeps the reading encrypted, and shows it to be confirmed."""
     image = image_of(message)
     assert image is not None
     file_id, size = image
     album = message.media_group_id
     if album is not None and (
-        album == json.loads(r["scratch"] or "{}").get("ktp_album")
+        album == json.loads(r.scratch or "{}").get("ktp_album")
         or (turn.id in _reading and _reading[turn.id] == album)
     ):
         # Two photos sent together (an album): the first one read is the one shown.
-        log.info("event=ktp_photo_skipped registration=%s reason=album", r["id"])
+        log.info("event=ktp_photo_skipped registration=%s reason=album", r.id)
         return
     if turn.id in _reading:
         await say(
@@ -131,13 +132,13 @@ async def ktp_photo(context: JagaContext, turn: Turn, r: dict[str, Any], message
         await _ktp_problem(context, turn, "not_image")
         return
     if size is not None and size > ktp.MAX_BYTES:
-        log.info("event=ktp_photo_refused registration=%s reason=too_large", r["id"])
+        log.info("event=ktp_photo_refused registration=%s reason=too_large", r.id)
         await _ktp_problem(context, turn, "too_large")
         return
     status = await say(context, turn.chat_id, turn.gettext("Sedang membaca foto…"))
     _reading[turn.id] = album
     task = asyncio.get_running_loop().create_task(
-        _read_and_show(context, turn, r["id"], file_id, status, album)
+        _read_and_show(context, turn, r.id, file_id, status, album)
     )
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
@@ -184,12 +185,7 @@ async def _read_photo(
     # The person may have moved on while it was read (typed the NIK, /batal): not kept.
     r = await registrations.active_of(context.db, turn.id)
     user = await users.get_or_create(context.db, turn.id)
-    if (
-        r is None
-        or r["id"] != registration_id
-        or r["step"] != Step.NIK
-        or user.active_flow != FLOW
-    ):
+    if r is None or r.id != registration_id or r.step != Step.NIK or user.active_flow != FLOW:
         log.info("event=ktp_photo_dropped registration=%s reason=moved_on", registration_id)
         await context.bot.edit_message_text(
             turn.gettext("Foto ini tidak dipakai lagi."),
@@ -204,7 +200,7 @@ async def _read_photo(
         return
     sealed = base64.b64encode(context.cipher.encrypt(reading.model_dump_json())).decode()
     await registrations.update(
-        context.db, r["id"], scratch=scratch_with(r, ktp=sealed, ktp_skip=None, ktp_album=album)
+        context.db, r.id, scratch=scratch_with(r, ktp=sealed, ktp_skip=None, ktp_album=album)
     )
     text, keyboard = _ktp_summary(turn, r, reading)
     await context.bot.edit_message_text(
@@ -212,9 +208,9 @@ async def _read_photo(
     )
 
 
-def _pending_reading(context: JagaContext, r: dict[str, Any]) -> ktp.KtpReading | None:
+def _pending_reading(context: JagaContext, r: Registration) -> ktp.KtpReading | None:
     """The reading waiting for confirmation, decrypted, or None."""
-    sealed = json.loads(r["scratch"] or "{}").get("ktp")
+    sealed = json.loads(r.scratch or "{}").get("ktp")
     if not sealed:
         return None
     return ktp.KtpReading.model_validate_json(context.cipher.decrypt(base64.b64decode(sealed)))
@@ -226,7 +222,7 @@ _UNSURE = {"nik": N_("NIK"), "name": N_("nama"), "birth_date": N_("tanggal lahir
 
 
 def _ktp_summary(
-    turn: Turn, r: dict[str, Any], reading: ktp.KtpReading
+    turn: Turn, r: Registration, reading: ktp.KtpReading
 ) -> tuple[str, InlineKeyboardMarkup]:
     """What was read, in one short message, with [Benar] and the [Ubah …] buttons."""
     _ = turn.gettext
@@ -276,22 +272,20 @@ async def ktp_button(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     parts = query.data.split()
     r = await registrations.active_of(context.db, turn.id)
-    if r is None or r["step"] != Step.NIK:
+    if r is None or r.step != Step.NIK:
         await again(context, turn, _("Tombol ini sudah tidak berlaku."), r)
         return
     await users.set_active_flow(context.db, turn.id, FLOW)
-    me = bool(r["for_self"])
+    me = bool(r.for_self)
     if parts[1] in ("retry", "how"):
-        await registrations.update(
-            context.db, r["id"], scratch=scratch_with(r, ktp=None, by_photo=1)
-        )
+        await registrations.update(context.db, r.id, scratch=scratch_with(r, ktp=None, by_photo=1))
         await say(
             context, turn.chat_id, ktp_prompt(turn, me), inline([[(_("Ketik saja"), "KTP type")]])
         )
         return
     if parts[1] == "type":
         await registrations.update(
-            context.db, r["id"], scratch=scratch_with(r, ktp=None, ktp_skip=None, by_photo=None)
+            context.db, r.id, scratch=scratch_with(r, ktp=None, ktp_skip=None, by_photo=None)
         )
         await ask_current(context, turn)
         return
@@ -299,12 +293,12 @@ async def ktp_button(update: Update, context: JagaContext) -> None:
     if reading is None:
         await again(context, turn, _("Tombol ini sudah tidak berlaku."), r)
         return
-    skip = parts[2] if parts[1] == "edit" else json.loads(r["scratch"]).get("ktp_skip")
+    skip = parts[2] if parts[1] == "edit" else json.loads(r.scratch).get("ktp_skip")
     if parts[1] == "from":
         await _ktp_apply(context, turn, r, reading, skip, from_card=parts[2] == "card")
         return
     if reading.mismatches and skip not in ("nik", "birth"):
-        await registrations.update(context.db, r["id"], scratch=scratch_with(r, ktp_skip=skip))
+        await registrations.update(context.db, r.id, scratch=scratch_with(r, ktp_skip=skip))
         await say(context, turn.chat_id, *_mismatch_question(turn, reading))
         return
     await _ktp_apply(context, turn, r, reading, skip, from_card=False)
@@ -337,7 +331,7 @@ def _mismatch_question(turn: Turn, reading: ktp.KtpReading) -> tuple[str, Keyboa
 async def _ktp_apply(
     context: JagaContext,
     turn: Turn,
-    r: dict[str, Any],
+    r: Registration,
     reading: ktp.KtpReading,
     skip: str | None,
     *,
@@ -347,18 +341,20 @@ async def _ktp_apply(
     _ = turn.gettext
     fields: dict[str, Any] = {}
     done: list[str] = []
-    base = {**r, "scratch": scratch_with(r, ktp=None, ktp_skip=None, by_photo=None)}
+    base = r.with_answers(scratch=scratch_with(r, ktp=None, ktp_skip=None, by_photo=None))
     if skip != "nik":
         assert reading.nik is not None
         nik_fields = await fields_from_nik(context, turn, base, reading.nik)
         if nik_fields is None:  # the problem was said; the reading is not kept
             if await registrations.active_of(context.db, turn.id) is not None:
-                await registrations.update(context.db, r["id"], scratch=base["scratch"])
+                await registrations.update(context.db, r.id, scratch=base.scratch)
             return
         fields.update(nik_fields)
-        base["scratch"] = nik_fields["scratch"]
+        base = base.with_answers(scratch=nik_fields["scratch"])
         if skip == "birth":
-            base["scratch"] = scratch_with(base, correcting_birth=True, decade=None)
+            base = base.with_answers(
+                scratch=scratch_with(base, correcting_birth=True, decade=None)
+            )
             done.append(Step.BIRTH_CONFIRM)
         else:
             done.append(Step.BIRTH_CONFIRM)
@@ -374,18 +370,18 @@ async def _ktp_apply(
         fields["name"] = name
         done.append(Step.NAME)
     desa = reading.desa_code
-    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(base["scratch"])))}
+    served = {w.code for w in kabupaten_choices(turn_region(r, json.loads(base.scratch)))}
     if skip != "address" and desa and desa[:5] in served:
         fields.update(kabupaten_code=desa[:5], kecamatan_code=desa[:8], desa_code=desa)
         done += [Step.KABUPATEN, Step.KECAMATAN, Step.DESA]
     fields["scratch"] = scratch_with(base, ktp_done=[str(s) for s in done] or None)
-    log.info("event=ktp_confirmed registration=%s changed=%s", r["id"], skip or "-")
+    log.info("event=ktp_confirmed registration=%s changed=%s", r.id, skip or "-")
     note = _("Terima kasih, data dari foto sudah disimpan.")
     if skip == "nik":
-        await registrations.update(context.db, r["id"], **fields)
+        await registrations.update(context.db, r.id, **fields)
         text = (
             _("Ketik NIK Anda (16 angka).")
-            if r["for_self"]
+            if r.for_self
             else _("Ketik NIK orang yang didaftarkan (16 angka).")
         )
         await say(context, turn.chat_id, f"{note}\n\n{text}")

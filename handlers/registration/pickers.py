@@ -10,6 +10,7 @@ from bot.channels import is_whatsapp
 from bot.registration import Step, children, kabupaten_choices
 from handlers.common import Button, Turn, columns
 from handlers.registration.common import reg_data, turn_region
+from storage.registrations import Registration
 
 PAGE_SIZE = 10
 # On WhatsApp a list holds 10 rows: 7 regions, "previous", "next" and the way up.
@@ -51,14 +52,14 @@ def region_rows(
     return rows
 
 
-def region_options(step: Step, r: dict[str, Any]) -> tuple[Any, ...]:
+def region_options(step: Step, r: Registration) -> tuple[Any, ...]:
     """The regions an address question offers: the kabupaten served, or those under the last."""
-    scratch = json.loads(r["scratch"] or "{}")
+    scratch = json.loads(r.scratch or "{}")
     if step == Step.KABUPATEN:
         return kabupaten_choices(turn_region(r, scratch))
     if step == Step.KECAMATAN:
-        return children(r["kabupaten_code"])
-    options = children(r["kecamatan_code"])
+        return children(r.kabupaten_code)
+    options = children(r.kecamatan_code)
     home = scratch.get("home")
     # A cadre's own desa comes first.
     return tuple(sorted(options, key=lambda w: w.code != home)) if home else options

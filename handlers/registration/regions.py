@@ -17,27 +17,26 @@ from bot.registration import (
 )
 from handlers.common import Turn, inline, say
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, reg_data, scratch_with
+from handlers.registration.common import TextAnswer, reg_data, scratch_with, step_of
 from handlers.registration.flow import advance, again, stale
 from handlers.registration.pickers import region_options
 from storage import registrations
+from storage.registrations import Registration
 
 
-async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
-    step = Step(r["step"])
+async def _region_choice(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+    step = step_of(r)
     if value.startswith("p") and value[1:].isdigit():
-        await registrations.update(
-            context.db, r["id"], scratch=scratch_with(r, page=int(value[1:]))
-        )
+        await registrations.update(context.db, r.id, scratch=scratch_with(r, page=int(value[1:])))
         await ask_current(context, turn)
         return
     if value == "up" and step != Step.KABUPATEN:
         # Out of a list that started at the person's own area, to the one above it.
         up = Step.KECAMATAN if step == Step.DESA else Step.KABUPATEN
         # The kecamatan list keeps its own way up, to another kabupaten.
-        home = r["kabupaten_code"] if up == Step.KECAMATAN else None
+        home = r.kabupaten_code if up == Step.KECAMATAN else None
         await registrations.update(
-            context.db, r["id"], step=up, scratch=scratch_with(r, page=None, home=home)
+            context.db, r.id, step=up, scratch=scratch_with(r, page=None, home=home)
         )
         await ask_current(context, turn)
         return
@@ -57,10 +56,10 @@ async def _region_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
 
 
 async def _outside_note(
-    context: JagaContext, turn: Turn, r: dict[str, Any], desa: str
+    context: JagaContext, turn: Turn, r: Registration, desa: str
 ) -> str | None:
     """A one-line warning when a cadre registers someone outside their own desa (allowed)."""
-    if r["for_self"]:
+    if r.for_self:
         return None
     access = await access_of(context.db, context.settings, turn.id)
     if not access.is_cadre or any(within(desa, own) for own in access.cadre_regions):
@@ -71,9 +70,9 @@ async def _outside_note(
     )
 
 
-async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _region_text(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     _ = turn.gettext
-    step = Step(r["step"])
+    step = step_of(r)
     typed = region_query(text)  # "kec panai hilir" is Panai Hilir
     found = search_regions(typed, region_options(step, r))
     typed = typed.removeprefix("kota ")
@@ -101,7 +100,7 @@ async def _region_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
 
 
 async def _below(
-    context: JagaContext, turn: Turn, r: dict[str, Any], step: Step, typed: str
+    context: JagaContext, turn: Turn, r: Registration, step: Step, typed: str
 ) -> bool:
     """A kecamatan or desa named in full where a kabupaten (or a desa where a kecamatan) was
     asked, or a desa of another kecamatan of the kabupaten where a desa was asked (a wrong
@@ -111,7 +110,8 @@ async def _below(
     if len(wanted) < 4:
         return False
     if step == Step.DESA:  # from the kabupaten down: the kecamatan may be the mistake
-        codes: tuple[str, ...] = (r["kabupaten_code"],)
+        assert r.kabupaten_code is not None  # asked before the desa
+        codes: tuple[str, ...] = (r.kabupaten_code,)
     else:
         codes = tuple(w.code for w in region_options(step, r))
     matches = _places_below(codes).get(wanted, ())
@@ -137,7 +137,7 @@ async def _below(
     if answered == Step.DESA:
         outside = await _outside_note(context, turn, r, path[-1])
         note = f"{note}\n{outside}" if outside else note
-    await advance(context, turn, {**r, **fields}, answered, note=note, **fields)
+    await advance(context, turn, r.with_answers(**fields), answered, note=note, **fields)
     return True
 
 

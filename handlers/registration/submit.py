@@ -14,21 +14,26 @@ from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import own_area, stale
 from storage import registrations, users
+from storage.registrations import Registration, Status
 
 
-async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _summary_choice(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value.startswith("e:") and value[2:] in FIELDS:
         first = FIELDS[value[2:]][0]
         fields: dict[str, Any] = {"scratch": scratch_with(r, page=None, decade=None)}
-        own = await own_area(context, turn, {**r, **fields}) if first == Step.KABUPATEN else None
+        own = (
+            await own_area(context, turn, r.with_answers(**fields))
+            if first == Step.KABUPATEN
+            else None
+        )
         if own is not None:  # a cadre's or reviewer's address list starts at their own area
             first, area = own
             fields.update(area)
-        await registrations.update(context.db, r["id"], step=first, editing=1, **fields)
+        await registrations.update(context.db, r.id, step=first, editing=1, **fields)
         await ask_current(context, turn)
         return
     if value == "send":
-        if r["status"] == "perlu_perbaikan":
+        if r.status == Status.NEEDS_FIX:
             await _resubmit(context, turn, r)
         else:
             await _submit(context, turn, r)
@@ -36,14 +41,16 @@ async def _summary_choice(context: JagaContext, turn: Turn, r: dict[str, Any], v
     await stale(context, turn)
 
 
-async def _flags(context: JagaContext, r: dict[str, Any]) -> str:
+async def _flags(context: JagaContext, r: Registration) -> str:
     """The reviewer's flags for a registration as it is about to be (re)submitted, as JSON."""
     settings = context.settings
-    duplicate_phone = bool(r["phone_hash"]) and await registrations.phone_in_use(
-        context.db, r["phone_hash"], other_than=r["id"]
-    )
+    duplicate_phone = False
+    if r.phone_hash:
+        duplicate_phone = await registrations.phone_in_use(
+            context.db, r.phone_hash, other_than=r.id
+        )
     flags = flags_for(
-        r,
+        r.model_dump(),
         duplicate_phone=duplicate_phone,
         today=clock.today(),
         min_age=settings.min_age,
@@ -52,13 +59,14 @@ async def _flags(context: JagaContext, r: dict[str, Any]) -> str:
     return json.dumps(flags)
 
 
-async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
+async def _submit(context: JagaContext, turn: Turn, r: Registration) -> None:
     """Turns the draft into a submission with a reference number and says what happens next."""
     _ = turn.gettext
     flags = await _flags(context, r)
-    ref = reference(r["id"], r["kabupaten_code"])
+    assert r.kabupaten_code is not None  # a draft at the summary has its address
+    ref = reference(r.id, r.kabupaten_code)
     try:
-        await registrations.submit(context.db, r["id"], ref, flags, actor=str(turn.id))
+        await registrations.submit(context.db, r.id, ref, flags, actor=str(turn.id))
     except registrations.DuplicateNik:
         await registrations.delete_draft(context.db, turn.id)
         await users.set_active_flow(context.db, turn.id, None)
@@ -71,7 +79,7 @@ async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
     await users.set_active_flow(context.db, turn.id, None)
     log.info(
         "event=registration_submitted registration=%s ref=%s flags=%s",
-        r["id"],
+        r.id,
         ref,
         ",".join(flags),
     )
@@ -89,25 +97,25 @@ async def _submit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
         "",
         _("Untuk melihat status, ketik /status."),
     ]
-    if not r["for_self"]:
+    if not r.for_self:
         lines.append(_("Untuk mendaftarkan orang lain lagi, ketik /daftar."))
     await say(context, turn.chat_id, "\n".join(lines))
 
 
-async def _resubmit(context: JagaContext, turn: Turn, r: dict[str, Any]) -> None:
+async def _resubmit(context: JagaContext, turn: Turn, r: Registration) -> None:
     """Sends the corrected registration back to the reviewer's queue."""
     _ = turn.gettext
     flags = await _flags(context, r)
-    done = await registrations.resubmit(context.db, r["id"], flags, actor=str(turn.id))
+    done = await registrations.resubmit(context.db, r.id, flags, actor=str(turn.id))
     await users.set_active_flow(context.db, turn.id, None)
     if not done:
         await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
         return
-    log.info("event=registration_resubmitted registration=%s ref=%s", r["id"], r["ref"])
+    log.info("event=registration_resubmitted registration=%s ref=%s", r.id, r.ref)
     text = _(
         "Terima kasih. Perbaikan untuk {ref} sudah dikirim dan akan diperiksa lagi oleh petugas. "
         "Kabar akan dikirim lewat chat ini."
-    ).format(ref=r["ref"])
+    ).format(ref=r.ref)
     await say(context, turn.chat_id, text)
 
 

@@ -17,6 +17,7 @@ from bot.registration import (
 )
 from handlers.common import Turn, columns, inline
 from handlers.registration.common import quote_of, reg_data
+from storage.registrations import Registration, Status
 
 FIELD_LABELS = {
     "nik": N_("Ubah NIK"),
@@ -35,40 +36,42 @@ FIELD_LABELS = {
 
 
 def summary_screen(
-    turn: Turn, r: dict[str, Any], *, nik: str | None, phone: str | None
+    turn: Turn, r: Registration, *, nik: str | None, phone: str | None
 ) -> tuple[str, Any]:
     _ = turn.gettext
     tr = turn.tr
+    # Every question is answered by the time the summary is shown.
+    assert r.birth_date is not None and r.income is not None
     address = ", ".join(
-        region_name(code) for code in (r["desa_code"], r["kecamatan_code"], r["kabupaten_code"])
+        region_name(code) for code in (r.desa_code, r.kecamatan_code, r.kabupaten_code)
     )
     occupation = (
-        r["occupation_other"]
-        if r["occupation"] == "lainnya"
-        else _(OCCUPATION_LABELS.get(r["occupation"], "-"))
+        r.occupation_other
+        if r.occupation == "lainnya"
+        else _(OCCUPATION_LABELS.get(r.occupation or "", "-"))
     )
     heir = "-"
-    if r["heir_name"]:
-        heir = f"{r['heir_name']} ({_(HEIR_LABELS.get(r['heir_relation'] or '', '-'))})"
+    if r.heir_name:
+        heir = f"{r.heir_name} ({_(HEIR_LABELS.get(r.heir_relation or '', '-'))})"
     lines = [
         _("Periksa data berikut:"),
         "",
         _("NIK: {value}").format(value=format_nik(nik) if nik else "-"),
-        _("Nama: {value}").format(value=r["name"]),
-        _("Tanggal lahir: {value}").format(value=tr.date(dt.date.fromisoformat(r["birth_date"]))),
+        _("Nama: {value}").format(value=r.name),
+        _("Tanggal lahir: {value}").format(value=tr.date(dt.date.fromisoformat(r.birth_date))),
         _("Jenis kelamin: {value}").format(
-            value=_("Laki-laki") if r["sex"] == "L" else _("Perempuan")
+            value=_("Laki-laki") if r.sex == "L" else _("Perempuan")
         ),
-        _("Nama ibu kandung: {value}").format(value=r["mother_name"]),
+        _("Nama ibu kandung: {value}").format(value=r.mother_name),
         _("No. HP: {value}").format(value=phone or "-"),
         _("Alamat: {value}").format(value=address),
         _("Pekerjaan: {value}").format(value=occupation),
-        _("Penghasilan per bulan: {value}").format(value=tr.money(r["income"])),
-        _("Program: {value}").format(value=PROGRAM_LABELS.get(r["programs"], "-")),
+        _("Penghasilan per bulan: {value}").format(value=tr.money(r.income)),
+        _("Program: {value}").format(value=PROGRAM_LABELS.get(r.programs or "", "-")),
         *_amount_lines(turn, r),
         _("Ahli waris: {value}").format(value=heir),
     ]
-    fixing = r["status"] == "perlu_perbaikan"
+    fixing = r.status == Status.NEEDS_FIX
     lines += [
         "",
         _("Jika sudah benar, tekan Kirim perbaikan.")
@@ -78,13 +81,13 @@ def summary_screen(
     edit = [
         (_(label), reg_data(Step.SUMMARY, f"e:{field}"))
         for field, label in FIELD_LABELS.items()
-        if field != "pay_period" or r["payer"] == "sendiri"  # a program pays: no period to ask
+        if field != "pay_period" or r.payer == "sendiri"  # a program pays: no period to ask
     ]
     send = _("Kirim perbaikan") if fixing else _("Kirim")
     return "\n".join(lines), inline([*columns(edit, 2), [(send, reg_data(Step.SUMMARY, "send"))]])
 
 
-def _amount_lines(turn: Turn, r: dict[str, Any]) -> list[str]:
+def _amount_lines(turn: Turn, r: Registration) -> list[str]:
     """The summary's money lines: a month's contribution, the period and who pays."""
     _ = turn.gettext
     tr = turn.tr
@@ -98,7 +101,7 @@ def _amount_lines(turn: Turn, r: dict[str, Any]) -> list[str]:
     discount = discount_note(turn, r)
     if discount:
         monthly += " " + discount
-    months = r["pay_period_months"] or 1
+    months = r.pay_period_months or 1
     return [
         monthly,
         _("Dibayar sekaligus untuk: {months} bulan ({amount})").format(
@@ -108,7 +111,7 @@ def _amount_lines(turn: Turn, r: dict[str, Any]) -> list[str]:
     ]
 
 
-def discount_note(turn: Turn, r: dict[str, Any]) -> str | None:
+def discount_note(turn: Turn, r: Registration) -> str | None:
     """The PP 50/2025 discount, in brackets, when it applies today to this payer and sector."""
     q = quote_of(r)
     if q.discount_until is None:

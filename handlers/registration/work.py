@@ -20,21 +20,18 @@ from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, normal_total
 from handlers.registration.flow import advance, again, stale
 from storage import registrations
+from storage.registrations import Registration
 
 
-async def occupation_choice(
-    context: JagaContext, turn: Turn, r: dict[str, Any], value: str
-) -> None:
+async def occupation_choice(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value not in OCCUPATION_CODES:
         await stale(context, turn)
         return
-    other = r["occupation_other"] if value == "lainnya" else None
+    other = r.occupation_other if value == "lainnya" else None
     await advance(context, turn, r, Step.OCCUPATION, occupation=value, occupation_other=other)
 
 
-async def _occupation_other(
-    context: JagaContext, turn: Turn, r: dict[str, Any], text: str
-) -> None:
+async def _occupation_other(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     value = check_free_text(text)
     if value is None:
         await again(
@@ -44,21 +41,19 @@ async def _occupation_other(
     await advance(context, turn, r, Step.OCCUPATION_OTHER, occupation_other=value)
 
 
-async def _income_fields(r: dict[str, Any], income: int) -> dict[str, Any]:
+async def _income_fields(r: Registration, income: int) -> dict[str, Any]:
     table = load_table()
     fields: dict[str, Any] = {
         "income": income,
         "income_base": table.bracket_for(income).base,
         "table_version": table.version,
     }
-    if r["programs"]:
-        fields["monthly_contribution"] = normal_total(
-            {**r, **fields}, r["programs"] == "JKK_JKM_JHT"
-        )
+    if r.programs:
+        fields["monthly_contribution"] = normal_total(income, r.programs == "JKK_JKM_JHT")
     return fields
 
 
-async def _income_choice(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _income_choice(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     table = load_table()
     numbers = {f"b{b.number}": b for b in table.brackets}
     bracket = numbers.get(value)
@@ -69,7 +64,7 @@ async def _income_choice(context: JagaContext, turn: Turn, r: dict[str, Any], va
     await advance(context, turn, r, Step.INCOME, **await _income_fields(r, bracket.base))
 
 
-async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text: str) -> None:
+async def _income_text(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     reading = read_income(text)  # "kira2 1,5 jt sebulan" is Rp1.500.000
     income = reading.amount
     if income is None:
@@ -84,22 +79,23 @@ async def _income_text(context: JagaContext, turn: Turn, r: dict[str, Any], text
     await advance(context, turn, r, Step.INCOME, note=note, **await _income_fields(r, income))
 
 
-async def _programs(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _programs(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value not in PROGRAM_LABELS:
         await stale(context, turn)
         return
-    amount = normal_total(r, value == "JKK_JKM_JHT")
+    assert r.income is not None  # asked before the programs
+    amount = normal_total(r.income, value == "JKK_JKM_JHT")
     await advance(context, turn, r, Step.PROGRAMS, programs=value, monthly_contribution=amount)
 
 
-async def _period(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _period(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if not value.isdigit() or int(value) not in PERIODS:
         await stale(context, turn)
         return
     await advance(context, turn, r, Step.PERIOD, pay_period_months=int(value))
 
 
-async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str) -> None:
+async def _payer(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value not in ("sendiri", "program"):
         await stale(context, turn)
         return
@@ -109,10 +105,10 @@ async def _payer(context: JagaContext, turn: Turn, r: dict[str, Any], value: str
     }
     if value == "program":
         fields["pay_period_months"] = None  # the program pays: no period of the worker's own
-    elif not r["pay_period_months"] and r["editing"]:
+    elif not r.pay_period_months and r.editing:
         # Changed to self-paying from the summary: the period was never asked, ask it now.
-        await registrations.update(context.db, r["id"], step=Step.PERIOD, **fields)
-        await ask_current(context, turn, {**r, **fields, "step": Step.PERIOD})
+        await registrations.update(context.db, r.id, step=Step.PERIOD, **fields)
+        await ask_current(context, turn, r.with_answers(**fields, step=Step.PERIOD))
         return
     await advance(context, turn, r, Step.PAYER, **fields)
 

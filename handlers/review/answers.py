@@ -20,6 +20,7 @@ from handlers.review.fix import send_fix
 from handlers.review.reject import reject
 from storage import registrations
 from storage import review as store
+from storage.registrations import Registration, Status
 
 # A sponsor's name or a note to the worker: long enough for a sentence, short enough to read.
 MAX_NOTE = 300
@@ -76,14 +77,14 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await send_fix(context, turn, access, row, text)
 
 
-async def _still_ours(context: JagaContext, turn: Turn, row: dict[str, Any]) -> bool:
+async def _still_ours(context: JagaContext, turn: Turn, row: Registration) -> bool:
     """Whether the card is still waiting and locked for this reviewer; else the step is
     forgotten and the reviewer told who decided it, or who has it open."""
-    if row["status"] != "diajukan":
+    if row.status != Status.SUBMITTED:
         await clear_step(context, turn)
         await say(context, turn.chat_id, await decided_text(context, turn, row))
         return False
-    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+    if not await store.lock(context.db, row.id, turn.id, review.LOCK_MINUTES):
         await clear_step(context, turn)
         await say(context, turn.chat_id, locked_text(turn, row))
         return False
@@ -129,7 +130,7 @@ async def _typed_press(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    row: dict[str, Any],
+    row: Registration,
     step: dict[str, Any],
     text: str,
 ) -> None:
@@ -148,9 +149,7 @@ async def _typed_press(
         return
     if action == "SKIP":
         await clear_step(context, turn)
-        await store.unlock(context.db, row["id"], turn.id)
-        await next_card(
-            context, turn, access, after=(row["submitted_at"], row["id"]), skipped=row["id"]
-        )
+        await store.unlock(context.db, row.id, turn.id)
+        await next_card(context, turn, access, after=(row.submitted_at, row.id), skipped=row.id)
         return
     await ACTIONS[action](context, turn, access, row, arg)

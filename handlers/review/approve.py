@@ -3,8 +3,6 @@ worker), confirm, optionally record a sponsor; quota and program checks happen o
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
@@ -13,13 +11,14 @@ from handlers.review.card import next_card
 from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
 from storage import funding, users
 from storage import review as store
+from storage.registrations import Registration
 
 
 async def choose_program(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    row: dict[str, Any],
+    row: Registration,
     arg: str,
     lead: str = "",
 ) -> None:
@@ -28,12 +27,12 @@ async def choose_program(
     await open_step(context, turn, row)
     _ = turn.gettext
     tr = turn.tr
-    rid = row["id"]
+    rid = row.id
     choices = await review.program_choices(context.db, row)
     lines = [lead, ""] if lead else []
     lines.append(
         _("Setujui {ref} ({name}). Siapa yang membayar iuran?").format(
-            ref=row["ref"], name=row.get("name") or "-"
+            ref=row.ref, name=row.name or "-"
         )
     )
     buttons = []
@@ -64,17 +63,17 @@ async def _program_of(context: JagaContext, arg: str) -> funding.Program | None:
 
 
 async def confirm_program(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Asks to confirm the approval with the chosen program (or to record a sponsor first)."""
     _ = turn.gettext
-    rid = row["id"]
+    rid = row.id
     program = await _program_of(context, arg)
     pid = program.id if program is not None else 0
     await open_step(context, turn, row, program_id=pid)
     payer = program.name if program is not None else _(review.SELF_PAID)
     text = _("Setujui {ref} ({name}), iuran dibayar: {payer}?").format(
-        ref=row["ref"], name=row.get("name") or "-", payer=payer
+        ref=row.ref, name=row.name or "-", payer=payer
     )
     keyboard = inline(
         [
@@ -87,14 +86,14 @@ async def confirm_program(
 
 
 async def approve_now(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Approves without a sponsor."""
     await approve(context, turn, access, row, arg, None)
 
 
 async def ask_sponsor(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Asks for the sponsor's name (SERTAKAN: an official or company paying for this worker)."""
     _ = turn.gettext
@@ -110,7 +109,7 @@ async def ask_sponsor(
             "Tulis nama sponsor yang membayar iuran pekerja ini (pegawai, perusahaan, atau "
             "donatur), lalu kirim."
         ),
-        inline([[(_("Setujui tanpa sponsor"), f"REV {row['id']} A {arg or 0}")]]),
+        inline([[(_("Setujui tanpa sponsor"), f"REV {row.id} A {arg or 0}")]]),
     )
 
 
@@ -118,7 +117,7 @@ async def approve(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    row: dict[str, Any],
+    row: Registration,
     arg: str,
     sponsor: str | None,
 ) -> None:
@@ -134,7 +133,7 @@ async def approve(
             context.services.outbox,
             context.db,
             context.settings,
-            row["id"],
+            row.id,
             turn.id,
             program.id if program is not None else None,
             sponsor,
@@ -171,7 +170,7 @@ async def approve(
     await clear_step(context, turn)
     payer = program.name if program is not None else _(review.SELF_PAID)
     text = "✅ " + _("Disetujui: {ref} ({name}), iuran dibayar: {payer}.").format(
-        ref=row["ref"], name=row.get("name") or "-", payer=payer
+        ref=row.ref, name=row.name or "-", payer=payer
     )
     if sponsor:
         text += "\n" + _("Sponsor: {sponsor}").format(sponsor=sponsor)

@@ -26,6 +26,7 @@ from handlers.review.fix import (
 from handlers.review.reject import ask_reject_note, choose_reason, reject_now
 from storage import registrations
 from storage import review as store
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,8 @@ async def button(update: Update, context: JagaContext) -> None:
     if action == "SKIP":
         await answer_button(query)
         await clear_step(context, turn)
-        await store.unlock(context.db, row["id"], turn.id)
-        await next_card(
-            context, turn, access, after=(row["submitted_at"], row["id"]), skipped=row["id"]
-        )
+        await store.unlock(context.db, row.id, turn.id)
+        await next_card(context, turn, access, after=(row.submitted_at, row.id), skipped=row.id)
         return
     if not await _still_open(context, turn, query, row):
         return
@@ -66,9 +65,9 @@ async def button(update: Update, context: JagaContext) -> None:
         await answer_button(query)
         chosen = await toggle_field(context, turn, row, arg)
         try:
-            await query.edit_message_reply_markup(fix_keyboard(turn, row["id"], chosen))
+            await query.edit_message_reply_markup(fix_keyboard(turn, row.id, chosen))
         except BadRequest:  # "message is not modified" after a double press
-            log.debug("event=fix_keyboard_unchanged registration=%s", row["id"])
+            log.debug("event=fix_keyboard_unchanged registration=%s", row.id)
         return
     handler = ACTIONS.get(action)
     if handler is None:
@@ -78,13 +77,13 @@ async def button(update: Update, context: JagaContext) -> None:
     await handler(context, turn, access, row, arg)
 
 
-async def _still_open(context: JagaContext, turn: Turn, query: Any, row: dict[str, Any]) -> bool:
+async def _still_open(context: JagaContext, turn: Turn, query: Any, row: Registration) -> bool:
     """Whether the card may still be acted on by this reviewer; refreshes its lock if so."""
-    if row["status"] != "diajukan":
+    if row.status != Status.SUBMITTED:
         await answer_button(query)
         await say(context, turn.chat_id, await decided_text(context, turn, row))
         return False
-    if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+    if not await store.lock(context.db, row.id, turn.id, review.LOCK_MINUTES):
         await answer_button(query)
         await say(context, turn.chat_id, locked_text(turn, row))
         return False

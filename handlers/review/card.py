@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
@@ -19,6 +18,7 @@ from handlers.common import Button, Turn, inline, say
 from handlers.review.common import clear_step, open_step
 from storage import review as store
 from storage import users
+from storage.registrations import Registration
 
 # The longest message a person reads comfortably on a phone (the desk keeps under it).
 READABLE = 600
@@ -52,52 +52,52 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
     row = card.row
     lines = [
         _("Pengajuan {ref} ({position} dari {waiting} menunggu)").format(
-            ref=row["ref"], position=card.position, waiting=regions_waiting
+            ref=row.ref, position=card.position, waiting=regions_waiting
         )
     ]
-    if row.get("for_self"):
+    if row.for_self:
         by = _("Didaftarkan oleh: pekerja sendiri")
-    elif row.get("operator_name"):
+    elif card.operator_name:
         # The cadre's name (storage/users.py name_of), never their Telegram number.
-        by = _("Didaftarkan oleh: kader {name}").format(name=row["operator_name"])
+        by = _("Didaftarkan oleh: kader {name}").format(name=card.operator_name)
     else:
         by = _("Didaftarkan oleh: kader (namanya belum tercatat)")
-    submitted = review.wib_date(row.get("submitted_at"))
+    submitted = review.wib_date(row.submitted_at)
     if submitted is not None:
         by += ", " + tr.date(submitted)
     lines.append(by)
-    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.get("sex") or "", "-")
-    lines.append(_("Nama: {name} ({sex})").format(name=row.get("name") or "-", sex=sex))
+    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.sex or "", "-")
+    lines.append(_("Nama: {name} ({sex})").format(name=row.name or "-", sex=sex))
     lines.append(_("NIK: {nik}").format(nik=card.nik))
-    if row.get("birth_date"):
-        birth = dt.date.fromisoformat(row["birth_date"])
+    if row.birth_date:
+        birth = dt.date.fromisoformat(row.birth_date)
         lines.append(
             _("Lahir: {date} ({age} tahun)").format(
                 date=tr.date(birth), age=age_on(birth, clock.today())
             )
         )
-    lines.append(_("Ibu kandung: {name}").format(name=row.get("mother_name") or "-"))
+    lines.append(_("Ibu kandung: {name}").format(name=row.mother_name or "-"))
     lines.append(_("HP: {phone}").format(phone=card.phone or "-"))
     lines.append(
         _("Alamat: {desa}, Kec. {kecamatan}, {kabupaten}").format(
-            desa=review.region_name(row.get("desa_code")),
-            kecamatan=review.region_name(row.get("kecamatan_code")),
-            kabupaten=review.region_name(row.get("kabupaten_code")),
+            desa=review.region_name(row.desa_code),
+            kecamatan=review.region_name(row.kecamatan_code),
+            kabupaten=review.region_name(row.kabupaten_code),
         )
     )
-    occupation_label = OCCUPATION_LABELS.get(row.get("occupation") or "")
+    occupation_label = OCCUPATION_LABELS.get(row.occupation or "")
     occupation = _(occupation_label) if occupation_label else "-"
-    if row.get("occupation_other"):
-        occupation += f" ({row['occupation_other']})"
-    if row.get("income") is not None:
+    if row.occupation_other:
+        occupation += f" ({row.occupation_other})"
+    if row.income is not None:
         occupation = _("{occupation}, {money} per bulan").format(
-            occupation=occupation, money=tr.money(row["income"])
+            occupation=occupation, money=tr.money(row.income)
         )
     lines.append(_("Pekerjaan: {occupation}").format(occupation=occupation))
-    programs = PROGRAM_LABELS.get(row.get("programs") or "", row.get("programs") or "-")
-    if row.get("monthly_contribution") is not None:
-        months = row.get("pay_period_months") or 1
-        money = tr.money(row["monthly_contribution"])
+    programs = PROGRAM_LABELS.get(row.programs or "", row.programs or "-")
+    if row.monthly_contribution is not None:
+        months = row.pay_period_months or 1
+        money = tr.money(row.monthly_contribution)
         if months > 1:
             text = _("Program: {programs}, iuran {money} per bulan, dibayar tiap {months} bulan")
         else:
@@ -106,14 +106,12 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
     else:
         lines.append(_("Program: {programs}").format(programs=programs))
     payer = {"sendiri": _("pekerja sendiri"), "program": _("program pemerintah/sponsor")}
-    lines.append(
-        _("Pembayar diminta: {payer}").format(payer=payer.get(row.get("payer") or "", "-"))
-    )
-    if row.get("heir_name"):
-        relation_label = HEIR_LABELS.get(row.get("heir_relation") or "")
+    lines.append(_("Pembayar diminta: {payer}").format(payer=payer.get(row.payer or "", "-")))
+    if row.heir_name:
+        relation_label = HEIR_LABELS.get(row.heir_relation or "")
         lines.append(
             _("Ahli waris: {name} ({relation})").format(
-                name=row["heir_name"],
+                name=row.heir_name,
                 relation=_(relation_label) if relation_label else "-",
             )
         )
@@ -126,7 +124,7 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
 def _details_text(tr: Translator, card: review.Card) -> str:
     """The card's flags in full (the references of other submissions with the same NIK or HP)."""
     _ = tr.gettext
-    lines = [_("Pengajuan {ref}: yang perlu diperiksa").format(ref=card.row["ref"])]
+    lines = [_("Pengajuan {ref}: yang perlu diperiksa").format(ref=card.row.ref)]
     lines += [review.describe_flag(tr, flag) for flag in card.flags]
     return "\n".join(lines)
 
@@ -158,9 +156,9 @@ async def take_next(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    after: tuple[str, int] | None = None,
+    after: tuple[str | None, int] | None = None,
     skipped: int | None = None,
-) -> dict[str, Any] | None:
+) -> Registration | None:
     """Locks the next waiting card of the reviewer's regions and returns it (None: none left)."""
     regions = access.review_regions()
     step = await store.step_of(context.db, turn.id)
@@ -170,9 +168,9 @@ async def take_next(
         row = await store.next_in_queue(context.db, turn.id, regions, decile_only, after)
         if row is None and after is not None:
             row = await store.next_in_queue(context.db, turn.id, regions, decile_only, None)
-        if row is None or row["id"] == skipped:
+        if row is None or row.id == skipped:
             return None
-        if await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        if await store.lock(context.db, row.id, turn.id, review.LOCK_MINUTES):
             return row
     return None
 
@@ -181,7 +179,7 @@ async def next_card(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    after: tuple[str, int] | None = None,
+    after: tuple[str | None, int] | None = None,
     skipped: int | None = None,
     lead: str = "",
 ) -> None:
@@ -203,7 +201,7 @@ async def show_card(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    row: dict[str, Any],
+    row: Registration,
     *,
     lead: str = "",
     tail: str = "",
@@ -212,10 +210,12 @@ async def show_card(
     """Shows a card with its buttons (and `lead` above it, in the same message if it fits;
     `tail`: the queue's own lines below it)."""
     regions = access.review_regions()
-    if not row.get("for_self") and row.get("operator_id"):
-        name = await users.name_of(context.db, row["operator_id"], row.get("desa_code"))
-        row = {**row, "operator_name": name}
-    card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
+    name = None
+    if not row.for_self and row.operator_id:
+        name = await users.name_of(context.db, row.operator_id, row.desa_code)
+    card = await review.card_for(
+        context.db, context.settings, context.cipher, row, regions, operator_name=name
+    )
     await open_step(context, turn, row)
     text = _card_text(turn.tr, card, card.waiting)
     if tail:
@@ -223,12 +223,12 @@ async def show_card(
     if lead and len(with_lead(lead, text)) > READABLE:
         await say(context, turn.chat_id, lead)  # rare: a long card; the outcome goes first
         lead = ""
-    keyboard = _card_keyboard(turn, row["id"], details=_has_details(card), extra=extra)
+    keyboard = _card_keyboard(turn, row.id, details=_has_details(card), extra=extra)
     await say(context, turn.chat_id, with_lead(lead, text), keyboard)
 
 
 async def view(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Shows the card again (from a Kembali button)."""
     await clear_step(context, turn)
@@ -236,10 +236,10 @@ async def view(
 
 
 async def details(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Shows the card's flags in full (Rincian), with the decision buttons again."""
     await open_step(context, turn, row)
     regions = access.review_regions()
     card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
-    await say(context, turn.chat_id, _details_text(turn.tr, card), _card_keyboard(turn, row["id"]))
+    await say(context, turn.chat_id, _details_text(turn.tr, card), _card_keyboard(turn, row.id))

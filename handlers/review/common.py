@@ -13,6 +13,7 @@ from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from handlers.common import Turn, say
 from storage import privacy, users
 from storage import review as store
+from storage.registrations import Registration
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,14 @@ async def clear_step(context: JagaContext, turn: Turn) -> None:
 
 
 async def open_step(
-    context: JagaContext, turn: Turn, row: dict[str, Any], program_id: int | None = None
+    context: JagaContext, turn: Turn, row: Registration, program_id: int | None = None
 ) -> None:
     """Remembers the card in front of the reviewer (and the payer on its confirm question), so
     a word typed instead of a press ("setujui", "lewati", "ya") acts on it."""
     await store.set_step(
         context.db,
         turn.id,
-        registration_id=row["id"],
+        registration_id=row.id,
         action=None,
         program_id=program_id,
         reason_code=None,
@@ -70,37 +71,37 @@ def area_names(access: Access) -> str:
     return ", ".join(review.region_name(r) for r in access.review_regions())
 
 
-async def decided_text(context: JagaContext, turn: Turn, row: dict[str, Any]) -> str:
+async def decided_text(context: JagaContext, turn: Turn, row: Registration) -> str:
     """Says the submission no longer waits for a decision (and who decided it, by name)."""
     _ = turn.gettext
-    status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
-    decider = row.get("reviewed_by")
-    if decider is not None and int(decider) == turn.id:
+    status = _(review.STATUS_LABELS.get(row.status, row.status))
+    decider = row.reviewed_by
+    if decider == turn.id:
         return _("Pengajuan {ref} sudah Anda putuskan: {status}. Tidak ada yang diubah.").format(
-            ref=row["ref"], status=status
+            ref=row.ref, status=status
         )
     if decider is not None:
-        who = await users.name_of(context.db, int(decider))
+        who = await users.name_of(context.db, decider)
         if who:
             return _(
                 "Pengajuan {ref} sudah diputuskan: {status} (oleh petugas {who}). "
                 "Keputusan Anda tidak disimpan."
-            ).format(ref=row["ref"], status=status, who=who)
+            ).format(ref=row.ref, status=status, who=who)
         return _(
             "Pengajuan {ref} sudah diputuskan petugas lain: {status}. "
             "Keputusan Anda tidak disimpan."
-        ).format(ref=row["ref"], status=status)
+        ).format(ref=row.ref, status=status)
     return _("Pengajuan {ref} tidak menunggu keputusan lagi (status: {status}).").format(
-        ref=row["ref"], status=status
+        ref=row.ref, status=status
     )
 
 
-def locked_text(turn: Turn, row: dict[str, Any]) -> str:
+def locked_text(turn: Turn, row: Registration) -> str:
     """Says another reviewer has the submission open."""
     return turn.gettext(
         "Pengajuan {ref} sedang dibuka petugas lain. Coba lagi beberapa menit lagi, "
         "atau ketik /tinjau untuk pengajuan berikutnya."
-    ).format(ref=row["ref"])
+    ).format(ref=row.ref)
 
 
 async def tell_refused(context: JagaContext, turn: Turn, refused: store.DecisionRefused) -> None:
@@ -119,7 +120,7 @@ async def tell_refused(context: JagaContext, turn: Turn, refused: store.Decision
 async def begin_step(
     context: JagaContext,
     turn: Turn,
-    row: dict[str, Any],
+    row: Registration,
     action: str,
     *,
     program_id: int | None = None,
@@ -130,7 +131,7 @@ async def begin_step(
     await store.set_step(
         context.db,
         turn.id,
-        registration_id=row["id"],
+        registration_id=row.id,
         action=action,
         program_id=program_id,
         reason_code=reason_code,

@@ -15,13 +15,14 @@ from handlers.review.common import correction_text, locked_text, log_refusal, op
 from handlers.review.fix import choose_fields
 from storage import privacy, registrations, users
 from storage import review as store
+from storage.registrations import Registration, Status
 
 log = logging.getLogger(__name__)
 
 # Correction requests listed at once (the oldest first; the rest after these are done).
 MAX_CORRECTIONS_SHOWN = 10
 # Registrations BPJS already has: their data is changed outside the bot.
-APPROVED_STATES = ("disetujui", "terdaftar")
+APPROVED_STATES = (Status.APPROVED, Status.REGISTERED)
 
 
 async def correction_button(
@@ -55,22 +56,22 @@ async def correction_button(
     await answer_button(query)
     ref = request["ref"] or "-"
     if action == "F":
-        if row is None or row["status"] != "diajukan":
+        if row is None or row.status != Status.SUBMITTED:
             await say(context, turn.chat_id, _correction_state_changed(turn, ref, row))
             await _list_corrections(context, turn, access)
             return
-        if not await store.lock(context.db, row["id"], turn.id, review.LOCK_MINUTES):
+        if not await store.lock(context.db, row.id, turn.id, review.LOCK_MINUTES):
             await say(context, turn.chat_id, locked_text(turn, row))
             return
         await choose_fields(context, turn, access, row, "")
         return
-    if row is not None and row["status"] == "diajukan":
+    if row is not None and row.status == Status.SUBMITTED:
         # Under review: the worker should fix it themselves (the F button), not the reviewer.
         await say(context, turn.chat_id, _correction_state_changed(turn, ref, row))
         await _list_corrections(context, turn, access)
         return
     if action == "D":
-        if row is not None and row["status"] in APPROVED_STATES:
+        if row is not None and row.status in APPROVED_STATES:
             text = _(
                 "Pengajuan {ref} sudah disetujui, jadi datanya diubah di luar bot (misalnya di "
                 "kantor BPJS Ketenagakerjaan dan di catatan dinas). Apakah perubahan itu sudah "
@@ -108,11 +109,11 @@ async def correction_button(
     await told.dispatch(context.services.outbox)
 
 
-def _correction_state_changed(turn: Turn, ref: str, row: dict[str, Any] | None) -> str:
+def _correction_state_changed(turn: Turn, ref: str, row: Registration | None) -> str:
     _ = turn.gettext
     if row is None:
         return _("Data pendaftaran {ref} sudah dihapus.").format(ref=ref)
-    status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+    status = _(review.STATUS_LABELS.get(row.status, row.status))
     return _("Status {ref} sekarang: {status}. Pilih lagi dari daftar.").format(
         ref=ref, status=status
     )
@@ -137,11 +138,9 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
         by = _("kader, atas nama pekerja") if request["on_behalf"] else _("pekerja sendiri")
         lines = [_("Permintaan perbaikan data untuk {ref}").format(ref=ref)]
         if row is not None:
-            status = _(review.STATUS_LABELS.get(row["status"], row["status"]))
+            status = _(review.STATUS_LABELS.get(row.status, row.status))
             lines.append(
-                _("Nama: {name} · Status: {status}").format(
-                    name=row.get("name") or "-", status=status
-                )
+                _("Nama: {name} · Status: {status}").format(name=row.name or "-", status=status)
             )
         sent = review.wib_date(request["created_at"])
         if sent is not None:
@@ -151,7 +150,7 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
         if row is None:
             lines.append(_("Data pendaftaran ini sudah dihapus."))
             button = (_("Tandai selesai"), f"REVQ C {rid} D")
-        elif row["status"] == "diajukan":
+        elif row.status == Status.SUBMITTED:
             button = (_("Minta pekerja memperbaiki"), f"REVQ C {rid} F")
         else:
             button = (_("Sudah diubah, tandai selesai"), f"REVQ C {rid} D")

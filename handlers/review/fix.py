@@ -4,7 +4,6 @@ the worker's own correction requests for that submission are marked done."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
@@ -23,6 +22,7 @@ from handlers.review.common import (
 )
 from storage import privacy, users
 from storage import review as store
+from storage.registrations import Registration
 
 
 def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineKeyboardMarkup:
@@ -37,16 +37,16 @@ def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineK
     return inline(rows)
 
 
-async def _fix_step(context: JagaContext, turn: Turn, row: dict[str, Any]) -> list[str]:
+async def _fix_step(context: JagaContext, turn: Turn, row: Registration) -> list[str]:
     """The fields chosen so far for this card (a fix step for another card starts afresh)."""
     step = await store.step_of(context.db, turn.id)
-    if step["action"] == "fix" and step["registration_id"] == row["id"]:
+    if step["action"] == "fix" and step["registration_id"] == row.id:
         return [f for f in json.loads(step["fields"]) if f in review.FIX_FIELDS]
     return []
 
 
 async def choose_fields(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Asks which parts the worker must fix (several may be ticked), then Lanjut."""
     _ = turn.gettext
@@ -55,21 +55,19 @@ async def choose_fields(
     text = _(
         "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
         "dari satu), lalu tekan Lanjut."
-    ).format(ref=row["ref"], name=row.get("name") or "-")
+    ).format(ref=row.ref, name=row.name or "-")
     wishes = [
         correction_text(context, c)
         for c in await open_corrections(context, access)
-        if c["registration_id"] == row["id"]
+        if c["registration_id"] == row.id
     ]
     if wishes:
         text += "\n\n" + _("Permintaan perbaikan dari pekerja:") + "\n"
         text += "\n".join(f"«{w}»" for w in wishes)
-    await say(context, turn.chat_id, text, fix_keyboard(turn, row["id"], []))
+    await say(context, turn.chat_id, text, fix_keyboard(turn, row.id, []))
 
 
-async def toggle_field(
-    context: JagaContext, turn: Turn, row: dict[str, Any], arg: str
-) -> list[str]:
+async def toggle_field(context: JagaContext, turn: Turn, row: Registration, arg: str) -> list[str]:
     """Ticks or unticks one part; returns the parts now ticked."""
     chosen = await _fix_step(context, turn, row)
     chosen = [f for f in chosen if f != arg] if arg in chosen else [*chosen, arg]
@@ -78,7 +76,7 @@ async def toggle_field(
 
 
 async def ask_fix_note(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Asks for the note that tells the worker what is wrong."""
     _ = turn.gettext
@@ -88,7 +86,7 @@ async def ask_fix_note(
             context,
             turn.chat_id,
             _("Pilih minimal satu bagian yang perlu diperbaiki."),
-            fix_keyboard(turn, row["id"], []),
+            fix_keyboard(turn, row.id, []),
         )
         return
     await users.set_active_flow(context.db, turn.id, FLOW)
@@ -100,19 +98,19 @@ async def ask_fix_note(
             "Yang perlu diperbaiki: {fields}\nTulis catatan untuk pekerja: apa yang salah dan "
             "bagaimana memperbaikinya. Lalu kirim."
         ).format(fields=labels),
-        inline([[(_("Kirim tanpa catatan"), f"REV {row['id']} FS")]]),
+        inline([[(_("Kirim tanpa catatan"), f"REV {row.id} FS")]]),
     )
 
 
 async def send_fix_now(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Sends the fix request without a note."""
     await send_fix(context, turn, access, row, "")
 
 
 async def send_fix(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], note: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, note: str
 ) -> None:
     _ = turn.gettext
     chosen = await _fix_step(context, turn, row)
@@ -121,7 +119,7 @@ async def send_fix(
         return
     try:
         await review.request_fix(
-            context.services.outbox, context.db, context.settings, row["id"], turn.id, chosen, note
+            context.services.outbox, context.db, context.settings, row.id, turn.id, chosen, note
         )
     except store.DecisionRefused as refused:
         await tell_refused(context, turn, refused)
@@ -131,14 +129,14 @@ async def send_fix(
     text = _(
         "Permintaan perbaikan {ref} terkirim ({fields}). Setelah diperbaiki, pengajuan "
         "kembali ke antrean."
-    ).format(ref=row["ref"], fields=labels)
+    ).format(ref=row.ref, fields=labels)
     # The worker now corrects the data themselves: their correction requests are answered.
     resolved = 0
     for request in await open_corrections(context, access):
-        if request["registration_id"] == row["id"]:
+        if request["registration_id"] == row.id:
             resolved += await privacy.resolve_correction(context.db, request["id"], turn.id)
     if resolved:
         text += "\n" + _(
             "Permintaan perbaikan data dari pekerja untuk {ref} ditandai selesai."
-        ).format(ref=row["ref"])
+        ).format(ref=row.ref)
     await next_card(context, turn, access, lead="✏️ " + text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
@@ -12,29 +10,28 @@ from handlers.review.card import next_card
 from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
 from storage import review as store
 from storage import users
+from storage.registrations import Registration
 
 
 async def choose_reason(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Lists the rejection reasons."""
     await open_step(context, turn, row)
     _ = turn.gettext
-    rid = row["id"]
+    rid = row.id
     buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
     buttons.append((_("Kembali"), f"REV {rid} V"))
     await say(
         context,
         turn.chat_id,
-        _("Tolak {ref} ({name}). Pilih alasannya:").format(
-            ref=row["ref"], name=row.get("name") or "-"
-        ),
+        _("Tolak {ref} ({name}). Pilih alasannya:").format(ref=row.ref, name=row.name or "-"),
         inline(columns(buttons, 1)),
     )
 
 
 async def ask_reject_note(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Asks for an optional note to the worker about the rejection."""
     _ = turn.gettext
@@ -50,15 +47,15 @@ async def ask_reject_note(
         ).format(reason=_(review.REJECT_REASONS[code])),
         inline(
             [
-                [(_("Tolak tanpa catatan"), f"REV {row['id']} X {code}")],
-                [(_("Kembali"), f"REV {row['id']} NO")],
+                [(_("Tolak tanpa catatan"), f"REV {row.id} X {code}")],
+                [(_("Kembali"), f"REV {row.id} NO")],
             ]
         ),
     )
 
 
 async def reject_now(
-    context: JagaContext, turn: Turn, access: Access, row: dict[str, Any], arg: str
+    context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
     """Rejects without a note."""
     await reject(context, turn, access, row, arg, "")
@@ -68,22 +65,22 @@ async def reject(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    row: dict[str, Any],
+    row: Registration,
     code: str,
     note: str,
 ) -> None:
     _ = turn.gettext
     try:
         await review.reject(
-            context.services.outbox, context.db, context.settings, row["id"], turn.id, code, note
+            context.services.outbox, context.db, context.settings, row.id, turn.id, code, note
         )
     except store.DecisionRefused as refused:
         await tell_refused(context, turn, refused)
         return
     await clear_step(context, turn)
     text = _("Ditolak: {ref} ({name}). Alasan: {reason}\nPekerja sudah diberi tahu.").format(
-        ref=row["ref"],
-        name=row.get("name") or "-",
+        ref=row.ref,
+        name=row.name or "-",
         # The label only: the reviewer has just written the note; the worker gets both.
         reason=_(review.REJECT_REASONS.get(code, review.REJECT_REASONS["lain"])),
     )
