@@ -411,7 +411,11 @@ async def test_two_concurrent_approvals_for_the_last_place(harness: Harness) -> 
     program_id = await _program(h, quota=1)
     first = await submission(h)
     second = await submission(h)
-    # Both reviewers press "Ya, setujui" at the same moment, each on their own card.
+    # Each reviewer has their own card open (and locked), then both press "Ya, setujui" at the
+    # same moment. Without the open cards, the first approval's next card may lock the other
+    # reviewer's card first, and the other is told it is taken, not that the quota is full.
+    await h.press(REVIEWER, f"REV {first.id} V")
+    await h.press(REVIEWER_2, f"REV {second.id} V")
     results = await asyncio.gather(
         h.press(REVIEWER, f"REV {first.id} A {program_id}"),
         h.press(REVIEWER_2, f"REV {second.id} A {program_id}"),
