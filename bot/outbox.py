@@ -43,6 +43,7 @@ from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
 from storage import outbox
 from storage.db import Database
+from storage.outbox import Broadcast
 
 if TYPE_CHECKING:
     from bot.context import JagaApplication
@@ -402,13 +403,13 @@ class OutboxSender:
             return
         self._progress_due = time.monotonic() + self.progress_interval
         for broadcast in await outbox.running(self.db):
-            counts = await outbox.counts(self.db, broadcast["id"])
-            language = await self._language_of(broadcast["author_id"])
+            counts = await outbox.counts(self.db, broadcast.id)
+            language = await self._language_of(broadcast.author_id)
             _ = translator(language).gettext
             left = counts["pending"] + counts["sending"]
             if left == 0:
                 report = report_text(broadcast, counts, language)
-                if await outbox.finish(self.db, broadcast["id"], self._now(), report):
+                if await outbox.finish(self.db, broadcast.id, self._now(), report):
                     await self._edit_progress(broadcast, report)
                     self.wake()
                 continue
@@ -416,15 +417,15 @@ class OutboxSender:
                 "Siaran #{id} sedang dikirim: {done} dari {total} selesai "
                 "(terkirim {sent}, gagal {failed}, memblokir bot {blocked})."
             ).format(
-                id=broadcast["id"],
-                done=broadcast["recipients"] - left,
-                total=broadcast["recipients"],
+                id=broadcast.id,
+                done=broadcast.recipients - left,
+                total=broadcast.recipients,
                 sent=counts["sent"],
                 failed=counts["failed"],
                 blocked=counts["blocked"],
             )
             await self._edit_progress(broadcast, line)
-            await outbox.touch_progress(self.db, broadcast["id"], self._now())
+            await outbox.touch_progress(self.db, broadcast.id, self._now())
 
     async def _language_of(self, telegram_id: int) -> str:
         language = await self.db.fetchval(
@@ -432,8 +433,8 @@ class OutboxSender:
         )
         return str(language or self.language)
 
-    async def _edit_progress(self, broadcast: dict[str, object], text: str) -> None:
-        chat_id, message_id = broadcast["progress_chat_id"], broadcast["progress_message_id"]
+    async def _edit_progress(self, broadcast: Broadcast, text: str) -> None:
+        chat_id, message_id = broadcast.progress_chat_id, broadcast.progress_message_id
         if not isinstance(chat_id, int) or not isinstance(message_id, int):
             return
         bucket = self.whatsapp_bucket if is_whatsapp(chat_id) else self.bucket
@@ -453,14 +454,14 @@ class OutboxSender:
             log.info("event=outbox_progress_not_edited error=%s", exc)
 
 
-def report_text(broadcast: dict[str, object], counts: dict[str, int], language: str | None) -> str:
+def report_text(broadcast: Broadcast, counts: dict[str, int], language: str | None) -> str:
     """The author's final report of a broadcast, in their language."""
     _ = translator(language or "id").gettext
     return _(
         "Siaran #{id} selesai.\nTerkirim: {sent}\nGagal: {failed}\nMemblokir bot: {blocked}\n"
         "Dilewati (berhenti berlangganan): {skipped}"
     ).format(
-        id=broadcast["id"],
+        id=broadcast.id,
         sent=counts["sent"],
         failed=counts["failed"],
         blocked=counts["blocked"],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
@@ -27,6 +26,7 @@ from bot.review import typed_regions
 from handlers.cadres import in_scope, is_desa, region_rows
 from handlers.common import Button, Turn, answer_button, columns, inline, say
 from storage import outbox, users
+from storage.outbox import Broadcast
 
 log = logging.getLogger(__name__)
 
@@ -74,29 +74,27 @@ async def siaran(update: Update, context: JagaContext) -> None:
     rows: list[list[Button]] = [[(_("Tulis siaran baru"), "SIA NEW")]]
     for item in items:
         lines.append(_status_line(turn, item))
-        if item["status"] == "scheduled":
-            rows.append(
-                [(_("Batalkan siaran #{id}").format(id=item["id"]), f"SIA C {item['id']}")]
-            )
+        if item.status == "scheduled":
+            rows.append([(_("Batalkan siaran #{id}").format(id=item.id), f"SIA C {item.id}")])
     await say(context, turn.chat_id, "\n".join(lines), inline(rows))
 
 
-def _status_line(turn: Turn, item: dict[str, Any]) -> str:
+def _status_line(turn: Turn, item: Broadcast) -> str:
     _ = turn.gettext
-    c = item["counts"]
+    c = item.counts
     status = {
-        "scheduled": _("dijadwalkan {when}").format(when=_when(turn, item["send_at"])),
+        "scheduled": _("dijadwalkan {when}").format(when=_when(turn, item.send_at)),
         "sending": _("sedang dikirim"),
         "done": _("selesai"),
         "cancelled": _("dibatalkan"),
-    }.get(item["status"], item["status"])
+    }.get(item.status, item.status)
     return _(
         "• #{id} ({status}): {recipients} penerima – terkirim {sent}, gagal {failed}, "
         "memblokir {blocked}"
     ).format(
-        id=item["id"],
+        id=item.id,
         status=status,
-        recipients=turn.tr.number(item["recipients"]),
+        recipients=turn.tr.number(item.recipients),
         sent=turn.tr.number(c["sent"]),
         failed=turn.tr.number(c["failed"]),
         blocked=turn.tr.number(c["blocked"]),
@@ -134,7 +132,7 @@ async def button(update: Update, context: JagaContext) -> None:
         await _cancel_scheduled(context, turn, broadcast_id)
         return
     draft = await outbox.draft_of(context.db, turn.id)
-    if draft is None or draft["id"] != broadcast_id:
+    if draft is None or draft.id != broadcast_id:
         await answer_button(query, _("Draf siaran ini sudah dikirim atau dibuang."))
         return
     await answer_button(query)
@@ -186,7 +184,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await say(context, turn.chat_id, _("Tidak ada draf siaran. Ketik /siaran untuk mulai."))
         return
     message = update.effective_message
-    if draft["step"] != "text":  # a choice typed instead of pressed
+    if draft.step != "text":  # a choice typed instead of pressed
         access = await access_of(context.db, context.settings, turn.id)
         typed = (message.text or "") if message is not None else ""
         await _typed_choice(context, turn, access, draft, typed)
@@ -210,9 +208,9 @@ async def on_message(update: Update, context: JagaContext) -> None:
             ),
         )
         return
-    await outbox.update_draft(context.db, draft["id"], text=text, step="audience")
+    await outbox.update_draft(context.db, draft.id, text=text, step="audience")
     # The flow stays: the audience, the workers, the region may be typed instead of pressed.
-    await _ask_audience(context, turn, draft["id"])
+    await _ask_audience(context, turn, draft.id)
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
@@ -227,38 +225,35 @@ async def _ask_audience(context: JagaContext, turn: Turn, broadcast_id: int) -> 
     await say(context, turn.chat_id, _("Siaran ini untuk siapa?"), inline(rows))
 
 
-Draft = dict[str, Any]
-
-
 async def _audience(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Stores the audience; asks which workers, or where."""
     if len(args) != 1 or args[0] not in outbox.AUDIENCES:
-        await _ask_audience(context, turn, draft["id"])
+        await _ask_audience(context, turn, draft.id)
         return
     audience = args[0]
     if audience == "cadres":
         await outbox.update_draft(
-            context.db, draft["id"], audience=audience, worker_state=None, step="region"
+            context.db, draft.id, audience=audience, worker_state=None, step="region"
         )
-        await _ask_region(context, turn, access, draft["id"], None, 0)
+        await _ask_region(context, turn, access, draft.id, None, 0)
         return
-    await outbox.update_draft(context.db, draft["id"], audience=audience, step="state")
+    await outbox.update_draft(context.db, draft.id, audience=audience, step="state")
     _ = turn.gettext
-    rows = [[(_(label), f"SIA S {draft['id']} {key}")] for key, label in _STATE_LABELS.items()]
+    rows = [[(_(label), f"SIA S {draft.id} {key}")] for key, label in _STATE_LABELS.items()]
     await say(context, turn.chat_id, _("Pekerja yang mana?"), inline(rows))
 
 
 async def _state(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Stores which workers; asks where."""
-    if len(args) != 1 or args[0] not in outbox.WORKER_STATES or not draft["audience"]:
-        await _ask_audience(context, turn, draft["id"])
+    if len(args) != 1 or args[0] not in outbox.WORKER_STATES or not draft.audience:
+        await _ask_audience(context, turn, draft.id)
         return
-    await outbox.update_draft(context.db, draft["id"], worker_state=args[0], step="region")
-    await _ask_region(context, turn, access, draft["id"], None, 0)
+    await outbox.update_draft(context.db, draft.id, worker_state=args[0], step="region")
+    await _ask_region(context, turn, access, draft.id, None, 0)
 
 
 async def _ask_region(
@@ -295,53 +290,55 @@ async def _ask_region(
 
 
 async def _browse(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Shows the parts of a region to choose from."""
-    if not args or not draft["audience"]:
-        await _ask_audience(context, turn, draft["id"])
+    if not args or not draft.audience:
+        await _ask_audience(context, turn, draft.id)
         return
     code = None if args[0] == "-" else args[0]
     if code is not None and not in_scope(access, code):
         await say(context, turn.chat_id, turn.gettext("Wilayah itu di luar wilayah tugas Anda."))
         return
     page = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
-    await _ask_region(context, turn, access, draft["id"], code, page)
+    await _ask_region(context, turn, access, draft.id, code, page)
 
 
 async def _region(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Stores the region (re-checked against the author's scope) and shows the preview."""
-    if len(args) != 1 or not draft["audience"]:
-        await _ask_audience(context, turn, draft["id"])
+    if len(args) != 1 or not draft.audience:
+        await _ask_audience(context, turn, draft.id)
         return
     if not in_scope(access, args[0]):
         await say(context, turn.chat_id, turn.gettext("Wilayah itu di luar wilayah tugas Anda."))
         return
-    await outbox.update_draft(context.db, draft["id"], region_code=args[0], step="preview")
-    draft = {**draft, "region_code": args[0]}
-    await _preview(context, turn, draft)
+    await outbox.update_draft(context.db, draft.id, region_code=args[0], step="preview")
+    await _preview(context, turn, draft.model_copy(update={"region_code": args[0]}))
 
 
-async def _preview(context: JagaContext, turn: Turn, draft: Draft) -> None:
+async def _preview(context: JagaContext, turn: Turn, draft: Broadcast) -> None:
     """Shows the message as recipients will see it, how many will get it, and the choices."""
     _ = turn.gettext
+    if not draft.text or not draft.audience or not draft.region_code:
+        await _ask_audience(context, turn, draft.id)
+        return
     counts = await outbox.count_recipients(
-        context.db, draft["audience"], draft["worker_state"], draft["region_code"]
+        context.db, draft.audience, draft.worker_state, draft.region_code
     )
-    bid = draft["id"]
+    bid = draft.id
     # The message exactly as recipients will read it, then what it is, in one more message.
-    await say(context, turn.chat_id, draft["text"])
-    audience_label = _AUDIENCE_LABELS[draft["audience"]]
+    await say(context, turn.chat_id, draft.text)
+    audience_label = _AUDIENCE_LABELS[draft.audience]
     audience = _(audience_label)
-    if draft["audience"] != "cadres":
-        state_label = _STATE_LABELS[draft["worker_state"] or "any"]
+    if draft.audience != "cadres":
+        state_label = _STATE_LABELS[draft.worker_state or "any"]
         audience += " – " + _(state_label).lower()
     lines = [
         _("Pratinjau siaran di atas, persis seperti yang akan dibaca penerima."),
         _("Untuk: {audience}").format(audience=audience),
-        _("Wilayah: {region}").format(region=region_name(draft["region_code"])),
+        _("Wilayah: {region}").format(region=region_name(draft.region_code)),
         _("Penerima: {n} orang ({cadres} kader, {workers} pekerja).").format(
             n=turn.tr.number(counts["all"]),
             cadres=turn.tr.number(counts["cadres"]),
@@ -352,8 +349,8 @@ async def _preview(context: JagaContext, turn: Turn, draft: Draft) -> None:
     if counts["all"] == 0:
         lines.append(_("Tidak ada penerima untuk pilihan ini. Pilih penerima atau wilayah lain."))
         rows.append([(_("Ganti penerima"), f"SIA W {bid} -")])
-    elif draft["send_at"]:
-        lines.append(_("Dijadwalkan: {when}").format(when=_when(turn, draft["send_at"])))
+    elif draft.send_at:
+        lines.append(_("Dijadwalkan: {when}").format(when=_when(turn, draft.send_at)))
         rows.append([(_("Jadwalkan siaran"), f"SIA GO {bid}")])
         rows.append([(_("Ganti waktu"), f"SIA T {bid}")])
     else:
@@ -367,7 +364,7 @@ async def _pick_day(
     context: JagaContext,
     turn: Turn,
     access: Access,
-    draft: Draft,
+    draft: Broadcast,
     args: list[str],
     lead: str = "",
 ) -> None:
@@ -380,7 +377,7 @@ async def _pick_day(
         if offset == 0 and clock.now().hour >= _HOURS[-1]:
             continue  # too late today for any offered hour
         label = {0: _("Hari ini"), 1: _("Besok")}.get(offset, turn.tr.date(day))
-        buttons.append((label, f"SIA D {draft['id']} {day:%Y%m%d}"))
+        buttons.append((label, f"SIA D {draft.id} {day:%Y%m%d}"))
     question = _("Kirim pada hari apa?")
     text = f"{lead} {question}" if lead else question
     await say(context, turn.chat_id, text, inline(columns(buttons, 2)))
@@ -396,7 +393,7 @@ def _day_of(value: str) -> dt.date | None:
 
 
 async def _pick_hour(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Asks for the hour to send (WIB) on the chosen day."""
     _ = turn.gettext
@@ -406,7 +403,7 @@ async def _pick_hour(
         return
     now = clock.now()
     buttons = [
-        (f"{hour:02d}:00", f"SIA H {draft['id']} {day:%Y%m%d} {hour}")
+        (f"{hour:02d}:00", f"SIA H {draft.id} {day:%Y%m%d} {hour}")
         for hour in _HOURS
         if dt.datetime.combine(day, dt.time(hour), clock.WIB) > now
     ]
@@ -419,7 +416,7 @@ async def _pick_hour(
 
 
 async def _schedule(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Stores the chosen time and shows the preview again to confirm."""
     day = _day_of(args[0]) if args else None
@@ -432,24 +429,24 @@ async def _schedule(
         await _pick_day(context, turn, access, draft, [], turn.gettext("Waktu itu sudah lewat."))
         return
     send_at = outbox.stamp(moment)
-    await outbox.update_draft(context.db, draft["id"], send_at=send_at)
-    await _preview(context, turn, {**draft, "send_at": send_at})
+    await outbox.update_draft(context.db, draft.id, send_at=send_at)
+    await _preview(context, turn, draft.model_copy(update={"send_at": send_at}))
 
 
 async def _go(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Queues the broadcast: one outbox row per recipient, then the progress line."""
     _ = turn.gettext
-    if not draft["text"] or not draft["audience"] or not draft["region_code"]:
-        await _ask_audience(context, turn, draft["id"])
+    if not draft.text or not draft.audience or not draft.region_code:
+        await _ask_audience(context, turn, draft.id)
         return
-    if not in_scope(access, draft["region_code"]):
+    if not in_scope(access, draft.region_code):
         await say(context, turn.chat_id, _("Wilayah itu di luar wilayah tugas Anda."))
         return
     now = _now()
-    send_at = draft["send_at"] if draft["send_at"] and draft["send_at"] > now else now
-    recipients = await outbox.queue(context.db, draft["id"], send_at, now)
+    send_at = draft.send_at if draft.send_at and draft.send_at > now else now
+    recipients = await outbox.queue(context.db, draft.id, send_at, now)
     if recipients is None:
         await say(context, turn.chat_id, _("Draf siaran ini sudah dikirim atau dibuang."))
         return
@@ -458,17 +455,17 @@ async def _go(
         text = _(
             "Siaran #{id} dijadwalkan {when} untuk {n} penerima. Ketik /siaran untuk melihat "
             "atau membatalkannya."
-        ).format(id=draft["id"], when=_when(turn, send_at), n=turn.tr.number(recipients))
+        ).format(id=draft.id, when=_when(turn, send_at), n=turn.tr.number(recipients))
     else:
         text = _(
             "Siaran #{id} masuk antrean untuk {n} penerima. Pesan ini akan diperbarui selama "
             "pengiriman."
-        ).format(id=draft["id"], n=turn.tr.number(recipients))
+        ).format(id=draft.id, n=turn.tr.number(recipients))
     message = await say(context, turn.chat_id, text)
-    await outbox.set_progress_message(context.db, draft["id"], turn.chat_id, message.message_id)
+    await outbox.set_progress_message(context.db, draft.id, turn.chat_id, message.message_id)
     log.info(
         "event=broadcast_queued id=%s recipients=%s scheduled=%s",
-        draft["id"],
+        draft.id,
         recipients,
         send_at > now,
     )
@@ -477,16 +474,16 @@ async def _go(
 
 
 async def _edit_text(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Asks for the message again (the audience and region chosen so far are kept)."""
-    await outbox.update_draft(context.db, draft["id"], step="text")
+    await outbox.update_draft(context.db, draft.id, step="text")
     await users.set_active_flow(context.db, turn.id, FLOW)
     await _ask_text(context, turn)
 
 
 async def _discard(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, args: list[str]
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Throws the draft away."""
     await outbox.delete_draft(context.db, turn.id)
@@ -498,7 +495,7 @@ async def _cancel_scheduled(context: JagaContext, turn: Turn, broadcast_id: int)
     """Cancels the author's scheduled broadcast before it starts."""
     _ = turn.gettext
     item = await outbox.get(context.db, broadcast_id)
-    if item is None or item["author_id"] != turn.id:
+    if item is None or item.author_id != turn.id:
         await say(context, turn.chat_id, _("Siaran itu tidak ditemukan."))
         return
     if await outbox.cancel(context.db, broadcast_id) is None:
@@ -547,7 +544,7 @@ def _word_for(said: str, words: dict[str, set[str]]) -> str | None:
 
 
 async def _typed_choice(
-    context: JagaContext, turn: Turn, access: Access, draft: Draft, text: str
+    context: JagaContext, turn: Turn, access: Access, draft: Broadcast, text: str
 ) -> None:
     """Takes a typed audience, group of workers, place or preview choice as its press; when
     nothing matches, says in one line which words work."""
@@ -557,7 +554,7 @@ async def _typed_choice(
         await say(context, turn.chat_id, _("Siaran hanya bisa dikirim oleh petugas dinas."))
         return
     said = _said(text)
-    step = draft["step"]
+    step = draft.step
     if step == "audience":
         audience = _word_for(said, _AUDIENCE_WORDS)
         if audience is not None:
@@ -583,7 +580,7 @@ async def _typed_choice(
             await _region(context, turn, access, draft, codes)
             return
         if codes:
-            rows = [[(region_name(c), f"SIA RA {draft['id']} {c}")] for c in codes[:6]]
+            rows = [[(region_name(c), f"SIA RA {draft.id} {c}")] for c in codes[:6]]
             await say(context, turn.chat_id, _("Maksud Anda yang mana?"), inline(rows))
             return
         hint = _("Wilayah itu tidak ditemukan. Ketik nama desa atau kecamatan, atau pilih tombol.")

@@ -13,7 +13,10 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from storage.db import Conn, Database, TransactionView, now_text
 from storage.users import WHATSAPP_BASE
@@ -41,12 +44,50 @@ def parse_stamp(value: str) -> dt.datetime:
 # --- broadcasts -----------------------------------------------------------------------------
 
 
-async def draft_of(db: Database, author_id: int) -> dict[str, Any] | None:
+class BroadcastStatus(StrEnum):
+    """A broadcast's life: written, waiting for its time, sending, then done or cancelled."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(BaseModel):
+    """One row of `broadcasts` (with its recipients' counts by outbox status, where read)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    author_id: int
+    status: BroadcastStatus = BroadcastStatus.DRAFT
+    step: str | None = None
+    text: str | None = None
+    audience: str | None = None  # one of AUDIENCES
+    worker_state: str | None = None  # one of WORKER_STATES, or None
+    region_code: str | None = None
+    send_at: str | None = None  # a stamp; None: now
+    recipients: int = 0
+    progress_chat_id: int | None = None
+    progress_message_id: int | None = None
+    progress_at: str | None = None
+    created_at: str = ""
+    queued_at: str | None = None
+    finished_at: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+def _broadcast(row: Any | None) -> Broadcast | None:
+    return None if row is None else Broadcast.model_validate(dict(row))
+
+
+async def draft_of(db: Database, author_id: int) -> Broadcast | None:
     """The broadcast an author is writing, if any."""
     row = await db.fetchone(
         "SELECT * FROM broadcasts WHERE author_id = ? AND status = 'draft'", (author_id,)
     )
-    return None if row is None else dict(row)
+    return _broadcast(row)
 
 
 async def new_draft(db: Database, author_id: int, step: str) -> int:
@@ -83,25 +124,23 @@ async def delete_draft(db: Database, author_id: int) -> int:
     )
 
 
-async def get(db: Database, broadcast_id: int) -> dict[str, Any] | None:
+async def get(db: Database, broadcast_id: int) -> Broadcast | None:
     """One broadcast by id."""
     row = await db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
-    return None if row is None else dict(row)
+    return _broadcast(row)
 
 
-async def recent(db: Database, author_id: int | None, limit: int = 5) -> list[dict[str, Any]]:
+async def recent(db: Database, author_id: int | None, limit: int = 5) -> list[Broadcast]:
     """Recent broadcasts (of one author, or all) with their counts, newest first."""
     where = "status != 'draft'" + ("" if author_id is None else " AND author_id = ?")
     params: list[Any] = [] if author_id is None else [author_id]
     rows = await db.fetchall(
         f"SELECT * FROM broadcasts WHERE {where} ORDER BY id DESC LIMIT ?", [*params, limit]
     )
-    out = []
-    for row in rows:
-        item = dict(row)
-        item["counts"] = await counts(db, row["id"])
-        out.append(item)
-    return out
+    return [
+        Broadcast.model_validate({**dict(row), "counts": await counts(db, row["id"])})
+        for row in rows
+    ]
 
 
 async def counts(db: Database, broadcast_id: int) -> dict[str, int]:
@@ -223,10 +262,10 @@ async def cancel(db: Database, broadcast_id: int) -> int | None:
         return cursor.rowcount
 
 
-async def running(db: Database) -> list[dict[str, Any]]:
+async def running(db: Database) -> list[Broadcast]:
     """Broadcasts that are sending (for progress lines and completion)."""
     rows = await db.fetchall("SELECT * FROM broadcasts WHERE status = 'sending' ORDER BY id")
-    return [dict(r) for r in rows]
+    return [Broadcast.model_validate(dict(r)) for r in rows]
 
 
 async def touch_progress(db: Database, broadcast_id: int, now: str) -> None:

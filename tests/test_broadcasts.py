@@ -72,12 +72,12 @@ async def test_region_outside_the_reviewers_scope_is_refused(harness: Harness) -
     await write(harness, "Halo", "Kader desa")
     draft = await outbox.draft_of(harness.db, REVIEWER)
     assert draft is not None
-    await harness.press(REVIEWER, f"SIA RA {draft['id']} 12.05")
+    await harness.press(REVIEWER, f"SIA RA {draft.id} 12.05")
     assert "di luar wilayah tugas Anda" in harness.text(REVIEWER)
-    await harness.press(REVIEWER, f"SIA GO {draft['id']}")
+    await harness.press(REVIEWER, f"SIA GO {draft.id}")
     assert await harness.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
     # Choosing a desa inside the kabupaten narrows the audience.
-    await harness.press(REVIEWER, f"SIA R {draft['id']} 12.10.19")
+    await harness.press(REVIEWER, f"SIA R {draft.id} 12.10.19")
     await harness.tap(REVIEWER, "Sei Berombang")
     assert "Penerima: 1 orang (1 kader, 0 pekerja)." in harness.text(REVIEWER)
 
@@ -94,8 +94,9 @@ async def test_scheduled_broadcast_waits_and_can_be_cancelled(harness: Harness) 
     assert "dijadwalkan" in harness.text(REVIEWER)
     broadcast_id = await harness.db.fetchval("SELECT MAX(id) FROM broadcasts")
     row = await outbox.get(harness.db, broadcast_id)
-    assert row is not None and row["status"] == "scheduled"
-    send_at = outbox.parse_stamp(row["send_at"])
+    assert row is not None and row.status == "scheduled"
+    assert row.send_at is not None
+    send_at = outbox.parse_stamp(row.send_at)
     assert send_at.hour == 1 and send_at.minute == 0  # 08:00 WIB is 01:00 UTC
     # Nothing is due before that moment; everything is due after it.
     before = outbox.stamp(send_at - dt.timedelta(seconds=1))

@@ -56,7 +56,7 @@ async def queue_broadcast(
     return broadcast_id
 
 
-async def wait_until_done(h: Harness, broadcast_id: int, limit: float = 20.0) -> dict[str, Any]:
+async def wait_until_done(h: Harness, broadcast_id: int, limit: float = 20.0) -> outbox.Broadcast:
     """Wait (bounded) for the sender to finish a broadcast."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
@@ -66,7 +66,7 @@ async def wait_until_done(h: Harness, broadcast_id: int, limit: float = 20.0) ->
         report = await h.db.fetchval(
             "SELECT status FROM outbox WHERE broadcast_id = ? AND kind = 'report'", (broadcast_id,)
         )
-        if row["status"] == "done" and report in outbox.FINAL:
+        if row.status == "done" and report in outbox.FINAL:
             return row  # finished, and the author's report answered
         await asyncio.sleep(0.02)
     raise AssertionError(
