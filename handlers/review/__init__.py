@@ -7,7 +7,7 @@ submission under review, or mark one done after the change was made outside the 
 
 The parts: `queue` (/tinjau and its filter), `card` (the next card and how it is shown),
 `buttons` (the card's buttons), `approve`, `reject` and `fix` (the three decisions),
-`corrections` (correction requests), `answers` (typed sponsor names and notes), `export`
+`corrections` (correction requests), `answers` (typed words, sponsor names and notes), `export`
 (/ekspor), `report` (/laporan), `common` (what several share).
 """
 

@@ -1,23 +1,27 @@
-"""Typed answers in the review flow (a sponsor's name, a note to the worker), and /batal."""
+"""Typed answers in the review flow: words for the buttons of a card, its reason list and its
+fix-field list (matched as the registration flow matches typed answers), a sponsor's name, a
+note to the worker; and /batal."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import review
 from bot.access import Access, access_of
 from bot.context import JagaContext
-from bot.registration import CHAT_FILLER, normalise
+from bot.registration import CHAT_FILLER, Choice, match_choice, normalise
 from handlers import router
 from handlers.common import Turn, say
 from handlers.review.approve import approve
 from handlers.review.buttons import ACTIONS
-from handlers.review.card import next_card
+from handlers.review.card import next_card, view
 from handlers.review.common import clear_step, decided_text, locked_text
-from handlers.review.fix import send_fix
-from handlers.review.reject import reject
+from handlers.review.fix import NOTE_ASKED, ask_fix_note, fix_keyboard, send_fix, toggle_field
+from handlers.review.reject import ask_reject_note, choose_reason_with_note, reject
+from handlers.router import typed_command
 from storage import registrations
 from storage import review as store
 from storage.registrations import Registration, Status
@@ -27,7 +31,8 @@ MAX_NOTE = 300
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
-    """Takes the sponsor's name or the note the reviewer was asked for, then decides."""
+    """Reads a typed word at a card, reason list or field list as its button, or takes the
+    sponsor's name or note asked for, then decides; never a question while a card is open."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     message = update.effective_message
@@ -50,6 +55,12 @@ async def on_message(update: Update, context: JagaContext) -> None:
     if step["action"] is None:  # a card (or its payer question) is open: a typed press?
         await _typed_press(update, context, turn, access, row, step, message.text or "")
         return
+    if step["action"] == "reject" and not step["reason_code"]:  # the reason list
+        await _typed_reason(context, turn, access, row, message.text or "")
+        return
+    if step["action"] == "fix" and step["reason_code"] != NOTE_ASKED:  # the field list
+        await _typed_field(context, turn, access, row, message.text or "")
+        return
     text = (message.text or "").strip()
     if not text:
         await say(
@@ -59,13 +70,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     if len(text) > MAX_NOTE:
-        await say(
-            context,
-            turn.chat_id,
-            _(
-                "Terlalu panjang: paling banyak {n} huruf. Silakan kirim yang lebih singkat."
-            ).format(n=MAX_NOTE),
-        )
+        await _too_long(context, turn)
         return
     if not await _still_ours(context, turn, row):
         return
@@ -75,6 +80,14 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await reject(context, turn, access, row, step["reason_code"] or "lain", text)
     else:
         await send_fix(context, turn, access, row, text)
+
+
+async def _too_long(context: JagaContext, turn: Turn) -> None:
+    """Says a typed note is too long."""
+    text = turn.gettext(
+        "Terlalu panjang: paling banyak {n} huruf. Silakan kirim yang lebih singkat."
+    ).format(n=MAX_NOTE)
+    await say(context, turn.chat_id, text)
 
 
 async def _still_ours(context: JagaContext, turn: Turn, row: Registration) -> bool:
@@ -96,33 +109,123 @@ async def on_cancel(context: JagaContext, user_id: int) -> None:
     await store.clear_step(context.db, user_id)
 
 
-# Words a reviewer types instead of pressing a card's button (normalised, filler dropped).
-_CARD_WORDS = {
-    "OK": {"setujui", "setuju", "disetujui", "acc", "approve", "terima", "ok setujui"},
-    "NO": {"tolak", "ditolak", "reject", "tidak setuju"},
-    "FIX": {"minta perbaikan", "perbaikan", "perbaiki", "revisi", "fix"},
-    "SKIP": {"lewati", "lewat", "skip", "berikutnya", "selanjutnya", "next", "nanti"},
-    "D": {"rincian", "detail", "detil"},
-}
-_YES = {"ya", "iya", "y", "ok", "oke", "okey", "ya setujui", "setujui", "setuju", "acc", "yes"}
-_SELF_PAID = {"mandiri", "sendiri", "dibayar sendiri", "bayar sendiri", "pekerja sendiri"}
+# Other words a reviewer types for a card's buttons (the labels themselves always work);
+# matched as the registration flow matches typed answers (chat politeness dropped, close
+# spellings forgiven).
+_CARD_WORDS: dict[str, tuple[str, ...]] = {
+    "OK": ("setujui", "setuju", "disetujui", "acc", "approve", "terima", "diterima",
+           "ok setujui", "oke setujui", "setujui saja", "approved"),
+    "NO": ("tolak", "ditolak", "reject", "tidak setuju", "tolak saja"),
+    "FIX": ("minta perbaikan", "perbaikan", "perbaiki", "revisi", "fix", "minta perbaiki"),
+    "SKIP": ("lewati", "lewat", "skip", "berikutnya", "selanjutnya", "next", "nanti",
+             "nanti dulu", "nanti saja", "lanjut", "lewati dulu", "skip dulu"),
+    "D": ("rincian", "detail", "detil"),
+}  # fmt: skip
+_YES = ("ya", "iya", "y", "ok", "oke", "ya setujui", "setujui", "setuju", "acc", "yes")
+_SELF_PAID = ("mandiri", "sendiri", "dibayar sendiri", "bayar sendiri", "pekerja sendiri")
+# Words that start a rejection typed with its reason ("tolak, ahli warisnya tidak jelas").
+_REJECT_LEADS = frozenset({"tolak", "ditolak"})
+# What is left around the reason typed after "tolak".
+_PUNCTUATION = " \t\n,.:;!-–—"
+# Other words for the rejection reasons and the fix fields (their labels always work).
+_REASON_WORDS: dict[str, tuple[str, ...]] = {
+    "nik": ("nik salah", "nik tidak valid", "nik tidak cocok", "nik palsu"),
+    "ganda": ("ganda", "dobel", "double", "duplikat", "sudah terdaftar", "sudah daftar"),
+    "wilayah": ("bukan warga", "luar kabupaten", "luar daerah", "beda kabupaten"),
+    "usia": ("usia", "umur", "terlalu tua", "terlalu muda", "lewat umur"),
+    "kriteria": ("tidak memenuhi kriteria", "kriteria", "tidak memenuhi syarat"),
+    "data": ("data tidak lengkap", "tidak lengkap", "data kurang", "data kurang lengkap"),
+    "lain": ("lain", "lainnya", "alasan lainnya"),
+}  # fmt: skip
+_FIELD_WORDS: dict[str, tuple[str, ...]] = {
+    "birth_date": ("lahir", "tanggal lahir", "tgl lahir", "ttl"),
+    "mother_name": ("ibu kandung", "nama ibu", "ibu"),
+    "phone": ("hp", "no hp", "nomor telepon", "telepon", "wa", "nomor wa"),
+    "address": ("desa", "alamat rumah"),
+    "income": ("gaji", "pendapatan", "penghasilan sebulan"),
+    "pay_period": ("periode", "lama bayar"),
+    "payer": ("pembayar", "yang bayar"),
+    "heir": ("waris", "ahli waris"),
+}  # fmt: skip
 
 
-def typed_action(text: str, confirming: bool) -> tuple[str, str] | None:
-    """The card action (and its argument) a typed word stands for, or None.
+def _card_choices(turn: Turn, confirming: bool) -> list[Choice]:
+    """What can be typed at an open card (or at its "Setujui ..., iuran dibayar ...?")."""
+    _ = turn.gettext
+    labels = {"OK": _("Setujui"), "NO": _("Tolak"), "FIX": _("Minta perbaikan"),
+              "SKIP": _("Lewati"), "D": _("Rincian")}  # fmt: skip
+    choices = [
+        Choice(labels[a], a, words)
+        for a, words in _CARD_WORDS.items()
+        if not (confirming and a == "OK")  # asked "Setujui ...?": "setujui" is the yes
+    ]
+    choices.append(Choice(_(review.SELF_PAID), "P", _SELF_PAID))
+    if confirming:  # a yes is the approval itself; Kembali goes back to the payers
+        choices.append(Choice(_("Ya, setujui"), "A", _YES))
+        choices.append(Choice(_("Catat sponsor dulu"), "S", ("sponsor", "catat sponsor")))
+        choices.append(Choice(_("Kembali"), "OK"))
+    else:
+        choices.append(Choice(_("Kembali"), "V"))
+    return choices
 
-    `confirming`: the reviewer was just asked "Setujui ..., iuran dibayar ...?", so a yes is
-    the approval itself."""
-    words = [w for w in normalise(text).split() if w not in CHAT_FILLER]
-    said = " ".join(words)
-    if confirming and said in _YES:
-        return ("A", "")
-    if said in _SELF_PAID:
-        return ("P", "0")
-    for action, forms in _CARD_WORDS.items():
-        if said in forms:
-            return (action, "")
-    return None
+
+def typed_action(turn: Turn, text: str, confirming: bool) -> str | None:
+    """The card action a typed word stands for, or None."""
+    if "terima kasih" in normalise(text):  # thanks, not "terima" (approve)
+        return None
+    found = match_choice(text, _card_choices(turn, confirming))
+    return found.value if found is not None else None
+
+
+def _reason_choices(turn: Turn) -> list[Choice]:
+    _ = turn.gettext
+    choices = [
+        Choice(_(label), code, _REASON_WORDS.get(code, ()))
+        for code, label in review.REJECT_REASONS.items()
+    ]
+    return [*choices, Choice(_("Kembali"), "BACK")]
+
+
+def _field_choices(turn: Turn) -> list[Choice]:
+    _ = turn.gettext
+    choices = [
+        Choice(_(label), name, _FIELD_WORDS.get(name, ()))
+        for name, label in review.FIX_FIELDS.items()
+    ]
+    return [*choices, Choice(_("Lanjut"), "NEXT"), Choice(_("Kembali"), "BACK")]
+
+
+def typed_reason(turn: Turn, text: str) -> str | None:
+    """The rejection reason (or "BACK") a typed answer names, or None."""
+    found = match_choice(text, _reason_choices(turn))
+    return found.value if found is not None else None
+
+
+def typed_field(turn: Turn, text: str) -> str | None:
+    """The fix field (or "NEXT", "BACK") a typed answer names, or None."""
+    found = match_choice(text, _field_choices(turn))
+    return found.value if found is not None else None
+
+
+def _typed_reject_note(text: str) -> str | None:
+    """The reason typed after "tolak" ("tolak, ahli warisnya tidak jelas"), or None when the
+    message is not a rejection with a reason."""
+    first, _space, rest = text.strip().partition(" ")
+    lead, comma, after = first.partition(",")
+    if lead.strip(_PUNCTUATION).lower() not in _REJECT_LEADS:
+        return None
+    note = f"{after}{comma and ' '}{rest}".strip(_PUNCTUATION)
+    if not [w for w in normalise(note).split() if w not in CHAT_FILLER]:
+        return None  # "tolak saja pak": the reason list
+    return note
+
+
+async def _hint(
+    context: JagaContext, turn: Turn, labels: list[str], keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """One short line saying which words work here; the step stays as it was."""
+    line = turn.gettext("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
+    await say(context, turn.chat_id, line, keyboard)
 
 
 async def _typed_press(
@@ -134,17 +237,28 @@ async def _typed_press(
     step: dict[str, Any],
     text: str,
 ) -> None:
-    """Acts on the open card as if the typed word's button were pressed; any other message
-    leaves the desk and is read as usual (a question, a typed command)."""
+    """Acts on the open card as if the typed word's button were pressed ("tolak, <reason>"
+    rejects with it); a typed command leaves the desk; anything else gets one line of what
+    to type, and the card stays open."""
+    _ = turn.gettext
     confirming = step["program_id"] is not None
-    found = typed_action(text, confirming)
-    if found is None:
-        await clear_step(context, turn)  # the card stays locked for a while; /tinjau reopens
-        await router.message(update, context)
+    note = _typed_reject_note(text)
+    if note is not None:
+        await _reject_with_note(context, turn, access, row, note)
         return
-    action, arg = found
-    if action == "A":
-        arg = str(step["program_id"])
+    action = typed_action(turn, text, confirming)
+    if action is None:
+        if typed_command(text) is not None:  # "cek status": that command, the card left
+            await clear_step(context, turn)  # the card stays locked for a while
+            await router.message(update, context)
+            return
+        if confirming:
+            labels = [_("Ya, setujui"), _("Catat sponsor dulu"), _("Kembali")]
+        else:
+            labels = [_("Setujui"), _("Tolak"), _("Minta perbaikan"), _("Lewati")]
+        await _hint(context, turn, labels, None)
+        return
+    arg = str(step["program_id"]) if action in ("A", "S") else ("0" if action == "P" else "")
     if not await _still_ours(context, turn, row):
         return
     if action == "SKIP":
@@ -153,3 +267,75 @@ async def _typed_press(
         await next_card(context, turn, access, after=(row.submitted_at, row.id), skipped=row.id)
         return
     await ACTIONS[action](context, turn, access, row, arg)
+
+
+async def _reject_with_note(
+    context: JagaContext, turn: Turn, access: Access, row: Registration, note: str
+) -> None:
+    """ "tolak, <reason>": rejects with that reason and the text as the note when the reason
+    is recognised, else lists the reasons (the text kept as the note)."""
+    if len(note) > MAX_NOTE:
+        await _too_long(context, turn)
+        return
+    if not await _still_ours(context, turn, row):
+        return
+    code = typed_reason(turn, note)
+    if code is None or code == "BACK":
+        await choose_reason_with_note(context, turn, row, note)
+        return
+    await reject(context, turn, access, row, code, note)
+
+
+async def _typed_reason(
+    context: JagaContext, turn: Turn, access: Access, row: Registration, text: str
+) -> None:
+    """A reason typed at the reason list: as its button (Kembali shows the card again)."""
+    _ = turn.gettext
+    code = typed_reason(turn, text)
+    if code is None:
+        await _hint(
+            context,
+            turn,
+            [_(review.REJECT_REASONS["data"]), _(review.REJECT_REASONS["lain"]), _("Kembali")],
+            None,
+        )
+        return
+    if not await _still_ours(context, turn, row):
+        return
+    if code == "BACK":
+        await view(context, turn, access, row, "")
+        return
+    await ask_reject_note(context, turn, access, row, code)
+
+
+async def _typed_field(
+    context: JagaContext, turn: Turn, access: Access, row: Registration, text: str
+) -> None:
+    """A field typed at the fix list ticks or unticks it; Lanjut and Kembali as their buttons."""
+    _ = turn.gettext
+    name = typed_field(turn, text)
+    if name is None:
+        chosen = json.loads((await store.step_of(context.db, turn.id))["fields"] or "[]")
+        await _hint(
+            context,
+            turn,
+            [_(review.FIX_FIELDS["birth_date"]), _(review.FIX_FIELDS["address"]), _("Lanjut")],
+            fix_keyboard(turn, row.id, chosen),
+        )
+        return
+    if not await _still_ours(context, turn, row):
+        return
+    if name == "BACK":
+        await view(context, turn, access, row, "")
+        return
+    if name == "NEXT":
+        await ask_fix_note(context, turn, access, row, "")
+        return
+    chosen = await toggle_field(context, turn, row, name)
+    labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen) or "-"
+    await say(
+        context,
+        turn.chat_id,
+        _("Dipilih: {fields}. Pilih bagian lain, atau tekan Lanjut.").format(fields=labels),
+        fix_keyboard(turn, row.id, chosen),
+    )

@@ -37,6 +37,10 @@ def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineK
     return inline(rows)
 
 
+# A fix step's `reason_code` once the note is asked for (before: the field list is shown).
+NOTE_ASKED = "note"
+
+
 async def _fix_step(context: JagaContext, turn: Turn, row: Registration) -> list[str]:
     """The fields chosen so far for this card (a fix step for another card starts afresh)."""
     step = await store.step_of(context.db, turn.id)
@@ -51,7 +55,7 @@ async def choose_fields(
     """Asks which parts the worker must fix (several may be ticked), then Lanjut."""
     _ = turn.gettext
     await begin_step(context, turn, row, "fix")
-    await users.set_active_flow(context.db, turn.id, None)
+    await users.set_active_flow(context.db, turn.id, FLOW)  # a typed field name ticks it
     text = _(
         "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
         "dari satu), lalu tekan Lanjut."
@@ -89,6 +93,7 @@ async def ask_fix_note(
             fix_keyboard(turn, row.id, []),
         )
         return
+    await begin_step(context, turn, row, "fix", reason_code=NOTE_ASKED, fields=json.dumps(chosen))
     await users.set_active_flow(context.db, turn.id, FLOW)
     labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen)
     await say(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
 from handlers.common import Turn, columns, inline, say
 from handlers.review.card import next_card
-from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
+from handlers.review.common import FLOW, begin_step, clear_step, tell_refused
 from storage import review as store
 from storage import users
 from storage.registrations import Registration
@@ -16,26 +18,53 @@ from storage.registrations import Registration
 async def choose_reason(
     context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
-    """Lists the rejection reasons."""
-    await open_step(context, turn, row)
+    """Lists the rejection reasons (a reason is pressed or typed next)."""
+    await choose_reason_with_note(context, turn, row, "")
+
+
+async def choose_reason_with_note(
+    context: JagaContext, turn: Turn, row: Registration, note: str
+) -> None:
+    """Lists the rejection reasons; `note` (typed with "tolak, ...") goes to the worker with the
+    reason picked next."""
+    # The reason list: a reject step with no reason yet; its `fields` keep the typed note.
+    await begin_step(context, turn, row, "reject", fields=json.dumps([note] if note else []))
+    await users.set_active_flow(context.db, turn.id, FLOW)
     _ = turn.gettext
     rid = row.id
     buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
     buttons.append((_("Kembali"), f"REV {rid} V"))
-    await say(
-        context,
-        turn.chat_id,
-        _("Tolak {ref} ({name}). Pilih alasannya:").format(ref=row.ref, name=row.name or "-"),
-        inline(columns(buttons, 1)),
-    )
+    if note:
+        text = _("Tolak {ref} ({name}) dengan catatan «{note}». Pilih alasannya:").format(
+            ref=row.ref, name=row.name or "-", note=note
+        )
+    else:
+        text = _("Tolak {ref} ({name}). Pilih alasannya:").format(
+            ref=row.ref, name=row.name or "-"
+        )
+    await say(context, turn.chat_id, text, inline(columns(buttons, 1)))
+
+
+async def pending_note(context: JagaContext, turn: Turn, row: Registration) -> str:
+    """The note typed with "tolak, ..." for this card's reason list, or ""."""
+    step = await store.step_of(context.db, turn.id)
+    if step["action"] != "reject" or step["reason_code"] or step["registration_id"] != row.id:
+        return ""
+    kept = json.loads(step["fields"] or "[]")
+    return str(kept[0]) if kept else ""
 
 
 async def ask_reject_note(
     context: JagaContext, turn: Turn, access: Access, row: Registration, arg: str
 ) -> None:
-    """Asks for an optional note to the worker about the rejection."""
+    """Asks for an optional note to the worker about the rejection (or rejects at once with
+    the note already typed with "tolak, ...")."""
     _ = turn.gettext
     code = arg if arg in review.REJECT_REASONS else "lain"
+    note = await pending_note(context, turn, row)
+    if note:
+        await reject(context, turn, access, row, code, note)
+        return
     await begin_step(context, turn, row, "reject", reason_code=code)
     await users.set_active_flow(context.db, turn.id, FLOW)
     await say(
