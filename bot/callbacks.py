@@ -109,7 +109,7 @@ GRAMMAR: dict[str, list[Shape]] = {
     ],  # a KTP photo at the NIK step
     "FIX": [(ID,)],
     "DATA": [(lit("OTHER", "NO", "LINKS"),), (lit("FIX", "DEL", "DELOK", "SHOW", "UNLINK"), ID)],
-    "STS": [(lit("SELF", "OTHER", "HIST"),), (lit("OK", "NO"), ID)],
+    "STS": [(lit("SELF", "OTHER", "HIST", "MINE"),), (lit("OK", "NO", "REG"), ID)],
     "CLM": [
         (lit("NO"),),
         (lit("D"), Tok(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}")),  # one own claim, by its number

@@ -66,6 +66,9 @@ _ISO_DATE = linear(r"\d{4}-\d{1,2}-\d{1,2}")
 _DATE_PARTS = linear(r"\d+|[a-z]+")
 _LETTERS = linear(r"[a-z]+")
 _RP_PREFIX = linear(r"(?i)^rp\.?[\s\pZ]*")
+# A registration's reference number as bot/registration.py `reference` makes it
+# (`JP-1210-000042`), typed in any case, with or without dashes, dots or spaces.
+_REFERENCE = linear(r"(?i)jp[\s\pZ.-]*(\d{4})[\s\pZ.-]*(\d{6,12})")
 _GROUPED_NUMBER = linear(r"[\d.,]+")
 
 
@@ -372,6 +375,13 @@ def clean_nik(value: Any) -> tuple[str | None, str | None]:
     if not info.valid or info.nik is None:
         return None, "NIK is not valid (" + ", ".join(str(e) for e in info.errors) + ")"
     return info.nik, None
+
+
+def clean_ref(value: str) -> str | None:
+    """A typed reference number in its stored form (`jp 1210 000003` -> `JP-1210-000003`), or
+    None when the text is not one."""
+    match = _REFERENCE.fullmatch(value.strip())
+    return None if match is None else f"JP-{match.group(1)}-{int(match.group(2)):06d}"
 
 
 def nik_birth_date(nik: str) -> dt.date | None:

@@ -28,12 +28,12 @@ from bot import clock, contributions, membership, paying
 from bot.context import JagaContext
 from bot.i18n import N_, Translator, translator
 from bot.membership import Worker
-from bot.registration import check_phone, is_help, looks_like_question
+from bot.registration import STATUS_WORDS, check_phone, is_help, looks_like_question
 from bot.review import SOURCE_LABELS
 from handlers import questions
 from handlers.common import Button, Keyboard, Turn, answer_button, inline, say
 from handlers.registration.common import MAX_MESSAGE, fit
-from storage import audit, roles, users
+from storage import audit, registrations, roles, users
 from storage import membership as store
 from storage.db import Database
 from storage.registrations import Registration, Status
@@ -71,6 +71,20 @@ GENERAL_WORDS = {
     "terdaftar": N_("NIK ini sudah terdaftar di BPJS Ketenagakerjaan."),
 }
 MEMBER_GENERAL = N_("NIK ini tercatat sebagai peserta BPJS Ketenagakerjaan.")
+# The same for someone who typed a reference number: a reference proves no more than a NIK.
+REF_GENERAL_WORDS = {
+    "diajukan": N_("Pendaftaran dengan nomor ini sedang diperiksa petugas kabupaten."),
+    "perlu_perbaikan": N_("Pendaftaran dengan nomor ini sedang diperiksa petugas kabupaten."),
+    "disetujui": N_("Pendaftaran dengan nomor ini sedang diproses."),
+    "ditolak": N_("Pendaftaran dengan nomor ini tidak dilanjutkan."),
+    "terdaftar": N_("Pendaftaran dengan nomor ini sudah terdaftar di BPJS Ketenagakerjaan."),
+}
+NOT_ENTITLED = N_(
+    "Rinciannya hanya bisa dilihat pekerja itu sendiri setelah akunnya terhubung, "
+    "dan kader yang mendaftarkannya."
+)
+# People a cadre or relative registered, listed by /status (newest first).
+MAX_LISTED = 8
 PROGRAM_WORDS = {
     "JKK_JKM": N_("JKK dan JKM (kecelakaan kerja dan kematian)"),
     "JKK_JKM_JHT": N_("JKK, JKM dan JHT (kecelakaan kerja, kematian dan hari tua)"),
@@ -258,10 +272,13 @@ def _payment_lines(
 
 
 async def status(update: Update, context: JagaContext) -> None:
-    """Shows the worker this account is (or is linked to), or offers to link or check a NIK."""
+    """Shows the worker this account is (or is linked to); else the people it registered, if
+    any, each a button away; and offers to link or check a NIK."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
     worker = await membership.worker_of(context.db, turn.id)
+    if worker is None and await _list_submitted(context, turn, has_own=False):
+        return
     if worker is None:
         text = _(
             "Akun ini belum terhubung dengan data pekerja.\n\n"
@@ -277,10 +294,46 @@ async def status(update: Update, context: JagaContext) -> None:
         await say(context, turn.chat_id, text, inline(rows))
         return
     text = await describe(context.db, turn.tr, worker, own=True)
-    await say(context, turn.chat_id, text, inline(_own_buttons(turn, worker)))
+    others = bool(await registrations.for_others_by(context.db, turn.id, limit=1))
+    await say(context, turn.chat_id, text, inline(_own_buttons(turn, worker, others=others)))
 
 
-def _own_buttons(turn: Turn, worker: Worker) -> list[list[Button]]:
+async def _list_submitted(context: JagaContext, turn: Turn, *, has_own: bool) -> bool:
+    """Lists the people this account registered (a cadre's or relative's), newest first, each
+    with a button to its status; False when there are none. `has_own`: the account has its own
+    data too, so linking is not offered."""
+    _ = turn.gettext
+    rows = await registrations.for_others_by(context.db, turn.id, limit=MAX_LISTED)
+    if not rows:
+        return False
+    head = _("Pekerja yang Anda daftarkan:")
+    tail = [_("Tekan nama untuk melihat statusnya.")]
+    if not has_own:
+        tail.append(
+            _(
+                "Akun ini belum terhubung dengan data Anda sendiri. Bila Anda sendiri sudah "
+                "terdaftar, tekan «Hubungkan data saya»."
+            )
+        )
+    room = MAX_MESSAGE - len(head) - sum(len(t) + 1 for t in tail) - 2
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
+    for row in rows:
+        line = f"• {(row.name or '')[:30]} ({row.ref}): {_(STATUS_WORDS[row.status])}"
+        if len(line) + 1 > room:
+            break
+        room -= len(line) + 1
+        lines.append(line)
+        buttons.append([(f"{(row.name or '')[:24]} ({row.ref})", f"STS REG {row.id}")])
+    if not has_own:
+        buttons.append([(_("Hubungkan data saya"), "STS SELF")])
+    buttons.append([(_("Cek status orang lain"), "STS OTHER")])
+    text = "\n".join([head, *lines, "", *tail])
+    await say(context, turn.chat_id, text, inline(buttons))
+    return True
+
+
+def _own_buttons(turn: Turn, worker: Worker, *, others: bool = False) -> list[list[Button]]:
     _ = turn.gettext
     buttons: list[list[Button]] = []
     if asks_to_pay(worker):
@@ -288,6 +341,8 @@ def _own_buttons(turn: Turn, worker: Worker) -> list[list[Button]]:
     if worker.registration is not None:
         buttons.append([(_("Riwayat pendaftaran"), "STS HIST")])
     buttons.append([(_("Status klaim"), "MENU klaim")])
+    if others:
+        buttons.append([(_("Pekerja yang saya daftarkan"), "STS MINE")])
     buttons.append([(_("Cek status orang lain"), "STS OTHER")])
     return buttons
 
@@ -309,7 +364,8 @@ async def limit_reached(
 
 
 async def button(update: Update, context: JagaContext) -> None:
-    """STS SELF|OTHER asks for a NIK; STS HIST shows the history; STS OK|NO <id> is a cadre's
+    """STS SELF|OTHER asks for a NIK; STS HIST shows the history; STS MINE lists the people
+    this account registered and STS REG <id> shows one of them; STS OK|NO <id> is a cadre's
     or reviewer's answer to a link request (OK then asks for the code)."""
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -321,6 +377,17 @@ async def button(update: Update, context: JagaContext) -> None:
         await _answer_request(context, turn, query, int(parts[2]), confirm=action == "OK")
         return
     await answer_button(query)
+    if action == "REG" and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
+        registration = await registrations.get(context.db, int(parts[2]))
+        if registration is None or registration.operator_id != turn.id or not registration.ref:
+            await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+            return
+        await _show_registration(context, turn, registration)
+        return
+    if action == "MINE" and len(parts) == 2:
+        if not await _list_submitted(context, turn, has_own=True):
+            await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
+        return
     if action == "HIST" and len(parts) == 2:
         worker = await membership.worker_of(context.db, turn.id)
         if worker is None or worker.registration is None:
@@ -338,7 +405,10 @@ async def button(update: Update, context: JagaContext) -> None:
     question = (
         _("Ketik NIK Anda (16 angka di KTP).")
         if action == "SELF"
-        else _("Ketik NIK pekerja yang ingin dicek (16 angka di KTP).")
+        else _(
+            "Ketik NIK pekerja yang ingin dicek (16 angka di KTP), atau nomor pendaftarannya "
+            "(diawali JP)."
+        )
     )
     await say(context, turn.chat_id, question + "\n" + _("Ketik /batal untuk berhenti."))
 
@@ -380,15 +450,20 @@ async def leave_for_other_words(update: Update, context: JagaContext, text: str)
 
 async def typed_nik(update: Update, context: JagaContext) -> bool:
     """A NIK typed alone outside any flow (after "Cek status", people type it at once): looked
-    up as /status would for the person's own NIK. False when the message is not a NIK."""
+    up as /status would for the person's own NIK; a reference number alone, as "Cek status
+    orang lain" would. False when the message is neither (nor a KPJ)."""
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
     kpj = _typed_kpj(text)
-    if len(text) > 40 or (membership.clean_nik(text)[0] is None and kpj is None):
+    ref = membership.clean_ref(text) if len(text) <= 40 else None
+    if len(text) > 40 or (membership.clean_nik(text)[0] is None and kpj is None and ref is None):
         return False
     turn = await Turn.load(update, context)
     if not await membership.may_look_up(context.db, turn.id):
         await limit_reached(context, turn)
+        return True
+    if ref is not None:  # the reference number the bot gave after a registration
+        await _ref(context, turn, ref, retry="OTHER")
         return True
     if kpj is not None:  # the KPJ from the card, typed before the NIK
         worker = await membership.worker_of(context.db, turn.id)
@@ -451,18 +526,26 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
     if kpj is not None and not state.get("kpj_enc"):
         await _ask_nik_for_kpj(context, turn, kpj)
         return
+    ref = membership.clean_ref(text) if nik is None and len(text) <= 40 else None
+    if ref is not None:
+        await _ref(context, turn, ref, retry=str(state["purpose"]).upper())
+        return
     if nik is None:
         if is_help(text) or (len(text.split()) >= 2 and looks_like_question(text)):
             await say(context, turn.chat_id, _answer_then_ask_nik(turn, text))
             return
-        await say(
-            context,
-            turn.chat_id,
+        wrong = (
             _(
+                "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. Nomor pendaftaran "
+                "juga bisa (diawali JP, misalnya JP-1210-000003). Silakan ketik lagi, atau /batal."
+            )
+            if state.get("purpose") == "other"
+            else _(
                 "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. "
                 "Silakan ketik lagi, atau /batal."
-            ),
+            )
         )
+        await say(context, turn.chat_id, wrong)
         return
     if not await membership.may_look_up(context.db, turn.id):
         await store.end_flow(context.db, turn.id, FLOW)
@@ -508,12 +591,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
         await say(
             context,
             turn.chat_id,
-            general_state(turn.tr, worker)
-            + "\n\n"
-            + _(
-                "Rinciannya hanya bisa dilihat pekerja itu sendiri setelah akunnya terhubung, "
-                "dan kader yang mendaftarkannya."
-            ),
+            general_state(turn.tr, worker) + "\n\n" + _(NOT_ENTITLED),
         )
         return
     await _await_proof(context, turn, nik)
@@ -530,6 +608,64 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
             "Ketik /batal untuk berhenti."
         ),
         _proof_keyboard(turn),
+    )
+
+
+async def _ref(context: JagaContext, turn: Turn, ref: str, *, retry: str) -> None:
+    """A typed reference number: counted like a NIK lookup, then shown as `_show_registration`
+    does; an unknown number gets one line. `retry`: the button to try again (SELF or OTHER)."""
+    _ = turn.gettext
+    await store.end_flow(context.db, turn.id, FLOW)
+    if not await membership.may_look_up(context.db, turn.id):
+        await limit_reached(context, turn)
+        return
+    await store.record_lookup(context.db, turn.id)
+    registration = await registrations.get_by_ref(context.db, ref)
+    found = registration is not None and registration.status != Status.DRAFT
+    log.info("event=status_ref_lookup user=%s found=%s", turn.id, found)
+    if registration is None or not found or not registration.nik_hash:
+        await say(
+            context,
+            turn.chat_id,
+            _("Nomor pendaftaran {ref} tidak ditemukan. Periksa lagi angkanya.").format(ref=ref),
+            inline([[(_("Coba lagi"), f"STS {retry}")]]),
+        )
+        return
+    await _show_registration(context, turn, registration)
+
+
+async def _show_registration(context: JagaContext, turn: Turn, registration: Registration) -> None:
+    """One registration, for whoever asks by its reference or its button: in full (with the BPJS
+    membership) to an account `entitled` to its worker, as the NIK path does; to the account
+    that sent it or is its worker, what the notices already told them (no BPJS membership data);
+    to anyone else only its state in general words. A reference number proves nothing."""
+    _ = turn.gettext
+    nik_hash = str(registration.nik_hash or "")
+    worker = await membership.worker_of_nik_hash(context.db, nik_hash) if nik_hash else None
+    current = (
+        worker is not None
+        and worker.registration is not None
+        and worker.registration.id == registration.id
+    )
+    if (
+        worker is not None
+        and current
+        and await membership.entitled(context.db, turn.id, worker, context.settings.admins)
+    ):
+        own = membership.own_account(worker.registration) == turn.id
+        own = own or await store.linked_nik_hash(context.db, turn.id) == worker.nik_hash
+        body = await describe(context.db, turn.tr, worker, own=own)
+        await say(context, turn.chat_id, body, inline(_own_buttons(turn, worker)) if own else None)
+        return
+    if turn.id in (registration.operator_id, registration.worker_telegram_id):
+        own = turn.id == membership.own_account(registration)
+        body = await describe(context.db, turn.tr, Worker(nik_hash, registration, None), own=own)
+        await say(context, turn.chat_id, body)
+        return
+    await say(
+        context,
+        turn.chat_id,
+        _(REF_GENERAL_WORDS[registration.status]) + "\n\n" + _(NOT_ENTITLED),
     )
 
 

@@ -277,6 +277,16 @@ async def by_operator(db: Database, operator_id: int, *, limit: int = 50) -> lis
     return [Registration.from_row(r) for r in rows]
 
 
+async def for_others_by(db: Database, operator_id: int, *, limit: int) -> list[Registration]:
+    """Submissions a person made for other people (a cadre's or relative's), newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM registrations WHERE operator_id = ? AND for_self = 0 "
+        "AND status != 'draft' ORDER BY id DESC LIMIT ?",
+        (operator_id, limit),
+    )
+    return [Registration.from_row(r) for r in rows]
+
+
 async def idle_drafts(db: Database, idle_since: str) -> list[Registration]:
     """Drafts untouched since `idle_since` (ISO) and not reminded since."""
     rows = await db.fetchall(
