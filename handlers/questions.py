@@ -29,7 +29,13 @@ from bot.contributions import (
     quote,
 )
 from bot.i18n import N_, Translator, translator
-from bot.knowledge import KnowledgeBase, Topic, answer_any, parse_contribution_question
+from bot.knowledge import (
+    OTHER_LANGUAGE_MARGIN,
+    KnowledgeBase,
+    Topic,
+    answer_any,
+    parse_contribution_question,
+)
 from bot.registration import SYNONYMS, Choice, Step, match_choice, normalise, read_income
 from handlers import registration
 from handlers.common import Button, Turn, answer_button, inline, say
@@ -47,10 +53,16 @@ MAX_RELATED = 3
 MAX_LISTED = 5
 # Incomes offered as buttons in /iuran (rupiah a month); anything else can be typed.
 INCOME_CHOICES = (1_000_000, 1_500_000, 2_000_000, 3_000_000)
+# The lowest income base (PP 44/2015 Lampiran II) and the top of its bracket, as the iuran
+# topic states them.
+LOWEST_INCOME = 1_000_000
+LOWEST_BRACKET_TOP = 1_100_000
 SECTORS = {"T": "transport", "N": "non_transport", "G": "government"}
 DETAIL_SECTORS: dict[str, str | None] = {**SECTORS, "U": None}
 
 
+# No message is longer than this (characters).
+MAX_ANSWER = 600
 # Buttons that start a command from an answer (the MENU callbacks of handlers/start.py).
 ACTION_LABELS = {"daftar": N_("Daftar sekarang"), "status": N_("Cek status")}
 # Languages whose knowledge base also reads a question (English typed to an Indonesian user).
@@ -109,10 +121,14 @@ async def on_text(update: Update, context: JagaContext) -> None:
     if income is not None:
         await show_contribution(context, turn, income, await _sector_of(context, turn.id))
         return
+    english = _typed_english(kb, text) if turn.user.language is None else None
+    if english is not None:
+        await _show_in_english(context, turn, english, text)
+        return
     match = answer_any(kb, _other_knowledge(kb), text)
     if match is not None:
         log.info("event=question_answered topic=%s score=%.2f", match.topic.id, match.score)
-        await show_topic(context, turn, kb, match.topic)
+        await show_topic(context, turn, kb, match.topic, text)
         return
     question_id = await questions.add_draft(context.db, turn.id, text)
     log.info("event=question_unanswered id=%s", question_id)
@@ -131,8 +147,25 @@ async def on_text(update: Update, context: JagaContext) -> None:
     )
 
 
+async def _show_in_english(context: JagaContext, turn: Turn, topic: Topic, question: str) -> None:
+    """An English answer to an English question from someone who has not chosen a language,
+    with the way to switch (the stored language is left as it is)."""
+    tr = translator("en")
+    kb = knowledge("en")
+    log.info("event=question_answered topic=%s language=en", topic.id)
+    hint = tr.gettext("Ganti bahasa: /bahasa")
+    text = topic_text(tr, kb, topic, membership.today(), question)
+    rows = topic_rows(tr, kb, topic)
+    if len(text) + len(hint) + 2 <= MAX_ANSWER:
+        text = f"{text}\n\n{hint}"
+    else:  # a long answer: the way to switch is a button instead
+        rows.append([(tr.gettext("Ganti bahasa"), "MENU bahasa")])
+    await send(context, turn.chat_id, text, rows)
+
+
 async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str) -> None:
-    """Answers a greeting, thanks or "ok" with the main menu; "daftar" starts /daftar."""
+    """Answers a greeting, thanks, "ok", "never mind" or "are you a bot?" with the main menu;
+    "daftar" starts /daftar."""
     _ = turn.gettext
     if kind == "register":
         await registration.daftar(update, context)
@@ -142,6 +175,17 @@ async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str
             "Halo! Saya Jaga Pekerja. Saya bisa membantu Anda mendaftar BPJS Ketenagakerjaan "
             "dan menjawab pertanyaan soal iuran dan manfaat.\n\n"
             "Pilih tombol di bawah, atau tulis pertanyaan Anda."
+        )
+    elif kind == "never":
+        text = _(
+            "Baik, tidak apa-apa. Bila nanti ada yang ingin ditanyakan, tulis saja atau pilih "
+            "tombol di bawah."
+        )
+    elif kind == "bot":
+        text = _(
+            "Ya, saya bot Jaga Pekerja. Saya bisa membantu Anda mendaftar BPJS Ketenagakerjaan, "
+            "menghitung iuran, dan menjawab pertanyaan soal manfaat dan klaim.\n\n"
+            "Pertanyaan yang tidak bisa saya jawab bisa diteruskan ke petugas."
         )
     elif kind == "thanks":
         text = _(
@@ -156,12 +200,64 @@ async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str
     await say(context, turn.chat_id, text, menu_keyboard(turn, context))
 
 
-def topic_text(tr: Translator, kb: KnowledgeBase, topic: Topic, on: dt.date) -> str:
+def _typed_english(kb: KnowledgeBase, text: str) -> Topic | None:
+    """The English topic for a question typed in English to a reader of another language."""
+    if kb.language == "en":
+        return None
+    english = knowledge("en")
+    if english.language != "en" or english.coverage(text) < kb.coverage(text) + (
+        OTHER_LANGUAGE_MARGIN
+    ):
+        return None
+    match = english.answer(text)
+    return match.topic if match is not None else None
+
+
+# Words that ask for several months at once ("iuran 3 bln", "setahun berapa"), by months.
+_YEAR_WORDS = frozenset({"setahun", "tahun", "thn", "year", "yearly", "annual"})
+_MONTH_WORDS = frozenset({"bulan", "bln", "bl", "month", "months"})
+_PERIOD_TOPICS = frozenset({"iuran", "periode_bayar"})
+
+
+def asked_months(text: str) -> int | None:
+    """The number of months a question asks the total for (3, 6 or 12), if any."""
+    words = normalise(text).replace("setahun", "1 tahun").split()
+    periods = load_table().periods
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if word.isdigit() and after in _MONTH_WORDS and int(word) in periods:
+            return int(word)
+        if word in ("1", "satu", "a", "per") and after in _YEAR_WORDS and 12 in periods:
+            return 12
+    return None
+
+
+def _period_line(tr: Translator, months: int, on: dt.date) -> str:
+    """The lowest contribution paid for several months at once, for 2 and 3 programmes."""
+    two, three = _quotes(LOWEST_INCOME, None, on)
+    return tr.gettext(
+        "Bayar {months} bulan sekaligus (penghasilan di bawah {income}): {two}, atau {three} "
+        "dengan JHT."
+    ).format(
+        income=tr.money(LOWEST_BRACKET_TOP),
+        months=months,
+        two=tr.money(two.period_total(months)),
+        three=tr.money(three.period_total(months)),
+    )
+
+
+def topic_text(
+    tr: Translator, kb: KnowledgeBase, topic: Topic, on: dt.date, question: str = ""
+) -> str:
     """A topic as the reader gets it: title, the answer true on that day, and its source."""
     answer = topic.render(on, kb.language)
-    return f"{topic.title}\n\n{answer}\n\n" + tr.gettext("Sumber: {source}").format(
-        source=topic.cited
-    )
+    source = tr.gettext("Sumber: {source}").format(source=topic.cited)
+    text = f"{topic.title}\n\n{answer}\n\n{source}"
+    months = asked_months(question) if topic.id in _PERIOD_TOPICS else None
+    if months is not None:  # the total for those months, when it fits in one message
+        longer = f"{topic.title}\n\n{answer}\n\n{_period_line(tr, months, on)}\n\n{source}"
+        text = longer if len(longer) <= MAX_ANSWER else text
+    return text
 
 
 def topic_rows(tr: Translator, kb: KnowledgeBase, topic: Topic) -> list[list[Button]]:
@@ -176,9 +272,11 @@ def topic_rows(tr: Translator, kb: KnowledgeBase, topic: Topic) -> list[list[But
     return rows
 
 
-async def show_topic(context: JagaContext, turn: Turn, kb: KnowledgeBase, topic: Topic) -> None:
+async def show_topic(
+    context: JagaContext, turn: Turn, kb: KnowledgeBase, topic: Topic, question: str = ""
+) -> None:
     """A topic's answer, its source, and buttons to its command and related topics."""
-    text = topic_text(turn.tr, kb, topic, membership.today())
+    text = topic_text(turn.tr, kb, topic, membership.today(), question)
     await send(context, turn.chat_id, text, topic_rows(turn.tr, kb, topic))
 
 

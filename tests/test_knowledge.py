@@ -56,7 +56,10 @@ MIN_FINAL7_ACCURACY = 0.92
 # 529 questions written later from scratch for every topic (more ways and reasons of asking, and
 # harder; rows close to a final set's question left out) brought it to 89.9% of 1,371 with the
 # nearest-centroid classifier, and the softmax regression that replaced it to 92.2% (on the new
-# rows alone: 77.7% and 82.4%). The final sets are the honest figure.
+# rows alone: 77.7% and 82.4%). The final sets are the honest figure. Two topics added later
+# (how long a claim takes, registering someone else) with 70 training questions, and 15 earlier
+# questions relabelled to them (in the test sets too): 91.2% of 1,441; final6 89.5% (one of its
+# relabelled questions is missed), final7 94.3%.
 MIN_CROSS_VALIDATED_ACCURACY = 0.91
 CROSS_VALIDATION_FOLDS = 5
 FALLBACK = "fallback"
@@ -939,3 +942,87 @@ def test_citations_shown_to_users_name_publications_not_files_or_urls() -> None:
             assert cited, topic.id
             for internal in ("domain.md", "design.md", "http", "§"):
                 assert internal not in cited, (language, topic.id, cited)
+
+
+# Families of questions a persona test found unanswered or misrouted. The phrasings here are
+# held out: none is a topic example or a training question (checked below).
+_HELD_OUT_FAMILIES = [
+    # How long a claim takes.
+    ("pencairan klaim biasanya makan waktu brp lama ya", "lama_klaim"),
+    ("klaim nya kok gk cair2 udh 3 minggu", "lama_klaim"),
+    ("berapa lama nunggu santunan kematian keluar", "lama_klaim"),
+    # What one programme is or gives: its benefit topic.
+    ("jkm tu nanggung apa aja bang", "manfaat_jkm"),
+    ("what does the jkk cover", "manfaat_jkk"),
+    # Several programmes or their difference: the programmes, one line each.
+    ("jkk, jkm, jht tu beda nya dimana", "program_bpu"),
+    # Registering someone else.
+    ("bisa tolong daftarin suami sy?", "daftar_orang_lain"),
+    ("boleh sy daftarkan adik sy yg nelayan", "daftar_orang_lain"),
+    ("can i sign up my mother", "daftar_orang_lain"),
+    # Who pays the contributions.
+    ("iuran nya nanti siapa yg bayar bang", "bantuan_pemda"),
+    ("siapa yg menanggung iuran bpjs tk sy", "bantuan_pemda"),
+    # "Iuran ... berapa" asks the amount, whatever work is named.
+    ("iuran pemanen sawit harian berapa ya", "iuran"),
+    ("berapa iuran utk pengemudi becak", "iuran"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _HELD_OUT_FAMILIES)
+def test_question_families_reach_their_answer(text: str, expected: str) -> None:
+    id_kb, en_kb = KnowledgeBase.load("id"), KnowledgeBase.load("en")
+    match = answer_any(id_kb, [en_kb], text)
+    assert match is not None and match.topic.id == expected
+
+
+def test_held_out_family_questions_are_not_training_material() -> None:
+    kb = KnowledgeBase.load("id")
+    seen = {t.lower() for t, _ in training_questions()}
+    seen |= {
+        e.lower() for k in (kb, KnowledgeBase.load("en")) for t in k.topics for e in t.examples
+    }
+    assert not [t for t, _ in _HELD_OUT_FAMILIES if t.lower() in seen]
+
+
+def test_programme_answer_says_what_each_programme_gives_and_offers_them() -> None:
+    for language in ("id", "en"):
+        kb = KnowledgeBase.load(language)
+        topic = kb.topic("program_bpu")
+        assert "Rp42 juta" in topic.answer and "56" in topic.answer
+        assert set(topic.related) == {"manfaat_jkk", "manfaat_jkm", "manfaat_jht"}
+
+
+def test_a_common_word_is_not_turned_into_another_word() -> None:
+    kb = KnowledgeBase.load("id")
+    # "Sekalian" (as well) is paying at once only next to a payment word.
+    assert "sekaligus" not in kb.normalize("daftarin anak sy sekalian")
+    match = kb.answer("daftarin anak sy sekalian")
+    assert match is not None and match.topic.id == "daftar_orang_lain"
+    match = kb.answer("bisa bayar sekalian 6 bulan")
+    assert match is not None and match.topic.id in {"periode_bayar", "iuran"}
+
+
+def test_privacy_answer_names_who_sees_the_data_as_the_consent_does() -> None:
+    assert "petugas dinas tenaga kerja kabupaten dan BPJS Ketenagakerjaan" in (
+        KnowledgeBase.load("id").topic("privasi").answer
+    )
+    assert "district manpower office and BPJS Ketenagakerjaan" in (
+        KnowledgeBase.load("en").topic("privasi").answer
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "kind"),
+    [
+        ("id", "ga jadi lah", "never"),
+        ("id", "tdk jd bang", "never"),
+        ("id", "ini robot kah", "bot"),
+        ("id", "bot ini ya bang", "bot"),
+        ("en", "never mind", "never"),
+        ("en", "is this a bot", "bot"),
+        ("id", "halo bot", "greeting"),
+    ],
+)
+def test_never_mind_and_are_you_a_bot_are_small_talk(language: str, text: str, kind: str) -> None:
+    assert KnowledgeBase.load(language).small_talk(text) == kind

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot import membership
+from bot.contributions import SELF_PAID, quote
+from bot.i18n import translator
 from storage import roles
+from storage.users import language_of, set_language
 from tests.conftest import ADMIN_ID, Harness
 from tests.factories import submitted_registration
 
@@ -180,6 +186,78 @@ async def test_death_at_sea_is_answered_as_a_work_accident(harness: Harness) -> 
     assert "48 kali" in text and "Rp42 juta" in text
 
 
-async def test_english_question_gets_the_indonesian_answer(harness: Harness) -> None:
+async def test_english_question_of_a_reader_who_chose_indonesian_gets_indonesian(
+    harness: Harness,
+) -> None:
+    await set_language(harness.db, WORKER, "id")
     await harness.send(WORKER, "how do I claim the death benefit")
     assert harness.text(WORKER).startswith("Cara klaim santunan kematian\n\n")
+    assert await language_of(harness.db, WORKER) == "id"
+
+
+async def test_english_first_question_is_answered_in_english_with_a_language_hint(
+    harness: Harness,
+) -> None:
+    await harness.send(WORKER, "What do I get after an accident at work?")
+    text = harness.text(WORKER)
+    assert text.startswith("Work accident cover (JKK)\n\n")
+    assert len(text) <= 600
+    # The way to switch language: a button when the answer is long, else a short line.
+    [switch] = [label for label, data in harness.last(WORKER).buttons if data == "MENU bahasa"]
+    await harness.send(WORKER, "Is my data safe?")
+    text = harness.text(WORKER)
+    assert text.startswith("Personal data safety\n\n")
+    assert text.endswith(": /bahasa") and len(text) <= 600
+    await harness.press(WORKER, "MENU bahasa")
+    assert harness.text(WORKER).startswith("Pilih bahasa / Choose a language:")
+    assert switch
+    # The stored language is not changed: the person has not chosen one.
+    assert await language_of(harness.db, WORKER) is None
+    # Indonesian with loanwords stays Indonesian.
+    await harness.send(WORKER, "ok status pendaftaran sy gmn")
+    assert "/bahasa" not in harness.text(WORKER)
+
+
+async def test_claim_duration_is_answered_with_how_to_follow_it(harness: Harness) -> None:
+    await harness.send(WORKER, "biasanya klaim jkk selesai nya brp lama ya")
+    text = harness.text(WORKER)
+    assert text.startswith("Berapa lama klaim diproses\n\n")
+    assert "30 hari" in text and "BPJS 175" in text and "JMO" in text
+
+
+async def test_registering_someone_else_says_how_and_carries_the_register_button(
+    harness: Harness,
+) -> None:
+    await harness.send(WORKER, "bisa sy daftarin ayah sy yg udh tua")
+    text = harness.text(WORKER)
+    assert text.startswith("Mendaftarkan orang lain\n\n")
+    assert "«Orang lain»" in text and "izin" in text and "KTP" in text
+    assert harness.labels(WORKER)[0] == "Daftar sekarang"
+
+
+async def test_a_total_for_several_months_is_computed(harness: Harness) -> None:
+    await harness.send(WORKER, "kalo bayar iuran 6 bln sekaligus jadi brp")
+    text = harness.text(WORKER)
+    on = membership.today()
+    two = quote(1_000_000, "JKK_JKM", None, SELF_PAID, on).period_total(6)
+    three = quote(1_000_000, "JKK_JKM_JHT", None, SELF_PAID, on).period_total(6)
+    tr = translator("id")
+    assert f"Bayar 6 bulan sekaligus (penghasilan di bawah Rp1.100.000): {tr.money(two)}" in text
+    assert f"atau {tr.money(three)} dengan JHT." in text
+    assert len(text) <= 600
+
+
+@pytest.mark.parametrize(
+    ("typed", "start"),
+    [
+        ("ga jadi lah bang", "Baik, tidak apa-apa."),
+        ("ini robot kah", "Ya, saya bot Jaga Pekerja."),
+    ],
+)
+async def test_never_mind_and_are_you_a_bot_get_a_short_reply_with_the_menu(
+    harness: Harness, typed: str, start: str
+) -> None:
+    await harness.send(WORKER, typed)
+    call = harness.last(WORKER)
+    assert call.text.startswith(start)
+    assert call.buttons and all(data.startswith("MENU ") for _, data in call.buttons)
