@@ -72,7 +72,7 @@ _REG_STEPS: dict[str, Sequence[Tok]] = {
     "consent": [lit("yes", "why", "no")],
     "for_whom": [lit("self", "other")],
     "consent_other": [lit("yes", "no")],
-    "birth_ok": [lit("yes", "no")],
+    "birth_ok": [lit("yes", "no", "nik")],
     "birth_y": [lit("back"), Tok(r"d([0-9]{4})", 1800, 2200), num(1800, 2200)],
     "birth_m": [num(1, 12)],
     "birth_d": [num(1, 31)],
@@ -86,7 +86,7 @@ _REG_STEPS: dict[str, Sequence[Tok]] = {
     "programs": [WORD],
     "period": [num(1, 120)],
     "payer": [lit("sendiri", "program")],
-    "heir": [lit("skip")],
+    "heir": [lit("skip", "mother")],
     "heir_rel": [WORD],
     "summary": [lit("send"), Tok(r"e:[a-z_]{1,30}")],
 }

@@ -137,6 +137,16 @@ def next_step(step: Step, registration: Registration, fixing: list[str] | None =
     return candidate
 
 
+def previous_step(step: Step, registration: Registration) -> Step | None:
+    """The question before `step` that applied to this registration, or None at the first."""
+    index = ORDER.index(step) - 1
+    while index >= 0:
+        if _applies(ORDER[index], registration):
+            return ORDER[index]
+        index -= 1
+    return None
+
+
 def _field_of(step: Step) -> str | None:
     for field, steps in FIELDS.items():
         if step in steps and field != "birth_date":
@@ -349,7 +359,14 @@ def match_choice(text: str, choices: list[Choice], *, fuzzy: bool = True) -> Cho
     exact = [c for k, c in keys if k == typed]
     if exact:
         return only(exact)
-    # "iya bang", "3 bln aja": the answer without the chat's politeness words.
+    # "iya bang": a form of address next to an answer is not an answer, even where it is a
+    # choice's word on its own ("bang" alone, for a brother, at the heir's relation).
+    addressed = " ".join(w for w in typed.split() if w not in CHAT_FILLER)
+    if addressed and addressed != typed:
+        exact = [c for k, c in keys if k == addressed]
+        if exact:
+            return only(exact)
+    # "3 bln aja": the answer without the chat's politeness words.
     answers = {k for k, _c in keys if " " not in k}
     plain = " ".join(w for w in typed.split() if w not in CHAT_FILLER or w in answers)
     if not plain:
@@ -403,6 +420,10 @@ def _longest_inside(typed: str, keys: list[tuple[str, Choice]]) -> list[Choice]:
     return [c for _k, c in longest]
 
 
+# Words that open a request to look something up ("cek status", "lihat iuran", "info jht").
+_LOOK_UP_WORDS = frozenset({"cek", "cekin", "check", "lihat", "liat", "info", "infokan"})
+
+
 def looks_like_question(text: str) -> bool:
     """Whether a message asks something (ends with "?", opens with a question word, or "help")."""
     stripped = clean_text(text[:500]).strip()
@@ -413,7 +434,14 @@ def looks_like_question(text: str) -> bool:
         return False
     # "kalo meninggal di laut dpt apa", "kek mana bayarnya": the question word further on.
     later = len(words) >= 3 and not QUESTION_WORDS.isdisjoint(words[1:])
-    return words[0] in QUESTION_WORDS or later or (len(words) <= 2 and words[0] in HELP_WORDS)
+    # "cek status sy", "info iuran": a request to look something up asks as a question does.
+    request = words[0] in _LOOK_UP_WORDS or (len(words) <= 4 and "status" in words)
+    return (
+        words[0] in QUESTION_WORDS
+        or later
+        or request
+        or (len(words) <= 2 and words[0] in HELP_WORDS)
+    )
 
 
 def is_help(text: str) -> bool:
@@ -433,7 +461,16 @@ _HEIR_RELATION_WORDS = {
     "ibu": "orang_tua", "mamak": "orang_tua", "emak": "orang_tua", "mak": "orang_tua",
     "abang": "saudara", "kakak": "saudara", "adik": "saudara", "adek": "saudara",
     "wife": "pasangan", "husband": "pasangan", "son": "anak", "daughter": "anak",
+    # "ibunya", "bapakku": a relation with its owner joined on, said alone or before a name.
+    "ibunya": "orang_tua", "ibuku": "orang_tua", "mamaknya": "orang_tua", "mamakku": "orang_tua",
+    "emaknya": "orang_tua", "maknya": "orang_tua", "mamanya": "orang_tua", "bapaknya": "orang_tua",
+    "bapakku": "orang_tua", "ayahnya": "orang_tua", "ayahku": "orang_tua", "putranya": "anak",
+    "putrinya": "anak", "adiknya": "saudara", "adikku": "saudara", "abangnya": "saudara",
+    "kakaknya": "saudara", "kakakku": "saudara",
 }  # fmt: skip
+# Relation words that name the mother: her name (asked earlier) is offered as the heir's.
+HEIR_MOTHER_WORDS = frozenset({"ibu", "ibunya", "ibuku", "mamak", "mamaknya", "mamakku", "emak",
+                               "emaknya", "mak", "maknya", "mamanya"})  # fmt: skip
 # Relation words that are also honorifics or name parts ("Ibu Sari", "Anak Agung"): a relation
 # only when "saya"/"ku" follows.
 _HEIR_NEEDS_OWNER = frozenset({"anak", "putra", "putri", "ayah", "bapak", "ibu", "mak",
@@ -607,12 +644,28 @@ _FORM_WORDS = frozenset(
 )  # fmt: skip
 
 
+# Whole answers that are a button's label or a word that steers the form ("Laki-laki" typed
+# for the sex question, "dari awal aj"): never a name, even though made of letters.
+_CONTROL_ANSWERS = frozenset(
+    {"laki laki", "lakilaki", "laki", "lelaki", "pria", "perempuan", "wanita", "cowok", "cewek",
+     "ya", "iya", "tidak", "benar", "ya benar", "salah", "lanjut", "lanjutkan", "lanjutin",
+     "terus", "terusin", "teruskan", "dari awal", "mulai dari awal", "ulang dari awal",
+     "mulai lagi", "mulai ulang", "ulang", "ulangi", "daftar ulang", "baru", "batal",
+     "batalkan", "lewati", "lewat", "skip", "kembali", "balik", "kirim", "setuju",
+     "tidak setuju", "saya sendiri", "sendiri", "orang lain", "tidak punya", "tidak punya hp",
+     "tidak ada", "sudah", "belum", "stop", "berhenti", "ubah", "ganti", "menu", "start"}
+)  # fmt: skip
+
+
 def is_chat_word(text: str) -> bool:
-    """Whether a typed answer is only chat ("ya", "oke bang", "makasih") or talks about the form
-    ("ktp sy hilang"), not a name."""
+    """Whether a typed answer is only chat ("ya", "oke bang", "makasih"), a button's label or a
+    word that steers the form ("Laki-laki", "dari awal"), or talks about the form ("ktp sy
+    hilang"), not a name."""
     words = normalise(text).split()
     if not words:
         return False
+    if " ".join(w for w in words if w not in CHAT_FILLER) in _CONTROL_ANSWERS:
+        return True
     # Talk about the form: a form word, and most words chat or form words. A name may hold a
     # letter or two that read as one ("Dewi G", "Budi Kk"): one such word among names is a name.
     chat = [w for w in words if w in _FORM_WORDS or w in NOT_A_NAME or w in CHAT_FILLER]
@@ -693,7 +746,8 @@ _INCOME_FILLER = frozenset(
      "setiap", "penghasilan", "penghasilannya", "gaji", "pendapatan", "dapat", "dpt", "saya",
      "sy", "dia", "cuma", "cm", "hanya", "paling", "ya", "lah", "biasanya", "kadang", "around",
      "about", "approx", "approximately", "roughly", "a", "month", "monthly", "my", "his", "her",
-     "income", "is", "usually"}
+     "income", "is", "usually", "salah", "keliru", "harusnya", "seharusnya", "ganti", "ubah",
+     "diganti", "diubah", "jadi", "ralat", "tadi", "penghasilanku", "gajinya", "pendapatannya"}
 )  # fmt: skip
 # English amount words, read as the Indonesian ones ("1.5 million" is "1.5 juta").
 _ENGLISH_UNITS = {"million": "juta", "mio": "juta", "thousand": "ribu"}
@@ -721,9 +775,56 @@ _INCOME_RANGE = linear(
 _SPACED_DIGITS = linear(r"(?:rp\.?\s*)?\d{1,3}(?: \d{3})+")
 
 
+# One word of a spoken or written amount: digits with a unit ("800rb", "1,5jt", "rp1.500.000")
+# or a number word ("sejuta", "lima", "ratus"). Runs of these are one amount each.
+_AMOUNT_TOKEN = linear(r"(?:rp\.?)?\d[\d.,]*(?:juta|jt|ribu|rb|k|an)?")
+_NUMBER_WORDS = frozenset(
+    {"rp", "rp.", "nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan",
+     "sembilan", "sepuluh", "sebelas", "belas", "puluh", "ratus", "ribu", "rb", "juta", "jt",
+     "k", "setengah", "seratus", "seribu", "sejuta", "koma", "million", "thousand", "mio"}
+)  # fmt: skip
+# The unit "juta" at the end of a token ("sejuta", "1jt", "2juta").
+_MILLION_ENDINGS = ("juta", "jt")
+_THOUSAND_WORDS = ("ribu", "rb", "k", "thousand", "seribu")
+
+
+def _is_amount_word(token: str) -> bool:
+    word = token.strip(".,:;")
+    return bool(word) and (word in _NUMBER_WORDS or _AMOUNT_TOKEN.fullmatch(word) is not None)
+
+
+def _amount_runs(tokens: list[str]) -> list[str]:
+    """The runs of amount words in a message: "kadang 800rb kadang sejuta" gives two runs."""
+    runs: list[list[str]] = [[]]
+    for token in tokens:
+        if _is_amount_word(token):
+            runs[-1].append(token.strip(".,:;"))
+        elif runs[-1]:
+            runs.append([])
+    return [" ".join(run) for run in runs if run]
+
+
+def _spoken_thousands(amount: str) -> str:
+    """ "sejuta lima ratus" and "2 juta 300": a number under a thousand said after "juta"
+    means thousands, as in speech ("sejuta lima ratus" is 1.500.000), so "ribu" is added."""
+    words = amount.split()
+    last = max(
+        (i for i, w in enumerate(words) if w.endswith(_MILLION_ENDINGS) or w == "million"),
+        default=-1,
+    )
+    rest = words[last + 1 :]
+    if last < 0 or not rest or any(w.endswith(_THOUSAND_WORDS) for w in rest):
+        return amount
+    parsed = parse_rupiah(" ".join(rest))
+    if parsed is None or not 1 <= parsed.amount < 1000:
+        return amount
+    return f"{amount} ribu"
+
+
 @dataclass(frozen=True)
 class IncomeReading:
-    """A typed income: the monthly amount, or why it cannot be read (range, daily, unclear)."""
+    """A typed income: the monthly amount, or why it cannot be read (range, varies: two
+    different amounts, daily, unclear)."""
 
     amount: int | None = None
     problem: str | None = None
@@ -733,8 +834,11 @@ def read_income(text: str) -> IncomeReading:
     """A typed monthly income read forgivingly ("kira2 1,5 jt sebulan", "1 500 000"); a range
     or a daily figure is not guessed at."""
     value = _one_line(text[:200]).lower()
-    if _INCOME_RANGE.search(value):
-        return IncomeReading(problem="range")
+    between = _INCOME_RANGE.search(value)
+    if between:
+        # "1jt atau 800rb", "kadang 1jt kadang 2jt": it varies; "1-2 juta": a range.
+        varies = "atau" in between.group() or "kadang" in between.group()
+        return IncomeReading(problem="varies" if varies else "range")
     tokens = value.replace("/", " ").split()
     if any(t.strip(".,") in _NOT_MONTHLY for t in tokens):
         return IncomeReading(problem="daily")
@@ -746,6 +850,16 @@ def read_income(text: str) -> IncomeReading:
     plain = " ".join(kept)
     if _SPACED_DIGITS.fullmatch(plain):
         plain = plain.replace(" ", "")
+    # Two different amounts ("kadang 800rb kadang sejuta", "klo musim 3jt, klo gk 500 rb") are
+    # never added up or chosen between: one average is asked for, as for a range.
+    runs = _amount_runs(tokens)
+    amounts = {parse_amount(_spoken_thousands(run)) for run in runs}
+    amounts = {a for a in amounts if a is not None and a >= 1_000}
+    if len(amounts) > 1:
+        return IncomeReading(problem="varies")
+    if len(runs) > 1 and len(amounts) == 1:
+        plain = str(amounts.pop())  # "2 juta, ya 2 juta": said twice, one amount
+    plain = _spoken_thousands(plain)
     # Only the words left: "kira2 1,5 jt" read whole would add the 2 of "kira2" to it.
     amount = check_income(plain)
     return IncomeReading(amount=amount) if amount is not None else IncomeReading(problem="unclear")
@@ -810,6 +924,132 @@ def region_name(code: str | None) -> str:
     return (wilayah_name(code) or code) if code else ""
 
 
+# --- a typed birth date ------------------------------------------------------------------------
+
+# Month names and the short forms people type, by month number.
+_MONTH_WORDS = {
+    word: number
+    for number, words in enumerate(
+        (("januari", "jan", "january"), ("februari", "feb", "peb", "pebruari", "february"),
+         ("maret", "mar", "mrt", "march"), ("april", "apr"), ("mei", "may"),
+         ("juni", "jun", "june"), ("juli", "jul", "july"),
+         ("agustus", "agt", "agu", "agus", "ags", "agst", "aug", "august"),
+         ("september", "sep", "sept"), ("oktober", "okt", "oct", "october"),
+         ("november", "nov", "nop", "nopember"), ("desember", "des", "dec", "december")),
+        start=1,
+    )
+    for word in words
+}  # fmt: skip
+# "15-5-80", "15/05/1980", "15.05.1980" (day first) and "1980-05-15" (year first).
+_DAY_FIRST = linear(
+    r"(?:^|[^\d])(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*('?\d{4}|'?\d{2})(?:[^\d]|$)"
+)
+_YEAR_FIRST = linear(r"(?:^|[^\d])(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[^\d]|$)")
+# The words of a date: numbers (a two-digit year may carry an apostrophe) and letters.
+_DATE_TOKENS = linear(r"'?\d+|\pL+")
+# Words that name the part the next number is: "tgl 15 bulan 5 thn 1980".
+_DAY_WORDS = frozenset({"tgl", "tanggal", "tg", "tang", "day"})
+_MONTH_LABELS = frozenset({"bulan", "bln", "bl", "month"})
+_YEAR_LABELS = frozenset({"tahun", "thn", "th", "thun", "taun", "year"})
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """The parts of a birth date found in a message; each None when not said."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+
+def full_year(two_digits: int, today: dt.date) -> int:
+    """A two-digit year in the century that gives an age of 15 to 100 today (the more recent
+    when both do; 19xx when neither does)."""
+    for year in (2000 + two_digits, 1900 + two_digits):
+        if 15 <= today.year - year <= 100:
+            return year
+    return 1900 + two_digits
+
+
+def read_birth_date(text: str, today: dt.date, asked: str = "year") -> DateReading:
+    """The birth date, or the parts of it, in a typed message: "15-5-80", "15 mei 1980",
+    "1980-05-15", "tgl 15 bulan 5 thn 1980", "mei 80". A lone number is read as the part that
+    was `asked` ("year", "month" or "day"); a part that cannot be one is dropped."""
+    line = _one_line(text[:200]).lower()
+
+    def year_of(raw: str) -> int:
+        digits = raw.lstrip("'")
+        return int(digits) if len(digits) == 4 else full_year(int(digits), today)
+
+    found = _YEAR_FIRST.search(line)
+    if found is not None:
+        return _checked(int(found[1]), int(found[2]), int(found[3]), today)
+    found = _DAY_FIRST.search(line)
+    if found is not None:
+        return _checked(year_of(found[3]), int(found[2]), int(found[1]), today)
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+    loose: list[str] = []  # numbers with no label, in order, and where the month name stood
+    label: str | None = None
+    for token in _DATE_TOKENS.findall(line):
+        if token[-1].isalpha():
+            if token in _MONTH_WORDS and (month is None or label == "month"):
+                month, label = _MONTH_WORDS[token], None
+                loose.append("M")
+            elif token in _DAY_WORDS:
+                label = "day"
+            elif token in _MONTH_LABELS:
+                label = "month"
+            elif token in _YEAR_LABELS:
+                label = "year"
+            continue
+        digits = token.lstrip("'")
+        if label == "day":
+            day = int(digits)
+        elif label == "month":
+            month = int(digits)
+        elif label == "year" or len(digits) == 4 or token.startswith("'"):
+            year = year_of(token) if len(digits) in (2, 4) else None
+        else:
+            loose.append(digits)
+        label = None
+    if "M" in loose:  # "15 mei 80": the number before the month is the day, after it the year
+        at = loose.index("M")
+        before, after = loose[:at], loose[at + 1 :]
+        if before and day is None:
+            day = int(before[-1])
+        if after and year is None and len(after[0]) in (2, 4):
+            year = year_of(after[0])
+        loose = []
+    if len(loose) == 1 and len(loose[0]) <= 2:
+        number = int(loose[0])
+        if asked == "day" and day is None:
+            day = number
+        elif asked == "month" and month is None:
+            month = number
+    elif len(loose) == 2 and year is not None and day is None and month is None:
+        day, month = int(loose[0]), int(loose[1])  # "15 5 thn 1980"
+    return _checked(year, month, day, today)
+
+
+def _checked(year: int | None, month: int | None, day: int | None, today: dt.date) -> DateReading:
+    """The parts that can be a birth date: a year not in the future (and after 1900), a month
+    1-12, a day that month has."""
+    if year is not None and not 1900 <= year <= today.year:
+        year = None
+    if month is not None and not 1 <= month <= 12:
+        month = None
+    if day is not None and not 1 <= day <= 31:
+        day = None
+    if year is not None and month is not None and day is not None:
+        try:
+            dt.date(year, month, day)
+        except ValueError:
+            day = None
+    return DateReading(year, month, day)
+
+
 # --- flags and references ----------------------------------------------------------------------
 
 
@@ -820,9 +1060,22 @@ def flags_for(
     today: dt.date,
     min_age: int,
     max_age: int,
+    from_nik: tuple[dt.date, str] | None = None,
 ) -> list[str]:
-    """The reviewer's flags for a submission: facts to check, never reasons to refuse."""
-    flags = set(json.loads(registration.get("flags") or "[]")) & {"birth_corrected"}
+    """The reviewer's flags for a submission: facts to check, never reasons to refuse.
+
+    With the NIK's birth date and sex (`from_nik`), "birth_corrected" is worked out afresh from
+    the answers as they are now (a date corrected back to the NIK's loses it); without them the
+    flag stored while answering is kept."""
+    stored = set(json.loads(registration.get("flags") or "[]")) & {"birth_corrected"}
+    flags: set[str] = set()
+    if from_nik is not None:
+        nik_birth, nik_sex = from_nik
+        birth, sex = registration.get("birth_date"), registration.get("sex")
+        if (birth and birth != nik_birth.isoformat()) or (sex and sex != nik_sex):
+            flags.add("birth_corrected")
+    else:
+        flags |= stored
     nik_region = (registration.get("nik_masked") or "")[:4]
     kabupaten = (registration.get("kabupaten_code") or "").replace(".", "")
     if nik_region and kabupaten and nik_region != kabupaten:

@@ -7,10 +7,11 @@ import logging
 from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
-from bot.registration import CHAT_FILLER, normalise
-from handlers import claims, questions, status
-from handlers.common import Turn, answer_button, say
-from storage import users
+from bot.registration import CHAT_FILLER, Step, looks_like_question, normalise, progress
+from handlers import claims, questions, registration, status
+from handlers.common import Turn, answer_button, inline, say
+from storage import registrations, users
+from storage.registrations import Status
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ async def message(update: Update, context: JagaContext) -> None:
         if command is not None:  # "cek status", "status sy gmn bang": the command itself
             await command.callback(update, context)
             return
+        if await _unfinished_draft(update, context, turn, text):
+            return
         talk = _sign_talk(text)
         if talk is not None:  # a thumbs-up or folded hands, sent alone
             await questions.small_talk(update, context, turn, talk)
@@ -38,6 +41,39 @@ async def message(update: Update, context: JagaContext) -> None:
             return
     # Outside a flow, any message is a question about coverage.
     await questions.on_text(update, context)
+
+
+# Words that ask to go on with (or start over) a registration stopped earlier: "daftar ulang",
+# "sy mau lanjutin daftar yg kmrn", "sy mau ulang dr awal bang".
+_DRAFT_WORDS = frozenset(
+    {"daftar", "lanjut", "lanjutkan", "lanjutin", "terusin", "teruskan", "ulang",
+     "awal", "sambung", "sambungin"}
+)  # fmt: skip
+
+
+async def _unfinished_draft(update: Update, context: JagaContext, turn: Turn, text: str) -> bool:
+    """For someone with an unsent draft (stopped with /batal): a message asking to register or
+    continue leads to the resume choice, as /daftar does; a greeting mentions the draft in one
+    line with a button to continue. False for everything else, and for everyone else."""
+    words = normalise(text[:200]).split()
+    if not words or len(words) > 10 or looks_like_question(text):
+        return False
+    draft = await registrations.active_of(context.db, turn.id)
+    if draft is None or draft.status != Status.DRAFT or draft.step in (None, Step.CONSENT):
+        return False
+    if not _DRAFT_WORDS.isdisjoint(words):
+        await registration.daftar(update, context)
+        return True
+    if questions.knowledge(turn.tr.language).small_talk(text) != "greeting":
+        return False
+    _ = turn.gettext
+    done, total = progress(draft)
+    line = _(
+        "Halo! Pendaftaran Anda belum selesai ({done} dari {total} terisi). Tekan tombol untuk "
+        "melanjutkan, atau tulis pertanyaan Anda."
+    ).format(done=done, total=total)
+    await say(context, turn.chat_id, line, inline([[(_("Lanjutkan pendaftaran"), "REGX go")]]))
+    return True
 
 
 # Commands people type as words instead of pressing the menu ("cek status", "data saya").

@@ -75,6 +75,7 @@ async def test_a_whole_registration_typed_with_short_forms_and_typos(harness: Ha
             "1985",  # a year, typed while the decades are shown
             "agt",  # Agustus
             "17",
+            "yang diisi",  # differs from the NIK: the date typed is kept
             "laki",
             "siti aminah",
             "0812 3456 7890",
@@ -338,7 +339,18 @@ async def test_heir_filler_words_are_dropped_and_the_relation_confirmed(harness:
 async def test_typed_labels_at_the_summary_and_year_month_steps(harness: Harness) -> None:
     h = harness
     await h.send(WORKER, "/daftar")
-    for answer in ("y", "diri sendiri", nik_for(), "budi", "salah", "1981", "8", "31", "pr"):
+    for answer in (
+        "y",
+        "diri sendiri",
+        nik_for(),
+        "budi",
+        "salah",
+        "1981",
+        "8",
+        "31",
+        "yang diisi",
+        "pr",
+    ):
         await h.send(WORKER, answer)
     row = await row_of(h, WORKER)
     assert (row.birth_date, row.sex) == ("1981-08-31", "P")
@@ -356,7 +368,7 @@ async def test_typed_labels_at_the_summary_and_year_month_steps(harness: Harness
     assert row.step == Step.SUMMARY
     await h.send(WORKER, "ubah tgl lahir")
     await h.send(WORKER, "salah")
-    for answer in ("1979", "agustus", "17", "perempuan"):
+    for answer in ("1979", "agustus", "17", "yang diisi", "perempuan"):
         await h.send(WORKER, answer)
     assert (await row_of(h, WORKER)).birth_date == "1979-08-17"
     await h.send(WORKER, "krim")  # Kirim, misspelt

@@ -246,6 +246,9 @@ async def test_wrong_birth_date_is_asked_with_buttons_and_flagged(harness: Harne
         "Tanggal itu tidak ada. Silakan pilih lagi.\n\nPilih tanggal lahir, atau ketik angkanya."
     ]
     await h.tap(WORKER, "28")
+    # A date that differs from the NIK's is said at once, and kept when chosen.
+    assert "Menurut NIK: 15 Mei 1980." in h.text(WORKER)
+    await h.tap(WORKER, "Yang diisi: 28 Februari 1981")
     await h.tap(WORKER, "Perempuan")
     row = await row_of(h, WORKER)
     assert (row.birth_date, row.sex) == ("1981-02-28", "P")

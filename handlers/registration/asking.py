@@ -9,10 +9,13 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup
 
+from bot import clock
+from bot.access import access_of
 from bot.context import JagaContext
 from bot.contributions import load_table
 from bot.i18n import N_
 from bot.registration import (
+    CONSENT_VERSION,
     EXAMPLE_NIK,
     HEIR_LABELS,
     HEIR_RELATIONS,
@@ -21,6 +24,7 @@ from bot.registration import (
     PERIODS,
     PROGRAM_LABELS,
     Step,
+    check_nik,
     format_nik,
     kabupaten_choices,
     region_name,
@@ -66,6 +70,15 @@ async def ask_current(
         registration = await registrations.active_of(context.db, turn.id)
     if registration is None or registration.step is None:
         return
+    if registration.step == Step.BIRTH_CONFIRM:
+        registration = await _with_nik_birth(context, registration)
+    if registration.step == Step.CONSENT:
+        consent = await _consent_view(context, turn, registration)
+        text, keyboard = question_of(turn, registration, consent=consent)
+        if note:
+            text = f"{note}\n\n{text}"
+        await say(context, turn.chat_id, text, keyboard)
+        return
     if registration.step == Step.SUMMARY:
         # The person who typed them sees NIK and phone in full, to catch typing mistakes.
         cipher = context.cipher
@@ -77,6 +90,33 @@ async def ask_current(
     if note:
         text = f"{note}\n\n{text}"
     await say(context, turn.chat_id, text, keyboard)
+
+
+async def _with_nik_birth(context: JagaContext, r: Registration) -> Registration:
+    """The registration with the NIK's birth date and sex in its scratch, read once from the
+    stored NIK when missing (a fix request opens the birth-date check on a cleared scratch)."""
+    scratch = json.loads(r.scratch or "{}")
+    if scratch.get("nik_birth") or not r.nik_enc:
+        return r
+    check = check_nik(context.cipher.decrypt(r.nik_enc), clock.today())
+    if check.birth_date is None:
+        return r
+    scratch.update(nik_birth=check.birth_date.isoformat(), nik_sex=check.sex)
+    await registrations.update(context.db, r.id, scratch=json.dumps(scratch))
+    return r.with_answers(scratch=json.dumps(scratch))
+
+
+async def _consent_view(context: JagaContext, turn: Turn, r: Registration) -> str:
+    """Which consent text to show: "others" when someone else's data will be given (a cadre
+    registers others), "short" (or "short_others") for a person who already agreed to this
+    version of the text for an earlier registration, else "full"."""
+    access = await access_of(context.db, context.settings, turn.id)
+    others = r.for_self is False or (r.for_self is None and access.is_cadre)
+    earlier = await registrations.by_operator(context.db, turn.id)
+    agreed = any(e.consent_version == CONSENT_VERSION for e in earlier if e.id != r.id)
+    if agreed:
+        return "short_others" if others else "short"
+    return "others" if others else "full"
 
 
 def short_question(turn: Turn, r: Registration) -> tuple[str, Keyboard | None]:
@@ -109,13 +149,46 @@ def short_question(turn: Turn, r: Registration) -> tuple[str, Keyboard | None]:
     return short or text.split("\n\n")[0], keyboard
 
 
-def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
-    """The text and buttons of the question a registration waits for."""
+def question_of(turn: Turn, r: Registration, *, consent: str = "full") -> tuple[str, Any]:
+    """The text and buttons of the question a registration waits for (`consent`: which consent
+    text, see ask_current)."""
     _ = turn.gettext
     step = step_of(r)
     me = bool(r.for_self)
     scratch = json.loads(r.scratch or "{}")
     if step == Step.CONSENT:
+        rows = [
+            [(_("Setuju"), reg_data(step, "yes"))],
+            [(_("Kenapa data diminta?"), reg_data(step, "why"))],
+            [(_("Tidak"), reg_data(step, "no"))],
+        ]
+        if consent == "short":
+            text = _(
+                "Sama seperti pendaftaran sebelumnya: data hanya dipakai untuk pendaftaran BPJS "
+                "Ketenagakerjaan dan dilihat petugas kabupaten dan BPJS. Apakah Anda setuju?"
+            )
+            return text, inline(rows)
+        if consent == "short_others":
+            text = _(
+                "Sama seperti pendaftaran sebelumnya: data orang yang didaftarkan hanya dipakai "
+                "untuk pendaftaran BPJS Ketenagakerjaan dan dilihat petugas kabupaten dan BPJS. "
+                "Apakah Anda setuju?"
+            )
+            return text, inline(rows)
+        if consent == "others":
+            text = _(
+                "Sebelum mulai, mohon baca ini.\n\n"
+                "Kami akan menanyakan data orang yang didaftarkan: NIK, nama, tanggal lahir, nama "
+                "ibu kandung, nomor HP, alamat, pekerjaan, penghasilan, dan ahli waris.\n\n"
+                "Data ini hanya dipakai untuk pendaftaran BPJS Ketenagakerjaan. Yang bisa "
+                "melihatnya: petugas dinas tenaga kerja kabupaten dan BPJS Ketenagakerjaan. NIK "
+                "dan nomor HP disimpan dalam bentuk tersandi. Foto KTP, bila dikirim, dihapus "
+                "setelah dibaca.\n\n"
+                "Orang yang didaftarkan boleh meminta datanya dihapus lewat Anda atau petugas "
+                "kabupaten.\n\n"
+                "Apakah Anda setuju?"
+            )
+            return text, inline(rows)
         text = _(
             "Sebelum mulai, mohon baca ini.\n\n"
             "Kami akan menanyakan NIK, nama, tanggal lahir, nama ibu kandung, nomor HP, alamat, "
@@ -126,11 +199,6 @@ def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
             "Anda bisa melihat atau menghapus data Anda dengan /data_saya.\n\n"
             "Apakah Anda setuju?"
         )
-        rows = [
-            [(_("Setuju"), reg_data(step, "yes"))],
-            [(_("Kenapa data diminta?"), reg_data(step, "why"))],
-            [(_("Tidak"), reg_data(step, "no"))],
-        ]
         return text, inline(rows)
     if step == Step.FOR_WHOM:
         rows = [
@@ -167,6 +235,8 @@ def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
             if me
             else _("Ketik nama lengkap orang yang didaftarkan, sesuai KTP.")
         ), None
+    if step == Step.BIRTH_CONFIRM and _differs_from_nik(r, scratch):
+        return _birth_choice(turn, r, scratch)
     if step == Step.BIRTH_CONFIRM:
         assert r.birth_date is not None  # read from the NIK
         sex = _("Laki-laki") if r.sex == "L" else _("Perempuan")
@@ -317,6 +387,20 @@ def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
             "Petugas kabupaten akan menentukan sumber dananya."
         )
         return text, inline(rows)
+    if step == Step.HEIR_NAME and scratch.get("heir_said") in HEIR_LABELS:
+        # The relation said alone ("ibunya"): its name is asked; the mother's is offered.
+        rows = [[(_("Lewati"), reg_data(step, "skip"))]]
+        if scratch.get("heir_mother") and r.mother_name:
+            rows.insert(0, [(r.mother_name, reg_data(step, "mother"))])
+            text = _(
+                "Ahli waris: ibu kandung. Apakah namanya {mother}? Tekan namanya, atau ketik "
+                "nama lain."
+            ).format(mother=r.mother_name)
+            return text, inline(rows)
+        text = _("Ahli waris: {relation}. Siapa namanya? Ketik namanya.").format(
+            relation=_(HEIR_LABELS[scratch["heir_said"]])
+        )
+        return text, inline(rows)
     if step == Step.HEIR_NAME:
         text = _(
             "Siapa ahli warisnya? Ahli waris adalah orang yang menerima santunan bila "
@@ -341,6 +425,44 @@ def question_of(turn: Turn, r: Registration) -> tuple[str, Any]:
             return text, inline([[(_("Benar"), reg_data(step, guess))], *columns(others, 2)])
         return _("Apa hubungan ahli waris dengan peserta?"), inline(columns(buttons, 2))
     raise AssertionError(f"no question for step {step}")  # the summary is built by ask_current
+
+
+def _differs_from_nik(r: Registration, scratch: dict[str, Any]) -> bool:
+    """Whether the birth date or sex as answered is not what the NIK says."""
+    nik_birth = scratch.get("nik_birth")
+    if not nik_birth or r.birth_date is None:
+        return False
+    nik_sex = scratch.get("nik_sex")
+    return r.birth_date != nik_birth or bool(nik_sex and r.sex != nik_sex)
+
+
+def _birth_choice(turn: Turn, r: Registration, scratch: dict[str, Any]) -> tuple[str, Any]:
+    """The birth-date check when the answer differs from the NIK: both dates shown, the one
+    given kept, the NIK's taken, or another typed."""
+    _ = turn.gettext
+    assert r.birth_date is not None
+    step = Step.BIRTH_CONFIRM
+    given = turn.tr.date(dt.date.fromisoformat(r.birth_date))
+    from_nik = turn.tr.date(dt.date.fromisoformat(scratch["nik_birth"]))
+    sex = _("Laki-laki") if r.sex == "L" else _("Perempuan")
+    lines = [_("Nama: {name}").format(name=r.name or "-"), ""]
+    if r.birth_date != scratch["nik_birth"]:
+        lines.append(_("Tanggal lahir berbeda dengan NIK."))
+        lines.append(_("Menurut NIK: {date}.").format(date=from_nik))
+        lines.append(_("Yang diisi: {date}.").format(date=given))
+    else:
+        lines.append(_("Tanggal lahir: {date}").format(date=given))
+    lines.append(_("Jenis kelamin: {sex}").format(sex=sex))
+    lines += ["", _("NIK kadang memuat tanggal yang salah. Mana yang benar?")]
+    rows = [
+        [(_("Yang diisi: {date}").format(date=given), reg_data(step, "yes"))],
+        [(_("Menurut NIK: {date}").format(date=from_nik), reg_data(step, "nik"))],
+        [(_("Ketik tanggal lain"), reg_data(step, "no"))],
+    ]
+    if r.birth_date == scratch["nik_birth"]:  # only the sex differs
+        rows = [[(_("Benar"), reg_data(step, "yes")), (_("Salah"), reg_data(step, "no"))]]
+        lines[-1] = _("Apakah ini benar?")
+    return "\n".join(lines), inline(rows)
 
 
 def ktp_prompt(turn: Turn, me: bool) -> str:

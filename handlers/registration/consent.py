@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import clock
 from bot.context import JagaContext
-from bot.registration import CONSENT_VERSION, Step
+from bot.registration import CONSENT_VERSION, Step, normalise
 from handlers.common import Turn, say
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import advance, again
@@ -77,6 +77,36 @@ async def _for_whom(context: JagaContext, turn: Turn, r: Registration, value: st
         for_self=int(me),
         worker_telegram_id=turn.id if me else None,
     )
+
+
+# Words naming someone else at "Siapa yang didaftarkan?" ("untuk tetangga saya", "istri sy").
+_OTHER_PERSON = frozenset(
+    {"tetangga", "bapak", "ibu", "ayah", "mamak", "emak", "istri", "isteri", "bini", "suami",
+     "anak", "adik", "adek", "kakak", "abang", "orang", "lain", "orangtua", "ortu", "mertua",
+     "saudara", "keluarga", "warga", "dia", "beliau", "nenek", "kakek", "paman", "bibi", "tante",
+     "keponakan", "ponakan", "cucu", "menantu", "teman", "kawan", "kenalan", "ipar", "other",
+     "someone", "wife", "husband", "son", "daughter", "mother", "father", "neighbour",
+     "neighbor"}
+)  # fmt: skip
+# Words naming oneself ("sy sendiri", "untuk saya", "diri sendiri").
+_ONESELF = frozenset({"saya", "sendiri", "diri", "me", "myself", "self"})
+# Honorifics said to the bot at the end of an answer ("sy sendiri abang"): not a person meant.
+_ADDRESS = frozenset({"abang", "kakak", "bapak", "ibu", "adik", "adek"})
+
+
+def whom_of(text: str) -> str | None:
+    """ "other" when a typed answer names another person (a neighbour, a relative, "untuk
+    dia"), "self" when it names only oneself, else None."""
+    words = normalise(text).split()
+    if len(words) > 8 or "?" in text:
+        return None
+    if len(words) > 1 and words[-1] in _ADDRESS and not _ONESELF.isdisjoint(words):
+        words = words[:-1]
+    if not _OTHER_PERSON.isdisjoint(words):
+        return "other"
+    if not _ONESELF.isdisjoint(words):
+        return "self"
+    return None
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).

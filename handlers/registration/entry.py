@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from telegram import Update
+import json
+
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.access import access_of
 from bot.context import JagaContext
@@ -22,19 +24,16 @@ async def daftar(update: Update, context: JagaContext) -> None:
     current = await registrations.active_of(context.db, turn.id)
     if current is not None and current.status == Status.DRAFT and current.step != Step.CONSENT:
         await users.set_active_flow(context.db, turn.id, FLOW)
-        done, total = progress(current)
-        keyboard = inline(
-            [
-                [(_("Lanjutkan ({done} dari {total} terisi)").format(done=done, total=total),
-                  "REGX go")],
-                [(_("Mulai dari awal"), "REGX new")],
-            ]
-        )  # fmt: skip
+        # While this choice is open, typed text is read only as this choice (messages.py),
+        # never as the answer to the question behind it.
+        await registrations.update(
+            context.db, current.id, scratch=scratch_with(current, resume_open=True)
+        )
         await say(
             context,
             turn.chat_id,
             _("Ada pendaftaran yang belum selesai. Lanjutkan dari pertanyaan terakhir?"),
-            keyboard,
+            resume_keyboard(turn, current),
         )
         return
     waiting = (
@@ -75,6 +74,29 @@ async def daftar(update: Update, context: JagaContext) -> None:
     await start_new(context, turn)
 
 
+def resume_keyboard(turn: Turn, current: Registration) -> InlineKeyboardMarkup:
+    """The two buttons of the resume choice: continue (with how much is filled), or start over."""
+    _ = turn.gettext
+    done, total = progress(current)
+    return inline(
+        [
+            [(_("Lanjutkan ({done} dari {total} terisi)").format(done=done, total=total),
+              "REGX go")],
+            [(_("Mulai dari awal"), "REGX new")],
+        ]
+    )  # fmt: skip
+
+
+async def continue_draft(context: JagaContext, turn: Turn, current: Registration) -> None:
+    """Closes the resume choice and asks the question the draft waits for."""
+    await users.set_active_flow(context.db, turn.id, FLOW)
+    if "resume_open" in json.loads(current.scratch or "{}"):
+        scratch = scratch_with(current, resume_open=None)
+        await registrations.update(context.db, current.id, scratch=scratch)
+        current = current.with_answers(scratch=scratch)
+    await ask_current(context, turn, current)
+
+
 async def _own_submission(context: JagaContext, telegram_id: int) -> Registration | None:
     """The person's own registration that is sent and not rejected, if any (never for an
     official: registering others is their work)."""
@@ -107,12 +129,12 @@ async def resume_choice(update: Update, context: JagaContext) -> None:
     if query.data == "REGX new":
         await start_new(context, turn)
         return
-    if await registrations.active_of(context.db, turn.id) is None:
+    current = await registrations.active_of(context.db, turn.id)
+    if current is None:
         await say(context, turn.chat_id, turn.gettext("Tidak ada pendaftaran yang belum selesai."))
         await start_new(context, turn)
         return
-    await users.set_active_flow(context.db, turn.id, FLOW)
-    await ask_current(context, turn)
+    await continue_draft(context, turn, current)
 
 
 async def fix(update: Update, context: JagaContext) -> None:

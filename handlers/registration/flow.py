@@ -9,7 +9,7 @@ from typing import Any
 from bot.access import access_of
 from bot.channels import is_whatsapp, wa_id_of
 from bot.context import JagaContext
-from bot.registration import Step, kabupaten_choices, next_step
+from bot.registration import Step, kabupaten_choices, next_step, previous_step
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current, short_question
 from handlers.registration.common import scratch_with, turn_region
@@ -54,6 +54,13 @@ async def advance(
             following, area = own
             fields.update(area)
             merged = merged.with_answers(**area)
+    back_to = scratch.get("back_to")
+    if back_to and following == Step.SUMMARY and merged.status == Status.DRAFT:
+        # A correction typed at a later question (see messages.py): once the corrected answer
+        # is in, the form goes on from the question where it was typed.
+        following = Step(back_to)
+        fields.update(editing=0, scratch=scratch_with(merged, back_to=None))
+        merged = merged.with_answers(**fields)
     if following == Step.SUMMARY and merged.status == Status.DRAFT:
         fields.setdefault("editing", 1)  # from the summary on, a change returns to it
     await registrations.update(context.db, r.id, step=following, **fields)
@@ -104,6 +111,27 @@ async def again(
         return
     short, keyboard = short_question(turn, r)
     await say(context, turn.chat_id, f"{problem}\n\n{short}", keyboard)
+
+
+async def go_back(context: JagaContext, turn: Turn, r: Registration) -> None:
+    """ "salah", "ulang", "kembali" alone: asks the previous question that applied again, or
+    (at the first question, or while changing an answer) says the summary allows any change."""
+    step = Step(r.step or Step.CONSENT)
+    previous = previous_step(step, r)
+    if previous is None or r.editing or step == Step.SUMMARY or r.status != Status.DRAFT:
+        await again(
+            context,
+            turn,
+            turn.gettext(
+                "Semua jawaban bisa diubah di ringkasan sebelum dikirim (tombol Ubah …)."
+            ),
+            r,
+        )
+        return
+    scratch = scratch_with(r, page=None, decade=None)
+    await registrations.update(context.db, r.id, step=previous, scratch=scratch)
+    note = turn.gettext("Baik, kembali ke pertanyaan sebelumnya.")
+    await ask_current(context, turn, r.with_answers(step=previous, scratch=scratch), note)
 
 
 async def stale(context: JagaContext, turn: Turn) -> None:

@@ -1,31 +1,76 @@
 """The heir: a name (with the relation read from it when typed, to confirm) or skipped, then
-the relation."""
+the relation; a relation said alone ("ibunya") is kept and its name asked."""
 
 from __future__ import annotations
 
+import json
+
 from bot.context import JagaContext
 from bot.registration import (
+    HEIR_MOTHER_WORDS,
     HEIR_RELATIONS,
     Step,
     check_name,
     is_chat_word,
     name_of_answer,
+    normalise,
     split_heir,
 )
 from handlers.common import Turn
+from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, scratch_with
 from handlers.registration.flow import advance, again, stale
 from handlers.registration.person import NAME_RULE, NOT_A_NAME_HINT
+from storage import registrations
 from storage.registrations import Registration
 
+# What the heir question keeps in the draft's scratch while the name is asked.
+_SAID = {"heir_guess": None, "heir_said": None, "heir_mother": None}
 
-async def _heir_skip(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
-    await advance(context, turn, r, Step.HEIR_NAME, heir_name=None, heir_relation=None)
+
+async def _heir_button(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+    if value == "mother" and r.mother_name:
+        # "ibunya" said, then the mother's name pressed: both heir answers are given.
+        await advance(
+            context,
+            turn,
+            r,
+            Step.HEIR_RELATION,
+            heir_name=r.mother_name,
+            heir_relation="orang_tua",
+            scratch=scratch_with(r, **_SAID),
+        )
+        return
+    if value != "skip":
+        await stale(context, turn)
+        return
+    await advance(
+        context,
+        turn,
+        r,
+        Step.HEIR_NAME,
+        heir_name=None,
+        heir_relation=None,
+        scratch=scratch_with(r, **_SAID),
+    )
 
 
 async def _heir_name(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
     # "istri sy rina wati": the name is Rina Wati, the relation (to confirm) Suami / istri.
     relation, rest = split_heir(text)
+    if relation is not None and not rest.strip():
+        # "ibunya", "istri saya": the relation alone; its name is asked (the mother's offered).
+        first = normalise(text).split()[0]
+        scratch = scratch_with(
+            r,
+            heir_guess=relation,
+            heir_said=relation,
+            heir_mother=True if first in HEIR_MOTHER_WORDS else None,
+        )
+        await registrations.update(context.db, r.id, scratch=scratch)
+        await ask_current(context, turn, r.with_answers(scratch=scratch))
+        return
+    said = json.loads(r.scratch or "{}").get("heir_said")
     if is_chat_word(rest):
         await again(context, turn, turn.gettext(NOT_A_NAME_HINT), r)
         return
@@ -33,7 +78,19 @@ async def _heir_name(context: JagaContext, turn: Turn, r: Registration, text: st
     if name is None:
         await again(context, turn, turn.gettext(NAME_RULE), r)
         return
-    scratch = scratch_with(r, heir_guess=relation)
+    if relation is None and said in HEIR_RELATIONS:
+        # The relation was said first ("ibunya"), the name now: both are taken.
+        await advance(
+            context,
+            turn,
+            r,
+            Step.HEIR_RELATION,
+            heir_name=name,
+            heir_relation=said,
+            scratch=scratch_with(r, **_SAID),
+        )
+        return
+    scratch = scratch_with(r, heir_guess=relation, heir_said=None, heir_mother=None)
     await advance(context, turn, r, Step.HEIR_NAME, heir_name=name, scratch=scratch)
 
 
@@ -48,6 +105,6 @@ async def _heir_relation(context: JagaContext, turn: Turn, r: Registration, valu
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
 TEXT_ANSWERS: dict[Step, TextAnswer] = {Step.HEIR_NAME: _heir_name}
 CHOICES: dict[Step, TextAnswer] = {
-    Step.HEIR_NAME: _heir_skip,
+    Step.HEIR_NAME: _heir_button,
     Step.HEIR_RELATION: _heir_relation,
 }

@@ -4,6 +4,7 @@ question about coverage answered in between, or a file read as a KTP photo."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 
@@ -13,6 +14,8 @@ from bot.i18n import N_
 from bot.knowledge import parse_contribution_question
 from bot.registration import (
     CHAT_FILLER,
+    FIELDS,
+    ORDER,
     SYNONYMS,
     Choice,
     Step,
@@ -20,6 +23,7 @@ from bot.registration import (
     check_name,
     check_nik,
     check_phone,
+    find_phone,
     is_chat_word,
     is_help,
     looks_like_question,
@@ -31,9 +35,10 @@ from bot.registration import (
     search_regions,
     split_heir,
 )
+from bot.untrusted import clean_text
 from handlers import cadres, questions
 from handlers.common import Turn, answer_button, say
-from handlers.registration import consent, heir, nik, person, regions, submit, work
+from handlers.registration import birth, consent, heir, nik, person, regions, submit, work
 from handlers.registration.asking import ask_current, question_of, short_question
 from handlers.registration.common import (
     CANCEL_TEXT,
@@ -43,10 +48,11 @@ from handlers.registration.common import (
     fit,
     log,
     normal_total,
+    scratch_with,
     step_of,
 )
-from handlers.registration.entry import on_cancel, start_new
-from handlers.registration.flow import advance, again
+from handlers.registration.entry import continue_draft, on_cancel, resume_keyboard, start_new
+from handlers.registration.flow import advance, again, go_back
 from handlers.registration.person import answer_contact
 from handlers.registration.photo import image_of, ktp_photo
 from handlers.registration.pickers import region_options
@@ -71,6 +77,10 @@ async def on_message(update: Update, context: JagaContext) -> None:
             turn.chat_id,
             _("Tidak ada pendaftaran yang sedang berjalan. Ketik /daftar untuk mulai."),
         )
+        return
+    if "resume_open" in json.loads(registration.scratch or "{}"):
+        # "Lanjutkan" or "Mulai dari awal" is open: typed text answers that, nothing else.
+        await _resume_typed(context, turn, registration, message.text or "")
         return
     step = Step(registration.step)
     if step == Step.NIK and image_of(message) is not None:
@@ -125,6 +135,16 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
     """A typed message at a question: a button's label or other word for it, the step's own
     answer (a NIK, a name), a question about coverage, or else one line of what to type."""
     step = step_of(r)
+    if step == Step.FOR_WHOM and (whom := consent.whom_of(text)) is not None:
+        # "untuk tetangga saya", "istri sy": another person; "sy sendiri": oneself.
+        await _CHOICES[step](context, turn, r, whom)
+        return
+    if step == Step.PHONE and await person.answer_phone_talk(context, turn, r, text):
+        return  # "dia blm punya hp gmn?", "pake hp anak", "utk apa no hp sy"
+    field = _corrected_field(r, text)
+    if field is not None:  # "penghasilannya salah, cuma 900rb" at a later question
+        await _correct(context, turn, r, field, text)
+        return
     handler = _TEXT_ANSWERS.get(step)
     choices = _choices(turn, r)
     # Where a question takes free text too (a name, an amount), only an exact label or word
@@ -143,6 +163,9 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
         await ask_current(context, turn, r)
         return
     plain = " ".join(w for w in words.split() if w not in CHAT_FILLER)
+    if plain in _BACK_WORDS:  # "salah", "kembali": the previous question again
+        await go_back(context, turn, r)
+        return
     if (
         plain in _STOP_WORDS or plain in _LATER_WORDS
     ):  # "batal", "stop aja bang": as /batal, the answers kept
@@ -178,6 +201,140 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
         return
     _text, keyboard = short_question(turn, r)
     await say(context, turn.chat_id, _hint(turn, r, choices), keyboard)
+
+
+# Typed alone at a question: go back to the previous one.
+_BACK_WORDS = frozenset(
+    {"salah", "ulang", "ulangi", "kembali", "balik", "mundur", "sebelumnya", "back",
+     "salah saya", "kembali ke sebelumnya", "balik lagi", "keliru", "salah ketik"}
+)  # fmt: skip
+# Words that continue a draft, or start it over, at the resume choice.
+_RESUME_GO = frozenset(
+    {"lanjut", "lanjutkan", "lanjutin", "terus", "terusin", "teruskan", "sambung", "sambungin",
+     "continue", "go", "ya", "iya", "oke", "ok", "yes", "boleh", "sip", "siap"}
+)  # fmt: skip
+_RESUME_NEW = ("dari awal", "ulang", "mulai lagi", "mulai baru", "baru", "dari nol", "awal",
+               "ulangi", "start over", "new")  # fmt: skip
+
+
+async def _resume_typed(context: JagaContext, turn: Turn, r: Registration, text: str) -> None:
+    """Typed text while "Lanjutkan" / "Mulai dari awal" is open: read only as that choice (never
+    stored as an answer), or one line saying which words work."""
+    padded = f" {normalise(text)} "
+    if any(f" {phrase} " in padded for phrase in _RESUME_NEW):
+        await start_new(context, turn)
+        return
+    if not _RESUME_GO.isdisjoint(padded.split()):
+        await continue_draft(context, turn, r)
+        return
+    await say(
+        context,
+        turn.chat_id,
+        turn.gettext(
+            "Ketik «lanjut» untuk meneruskan pendaftaran tadi, atau «dari awal» untuk mulai "
+            "lagi. Bisa juga tekan tombolnya."
+        ),
+        resume_keyboard(turn, r),
+    )
+
+
+# A field's name in a typed correction ("penghasilannya salah", "nama ibu keliru"), longest
+# phrases first so that "nama ibu" is not read as "nama".
+_FIELD_NAMES: tuple[tuple[str, str], ...] = (
+    ("tanggal lahir", "birth_date"), ("nama ibu kandung", "mother_name"),
+    ("nama ibu", "mother_name"), ("nama ibunya", "mother_name"), ("ibu kandung", "mother_name"),
+    ("nama mamak", "mother_name"), ("nama mamaknya", "mother_name"), ("ahli waris", "heir"),
+    ("nomor hp", "phone"), ("no hp", "phone"), ("masa bayar", "pay_period"),
+    ("nama saya", "name"), ("nama lengkap", "name"), ("lahir", "birth_date"),
+    ("waris", "heir"), ("hp", "phone"), ("handphone", "phone"), ("telepon", "phone"),
+    ("nik", "nik"), ("ktp", "nik"), ("alamat", "address"), ("alamatnya", "address"),
+    ("desa", "address"), ("kecamatan", "address"), ("kabupaten", "address"),
+    ("kampung", "address"), ("pekerjaan", "occupation"), ("pekerjaannya", "occupation"),
+    ("kerja", "occupation"), ("kerjaan", "occupation"), ("kerjaannya", "occupation"),
+    ("penghasilan", "income"), ("penghasilannya", "income"), ("penghasilanku", "income"),
+    ("gaji", "income"), ("gajinya", "income"), ("pendapatan", "income"),
+    ("pendapatannya", "income"), ("income", "income"), ("program", "programs"),
+    ("programnya", "programs"), ("pembayar", "payer"), ("nama", "name"),
+)  # fmt: skip
+# Words that say an earlier answer is wrong ("salah", "harusnya", "cuma").
+_CORRECTION_WORDS = frozenset(
+    {"salah", "ganti", "ubah", "bukan", "keliru", "harusnya", "seharusnya", "cuma", "cuman",
+     "ralat", "koreksi", "perbaiki", "diganti", "diubah", "ganti2", "salah2", "wrong", "change"}
+)  # fmt: skip
+# Words after which a corrected name is said ("nama ibu salah, harusnya Siti Aminah").
+_VALUE_OPENERS = ("harusnya", "seharusnya", "yang benar", "benarnya", "jadi", "mestinya")
+
+
+def _corrected_field(r: Registration, text: str) -> str | None:
+    """The one answered field a message says is wrong (its name with a correction word), or
+    None."""
+    words = normalise(text[:200]).split()
+    if len(words) > 15 or _CORRECTION_WORDS.isdisjoint(words):
+        return None
+    padded = f" {' '.join(words)} "
+    named: set[str] = set()
+    for phrase, field in _FIELD_NAMES:
+        if f" {phrase} " in padded:
+            named.add(field)
+            padded = padded.replace(f" {phrase} ", " | ")
+    if len(named) != 1:
+        return None
+    field = named.pop()
+    step = step_of(r)
+    first = FIELDS[field][0]
+    if field == "pay_period" and r.payer != "sendiri":
+        return None
+    answered = step == Step.SUMMARY or ORDER.index(first) < ORDER.index(step)
+    current = step in FIELDS[field]
+    return field if answered and not current else None
+
+
+async def _correct(
+    context: JagaContext, turn: Turn, r: Registration, field: str, text: str
+) -> None:
+    """Opens the question of a field said to be wrong, as the summary's "Ubah …" does; a new
+    value said with it ("cuma 900 ribu") is taken as that question's answer at once. From a
+    question before the summary, the form goes on from there afterwards."""
+    step = step_of(r)
+    if step != Step.SUMMARY and not r.editing and r.status == Status.DRAFT:
+        r = r.with_answers(scratch=scratch_with(r, back_to=str(step)))
+    handler, value = _corrected_value(field, text)
+    if handler is None:
+        await submit.CHOICES[Step.SUMMARY](context, turn, r, f"e:{field}")
+        return
+    first = FIELDS[field][0]
+    scratch = scratch_with(r, page=None, decade=None)
+    await registrations.update(context.db, r.id, step=first, editing=1, scratch=scratch)
+    await handler(context, turn, r.with_answers(step=first, editing=1, scratch=scratch), value)
+
+
+def _corrected_value(field: str, text: str) -> tuple[TextAnswer | None, str]:
+    """The question's own handler and the value to give it, when the correction carries a
+    readable one (an amount, a phone number, a name after "harusnya"); else (None, "")."""
+    if field == "income":
+        # "bukan sejuta, harusnya 900rb": the amount after "harusnya" is the new one.
+        tail = _after_opener(text, (*_VALUE_OPENERS, "cuma", "cuman", "hanya"))
+        if tail and read_income(tail).amount is not None:
+            return _TEXT_ANSWERS[Step.INCOME], tail
+        reading = read_income(text)
+        if reading.amount is not None or reading.problem in ("varies", "range", "daily"):
+            return _TEXT_ANSWERS[Step.INCOME], text
+    if field == "phone" and find_phone(text) is not None:
+        return _TEXT_ANSWERS[Step.PHONE], text
+    if field in ("name", "mother_name"):
+        value = _after_opener(text, _VALUE_OPENERS)
+        if value and not is_chat_word(value) and check_name(name_of_answer(value)):
+            step = Step.NAME if field == "name" else Step.MOTHER
+            return _TEXT_ANSWERS[step], value
+    return None, ""
+
+
+def _after_opener(text: str, openers: tuple[str, ...]) -> str:
+    """What is said after the last of `openers` ("..., harusnya Siti Aminah"), or ""."""
+    cleaned = clean_text(text[:200])
+    padded = " " + "".join(ch if ch.isalnum() else " " for ch in cleaned.lower()) + " "
+    cuts = [padded.rfind(f" {w} ") + len(w) + 1 for w in openers if f" {w} " in padded]
+    return cleaned[max(cuts) :].strip(" ,.:;-") if cuts else ""
 
 
 # Typed words that stop the registration, as /batal does.
@@ -315,6 +472,12 @@ async def _answer_question(context: JagaContext, turn: Turn, r: Registration, te
             "Saya menanyakan data pendaftaran satu per satu. Jawab dengan mengetik atau menekan "
             "tombol. Ketik /batal untuk berhenti; jawaban Anda tetap tersimpan."
         )
+    elif "status" in normalise(text).split() and r.status == Status.DRAFT:
+        # "cek status sy" in the middle: this registration has none yet.
+        body = _(
+            "Pendaftaran ini belum dikirim, jadi belum ada statusnya. Setelah dikirim, ketik "
+            "/status untuk melihatnya."
+        )
     else:
         body = _knowledge_answer(turn, r, text)
     log.info("event=registration_question step=%s", r.step)
@@ -395,6 +558,11 @@ async def button(update: Update, context: JagaContext) -> None:
             await users.set_active_flow(context.db, turn.id, FLOW)
             await ask_current(context, turn)
         return
+    if "resume_open" in json.loads(registration.scratch or "{}"):
+        # A question's button pressed instead of "Lanjutkan": the draft goes on from there.
+        scratch = scratch_with(registration, resume_open=None)
+        await registrations.update(context.db, registration.id, scratch=scratch)
+        registration = registration.with_answers(scratch=scratch)
     # The press is acknowledged while the answer is stored and the next question sent, so
     # neither waits for the other's Bot API round trip.
     acknowledged = asyncio.create_task(answer_button(query))
@@ -407,9 +575,12 @@ async def button(update: Update, context: JagaContext) -> None:
 
 
 # Each step's handler of a typed answer and of a button value, from the part that asks it.
+# The birth-date check and the day picker are birth.py's (they compare the date with the NIK's),
+# so they come after the person's.
 _TEXT_ANSWERS: dict[Step, TextAnswer] = {
     **nik.TEXT_ANSWERS,
     **person.TEXT_ANSWERS,
+    **birth.TEXT_ANSWERS,
     **regions.TEXT_ANSWERS,
     **work.TEXT_ANSWERS,
     **heir.TEXT_ANSWERS,
@@ -421,4 +592,5 @@ _CHOICES: dict[Step, TextAnswer] = {
     **work.CHOICES,
     **heir.CHOICES,
     **submit.CHOICES,
+    **birth.CHOICES,
 }

@@ -99,6 +99,10 @@ async def fields_from_nik(
             r,
             nik_district_unknown=district_unknown,
             correcting_birth=None,
+            birth_typed=None,
+            # What the NIK says, to tell when a date typed by hand differs from it.
+            nik_birth=check.birth_date.isoformat(),
+            nik_sex=check.sex,
             ktp=None,
             ktp_skip=None,
         ),

@@ -12,7 +12,15 @@ from telegram import ReplyKeyboardRemove
 from bot import clock
 from bot.context import JagaContext
 from bot.i18n import N_
-from bot.registration import Step, age_on, check_name, find_phone, is_chat_word, name_of_answer
+from bot.registration import (
+    Step,
+    age_on,
+    check_name,
+    find_phone,
+    is_chat_word,
+    name_of_answer,
+    normalise,
+)
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, scratch_with
@@ -175,6 +183,69 @@ async def _no_phone(context: JagaContext, turn: Turn, r: Registration, value: st
         await stale(context, turn)
         return
     await advance(context, turn, r, Step.PHONE, phone_enc=None, phone_hash=None)
+
+
+# Words for a phone in chat ("hp nya gak ada", "blm pny nomor").
+_PHONE_WORDS = frozenset({"hp", "handphone", "ponsel", "nomor", "no", "telepon", "telpon", "wa"})
+_HAVING_WORDS = frozenset({"punya", "pny", "ada", "pegang"})
+_NOT_WORDS = frozenset({"tidak", "belum", "bukan"})
+# Someone else's phone used ("pake hp anak", "numpang hp istri").
+_BORROW_WORDS = frozenset({"pakai", "pake", "pinjam", "minjam", "numpang", "nebeng", "ikut"})
+_WHY_WORDS = frozenset({"kenapa", "mengapa", "apa", "gunanya", "fungsinya", "perlu", "why"})
+
+
+def phone_talk(text: str) -> str | None:
+    """What a typed message at the phone question says instead of a number: "none" (no phone,
+    "dia blm punya hp gmn?"), "family" (a relative's phone is used) or "why" (why it is asked)."""
+    words = normalise(text).split()
+    present = set(words)
+    phone = bool(present & _PHONE_WORDS)
+    if phone and present & _BORROW_WORDS:
+        return "family"
+    if present & _NOT_WORDS and present & _HAVING_WORDS and (phone or len(words) <= 3):
+        return "none"
+    asks_why = (
+        "kenapa" in present
+        or "mengapa" in present
+        or (present & {"untuk", "buat"} and present & _WHY_WORDS)
+    )
+    if phone and asks_why:
+        return "why"
+    return None
+
+
+async def answer_phone_talk(context: JagaContext, turn: Turn, r: Registration, text: str) -> bool:
+    """Answers "tidak punya HP", "pakai HP anak" or "untuk apa no HP" typed at the phone
+    question (no phone is stored, a relative's number is asked for, or the reason given);
+    False when the message is none of these."""
+    _ = turn.gettext
+    talk = phone_talk(text)
+    if talk is None or find_phone(text) is not None:
+        return False
+    if talk == "none" and not r.for_self:
+        await _no_phone(context, turn, r, "none")
+    elif talk == "why":
+        await again(
+            context,
+            turn,
+            _("Nomor HP dipakai untuk mengirim kabar tentang pendaftaran ini."),
+            r,
+        )
+    elif r.for_self:  # no "no phone" button for oneself: a relative's number is asked for
+        await again(
+            context,
+            turn,
+            _("Nomor HP keluarga juga boleh. Silakan ketik nomornya."),
+            r,
+        )
+    else:
+        await again(
+            context,
+            turn,
+            _("Nomor HP keluarga juga boleh. Ketik nomornya, atau tekan Tidak punya HP."),
+            r,
+        )
+    return True
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).

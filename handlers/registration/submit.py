@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import clock
 from bot.context import JagaContext
-from bot.registration import FIELDS, Step, flags_for, reference
+from bot.registration import FIELDS, Step, check_nik, flags_for, reference
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import TextAnswer, log, scratch_with
@@ -49,12 +49,19 @@ async def _flags(context: JagaContext, r: Registration) -> str:
         duplicate_phone = await registrations.phone_in_use(
             context.db, r.phone_hash, other_than=r.id
         )
+    today = clock.today()
+    # The NIK's own birth date and sex, to compare with the answers as they are now.
+    check = check_nik(context.cipher.decrypt(r.nik_enc), today) if r.nik_enc else None
+    from_nik = None
+    if check is not None and check.birth_date is not None and check.sex is not None:
+        from_nik = (check.birth_date, check.sex)
     flags = flags_for(
         r.model_dump(),
         duplicate_phone=duplicate_phone,
-        today=clock.today(),
+        today=today,
         min_age=settings.min_age,
         max_age=settings.max_age,
+        from_nik=from_nik,
     )
     return json.dumps(flags)
 

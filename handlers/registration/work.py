@@ -70,6 +70,7 @@ async def _income_text(context: JagaContext, turn: Turn, r: Registration, text: 
     if income is None:
         problems = {
             "range": N_("Ketik satu jumlah saja, misalnya rata-ratanya per bulan: 1,5 juta."),
+            "varies": N_("Kalau berubah-ubah, ketik rata-rata sebulan, misalnya 900 ribu."),
             "daily": N_("Tolong tulis penghasilan per bulan, misalnya 1,5 juta."),
         }
         unclear = N_("Jumlah itu tidak bisa saya baca. Tulis misalnya 1,5 juta atau 1500000.")
