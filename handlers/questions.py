@@ -36,13 +36,22 @@ from bot.knowledge import (
     answer_any,
     parse_contribution_question,
 )
-from bot.registration import SYNONYMS, Choice, Step, match_choice, normalise, read_income
+from bot.registration import (
+    STATUS_WORDS,
+    SYNONYMS,
+    Choice,
+    Step,
+    match_choice,
+    normalise,
+    read_income,
+)
 from handlers import registration
 from handlers.common import Button, Turn, answer_button, inline, say
 from handlers.start import menu_keyboard
 from storage import membership as store
 from storage import outbox as outbox_store
-from storage import questions, roles
+from storage import questions, registrations, roles
+from storage.registrations import Status
 from storage.users import language_of
 
 log = logging.getLogger(__name__)
@@ -121,6 +130,9 @@ async def on_text(update: Update, context: JagaContext) -> None:
     if income is not None:
         await show_contribution(context, turn, income, await _sector_of(context, turn.id))
         return
+    if any(k.asks_own_status(text) for k in (kb, *_other_knowledge(kb))):
+        await own_status(context, turn, kb, text)
+        return
     english = _typed_english(kb, text) if turn.user.language is None else None
     if english is not None:
         await _show_in_english(context, turn, english, text)
@@ -147,6 +159,54 @@ async def on_text(update: Update, context: JagaContext) -> None:
     )
 
 
+async def _own_state(context: JagaContext, turn: Turn) -> str | None:
+    """One or two lines on the asker's own registration or membership, in /status's words and
+    only what /status shows this account; None when the account has nothing registered."""
+    from handlers.status import STATE_WORDS  # handlers.status imports this module
+
+    _ = turn.gettext
+    worker = await membership.worker_of(context.db, turn.id)
+    if worker is not None and worker.registration is not None:
+        registration = worker.registration
+        state = STATE_WORDS[registration.status]
+        return "\n".join(
+            [
+                _("Nomor pendaftaran: {ref}").format(ref=registration.ref),
+                _("Status: {state}").format(state=_(state)),
+            ]
+        )
+    if worker is not None and worker.kpj is not None:
+        return _("Anda tercatat sebagai peserta BPJS Ketenagakerjaan, nomor KPJ {kpj}.").format(
+            kpj=worker.kpj
+        )
+    sent = await registrations.for_others_by(context.db, turn.id, limit=1)
+    if sent:
+        return _("Pendaftaran terakhir yang Anda kirim: {ref}, {state}.").format(
+            ref=sent[0].ref, state=_(STATUS_WORDS[sent[0].status])
+        )
+    draft = await registrations.active_of(context.db, turn.id)
+    if draft is not None and draft.status == Status.DRAFT:
+        return _("Pendaftaran Anda belum dikirim. Ketik /daftar untuk melanjutkannya.")
+    return None
+
+
+async def own_status(context: JagaContext, turn: Turn, kb: KnowledgeBase, question: str) -> None:
+    """Answers a question about the asker's own registration with its state and a button to
+    /status; someone with nothing registered gets the general answer and a button to /daftar."""
+    _ = turn.gettext
+    state = await _own_state(context, turn)
+    if state is not None:
+        log.info("event=question_answered topic=own_status")
+        text = state + "\n\n" + _("Tekan Cek status untuk rinciannya.")
+        await send(context, turn.chat_id, text, [[(_(ACTION_LABELS["status"]), "MENU status")]])
+        return
+    topic = kb.topic("setelah_daftar")
+    log.info("event=question_answered topic=%s own=none", topic.id)
+    rows = [[(_(ACTION_LABELS["daftar"]), "MENU daftar")]]
+    rows += [row for row in topic_rows(turn.tr, kb, topic) if row[0][1] != "MENU daftar"]
+    await send(context, turn.chat_id, topic_text(turn.tr, kb, topic, membership.today()), rows)
+
+
 async def _show_in_english(context: JagaContext, turn: Turn, topic: Topic, question: str) -> None:
     """An English answer to an English question from someone who has not chosen a language,
     with the way to switch (the stored language is left as it is)."""
@@ -164,8 +224,8 @@ async def _show_in_english(context: JagaContext, turn: Turn, topic: Topic, quest
 
 
 async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str) -> None:
-    """Answers a greeting, thanks, "ok", "never mind" or "are you a bot?" with the main menu;
-    "daftar" starts /daftar."""
+    """Answers a greeting, thanks, "ok", an apology, "never mind" or "are you a bot?" with the
+    main menu; "daftar" starts /daftar."""
     _ = turn.gettext
     if kind == "register":
         await registration.daftar(update, context)
@@ -180,6 +240,10 @@ async def small_talk(update: Update, context: JagaContext, turn: Turn, kind: str
         text = _(
             "Baik, tidak apa-apa. Bila nanti ada yang ingin ditanyakan, tulis saja atau pilih "
             "tombol di bawah."
+        )
+    elif kind == "sorry":
+        text = _(
+            "Tidak apa-apa. Bila ada yang ingin ditanyakan, tulis saja atau pilih tombol di bawah."
         )
     elif kind == "bot":
         text = _(

@@ -261,3 +261,67 @@ async def test_never_mind_and_are_you_a_bot_get_a_short_reply_with_the_menu(
     call = harness.last(WORKER)
     assert call.text.startswith(start)
     assert call.buttons and all(data.startswith("MENU ") for _, data in call.buttons)
+
+
+# Held-out phrasings of the asker's own state (none is training material).
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "pendaftaran sy kok blm ada kabar ya, udh disetujui kah",
+        "aku udh jadi peserta blm ya, status nya gmn",
+        "nomor daftar sy brp ya bang",
+    ],
+)
+async def test_own_status_in_free_text_gets_the_own_state_and_the_status_button(
+    harness: Harness, typed: str
+) -> None:
+    registration = await submitted_registration(
+        harness.db, harness.app.bot_data.cipher, operator_id=WORKER
+    )
+    await harness.send(WORKER, typed)
+    call = harness.last(WORKER)
+    assert f"Nomor pendaftaran: {registration.ref}" in call.text
+    assert "Sudah dikirim, menunggu diperiksa petugas kabupaten." in call.text
+    assert "Budi" not in call.text and len(call.text) <= 600
+    assert call.buttons == [("Cek status", "MENU status")]
+
+
+async def test_own_status_of_someone_registered_by_another_shows_only_the_senders_view(
+    harness: Harness,
+) -> None:
+    # A cadre who registered someone sees that registration's state as /status lists it; the
+    # worker's own account, never linked, sees nothing of it.
+    registration = await submitted_registration(
+        harness.db, harness.app.bot_data.cipher, operator_id=CADRE, for_self=False
+    )
+    await harness.send(CADRE, "pendaftaran yg sy kirim udh diterima blm")
+    text = harness.text(CADRE)
+    assert registration.ref and registration.ref in text and "sedang diperiksa petugas" in text
+    await harness.send(STRANGER, "sy udh terdaftar blm ya")
+    text = harness.text(STRANGER)
+    assert registration.ref not in text and text.startswith("Setelah mendaftar\n\n")
+    assert harness.last(STRANGER).buttons[0] == ("Daftar sekarang", "MENU daftar")
+
+
+@pytest.mark.parametrize(
+    "typed", ["oh iya maaf, lupa", "maaf bang salah ketik", "oh gitu ya", "mohon maaf bang"]
+)
+async def test_an_apology_or_acknowledgement_is_small_talk(harness: Harness, typed: str) -> None:
+    await harness.send(WORKER, typed)
+    call = harness.last(WORKER)
+    assert not call.text.startswith("Telat bayar")
+    assert call.buttons and all(data.startswith("MENU ") for _, data in call.buttons)
+
+
+async def test_an_apology_gets_a_friendly_reply(harness: Harness) -> None:
+    await harness.send(WORKER, "sori bang, lupa sy")
+    assert harness.text(WORKER).startswith("Tidak apa-apa.")
+    await harness.send(WORKER, "sy lupa bayar iuran bulan lalu")
+    assert harness.text(WORKER).startswith("Telat bayar / menunggak\n\n")
+
+
+async def test_ordinary_sickness_is_told_what_jkk_covers_first(harness: Harness) -> None:
+    await harness.send(WORKER, "kalo demam biasa di rumah, bukan krn kerja, ditanggung?")
+    text = harness.text(WORKER)
+    first = text.split("\n\n")[1].splitlines()[0]
+    assert "penyakit akibat kerja" in first and "sakit biasa tidak ditanggung JKK" in first
