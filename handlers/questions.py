@@ -198,11 +198,13 @@ async def own_status(context: JagaContext, turn: Turn, kb: KnowledgeBase, questi
     if state is not None:
         log.info("event=question_answered topic=own_status")
         text = state + "\n\n" + _("Tekan Cek status untuk rinciannya.")
-        await send(context, turn.chat_id, text, [[(_(ACTION_LABELS["status"]), "MENU status")]])
+        label = ACTION_LABELS["status"]  # a variable: a literal key inside _() is extracted
+        await send(context, turn.chat_id, text, [[(_(label), "MENU status")]])
         return
     topic = kb.topic("setelah_daftar")
     log.info("event=question_answered topic=%s own=none", topic.id)
-    rows = [[(_(ACTION_LABELS["daftar"]), "MENU daftar")]]
+    label = ACTION_LABELS["daftar"]
+    rows = [[(_(label), "MENU daftar")]]
     rows += [row for row in topic_rows(turn.tr, kb, topic) if row[0][1] != "MENU daftar"]
     await send(context, turn.chat_id, topic_text(turn.tr, kb, topic, membership.today()), rows)
 

@@ -397,8 +397,9 @@ def question_of(turn: Turn, r: Registration, *, consent: str = "full") -> tuple[
                 "nama lain."
             ).format(mother=r.mother_name)
             return text, inline(rows)
+        relation = HEIR_LABELS[scratch["heir_said"]]  # not inside _(): the key is no message
         text = _("Ahli waris: {relation}. Siapa namanya? Ketik namanya.").format(
-            relation=_(HEIR_LABELS[scratch["heir_said"]])
+            relation=_(relation)
         )
         return text, inline(rows)
     if step == Step.HEIR_NAME:

@@ -296,7 +296,7 @@ async def _typed_reason(
         await _hint(
             context,
             turn,
-            [_(review.REJECT_REASONS["data"]), _(review.REJECT_REASONS["lain"]), _("Kembali")],
+            [_(review.REJECT_REASONS[code]) for code in ("data", "lain")] + [_("Kembali")],
             None,
         )
         return
@@ -319,7 +319,7 @@ async def _typed_field(
         await _hint(
             context,
             turn,
-            [_(review.FIX_FIELDS["birth_date"]), _(review.FIX_FIELDS["address"]), _("Lanjut")],
+            [_(review.FIX_FIELDS[name]) for name in ("birth_date", "address")] + [_("Lanjut")],
             fix_keyboard(turn, row.id, chosen),
         )
         return
