@@ -346,7 +346,10 @@ async def test_a_label_or_a_control_word_is_not_a_mothers_name(
         ("istri saya bang", False),
         ("untuk dia", False),
         ("mertua sy", False),
-        ("bukan sy, adik sy", False),
+        ("istrinya sendiri", False),
+        ("bapaknya sendiri", False),
+        ("untuk sy sendiri", True),
+        ("aku aja bang", True),
     ],
 )
 async def test_whom_said_in_a_phrase(harness: Harness, typed: str, me: bool) -> None:
@@ -356,6 +359,22 @@ async def test_whom_said_in_a_phrase(harness: Harness, typed: str, me: bool) -> 
     row = await row_of(h, CADRE)
     assert row.for_self is me, text
     assert row.step == (Step.NIK if me else Step.CONSENT_OTHER)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["bukan untuk saya", "bukan sy, adik sy", "tidak untuk saya sendiri", "pak budi sendiri"],
+)
+async def test_a_doubtful_whom_is_asked_again_never_read_as_oneself(
+    harness: Harness, typed: str
+) -> None:
+    # Read as "self", the sender would become the worker's own account and the registered
+    # person's agreement would never be asked.
+    h = harness
+    await walk(h, CADRE, ["setuju"])
+    text = await one(h, CADRE, typed)
+    row = await row_of(h, CADRE)
+    assert (row.step, row.for_self, row.worker_telegram_id) == (Step.FOR_WHOM, None, None), text
 
 
 # --- a form of address next to an answer, and a status question in the middle -----------------
@@ -383,3 +402,25 @@ async def test_a_status_question_in_the_middle_says_there_is_none_yet(harness: H
     text = await one(h, FISHER, "cek status sy")
     assert text.startswith("Pendaftaran ini belum dikirim, jadi belum ada statusnya."), text
     assert (await row_of(h, FISHER)).step == Step.SUMMARY
+
+
+@pytest.mark.parametrize("typed", ["kurang setuju", "setuju tp nanti dulu", "mungkin setuju"])
+async def test_a_hesitant_yes_to_the_consent_records_no_consent(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await h.send(FISHER, "/daftar")
+    await one(h, FISHER, typed)
+    row = await row_of(h, FISHER)
+    assert (row.step, row.consent_version, row.consent_at) == (Step.CONSENT, None, None)
+
+
+@pytest.mark.parametrize("typed", ["dia kurang setuju", "sudah tp dia ragu"])
+async def test_a_hesitant_yes_for_the_registered_person_is_asked_again(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await walk(h, CADRE, ["setuju", "orang lain"])
+    assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER
+    await one(h, CADRE, typed)
+    assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import clock
 from bot.context import JagaContext
-from bot.registration import CONSENT_VERSION, Step, normalise
+from bot.registration import CHAT_FILLER, CONSENT_VERSION, NEGATIONS, Step, normalise
 from handlers.common import Turn, say
 from handlers.registration.common import TextAnswer, log, scratch_with
 from handlers.registration.flow import advance, again
@@ -90,21 +90,35 @@ _OTHER_PERSON = frozenset(
 )  # fmt: skip
 # Words naming oneself ("sy sendiri", "untuk saya", "diri sendiri").
 _ONESELF = frozenset({"saya", "sendiri", "diri", "me", "myself", "self"})
+# What else an answer naming only oneself may say ("untuk saya sendiri saja", "saya yang daftar").
+_ONESELF_TOO = frozenset(
+    {"untuk", "buat", "bagi", "yang", "ini", "daftar", "mendaftar", "daftarkan", "for", "just",
+     "only", "it", "is"}
+)  # fmt: skip
 # Honorifics said to the bot at the end of an answer ("sy sendiri abang"): not a person meant.
 _ADDRESS = frozenset({"abang", "kakak", "bapak", "ibu", "adik", "adek"})
 
 
 def whom_of(text: str) -> str | None:
     """ "other" when a typed answer names another person (a neighbour, a relative, "untuk
-    dia"), "self" when it names only oneself, else None."""
+    dia", "istrinya"), "self" when it names only oneself, else None (the buttons decide).
+
+    Who is registered decides whose agreement is asked and whose account the worker's is, so
+    a doubtful answer is never read as "self": a negation ("bukan untuk saya") or anything
+    besides oneself ("pak budi sendiri", "orangnya sendiri") gives None or "other".
+    """
     words = normalise(text).split()
-    if len(words) > 8 or "?" in text:
+    if len(words) > 8 or "?" in text or not NEGATIONS.isdisjoint(words):
         return None
     if len(words) > 1 and words[-1] in _ADDRESS and not _ONESELF.isdisjoint(words):
         words = words[:-1]
-    if not _OTHER_PERSON.isdisjoint(words):
+    # "istrinya", "bapaknya": someone's relative, whoever that someone is.
+    if not _OTHER_PERSON.isdisjoint(words) or any(
+        w.endswith("nya") and w[:-3] in _OTHER_PERSON | {"orang", "dia"} for w in words
+    ):
         return "other"
-    if not _ONESELF.isdisjoint(words):
+    rest = [w for w in words if w not in _ONESELF and w not in _ONESELF_TOO]
+    if not _ONESELF.isdisjoint(words) and all(w in CHAT_FILLER for w in rest):
         return "self"
     return None
 

@@ -15,6 +15,7 @@ from bot.knowledge import parse_contribution_question
 from bot.registration import (
     CHAT_FILLER,
     FIELDS,
+    NEGATIONS,
     ORDER,
     SYNONYMS,
     Choice,
@@ -148,10 +149,19 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
     handler = _TEXT_ANSWERS.get(step)
     choices = _choices(turn, r)
     # Where a question takes free text too (a name, an amount), only an exact label or word
-    # counts as a press: "Lewi" is a name, not a typo of "Lewati".
-    picked = match_choice(text, choices, fuzzy=handler is None)
+    # counts as a press: "Lewi" is a name, not a typo of "Lewati". Who is registered is read
+    # by whom_of above; a word found inside a longer answer ("pak budi sendiri") decides
+    # nothing there.
+    picked = match_choice(text, choices, fuzzy=handler is None and step != Step.FOR_WHOM)
     if picked is not None and text.strip().endswith("?") and not picked.label.endswith("?"):
         picked = None  # "jht?" asks what JHT is; it does not choose it
+    if (
+        picked is not None
+        and step in (Step.CONSENT, Step.CONSENT_OTHER)
+        and picked.value == "yes"
+        and not _HESITANT.isdisjoint(normalise(text).split())
+    ):
+        picked = None  # "kurang setuju", "sudah tp dia ragu": agreement is never guessed
     if picked is not None:
         await _CHOICES[step](context, turn, r, picked.value)
         return
@@ -203,6 +213,8 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
     await say(context, turn.chat_id, _hint(turn, r, choices), keyboard)
 
 
+# Words that make a "yes" at a consent question doubtful: it is asked again.
+_HESITANT = NEGATIONS | {"kurang", "ragu", "tapi", "tp", "mungkin", "nanti", "entar", "gimana"}
 # Typed alone at a question: go back to the previous one.
 _BACK_WORDS = frozenset(
     {"salah", "ulang", "ulangi", "kembali", "balik", "mundur", "sebelumnya", "back",
