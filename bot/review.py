@@ -228,6 +228,8 @@ def may_review(access: Access, row: Registration | None) -> bool:
     """Whether this person may see and decide this submission (re-checked on every press)."""
     if row is None or row.status == Status.DRAFT:
         return False
+    if access.telegram_id in (row.operator_id, row.worker_telegram_id):
+        return False  # their own submission: a colleague reviews it
     code = row.desa_code or row.kabupaten_code
     if not code:
         return False

@@ -18,7 +18,8 @@ InTransaction = Callable[[Conn], Awaitable[None]]
 
 
 class DecisionRefused(Exception):
-    """The registration cannot be decided now: `why` is 'missing', 'decided' or 'locked'."""
+    """The registration cannot be decided now: `why` is 'missing', 'decided', 'locked' or 'own'
+    (the reviewer sent it)."""
 
     def __init__(self, why: str, row: Registration | None = None):
         super().__init__(why)
@@ -93,11 +94,13 @@ async def next_in_queue(
 ) -> Registration | None:
     """The oldest waiting submission not locked by someone else (after a skipped one)."""
     where, params = _queue_filter(regions, decile_only)
+    # A reviewer's own submission (as the worker or for someone else) is for a colleague.
     sql = (
         f"SELECT r.* FROM registrations r WHERE {where} "
-        "AND (r.locked_by IS NULL OR r.locked_by = ? OR r.locked_until <= ?)"
+        "AND (r.locked_by IS NULL OR r.locked_by = ? OR r.locked_until <= ?) "
+        "AND r.operator_id != ? AND COALESCE(r.worker_telegram_id, 0) != ?"
     )
-    params += [reviewer_id, now_text()]
+    params += [reviewer_id, now_text(), reviewer_id, reviewer_id]
     if after is not None:
         sql += " AND (r.submitted_at, r.id) > (?, ?)"
         params += [after[0], after[1]]
@@ -150,6 +153,8 @@ async def _decidable(conn: Conn, registration_id: int, reviewer_id: int) -> Regi
     if found is None:
         raise DecisionRefused("missing")
     row = Registration.from_row(found)
+    if reviewer_id in (row.operator_id, row.worker_telegram_id):
+        raise DecisionRefused("own", row)  # nobody decides their own submission
     if row.status != Status.SUBMITTED:
         raise DecisionRefused("decided", row)
     locked_by = row.locked_by

@@ -161,6 +161,7 @@ async def test_an_old_card_pressed_after_a_colleague_decided_names_the_colleague
 async def test_a_card_never_shows_a_telegram_number(harness: Harness) -> None:
     h = harness
     await desk(h)
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     await submission(h, operator_id=CADRE, for_self=False)  # a cadre the bot has no name for
     await h.send(REVIEWER, "/tinjau")
     card = h.text(REVIEWER)

@@ -145,6 +145,7 @@ async def test_whole_cycle_fix_then_approve_notifies_the_worker(harness: Harness
 async def test_rejection_with_reason_and_note_tells_worker_and_cadre(harness: Harness) -> None:
     h = harness
     await setup_reviewers(h)
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     row = await submission(h, operator_id=CADRE, for_self=False, worker_telegram_id=WORKER)
     await h.send(WORKER, "/bahasa")
     await h.tap(WORKER, "English")
@@ -493,6 +494,7 @@ async def test_a_decision_queues_one_outbox_row_per_recipient_and_sends_it_once(
 ) -> None:
     h = harness
     await setup_reviewers(h)
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     row = await submission(h, operator_id=CADRE, for_self=False, worker_telegram_id=WORKER)
     await h.send(REVIEWER, "/tinjau")
     await h.tap(REVIEWER, "Tolak")
@@ -533,6 +535,7 @@ async def test_notices_of_a_decision_survive_a_crash_before_sending(harness: Har
 
     h = harness
     await setup_reviewers(h)
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
     row = await submission(h, operator_id=CADRE, for_self=False, worker_telegram_id=WORKER)
     settings = h.app.bot_data.settings
     await desk.request_fix(None, h.db, settings, row.id, REVIEWER, ["phone"], "Nomor salah")
@@ -576,3 +579,31 @@ async def test_a_fix_stopped_with_batal_is_offered_again_by_daftar(harness: Harn
     assert h.labels(WORKER) == ["Perbaiki data", "Daftar baru"]
     await h.tap(WORKER, "Perbaiki data")
     assert h.text(WORKER).startswith("Ketik nama ibu kandung Anda.")
+
+
+async def test_a_reviewer_never_decides_their_own_submission(harness: Harness) -> None:
+    h = harness
+    await setup_reviewers(h)
+    own = await submission(h, operator_id=REVIEWER)  # registered themselves
+    for_relative = await submission(h, operator_id=REVIEWER, for_self=False)
+    other = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    assert other.ref is not None and other.ref in h.text(REVIEWER)
+    # A forged press on their own card is refused, and the storage refuses the decision too.
+    for row in (own, for_relative):
+        await h.press(REVIEWER, f"REV {row.id} A 0")
+        assert await status_of(h, row.id) == "diajukan"
+        with pytest.raises(store.DecisionRefused):
+            await store.approve(h.db, row.id, REVIEWER, None, sponsor=None, day="2026-12-01")
+    # A colleague decides it.
+    await h.press(REVIEWER_2, f"REV {own.id} A 0")
+    assert await status_of(h, own.id) == "disetujui"
+
+
+async def test_a_relative_who_sent_a_submission_is_not_called_a_cadre(harness: Harness) -> None:
+    h = harness
+    await setup_reviewers(h)
+    await submission(h, operator_id=555, for_self=False)
+    await h.send(REVIEWER, "/tinjau")
+    card = h.text(REVIEWER)
+    assert "Didaftarkan oleh: keluarga atau kenalan" in card and "kader" not in card

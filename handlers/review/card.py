@@ -17,7 +17,7 @@ from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age
 from handlers.common import Button, Turn, inline, say
 from handlers.review.common import clear_step, open_step
 from storage import review as store
-from storage import users
+from storage import roles, users
 from storage.registrations import Registration
 
 # The longest message a person reads comfortably on a phone (the desk keeps under it).
@@ -46,7 +46,9 @@ def _has_details(card: review.Card) -> bool:
     return any(flag.code in SHORT_FLAGS for flag in card.flags)
 
 
-def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
+def _card_text(
+    tr: Translator, card: review.Card, regions_waiting: int, by_cadre: bool = True
+) -> str:
     """A compact card: who submitted, the worker's data a few fields a line, the flags."""
     _ = tr.gettext
     row = card.row
@@ -57,6 +59,11 @@ def _card_text(tr: Translator, card: review.Card, regions_waiting: int) -> str:
     ]
     if row.for_self:
         by = _("Didaftarkan oleh: pekerja sendiri")
+    elif not by_cadre:
+        # A relative or neighbour, never a cadre: said so, with the name they go by if known.
+        by = _("Didaftarkan oleh: keluarga atau kenalan")
+        if card.operator_name:
+            by += f" ({card.operator_name})"
     elif card.operator_name:
         # The cadre's name (storage/users.py name_of), never their Telegram number.
         by = _("Didaftarkan oleh: kader {name}").format(name=card.operator_name)
@@ -211,13 +218,15 @@ async def show_card(
     `tail`: the queue's own lines below it)."""
     regions = access.review_regions()
     name = None
+    by_cadre = True
     if not row.for_self and row.operator_id:
         name = await users.name_of(context.db, row.operator_id, row.desa_code)
+        by_cadre = await _is_or_was_cadre(context, row.operator_id)
     card = await review.card_for(
         context.db, context.settings, context.cipher, row, regions, operator_name=name
     )
     await open_step(context, turn, row)
-    text = _card_text(turn.tr, card, card.waiting)
+    text = _card_text(turn.tr, card, card.waiting, by_cadre)
     if tail:
         text += "\n\n" + tail
     if lead and len(with_lead(lead, text)) > READABLE:
@@ -243,3 +252,9 @@ async def details(
     regions = access.review_regions()
     card = await review.card_for(context.db, context.settings, context.cipher, row, regions)
     await say(context, turn.chat_id, _details_text(turn.tr, card), _card_keyboard(turn, row.id))
+
+
+async def _is_or_was_cadre(context: JagaContext, telegram_id: int) -> bool:
+    """Whether the person who sent a submission for someone else holds or held the cadre role."""
+    held = any(role == "cadre" for role, _region in await roles.held_by(context.db, telegram_id))
+    return held or await roles.lost(context.db, telegram_id, "cadre")

@@ -112,6 +112,8 @@ async def tell_refused(context: JagaContext, turn: Turn, refused: store.Decision
         text = locked_text(turn, row)
     elif refused.why == "decided" and row is not None:
         text = await decided_text(context, turn, row)
+    elif refused.why == "own":
+        text = turn.gettext("Pengajuan yang Anda kirim sendiri ditinjau oleh petugas lain.")
     else:
         text = turn.gettext("Pengajuan ini tidak ditemukan.")
     await say(context, turn.chat_id, text)
