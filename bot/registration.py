@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from lokal import parse_nik, parse_phone, parse_rupiah
@@ -604,10 +605,18 @@ _NAME_CLOSERS = frozenset(
 )  # fmt: skip
 
 
+# Words after which a sentence gives the name ("mertua sy namanya Siti", "his mother is Ramlah").
+_NAME_MARKERS = frozenset({"namanya", "namaku", "bernama", "adalah", "yaitu", "ialah", "is"})
+
+
 def name_of_answer(text: str) -> str:
     """A typed name without the words said around it: "nama sy budi bang" gives "budi"."""
     words = clean_text(text[:200]).split()
     lowered = [w.lower().strip(",.:;-") for w in words]
+    # The name follows the last marker among the first words, if anything follows it.
+    marked = [i for i, w in enumerate(lowered[:6]) if w in _NAME_MARKERS and i < len(words) - 1]
+    if marked:
+        words, lowered = words[marked[-1] + 1 :], lowered[marked[-1] + 1 :]
     start, said_name = 0, False
     while start < len(words) - 1:
         word, following = lowered[start], lowered[start + 1]
@@ -830,6 +839,21 @@ class IncomeReading:
     problem: str | None = None
 
 
+# Words of an income that changes or is not known ("tergantung tangkapan", "tidak menentu"),
+# and words that say so after a negation ("gak tentu", "ga tau").
+_UNCERTAIN = frozenset(
+    {"tergantung", "menentu", "pastinya", "berubah", "berubah-ubah", "depends", "varies"}
+)  # fmt: skip
+_UNCERTAIN_NEGATED = frozenset({"tentu", "pasti", "tau", "tahu", "sure", "know"})
+_NOT = frozenset({"tidak", "tdk", "gak", "ga", "gk", "nggak", "enggak", "ndak", "not", "dont"})
+
+
+def _uncertain(words: list[str]) -> bool:
+    """Whether an answer says the income changes or is not known."""
+    negated = any(a in _NOT and b in _UNCERTAIN_NEGATED for a, b in pairwise(words))
+    return negated or not _UNCERTAIN.isdisjoint(words)
+
+
 def read_income(text: str) -> IncomeReading:
     """A typed monthly income read forgivingly ("kira2 1,5 jt sebulan", "1 500 000"); a range
     or a daily figure is not guessed at."""
@@ -862,6 +886,9 @@ def read_income(text: str) -> IncomeReading:
     plain = _spoken_thousands(plain)
     # Only the words left: "kira2 1,5 jt" read whole would add the 2 of "kira2" to it.
     amount = check_income(plain)
+    if amount is None and _uncertain([t.strip(",.!?'") for t in tokens]):
+        # "tergantung tangkapan", "sy ga tau pastinya": an average is what can be said.
+        return IncomeReading(problem="varies")
     return IncomeReading(amount=amount) if amount is not None else IncomeReading(problem="unclear")
 
 

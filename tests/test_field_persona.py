@@ -424,3 +424,41 @@ async def test_a_hesitant_yes_for_the_registered_person_is_asked_again(
     assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER
     await one(h, CADRE, typed)
     assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["harus izin dulu?", "hrs izin dulu ya? dia di laut gabisa ditelpon", "perlu izin dia?"],
+)
+async def test_asking_whether_the_person_must_agree_is_answered_and_nothing_recorded(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await walk(h, CADRE, ["setuju", "orang lain"])
+    text = await one(h, CADRE, typed)
+    assert text.startswith("Ya, orang yang didaftarkan harus setuju dulu."), text
+    assert (await row_of(h, CADRE)).step == Step.CONSENT_OTHER
+
+
+@pytest.mark.parametrize("typed", ["ga tentu bu, tergantung tangkapan", "sy ga tau pastinya"])
+async def test_an_income_that_is_not_known_asks_for_an_average(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await walk(h, FISHER, fisher_until(Step.INCOME))
+    text = await one(h, FISHER, typed)
+    assert "rata-rata sebulan" in text, text
+    assert (await row_of(h, FISHER)).income is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [("mertua sy namanya Siti Aminah", "Siti Aminah"), ("ibunya bernama Ramlah", "Ramlah")],
+)
+async def test_a_mothers_name_said_in_a_sentence_keeps_only_the_name(
+    harness: Harness, typed: str, name: str
+) -> None:
+    h = harness
+    await walk(h, FISHER, fisher_until(Step.MOTHER))
+    await one(h, FISHER, typed)
+    assert (await row_of(h, FISHER)).mother_name == name

@@ -162,6 +162,9 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
         and not _HESITANT.isdisjoint(normalise(text).split())
     ):
         picked = None  # "kurang setuju", "sudah tp dia ragu": agreement is never guessed
+        if step == Step.CONSENT_OTHER:  # "hrs izin dulu ya? dia di laut": say why it is asked
+            await _answer_question(context, turn, r, text)
+            return
     if picked is not None:
         await _CHOICES[step](context, turn, r, picked.value)
         return
@@ -214,7 +217,10 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
 
 
 # Words that make a "yes" at a consent question doubtful: it is asked again.
-_HESITANT = NEGATIONS | {"kurang", "ragu", "tapi", "tp", "mungkin", "nanti", "entar", "gimana"}
+_HESITANT = NEGATIONS | {
+    "kurang", "ragu", "tapi", "tp", "mungkin", "nanti", "entar", "gimana", "harus", "hrs",
+    "perlu", "gabisa", "gbs", "blm",
+}  # fmt: skip
 # Typed alone at a question: go back to the previous one.
 _BACK_WORDS = frozenset(
     {"salah", "ulang", "ulangi", "kembali", "balik", "mundur", "sebelumnya", "back",
@@ -483,6 +489,12 @@ async def _answer_question(context: JagaContext, turn: Turn, r: Registration, te
         body = _(
             "Saya menanyakan data pendaftaran satu per satu. Jawab dengan mengetik atau menekan "
             "tombol. Ketik /batal untuk berhenti; jawaban Anda tetap tersimpan."
+        )
+    elif r.step == Step.CONSENT_OTHER:
+        # "harus izin dulu?", "dia di laut, gak bisa ditelpon": the agreement comes first.
+        body = _(
+            "Ya, orang yang didaftarkan harus setuju dulu. Kalau belum bisa ditanya, tekan "
+            "Belum: jawaban Anda disimpan, dan pendaftaran bisa dilanjutkan setelah dia setuju."
         )
     elif "status" in normalise(text).split() and r.status == Status.DRAFT:
         # "cek status sy" in the middle: this registration has none yet.
