@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.fakeapi import ApiCall
 from storage import registrations, roles
 from storage import review as store
@@ -90,7 +92,7 @@ async def test_tolak_with_an_unknown_reason_lists_the_reasons_and_keeps_it_as_th
     assert decided.reason == "Alasan lain: ahli warisnya gak jelas namanya"
 
 
-async def test_tolak_with_a_known_reason_rejects_with_the_text_as_the_note(
+async def test_tolak_with_a_known_reason_names_it_and_one_press_rejects_with_the_note(
     harness: Harness,
 ) -> None:
     h = harness
@@ -98,6 +100,13 @@ async def test_tolak_with_a_known_reason_rejects_with_the_text_as_the_note(
     row = await submission(h)
     await h.send(REVIEWER, "/tinjau")
     text = said(await h.send(REVIEWER, "Tolak: umur sudah 70 tahun menurut KTP"))
+    assert text == (
+        f"Tolak {row.ref} (Budi Santoso) dengan catatan «umur sudah 70 tahun menurut KTP».\n"
+        "Alasan yang cocok: Usia di luar batas program. Tekan alasan itu untuk menolak, atau "
+        "pilih yang lain:"
+    )
+    assert (await row_of(h, row.id)).status == "diajukan"
+    text = said(await h.tap(REVIEWER, "Usia di luar batas program"))
     assert text.startswith(f"❌ Ditolak: {row.ref} (Budi Santoso). Alasan: Usia di luar batas")
     decided = await row_of(h, row.id)
     assert (decided.status, decided.reason_code) == ("ditolak", "usia")
@@ -195,3 +204,66 @@ async def test_a_typed_decision_keeps_the_buttons_re_checks(harness: Harness) ->
     text = said(await h.send(REVIEWER, "setuju"))
     assert text.startswith("Tidak ada langkah tinjauan yang menunggu.")
     assert [(await row_of(h, r.id)).status for r in (row, other)] == ["diajukan", "diajukan"]
+
+
+CONFIRM_HINT = "Ketik salah satu: Ya, setujui / Catat sponsor dulu / Kembali"
+
+
+@pytest.mark.parametrize("words", ["jgn di acc", "ok tapi tunggu", "setujui? masa sih"])
+async def test_a_no_a_but_or_a_question_at_the_approval_question_does_not_approve(
+    harness: Harness, words: str
+) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    await h.send(REVIEWER, "setuju")
+    await h.send(REVIEWER, "mandiri")  # "Setujui ..., iuran dibayar: Mandiri?"
+    assert said(await h.send(REVIEWER, words)) == CONFIRM_HINT
+    assert (await row_of(h, row.id)).status == "diajukan"
+    assert not [c for c in h.api.calls if c.chat_id == row.operator_id]  # nobody told
+    step = await store.step_of(h.db, REVIEWER)
+    assert (step["registration_id"], step["action"], step["program_id"]) == (row.id, None, 0)
+    text = said(await h.send(REVIEWER, "ya pak"))  # the question is still open
+    assert text.startswith(f"✅ Disetujui: {row.ref} (Budi Santoso)")
+
+
+async def test_tolak_with_an_if_does_not_reject(harness: Harness) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    assert said(await h.send(REVIEWER, "tolak jika nik salah")) == CARD_HINT
+    assert (await row_of(h, row.id)).status == "diajukan"
+    step = await store.step_of(h.db, REVIEWER)
+    assert (step["registration_id"], step["action"]) == (row.id, None)
+
+
+async def test_setujui_with_an_if_at_the_card_does_not_open_the_approval(
+    harness: Harness,
+) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    for words in ("setuju kalau nik benar", "acc tp nanti", "jangan setujui dulu", "setujui?"):
+        assert said(await h.send(REVIEWER, words)) == CARD_HINT, words
+    step = await store.step_of(h.db, REVIEWER)
+    assert (step["registration_id"], step["action"], step["program_id"]) == (row.id, None, None)
+
+
+async def test_with_a_note_kept_only_a_reason_alone_rejects_at_the_list(
+    harness: Harness,
+) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    await h.send(REVIEWER, "tolak, umurnya 70 tahun")
+    for words in ("usia?", "usia kalau benar", "mungkin usia"):
+        assert said(await h.send(REVIEWER, words)).startswith("Ketik salah satu: "), words
+    assert (await row_of(h, row.id)).status == "diajukan"
+    text = said(await h.send(REVIEWER, "usia"))
+    assert text.startswith(f"❌ Ditolak: {row.ref} (Budi Santoso). Alasan: Usia di luar batas")
+    decided = await row_of(h, row.id)
+    assert decided.reason == "Usia di luar batas program: umurnya 70 tahun"

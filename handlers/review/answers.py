@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import review
 from bot.access import Access, access_of
 from bot.context import JagaContext
-from bot.registration import CHAT_FILLER, Choice, match_choice, normalise
+from bot.registration import CHAT_FILLER, NEGATIONS, Choice, match_choice, normalise
 from handlers import router
 from handlers.common import Turn, say
 from handlers.review.approve import approve
@@ -20,7 +20,12 @@ from handlers.review.buttons import ACTIONS
 from handlers.review.card import next_card, view
 from handlers.review.common import clear_step, decided_text, locked_text
 from handlers.review.fix import NOTE_ASKED, ask_fix_note, fix_keyboard, send_fix, toggle_field
-from handlers.review.reject import ask_reject_note, choose_reason_with_note, reject
+from handlers.review.reject import (
+    ask_reject_note,
+    choose_reason_with_note,
+    pending_note,
+    reject,
+)
 from handlers.router import typed_command
 from storage import registrations
 from storage import review as store
@@ -169,12 +174,52 @@ def _card_choices(turn: Turn, confirming: bool) -> list[Choice]:
     return choices
 
 
+# Words that turn a typed decision round or hold it back ("jgn di acc", "ok tapi tunggu",
+# "tolak jika nik salah"), after `normalise` (which spells "gak", "ga", "tak"... as "tidak").
+_NOT_NOW = NEGATIONS | frozenset({"jgn", "jngn", "gausah", "gaksah", "bkn"})
+_HEDGES = frozenset(
+    {"tapi", "tp", "tpi", "tunggu", "tggu", "nanti", "ntar", "entar", "nnti", "nti", "kalau",
+     "kalo", "klo", "kl", "jika", "jka", "apabila", "bila", "mungkin", "mgkn", "masa"}
+)  # fmt: skip
+
+# In a reason typed after "tolak" a no is part of it ("nik tidak valid"), and so may be "masa"
+# ("masa berlaku"); a question or an "if/but/wait" still holds the rejection back.
+_NOTE_HEDGES = _HEDGES - {"masa"}
+
+
+def _held_back(text: str, *, negations: bool = True, hedges: frozenset[str] = _HEDGES) -> bool:
+    """Whether a message is a question, a no or a "but/if/wait" rather than a decision."""
+    words = set(normalise(text).split())
+    return "?" in text or bool(words & hedges) or (negations and bool(words & _NOT_NOW))
+
+
+# Where the first clause of a typed message ends ("Setujui aja pak, datanya cocok").
+_CLAUSE_ENDS = str.maketrans({",": "\n", ".": "\n", ";": "\n", ":": "\n"})
+
+
+def _decisions(confirming: bool) -> frozenset[str]:
+    """The card actions that decide (or open the approval) and so are taken only from an
+    unmistakable word: the yes at "Setujui ...?", and "Setujui" at the card."""
+    return frozenset({"A"}) if confirming else frozenset({"OK"})
+
+
 def typed_action(turn: Turn, text: str, confirming: bool) -> str | None:
-    """The card action a typed word stands for, or None."""
+    """The card action a typed word stands for, or None. A decision is read only from the
+    word alone (forms of address and politeness aside; at the card, in the first clause:
+    "Setujui aja pak, datanya cocok"), never from a sentence, a question, a no or an "if"."""
     if "terima kasih" in normalise(text):  # thanks, not "terima" (approve)
         return None
-    found = match_choice(text, _card_choices(turn, confirming))
-    return found.value if found is not None else None
+    choices = _card_choices(turn, confirming)
+    found = match_choice(text, choices)
+    if found is None or found.value not in _decisions(confirming):
+        return found.value if found is not None else None
+    if _held_back(text):
+        return None
+    exact = match_choice(text, choices, fuzzy=False)
+    if exact is None and not confirming:  # the approval is asked next: a comment may follow
+        first = text.translate(_CLAUSE_ENDS).split("\n", 1)[0]
+        exact = match_choice(first, choices, fuzzy=False)
+    return exact.value if exact is not None and exact.value == found.value else None
 
 
 def _reason_choices(turn: Turn) -> list[Choice]:
@@ -238,17 +283,18 @@ async def _typed_press(
     text: str,
 ) -> None:
     """Acts on the open card as if the typed word's button were pressed ("tolak, <reason>"
-    rejects with it); a typed command leaves the desk; anything else gets one line of what
-    to type, and the card stays open."""
+    lists the reasons with it kept as the note); a typed command leaves the desk; anything
+    else (a question, a no, an "if") gets one line of what to type, and the card stays open."""
     _ = turn.gettext
     confirming = step["program_id"] is not None
     note = _typed_reject_note(text)
-    if note is not None:
+    held = note is not None and _held_back(text, negations=False, hedges=_NOTE_HEDGES)
+    if note is not None and not held:
         await _reject_with_note(context, turn, access, row, note)
         return
-    action = typed_action(turn, text, confirming)
+    action = None if held else typed_action(turn, text, confirming)
     if action is None:
-        if typed_command(text) is not None:  # "cek status": that command, the card left
+        if not held and typed_command(text) is not None:  # "cek status": the card left
             await clear_step(context, turn)  # the card stays locked for a while
             await router.message(update, context)
             return
@@ -272,26 +318,32 @@ async def _typed_press(
 async def _reject_with_note(
     context: JagaContext, turn: Turn, access: Access, row: Registration, note: str
 ) -> None:
-    """ "tolak, <reason>": rejects with that reason and the text as the note when the reason
-    is recognised, else lists the reasons (the text kept as the note)."""
+    """ "tolak, <reason>": lists the reasons with the text kept as the note, naming the reason
+    it seems to give; one press (or a reason typed) rejects."""
     if len(note) > MAX_NOTE:
         await _too_long(context, turn)
         return
     if not await _still_ours(context, turn, row):
         return
     code = typed_reason(turn, note)
-    if code is None or code == "BACK":
-        await choose_reason_with_note(context, turn, row, note)
-        return
-    await reject(context, turn, access, row, code, note)
+    await choose_reason_with_note(
+        context, turn, row, note, code if code in review.REJECT_REASONS else None
+    )
 
 
 async def _typed_reason(
     context: JagaContext, turn: Turn, access: Access, row: Registration, text: str
 ) -> None:
-    """A reason typed at the reason list: as its button (Kembali shows the card again)."""
+    """A reason typed at the reason list: as its button (Kembali shows the card again). With
+    a note typed with "tolak, ..." the reason rejects at once, so only the reason's word
+    alone counts then, never one inside a sentence or a question."""
     _ = turn.gettext
     code = typed_reason(turn, text)
+    if code not in (None, "BACK") and await pending_note(context, turn, row):
+        exact = match_choice(text, _reason_choices(turn), fuzzy=False)
+        held = _held_back(text, negations=False, hedges=_NOTE_HEDGES)
+        if held or exact is None or exact.value != code:
+            code = None
     if code is None:
         await _hint(
             context,

@@ -23,10 +23,10 @@ async def choose_reason(
 
 
 async def choose_reason_with_note(
-    context: JagaContext, turn: Turn, row: Registration, note: str
+    context: JagaContext, turn: Turn, row: Registration, note: str, matched: str | None = None
 ) -> None:
     """Lists the rejection reasons; `note` (typed with "tolak, ...") goes to the worker with the
-    reason picked next."""
+    reason picked next; `matched`, the reason the note seems to give, is named, not chosen."""
     # The reason list: a reject step with no reason yet; its `fields` keep the typed note.
     await begin_step(context, turn, row, "reject", fields=json.dumps([note] if note else []))
     await users.set_active_flow(context.db, turn.id, FLOW)
@@ -34,7 +34,14 @@ async def choose_reason_with_note(
     rid = row.id
     buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
     buttons.append((_("Kembali"), f"REV {rid} V"))
-    if note:
+    if note and matched in review.REJECT_REASONS:
+        text = _(
+            "Tolak {ref} ({name}) dengan catatan «{note}».\nAlasan yang cocok: {reason}. "
+            "Tekan alasan itu untuk menolak, atau pilih yang lain:"
+        ).format(
+            ref=row.ref, name=row.name or "-", note=note, reason=_(review.REJECT_REASONS[matched])
+        )
+    elif note:
         text = _("Tolak {ref} ({name}) dengan catatan «{note}». Pilih alasannya:").format(
             ref=row.ref, name=row.name or "-", note=note
         )
