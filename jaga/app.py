@@ -110,7 +110,7 @@ def register_handlers(app: JagaApplication) -> None:
         # /data_saya: a cadre proving a worker's NIK + birth date; the text of a correction.
         Flow(privacy.FLOW, privacy.on_message, privacy.on_cancel),
         # A reviewer's note on a rejection or fix request, or a sponsor's name.
-        Flow(review.FLOW, review.on_message, review.on_cancel),
+        Flow(review.FLOW, review.on_message, review.on_cancel, review.CANCEL_TEXT),
         # A new cadre typing their name; a broadcast's text.
         Flow(cadres.FLOW, cadres.on_message, cadres.on_cancel),
         Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel),

@@ -267,3 +267,29 @@ async def test_with_a_note_kept_only_a_reason_alone_rejects_at_the_list(
     assert text.startswith(f"❌ Ditolak: {row.ref} (Budi Santoso). Alasan: Usia di luar batas")
     decided = await row_of(h, row.id)
     assert decided.reason == "Usia di luar batas program: umurnya 70 tahun"
+
+
+@pytest.mark.parametrize(
+    "typed", ["klaim sy udh sampe mana", "kecelakaan di kebun kemarin, gmn klaimnya?"]
+)
+async def test_a_question_at_the_card_is_answered_and_decides_nothing(
+    harness: Harness, typed: str
+) -> None:
+    # A reviewer is also a worker with questions: after /tinjau, a question is answered as
+    # anywhere else, and the card waits in the queue.
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    text = said(await h.send(REVIEWER, typed))
+    assert text != CARD_HINT and not text.startswith("Ketik salah satu"), text
+    assert (await row_of(h, row.id)).status == "diajukan"
+
+
+async def test_batal_at_the_desk_says_the_queue_is_kept(harness: Harness) -> None:
+    h = harness
+    await desk(h)
+    await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    text = said(await h.send(REVIEWER, "/batal"))
+    assert "dihapus" not in text and "/tinjau" in text, text

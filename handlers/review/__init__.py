@@ -13,12 +13,13 @@ The parts: `queue` (/tinjau and its filter), `card` (the next card and how it is
 
 from handlers.review.answers import on_cancel, on_message
 from handlers.review.buttons import button
-from handlers.review.common import FLOW
+from handlers.review.common import CANCEL_TEXT, FLOW
 from handlers.review.export import export_button, export_command
 from handlers.review.queue import queue, queue_filter
 from handlers.review.report import report_command
 
 __all__ = [
+    "CANCEL_TEXT",
     "FLOW",
     "button",
     "export_button",

@@ -12,7 +12,14 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import review
 from bot.access import Access, access_of
 from bot.context import JagaContext
-from bot.registration import CHAT_FILLER, NEGATIONS, Choice, match_choice, normalise
+from bot.registration import (
+    CHAT_FILLER,
+    NEGATIONS,
+    Choice,
+    looks_like_question,
+    match_choice,
+    normalise,
+)
 from handlers import router
 from handlers.common import Turn, say
 from handlers.review.approve import approve
@@ -203,6 +210,20 @@ def _decisions(confirming: bool) -> frozenset[str]:
     return frozenset({"A"}) if confirming else frozenset({"OK"})
 
 
+def _asks_something_else(text: str) -> bool:
+    """Whether a message at a card is a question of the reviewer's own (a sentence that asks,
+    naming no decision); a short "gimana ini?" is about the card and gets the hint."""
+    return len(text.split()) >= 3 and looks_like_question(text) and not _names_a_decision(text)
+
+
+def _names_a_decision(text: str) -> bool:
+    """Whether a message says one of the card's decision words ("setujui? masa sih")."""
+    words = set(normalise(text).split())
+    return any(
+        set(phrase.split()) <= words for phrases in _CARD_WORDS.values() for phrase in phrases
+    )
+
+
 def typed_action(turn: Turn, text: str, confirming: bool) -> str | None:
     """The card action a typed word stands for, or None. A decision is read only from the
     word alone (forms of address and politeness aside; at the card, in the first clause:
@@ -294,7 +315,10 @@ async def _typed_press(
         return
     action = None if held else typed_action(turn, text, confirming)
     if action is None:
-        if not held and typed_command(text) is not None:  # "cek status": the card left
+        if not held and (
+            typed_command(text) is not None  # "cek status": the card left
+            or _asks_something_else(text)  # "klaim sy udh sampe mana": a question of their own
+        ):
             await clear_step(context, turn)  # the card stays locked for a while
             await router.message(update, context)
             return

@@ -9,6 +9,7 @@ from typing import Any
 from bot import review
 from bot.access import Access, access_of
 from bot.context import JagaContext
+from bot.i18n import N_
 from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from handlers.common import Turn, say
 from storage import privacy, users
@@ -18,6 +19,10 @@ from storage.registrations import Registration
 log = logging.getLogger(__name__)
 
 FLOW = "tinjau"
+# What /batal says for the review desk (handlers/router.py): nothing of the worker's is deleted.
+CANCEL_TEXT = N_(
+    "Baik, tinjauan dihentikan. Pengajuan tetap di antrean; ketik /tinjau untuk melanjutkan."
+)
 
 
 async def reviewer_access(context: JagaContext, turn: Turn) -> Access | None:
