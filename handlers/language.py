@@ -6,8 +6,22 @@ from telegram import Update
 
 from bot.context import JagaContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
+from bot.registration import normalise
 from handlers.common import Turn, answer_button, inline, say
 from storage import users
+
+# Asking in words for a language ("English please" typed in the middle of a registration).
+_ASKED = {
+    "en": frozenset(
+        {"english", "english please", "english pls", "in english", "please english",
+         "speak english", "please speak english", "can you speak english", "do you speak english",
+         "english only", "bahasa inggris", "pakai bahasa inggris", "pake bahasa inggris"}
+    ),
+    "id": frozenset(
+        {"bahasa indonesia", "pakai bahasa indonesia", "pake bahasa indonesia", "indonesian",
+         "in indonesian", "indonesian please"}
+    ),
+}  # fmt: skip
 
 
 async def ask(update: Update, context: JagaContext) -> None:
@@ -32,3 +46,21 @@ async def choose(update: Update, context: JagaContext) -> None:
     _ = translator(language).gettext
     await answer_button(query)
     await say(context, turn.chat_id, _("Baik, saya akan memakai Bahasa Indonesia."))
+
+
+async def typed(update: Update, context: JagaContext, text: str) -> bool:
+    """A message asking for a language in words: stores it and, in the middle of a flow, asks
+    its question again in that language (else confirms); False for any other message."""
+    words = normalise(text[:100])
+    language = next((lang for lang, asked in _ASKED.items() if words in asked), None)
+    turn = await Turn.load(update, context)
+    if language is None or language == turn.tr.language:
+        return False
+    await users.set_language(context.db, turn.id, language)
+    flow = context.services.flows.get(turn.user.active_flow or "")
+    if flow is not None and flow.resume is not None:
+        await flow.resume(update, context)  # the same question, now in the language asked
+        return True
+    _ = translator(language).gettext
+    await say(context, turn.chat_id, _("Baik, saya akan memakai Bahasa Indonesia."))
+    return True

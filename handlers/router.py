@@ -8,7 +8,7 @@ from telegram import ReplyKeyboardRemove, Update
 
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, Step, looks_like_question, normalise, progress
-from handlers import claims, questions, registration, status
+from handlers import claims, language, questions, registration, status
 from handlers.common import Turn, answer_button, inline, say
 from storage import registrations, users
 from storage.registrations import Status
@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 async def message(update: Update, context: JagaContext) -> None:
     """Hands a message to the flow the user is in, or treats it as a question."""
     turn = await Turn.load(update, context)
+    text = update.message.text if update.message is not None else None
+    if text and await language.typed(update, context, text):  # "English please", anywhere
+        return
     flow = context.services.flows.get(turn.user.active_flow or "")
     if flow is not None:
         await flow.on_message(update, context)
         return
-    text = update.message.text if update.message is not None else None
     if text:
         command = context.services.commands.get(typed_command(text) or "")
         if command is not None:  # "cek status", "status sy gmn bang": the command itself

@@ -462,3 +462,21 @@ async def test_a_mothers_name_said_in_a_sentence_keeps_only_the_name(
     await walk(h, FISHER, fisher_until(Step.MOTHER))
     await one(h, FISHER, typed)
     assert (await row_of(h, FISHER)).mother_name == name
+
+
+async def test_english_please_in_the_middle_asks_the_same_question_in_english(
+    harness: Harness,
+) -> None:
+    h = harness
+    await walk(h, FISHER, fisher_until(Step.NIK))
+    text = await one(h, FISHER, "English please")
+    assert (await row_of(h, FISHER)).step == Step.NIK
+    assert "NIK" in text and "Ketik" not in text, text  # the NIK question, in English
+    text = await one(h, FISHER, "bahasa indonesia")
+    assert text.startswith("Ketik NIK"), text
+
+
+async def test_asking_for_english_outside_a_flow_confirms_in_english(harness: Harness) -> None:
+    h = harness
+    text = await one(h, FISHER, "can you speak english")
+    assert text == "OK, I will use English.", text
