@@ -1018,6 +1018,7 @@ def test_privacy_answer_names_who_sees_the_data_as_the_consent_does() -> None:
     [
         ("id", "ga jadi lah", "never"),
         ("id", "tdk jd bang", "never"),
+        ("id", "eh ga jd deh, biarin aja", "never"),
         ("id", "ini robot kah", "bot"),
         ("id", "bot ini ya bang", "bot"),
         ("en", "never mind", "never"),
