@@ -11,7 +11,7 @@ from bot.contributions import payer_of, quote, sector_of
 from bot.i18n import Translator, translator
 from bot.labels import FIX_FIELDS, SOURCE_LABELS, STATUS_LABELS
 from bot.outbox import OutboxSender, dispatch
-from storage import funding, users
+from storage import funding, roles, users
 from storage import membership as membership_store
 from storage import outbox as outbox_store
 from storage import review as review_store
@@ -42,7 +42,8 @@ async def status_messages(
     default_language: str = "id",
     district_contacts: Mapping[str, str] | None = None,
 ) -> list[OutgoingMessage]:
-    """The messages telling the worker and the registering cadre, each in their own language.
+    """The messages telling the worker and the registering cadre (while still a cadre), each in
+    their own language.
 
     `reason` is an Indonesian source string (a reason label, translated here) or free text;
     `note` is the reviewer's own words, passed on as written; `district_contacts` (kabupaten
@@ -52,7 +53,11 @@ async def status_messages(
     """
     row = registration_row
     worker = row.worker_telegram_id
-    operator = row.operator_id
+    operator: int | None = row.operator_id
+    if operator and not row.for_self and await roles.lost(db, int(operator), "cadre"):
+        # A cadre whose role was revoked no longer hears about the people they registered
+        # (the worker's own account and linked accounts still do; a fix goes to the district).
+        operator = None
     fixer = worker or operator
     recipients: list[int] = []
     for person in (worker, operator):

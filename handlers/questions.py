@@ -162,7 +162,7 @@ async def on_text(update: Update, context: JagaContext) -> None:
 async def _own_state(context: JagaContext, turn: Turn) -> str | None:
     """One or two lines on the asker's own registration or membership, in /status's words and
     only what /status shows this account; None when the account has nothing registered."""
-    from handlers.status import STATE_WORDS  # handlers.status imports this module
+    from handlers.status import STATE_WORDS, sender_sees  # handlers.status imports this module
 
     _ = turn.gettext
     worker = await membership.worker_of(context.db, turn.id)
@@ -180,7 +180,7 @@ async def _own_state(context: JagaContext, turn: Turn) -> str | None:
             kpj=worker.kpj
         )
     sent = await registrations.for_others_by(context.db, turn.id, limit=1)
-    if sent:
+    if sent and await sender_sees(context.db, turn.id, sent[0]):
         return _("Pendaftaran terakhir yang Anda kirim: {ref}, {state}.").format(
             ref=sent[0].ref, state=_(STATUS_WORDS[sent[0].status])
         )

@@ -294,7 +294,7 @@ async def status(update: Update, context: JagaContext) -> None:
         await say(context, turn.chat_id, text, inline(rows))
         return
     text = await describe(context.db, turn.tr, worker, own=True)
-    others = bool(await registrations.for_others_by(context.db, turn.id, limit=1))
+    others = bool(await _submitted_for_others(context.db, turn.id, limit=1))
     await say(context, turn.chat_id, text, inline(_own_buttons(turn, worker, others=others)))
 
 
@@ -303,7 +303,7 @@ async def _list_submitted(context: JagaContext, turn: Turn, *, has_own: bool) ->
     with a button to its status; False when there are none. `has_own`: the account has its own
     data too, so linking is not offered."""
     _ = turn.gettext
-    rows = await registrations.for_others_by(context.db, turn.id, limit=MAX_LISTED)
+    rows = await _submitted_for_others(context.db, turn.id, limit=MAX_LISTED)
     if not rows:
         return False
     head = _("Pekerja yang Anda daftarkan:")
@@ -331,6 +331,24 @@ async def _list_submitted(context: JagaContext, turn: Turn, *, has_own: bool) ->
     text = "\n".join([head, *lines, "", *tail])
     await say(context, turn.chat_id, text, inline(buttons))
     return True
+
+
+async def _submitted_for_others(
+    db: Database, telegram_id: int, *, limit: int
+) -> list[Registration]:
+    """The people this account registered that it still follows, newest first: none once a
+    cadre's role was revoked (a relative who was never a cadre keeps theirs)."""
+    if await roles.lost(db, telegram_id, "cadre"):
+        return []
+    return await registrations.for_others_by(db, telegram_id, limit=limit)
+
+
+async def sender_sees(db: Database, telegram_id: int, registration: Registration) -> bool:
+    """Whether this account sent the registration and still sees what its notices told: not
+    when it registered someone else as a cadre and that role was revoked since."""
+    if registration.operator_id != telegram_id:
+        return False
+    return bool(registration.for_self) or not await roles.lost(db, telegram_id, "cadre")
 
 
 def _own_buttons(turn: Turn, worker: Worker, *, others: bool = False) -> list[list[Button]]:
@@ -379,7 +397,11 @@ async def button(update: Update, context: JagaContext) -> None:
     await answer_button(query)
     if action == "REG" and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit():
         registration = await registrations.get(context.db, int(parts[2]))
-        if registration is None or registration.operator_id != turn.id or not registration.ref:
+        if (
+            registration is None
+            or not registration.ref
+            or not await sender_sees(context.db, turn.id, registration)
+        ):
             await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
             return
         await _show_registration(context, turn, registration)
@@ -636,9 +658,10 @@ async def _ref(context: JagaContext, turn: Turn, ref: str, *, retry: str) -> Non
 
 async def _show_registration(context: JagaContext, turn: Turn, registration: Registration) -> None:
     """One registration, for whoever asks by its reference or its button: in full (with the BPJS
-    membership) to an account `entitled` to its worker, as the NIK path does; to the account
-    that sent it or is its worker, what the notices already told them (no BPJS membership data);
-    to anyone else only its state in general words. A reference number proves nothing."""
+    membership) to an account `entitled` to its worker, as the NIK path does; to its worker's
+    account and to the account that sent it (`sender_sees`: not a cadre whose role was revoked),
+    what the notices already told them (no BPJS membership data); to anyone else only its state
+    in general words. A reference number proves nothing."""
     _ = turn.gettext
     nik_hash = str(registration.nik_hash or "")
     worker = await membership.worker_of_nik_hash(context.db, nik_hash) if nik_hash else None
@@ -657,7 +680,9 @@ async def _show_registration(context: JagaContext, turn: Turn, registration: Reg
         body = await describe(context.db, turn.tr, worker, own=own)
         await say(context, turn.chat_id, body, inline(_own_buttons(turn, worker)) if own else None)
         return
-    if turn.id in (registration.operator_id, registration.worker_telegram_id):
+    if turn.id == registration.worker_telegram_id or await sender_sees(
+        context.db, turn.id, registration
+    ):
         own = turn.id == membership.own_account(registration)
         body = await describe(context.db, turn.tr, Worker(nik_hash, registration, None), own=own)
         await say(context, turn.chat_id, body)

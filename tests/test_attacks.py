@@ -91,6 +91,51 @@ async def test_a_revoked_cadre_cannot_answer_a_fix_request_on_someone_they_regis
     assert user.active_flow is None  # nothing they type now changes the worker's data
 
 
+async def test_a_revoked_cadre_asking_in_free_text_hears_nothing_of_the_people_registered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await roles.grant(h.db, CADRE, "cadre", DESA, "test")
+    r = await submitted_registration(
+        h.db, h.app.bot_data.cipher, operator_id=CADRE, for_self=False, status="ditolak"
+    )
+    assert r.ref is not None
+    await h.send(CADRE, "pendaftaran yg sy kirim udh diterima blm")
+    assert r.ref in h.text(CADRE)  # still a cadre: the state of the last one sent
+    await roles.revoke(h.db, CADRE, "cadre", DESA)
+    await h.send(CADRE, "pendaftaran yg sy kirim udh diterima blm")
+    text = h.text(CADRE)
+    assert r.ref not in text and "tidak disetujui" not in text
+    assert text.startswith("Setelah mendaftar\n\n")
+
+
+async def test_a_revoked_cadre_is_not_told_the_decisions_on_the_people_they_registered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await make_reviewer(h)
+    await roles.grant(h.db, CADRE, "cadre", DESA, "test")
+    worker = 8603
+    r = await submitted_registration(
+        h.db,
+        h.app.bot_data.cipher,
+        operator_id=CADRE,
+        for_self=False,
+        worker_telegram_id=worker,
+        name="Ahmad Yani",
+    )
+    await roles.revoke(h.db, CADRE, "cadre", DESA)
+    await h.send(REVIEWER, "/tinjau")
+    await h.tap(REVIEWER, "Tolak")
+    await h.tap(REVIEWER, "Usia di luar batas program")
+    await h.tap(REVIEWER, "Tolak tanpa catatan")
+    after = await registrations.get(h.db, r.id)
+    assert after is not None and after.status == "ditolak"
+    queued = await h.db.fetchall("SELECT chat_id FROM outbox ORDER BY id")
+    assert [row["chat_id"] for row in queued] == [worker]  # the worker's own account still is
+    assert not any("Ahmad" in call.text for call in h.api.sent(CADRE))
+
+
 async def test_an_invite_stops_working_when_its_reviewer_loses_the_role(harness: Harness) -> None:
     h = harness
     await make_reviewer(h)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import membership
+from bot.fakeapi import ApiCall
 from bot.membership import FileSource, import_members
 from storage import membership as store
 from storage import roles
@@ -194,3 +195,80 @@ async def test_after_a_duplicate_nik_status_shows_that_registration(harness: Har
     assert f"Ahmad Yani ({row.ref})" in text and "belum terhubung dengan data pekerja" not in text
     await harness.tap(RELATIVE, f"Ahmad Yani ({row.ref})")
     assert "Status: Sudah dikirim, menunggu diperiksa petugas kabupaten." in harness.text(RELATIVE)
+
+
+async def revoked_cadre_who_registered(h: Harness) -> tuple[Registration, ApiCall]:
+    """CADRE registered Ahmad Yani (rejected, with a reason), saw the list, then lost the role;
+    returns the registration and the list message they still have."""
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
+    row = await register(h, CADRE, name="Ahmad Yani", status="ditolak")
+    await h.db.execute(
+        "UPDATE registrations SET reason = 'Foto KTP buram' WHERE id = ?", (row.id,)
+    )
+    assert row.ref is not None
+    await h.send(CADRE, "/status")
+    assert "Ahmad Yani" in h.text(CADRE)  # still a cadre: listed, a button away
+    old_list = h.last(CADRE)
+    await roles.revoke(h.db, CADRE, "cadre")
+    return row, old_list
+
+
+async def test_a_revoked_cadre_is_no_longer_listed_the_people_they_registered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await revoked_cadre_who_registered(h)
+    await h.send(CADRE, "/status")
+    text = h.text(CADRE)
+    assert not text.startswith("Pekerja yang Anda daftarkan") and "Ahmad" not in text
+    assert "Akun ini belum terhubung dengan data pekerja" in text
+    # A relative who was never a cadre keeps the people they registered.
+    kept = await register(h, RELATIVE, name="Sari Dewi")
+    await h.send(RELATIVE, "/status")
+    assert h.text(RELATIVE).startswith("Pekerja yang Anda daftarkan:")
+    await h.press(RELATIVE, f"STS REG {kept.id}")
+    assert "Nama: Sari Dewi" in h.text(RELATIVE)
+    assert "Nama: Sari Dewi" in await look_up(h, RELATIVE, str(kept.ref))
+
+
+async def test_a_revoked_cadres_old_or_forged_button_shows_nothing(harness: Harness) -> None:
+    h = harness
+    row, old_list = await revoked_cadre_who_registered(h)
+    await h.press(CADRE, f"STS REG {row.id}", old_list)
+    assert "Tombol ini sudah tidak berlaku." in h.text(CADRE) and "Ahmad" not in h.text(CADRE)
+    await h.press(CADRE, f"STS REG {row.id}")  # forged, on the last message
+    assert "Tombol ini sudah tidak berlaku." in h.text(CADRE)
+    await h.press(CADRE, "STS MINE", old_list)
+    assert "Tombol ini sudah tidak berlaku." in h.text(CADRE)
+    assert await lookups(h, CADRE) == 0
+
+
+async def test_a_revoked_cadres_reference_number_gets_a_strangers_answer(
+    harness: Harness,
+) -> None:
+    h = harness
+    row, _old_list = await revoked_cadre_who_registered(h)
+    assert row.ref is not None
+    for attempt, sent in enumerate((typed(row.ref), row.ref), start=1):
+        if attempt == 1:
+            text = await look_up(h, CADRE, sent)
+        else:
+            await h.send(CADRE, sent)  # typed alone, outside the flow
+            text = h.text(CADRE)
+        assert "Pendaftaran dengan nomor ini tidak dilanjutkan." in text
+        for secret in ("Ahmad", "Foto KTP buram", "Nama:", "Alasan", "Status:"):
+            assert secret not in text
+        assert await lookups(h, CADRE) == attempt
+
+
+async def test_a_revoked_cadre_with_own_data_gets_no_button_to_the_people_registered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await roles.grant(h.db, CADRE, "cadre", "12.10.19.1001", "test")
+    await register(h, CADRE, for_self=True, name="Sari Lubis")
+    await register(h, CADRE, name="Ahmad Yani")
+    await roles.revoke(h.db, CADRE, "cadre", "12.10.19.1001")
+    await h.send(CADRE, "/status")
+    assert "Pekerja yang saya daftarkan" not in h.labels(CADRE)
+    assert "Riwayat pendaftaran" in h.labels(CADRE)  # their own data stays theirs
