@@ -27,7 +27,7 @@ from bot.i18n import Translator, translator
 from bot.registration import region_name
 from bot.review import SOURCE_LABELS
 from bot.settings import Settings
-from storage import cadres, funding, registrations
+from storage import cadres, funding, registrations, roles
 from storage import reminders as store
 from storage.db import Database
 
@@ -117,6 +117,8 @@ async def _fixes(db: Database, settings: Settings, now: dt.datetime, languages: 
     queued = 0
     before = utc_iso(now - dt.timedelta(days=settings.fix_reminder_days))
     for row in await store.fixes_due(db, before):
+        if not row.for_self and await roles.lost(db, row.operator_id, "cadre"):
+            continue  # a revoked cadre: the district office handles the fix (handlers/status.py)
         tr = await languages.of(row.operator_id)
         _ = tr.gettext
         if row.for_self:
@@ -159,6 +161,8 @@ async def _protection(
     not_since = utc_iso(local - dt.timedelta(days=7))
     queued = 0
     for member in await store.members_due(db, ends_by.isoformat(), ended_after.isoformat()):
+        if member["for_cadre"] and await roles.lost(db, member["recipient_id"], "cadre"):
+            continue  # the cadre who registered them lost the role: nobody to tell here
         tr = await languages.of(member["recipient_id"])
         text, pay = await protection_message(db, tr, member, today)
         if await store.queue_once(

@@ -264,3 +264,32 @@ def test_the_longest_reminder_fits_one_message() -> None:
     text = protection_text(translator("id"), member, dt.date(2026, 6, 1))
     assert len(text) <= 600
     assert "Pastikan jumlahnya" in text and "dipotong sampai 31 Maret 2027" in text
+
+
+async def test_a_revoked_cadre_gets_no_reminder_about_the_people_they_registered(
+    harness: Harness,
+) -> None:
+    db, settings, cipher = harness.db, harness.app.bot_data.settings, harness.app.bot_data.cipher
+    cadre = 731
+    await roles.grant(db, cadre, "cadre", "12.10.19.1001", "test")
+    await roles.revoke(db, cadre, "cadre")
+    nik = nik_for()
+    fixing = await submitted_registration(
+        db, cipher, operator_id=cadre, for_self=False, status="perlu_perbaikan"
+    )
+    requested = (MONDAY - dt.timedelta(days=3)).astimezone(dt.UTC)
+    await db.execute(
+        "INSERT INTO fix_requests(registration_id, fields, requested_by, requested_at) "
+        "VALUES (?, '[\"nama\"]', 9001, ?)",
+        (fixing.id, requested.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    )
+    await submitted_registration(
+        db, cipher, operator_id=cadre, for_self=False, nik=nik, status="terdaftar"
+    )
+    await add_member(harness, nik, TODAY + dt.timedelta(days=5))
+    counts = await scan(db, settings, MONDAY)
+    assert (counts["fix"], counts["protection"]) == (0, 0)
+    # The same people registered by a cadre who still holds the role are reminded.
+    await roles.grant(db, cadre, "cadre", "12.10.19.1001", "test")
+    counts = await scan(db, settings, MONDAY + dt.timedelta(days=1))
+    assert (counts["fix"], counts["protection"]) == (1, 1)
