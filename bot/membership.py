@@ -69,6 +69,7 @@ _RP_PREFIX = linear(r"(?i)^rp\.?[\s\pZ]*")
 # A registration's reference number as bot/registration.py `reference` makes it
 # (`JP-1210-000042`), typed in any case, with or without dashes, dots or spaces.
 _REFERENCE = linear(r"(?i)jp[\s\pZ.-]*(\d{4})[\s\pZ.-]*(\d{6,12})")
+_REFERENCE_INSIDE = linear(r"(?i)(?:^|[^0-9a-z])jp[\s\pZ.-]*(\d{4})[\s\pZ.-]*(\d{6,12})(?:$|\D)")
 _GROUPED_NUMBER = linear(r"[\d.,]+")
 
 
@@ -375,6 +376,13 @@ def clean_nik(value: Any) -> tuple[str | None, str | None]:
     if not info.valid or info.nik is None:
         return None, "NIK is not valid (" + ", ".join(str(e) for e in info.errors) + ")"
     return info.nik, None
+
+
+def ref_in(value: str) -> str | None:
+    """The reference number said inside a short message ("JP-1210-000003 udh sampe mana?"),
+    in its stored form, or None."""
+    match = _REFERENCE_INSIDE.search(value[:200])
+    return None if match is None else f"JP-{match.group(1)}-{int(match.group(2)):06d}"
 
 
 def clean_ref(value: str) -> str | None:

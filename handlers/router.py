@@ -6,6 +6,7 @@ import logging
 
 from telegram import ReplyKeyboardRemove, Update
 
+from bot import membership
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, Step, looks_like_question, normalise, progress
 from handlers import claims, language, questions, registration, status
@@ -27,6 +28,9 @@ async def message(update: Update, context: JagaContext) -> None:
         await flow.on_message(update, context)
         return
     if text:
+        # A reference number said with words ("cek status JP-1210-000003"): that registration.
+        if membership.ref_in(text) is not None and await status.typed_nik(update, context):
+            return
         command = context.services.commands.get(typed_command(text) or "")
         if command is not None:  # "cek status", "status sy gmn bang": the command itself
             await command.callback(update, context)

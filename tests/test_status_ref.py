@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot import membership
 from bot.fakeapi import ApiCall
 from bot.membership import FileSource, import_members
@@ -272,3 +274,19 @@ async def test_a_revoked_cadre_with_own_data_gets_no_button_to_the_people_regist
     await h.send(CADRE, "/status")
     assert "Pekerja yang saya daftarkan" not in h.labels(CADRE)
     assert "Riwayat pendaftaran" in h.labels(CADRE)  # their own data stays theirs
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["JP-{ref} udh sampe mana?", "jp {spaced} udh sampe mana ya", "cek status JP-{ref}"],
+)
+async def test_a_reference_said_in_a_short_question_is_looked_up(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    row = await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=5001)
+    assert row.ref is not None
+    ref = row.ref.removeprefix("JP-")
+    await h.send(5001, typed.format(ref=ref, spaced=ref.replace("-", " ")))
+    text = h.text(5001)
+    assert row.ref in text and "Pensiun" not in text, text
