@@ -106,7 +106,7 @@ async def test_words_where_a_number_is_asked_leave_the_step(
     [
         ("ganti no hp", "Data Anda di Jaga Pekerja"),
         ("salah nama", "Data Anda di Jaga Pekerja"),
-        ("english please", "Choose a language"),
+        ("english please", "OK, I will use English."),  # asked in words: done at once
         ("bahasa indonesia", "Choose a language"),
         ("jangan kirim lagi", "tidak akan menerima siaran"),
         ("stop", "tidak akan menerima siaran"),
