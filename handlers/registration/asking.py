@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup
+from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot import clock
 from bot.access import access_of
@@ -23,6 +23,8 @@ from bot.registration import (
     OCCUPATION_LABELS,
     PERIODS,
     PROGRAM_LABELS,
+    SYNONYMS,
+    Choice,
     Step,
     check_nik,
     format_nik,
@@ -477,3 +479,36 @@ def ktp_prompt(turn: Turn, me: bool) -> str:
         "Silakan kirim foto bagian depan KTP orang yang didaftarkan. Foto di tempat terang, "
         "lurus, seluruh kartu terlihat. Foto dibaca lalu langsung dihapus."
     )
+
+
+def offered_choices(turn: Turn, r: Registration) -> list[Choice]:
+    """The answers the current question offers, read from the buttons it shows, with the other
+    words people type for them."""
+    step = step_of(r)
+    if step == Step.SUMMARY:
+        _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
+    else:
+        _text, keyboard = question_of(turn, r)
+    synonyms = SYNONYMS.get(step, {})
+    prefix = f"REG {step} "
+    found: list[Choice] = []
+    if isinstance(keyboard, InlineKeyboardMarkup):
+        for row in keyboard.inline_keyboard:
+            for button in row:
+                data = button.callback_data
+                if isinstance(data, str) and data.startswith(prefix):
+                    value = data.removeprefix(prefix)
+                    words = synonyms.get(value, ())
+                    if step == Step.HEIR_RELATION and button.text == turn.gettext("Benar"):
+                        words = SYNONYMS[Step.BIRTH_CONFIRM]["yes"]
+                    found.append(Choice(button.text, value, words))
+    if step == Step.BIRTH_YEAR:
+        # A year can be typed while the decades are shown.
+        this_year = clock.today().year
+        shown = {c.value for c in found}
+        found += [
+            Choice(str(y), str(y), shown=False)
+            for y in range(this_year - 100, this_year + 1)
+            if str(y) not in shown
+        ]
+    return found

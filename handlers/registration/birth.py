@@ -7,14 +7,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
-
 from bot import clock
 from bot.context import JagaContext
 from bot.i18n import N_
 from bot.registration import (
-    SYNONYMS,
-    Choice,
     DateReading,
     Step,
     age_on,
@@ -23,7 +19,7 @@ from bot.registration import (
     read_birth_date,
 )
 from handlers.common import Turn, say
-from handlers.registration.asking import ask_current, question_of, short_question
+from handlers.registration.asking import ask_current, offered_choices, short_question
 from handlers.registration.common import TextAnswer, scratch_with, step_of
 from handlers.registration.flow import advance, again, stale
 from handlers.registration.person import CHOICES as PERSON_CHOICES
@@ -223,17 +219,7 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     what can be typed."""
     _ = turn.gettext
     step = step_of(r)
-    _question, keyboard = question_of(turn, r)
-    prefix = f"REG {step} "
-    synonyms = SYNONYMS.get(step, {})
-    choices: list[Choice] = []
-    if isinstance(keyboard, InlineKeyboardMarkup):
-        for row in keyboard.inline_keyboard:
-            for button in row:
-                data = button.callback_data
-                if isinstance(data, str) and data.startswith(prefix):
-                    value = data.removeprefix(prefix)
-                    choices.append(Choice(button.text, value, synonyms.get(value, ())))
+    choices = offered_choices(turn, r)
     picked = match_choice(text, choices)
     if picked is not None:
         await CHOICES.get(step, PERSON_CHOICES[step])(context, turn, r, picked.value)
@@ -241,7 +227,7 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     if step in _HINTS:
         hint = _(_HINTS[step])
     else:
-        labels = " / ".join(c.label for c in choices)
+        labels = " / ".join(c.label for c in choices if c.shown)
         hint = _("Ketik salah satu: {choices}").format(choices=labels)
     _short, markup = short_question(turn, r)
     await say(context, turn.chat_id, hint, markup)

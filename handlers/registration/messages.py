@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
+from telegram import Message, ReplyKeyboardRemove, Update
 
 from bot import clock
 from bot.context import JagaContext
@@ -17,7 +17,6 @@ from bot.registration import (
     FIELDS,
     NEGATIONS,
     ORDER,
-    SYNONYMS,
     Choice,
     Step,
     check_free_text,
@@ -40,7 +39,7 @@ from bot.untrusted import clean_text
 from handlers import cadres, questions
 from handlers.common import Turn, answer_button, say
 from handlers.registration import birth, consent, heir, nik, person, regions, submit, work
-from handlers.registration.asking import ask_current, question_of, short_question
+from handlers.registration.asking import ask_current, offered_choices, question_of, short_question
 from handlers.registration.common import (
     CANCEL_TEXT,
     FLOW,
@@ -57,7 +56,6 @@ from handlers.registration.flow import advance, again, go_back
 from handlers.registration.person import answer_contact
 from handlers.registration.photo import image_of, ktp_photo
 from handlers.registration.pickers import region_options
-from handlers.registration.summary import summary_screen
 from handlers.registration.work import occupation_choice
 from storage import registrations, users
 from storage.registrations import Registration, Status
@@ -147,7 +145,7 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
         await _correct(context, turn, r, field, text)
         return
     handler = _TEXT_ANSWERS.get(step)
-    choices = _choices(turn, r)
+    choices = offered_choices(turn, r)
     # Where a question takes free text too (a name, an amount), only an exact label or word
     # counts as a press: "Lewi" is a name, not a typo of "Lewati". Who is registered is read
     # by whom_of above; a word found inside a longer answer ("pak budi sendiri") decides
@@ -421,39 +419,6 @@ def _name_like(text: str) -> bool:
     words = normalise(text).split()
     asks = len(words) >= 2 and looks_like_question(text)
     return not asks and not is_chat_word(text) and check_name(name_of_answer(text)) is not None
-
-
-def _choices(turn: Turn, r: Registration) -> list[Choice]:
-    """The answers the current question offers, read from the buttons it shows, with the other
-    words people type for them."""
-    step = step_of(r)
-    if step == Step.SUMMARY:
-        _text, keyboard = summary_screen(turn, r, nik=None, phone=None)
-    else:
-        _text, keyboard = question_of(turn, r)
-    synonyms = SYNONYMS.get(step, {})
-    prefix = f"REG {step} "
-    found: list[Choice] = []
-    if isinstance(keyboard, InlineKeyboardMarkup):
-        for row in keyboard.inline_keyboard:
-            for button in row:
-                data = button.callback_data
-                if isinstance(data, str) and data.startswith(prefix):
-                    value = data.removeprefix(prefix)
-                    words = synonyms.get(value, ())
-                    if step == Step.HEIR_RELATION and button.text == turn.gettext("Benar"):
-                        words = SYNONYMS[Step.BIRTH_CONFIRM]["yes"]
-                    found.append(Choice(button.text, value, words))
-    if step == Step.BIRTH_YEAR:
-        # A year can be typed while the decades are shown.
-        this_year = clock.today().year
-        shown = {c.value for c in found}
-        found += [
-            Choice(str(y), str(y), shown=False)
-            for y in range(this_year - 100, this_year + 1)
-            if str(y) not in shown
-        ]
-    return found
 
 
 def _hint(turn: Turn, r: Registration, choices: list[Choice]) -> str:
