@@ -479,9 +479,7 @@ async def typed_nik(update: Update, context: JagaContext) -> bool:
     kpj = _typed_kpj(text)
     # A reference alone, or in a short question about it ("JP-1210-000003 udh sampe mana?").
     ref = membership.ref_in(text) if len(text) <= 120 else None
-    if ref is None and (
-        len(text) > 40 or (membership.clean_nik(text)[0] is None and kpj is None)
-    ):
+    if ref is None and (len(text) > 40 or (membership.clean_nik(text)[0] is None and kpj is None)):
         return False
     turn = await Turn.load(update, context)
     if not await membership.may_look_up(context.db, turn.id):
