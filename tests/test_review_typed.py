@@ -293,3 +293,32 @@ async def test_batal_at_the_desk_says_the_queue_is_kept(harness: Harness) -> Non
     await h.send(REVIEWER, "/tinjau")
     text = said(await h.send(REVIEWER, "/batal"))
     assert "dihapus" not in text and "/tinjau" in text, text
+
+
+@pytest.mark.parametrize("typed", ["jangan", "ga jadi bang", "siapa ya?", "tunggu"])
+async def test_a_change_of_mind_at_the_sponsor_question_approves_nothing(
+    harness: Harness, typed: str
+) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    await h.press(REVIEWER, f"REV {row.id} S 0")  # "Catat sponsor dulu"
+    text = said(await h.send(REVIEWER, typed))
+    assert text.startswith("Itu belum saya catat."), text
+    assert (await row_of(h, row.id)).status == "diajukan"
+    await h.send(REVIEWER, "Koperasi Nelayan Sejahtera")
+    assert (await row_of(h, row.id)).sponsor == "Koperasi Nelayan Sejahtera"
+
+
+async def test_batal_typed_as_the_rejection_note_rejects_nothing(harness: Harness) -> None:
+    h = harness
+    await desk(h)
+    row = await submission(h)
+    await h.send(REVIEWER, "/tinjau")
+    await h.press(REVIEWER, f"REV {row.id} R nik")  # the reason chosen, the note asked
+    text = said(await h.send(REVIEWER, "batal"))
+    assert text.startswith("Itu belum saya catat."), text
+    assert (await row_of(h, row.id)).status == "diajukan"
+    await h.send(REVIEWER, "NIK tidak valid, mohon cek KTP")
+    assert (await row_of(h, row.id)).status == "ditolak"

@@ -86,6 +86,14 @@ async def on_message(update: Update, context: JagaContext) -> None:
         return
     if not await _still_ours(context, turn, row):
         return
+    if _not_an_entry(text, sponsor=step["action"] == "sponsor"):
+        # "jangan", "batal", "siapa ya?": not a sponsor's name or a note; nothing is decided.
+        await say(
+            context,
+            turn.chat_id,
+            _("Itu belum saya catat. Tulis teksnya, atau tekan salah satu tombol di atas."),
+        )
+        return
     if step["action"] == "sponsor":
         await approve(context, turn, access, row, str(step["program_id"] or 0), text)
     elif step["action"] == "reject":
@@ -192,6 +200,20 @@ _HEDGES = frozenset(
 # In a reason typed after "tolak" a no is part of it ("nik tidak valid"), and so may be "masa"
 # ("masa berlaku"); a question or an "if/but/wait" still holds the rejection back.
 _NOTE_HEDGES = _HEDGES - {"masa"}
+
+
+# Typed where a sponsor's name or a note is asked, these are a change of mind, not the text.
+_CHANGE_OF_MIND = frozenset(
+    {"batal", "kembali", "jangan", "jgn", "tidak", "tidak jadi", "gak jadi", "ga jadi", "stop",
+     "cancel", "tunggu", "nanti", "nanti dulu", "lewati", "skip", "belum"}
+)  # fmt: skip
+
+
+def _not_an_entry(text: str, *, sponsor: bool) -> bool:
+    """Whether text typed at the sponsor's-name or note question is not that text: a change of
+    mind, or (for a name, which never has one) a question, a no or a hedge."""
+    plain = " ".join(w for w in normalise(text).split() if w not in CHAT_FILLER)
+    return plain in _CHANGE_OF_MIND or (sponsor and _held_back(text))
 
 
 def _held_back(text: str, *, negations: bool = True, hedges: frozenset[str] = _HEDGES) -> bool:
