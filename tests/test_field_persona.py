@@ -6,42 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fakeapi import ApiCall
 from bot.registration import Step
-from storage import registrations, roles
-from storage.registrations import Registration
+from storage import roles
 from tests.conftest import Harness
 from tests.factories import nik_for
+from tests.test_field_walks import one, row_of
+from tests.test_field_walks import to_step as walk
 
 FISHER = 741
 CADRE = 742
-
-
-async def row_of(h: Harness, operator_id: int) -> Registration:
-    """The operator's active registration."""
-    row = await registrations.active_of(h.db, operator_id)
-    assert row is not None
-    return row
-
-
-def sent(calls: list[ApiCall]) -> list[ApiCall]:
-    """The messages among recorded calls."""
-    return [c for c in calls if c.method == "sendMessage"]
-
-
-async def one(h: Harness, uid: int, text: str) -> str:
-    """Send `text`; exactly one message comes back, at most 600 characters; returns it."""
-    messages = sent(await h.send(uid, text))
-    assert len(messages) == 1, [m.text for m in messages]
-    assert len(messages[0].text) <= 600, messages[0].text
-    return messages[0].text
-
-
-async def walk(h: Harness, uid: int, answers: list[str]) -> None:
-    """Start /daftar and type each answer in turn."""
-    await h.send(uid, "/daftar")
-    for answer in answers:
-        await h.send(uid, answer)
 
 
 def fisher_until(step: Step) -> list[str]:

@@ -222,7 +222,7 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     choices = offered_choices(turn, r)
     picked = match_choice(text, choices)
     if picked is not None:
-        await CHOICES.get(step, PERSON_CHOICES[step])(context, turn, r, picked.value)
+        await (CHOICES.get(step) or PERSON_CHOICES[step])(context, turn, r, picked.value)
         return
     if step in _HINTS:
         hint = _(_HINTS[step])

@@ -3,18 +3,15 @@ name and phone number."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from telegram import ReplyKeyboardRemove
 
-from bot import clock
 from bot.context import JagaContext
 from bot.i18n import N_
 from bot.registration import (
     Step,
-    age_on,
     check_name,
     find_phone,
     is_chat_word,
@@ -53,21 +50,6 @@ def _name_answer(step: Step, column: str) -> TextAnswer:
     return answer
 
 
-async def _birth_confirm(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
-    if value == "yes":
-        await advance(
-            context, turn, r, Step.BIRTH_CONFIRM, scratch=scratch_with(r, correcting_birth=None)
-        )
-        return
-    await advance(
-        context,
-        turn,
-        r,
-        Step.BIRTH_CONFIRM,
-        scratch=scratch_with(r, correcting_birth=True, decade=None),
-    )
-
-
 async def _birth_year(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value == "back" or value.startswith("d"):
         decade = None if value == "back" else int(value[1:])
@@ -83,32 +65,6 @@ async def _birth_month(context: JagaContext, turn: Turn, r: Registration, value:
     await advance(
         context, turn, r, Step.BIRTH_MONTH, scratch=scratch_with(r, birth_month=int(value))
     )
-
-
-async def _birth_day(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
-    scratch = json.loads(r.scratch)
-    try:
-        birth = dt.date(scratch["birth_year"], scratch["birth_month"], int(value))
-    except (KeyError, ValueError):
-        await again(context, turn, turn.gettext("Tanggal itu tidak ada. Silakan pilih lagi."))
-        return
-    age = age_on(birth, clock.today())
-    settings = context.settings
-    if not settings.min_age <= age <= settings.max_age:
-        await registrations.update(
-            context.db, r.id, step=Step.BIRTH_YEAR, scratch=scratch_with(r, decade=None)
-        )
-        await again(
-            context,
-            turn,
-            turn.gettext(
-                "Dengan tanggal lahir itu umurnya {age} tahun. Pendaftaran ini untuk umur "
-                "{low} sampai {high} tahun. "
-                "Silakan pilih lagi, atau ketik /batal."
-            ).format(age=age, low=settings.min_age, high=settings.max_age),
-        )
-        return
-    await advance(context, turn, r, Step.BIRTH_DAY, birth_date=birth.isoformat())
 
 
 async def _sex(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
@@ -255,10 +211,8 @@ TEXT_ANSWERS: dict[Step, TextAnswer] = {
     Step.PHONE: _phone_text,
 }
 CHOICES: dict[Step, TextAnswer] = {
-    Step.BIRTH_CONFIRM: _birth_confirm,
     Step.BIRTH_YEAR: _birth_year,
     Step.BIRTH_MONTH: _birth_month,
-    Step.BIRTH_DAY: _birth_day,
     Step.SEX: _sex,
     Step.PHONE: _no_phone,
 }
