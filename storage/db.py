@@ -87,6 +87,9 @@ def _storage_errors() -> tuple[type[Exception], ...]:
         asyncpg.InsufficientResourcesError,
         asyncpg.ReadOnlySQLTransactionError,
         asyncpg.DeadlockDetectedError,
+        # A connection the server dropped mid-message (a restart) can be left in a protocol
+        # state the client refuses to use; the next write connects again.
+        asyncpg.exceptions.InternalClientError,
         ConnectionError,
     ]
     return tuple(errors)

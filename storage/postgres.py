@@ -190,7 +190,12 @@ class PostgresDatabase(Database):
         """
         try:
             await asyncio.shield(self._writer.execute("ROLLBACK"))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except (
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.InternalClientError,
+            OSError,
+        ):
             log.warning("event=rollback_failed note=reconnecting on the next write")
             self._writer.terminate()
 
