@@ -48,12 +48,11 @@ async def choose(update: Update, context: JagaContext) -> None:
     await say(context, turn.chat_id, _("Baik, saya akan memakai Bahasa Indonesia."))
 
 
-async def typed(update: Update, context: JagaContext, text: str) -> bool:
+async def typed(update: Update, context: JagaContext, turn: Turn, text: str) -> bool:
     """A message asking for a language in words: stores it and, in the middle of a flow, asks
     its question again in that language (else confirms); False for any other message."""
     words = normalise(text[:100])
     language = next((lang for lang, asked in _ASKED.items() if words in asked), None)
-    turn = await Turn.load(update, context)
     if language is None or language == turn.tr.language:
         return False
     await users.set_language(context.db, turn.id, language)

@@ -21,7 +21,7 @@ async def message(update: Update, context: JagaContext) -> None:
     """Hands a message to the flow the user is in, or treats it as a question."""
     turn = await Turn.load(update, context)
     text = update.message.text if update.message is not None else None
-    if text and await language.typed(update, context, text):  # "English please", anywhere
+    if text and await language.typed(update, context, turn, text):  # "English please", anywhere
         return
     flow = context.services.flows.get(turn.user.active_flow or "")
     if flow is not None:
