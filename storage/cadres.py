@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from storage import flows
 from storage.db import Conn, Database, now_text
+from storage.flows import KEEP, Pointer
 from storage.registrations import Status
 
 
@@ -97,15 +99,20 @@ async def revoke_invite(db: Database, invite_id: int) -> bool:
     return changed > 0
 
 
-async def join(db: Database, code: str, telegram_id: int, name: str, now: str) -> Invite | None:
+async def join(
+    db: Database, code: str, telegram_id: int, name: str, now: str, *, flow: Pointer = KEEP
+) -> Invite | None:
     """Take a place on an open invite: the role, the name and the count in one transaction.
 
     Someone who already joined with this invite gets it back without taking a second place.
     Returns the invite, or None if it is no longer open (full, revoked or expired meanwhile), or
     if an official ended this person's cadre role in that desa: an invite never undoes that
-    (only a new grant does, `/peran` or `jaga grant`).
+    (only a new grant does, `/peran` or `jaga grant`). The person's active-flow pointer (unless
+    KEEP) is set in the same transaction, whichever the outcome.
     """
     async with db.write() as conn:
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(telegram_id, flow))
         cursor = await conn.execute(
             "SELECT 1 FROM cadre_invites i JOIN roles r ON r.region_code = i.desa_code "
             "WHERE i.code = ? AND r.telegram_id = ? AND r.role = 'cadre' "
@@ -180,15 +187,22 @@ async def joined_with(db: Database, invite_id: int, telegram_id: int) -> bool:
 
 
 async def set_pending_invite(
-    db: Database, telegram_id: int, code: str | None, name: str | None = None
+    db: Database,
+    telegram_id: int,
+    code: str | None,
+    name: str | None = None,
+    *,
+    flow: Pointer = KEEP,
 ) -> None:
-    """Remember (or forget) the invite a person is joining with and the name shown to them."""
-    await db.execute(
+    """Remember (or forget) the invite a person is joining with and the name shown to them,
+    with their active-flow pointer (unless KEEP) in the same commit."""
+    pending = (
         "INSERT INTO users(telegram_id, pending_invite, pending_cadre_name) VALUES (?, ?, ?) "
         "ON CONFLICT(telegram_id) DO UPDATE SET pending_invite = excluded.pending_invite, "
         "pending_cadre_name = excluded.pending_cadre_name",
         (telegram_id, code, name),
     )
+    await flows.commit_step(db, telegram_id, flow, [pending])
 
 
 async def pending_invite(db: Database, telegram_id: int) -> tuple[str, str | None] | None:

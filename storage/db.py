@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
+Change = tuple[str, Params]  # one statement with its parameters
 Engine = Literal["sqlite", "postgresql"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -165,6 +166,18 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one change, committed on return; returns the number of rows changed."""
+
+    async def apply(self, changes: Sequence[Change]) -> list[int]:
+        """Run changes as one unit (all or none), committed on return; rows changed by each.
+
+        For changes that check nothing (each atomic on its own rows), as `write(serialised=False)`.
+        """
+        counts = []
+        async with self.write(serialised=False) as conn:
+            for sql, params in changes:
+                cursor = await conn.execute(sql, params)
+                counts.append(cursor.rowcount)
+        return counts
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run one `INSERT … RETURNING id`, committed on return; returns the new id."""

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from storage import audit, outbox
-from storage.db import Conn, Database, now_text
+from storage import audit, flows, outbox
+from storage.db import Change, Conn, Database, now_text
 from storage.registrations import Registration
 
 # --- members and claims ---------------------------------------------------------------------
@@ -366,38 +366,27 @@ async def set_flow_state(
     db: Database, telegram_id: int, flow: str, step: str, **data: Any
 ) -> None:
     """Store the step a flow waits at and make it the person's active flow, in one commit."""
-    now = now_text()
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO membership_flow_state(telegram_id, flow, step, data) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
-            "data = excluded.data, updated_at = ?",
-            (telegram_id, flow, step, json.dumps(data), now),
-        )
-        await conn.execute(
-            "INSERT INTO users(telegram_id, active_flow) VALUES (?, ?) ON CONFLICT(telegram_id) "
-            "DO UPDATE SET active_flow = excluded.active_flow, updated_at = ?",
-            (telegram_id, flow, now),
-        )
+    state = (
+        "INSERT INTO membership_flow_state(telegram_id, flow, step, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(telegram_id) DO UPDATE SET flow = excluded.flow, step = excluded.step, "
+        "data = excluded.data, updated_at = ?",
+        (telegram_id, flow, step, json.dumps(data), now_text()),
+    )
+    await flows.commit_step(db, telegram_id, flow, [state])
 
 
 async def end_flow(db: Database, telegram_id: int, flow: str) -> None:
     """Forget a flow's state and leave it (if it is still the active one)."""
-    async with db.write() as conn:
-        await conn.execute(
-            "DELETE FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
-            (telegram_id, flow),
-        )
-        await conn.execute(
-            "UPDATE users SET active_flow = NULL, updated_at = ? "
-            "WHERE telegram_id = ? AND active_flow = ?",
-            (now_text(), telegram_id, flow),
-        )
+    await db.apply([_forget_state(telegram_id, flow), flows.leave(telegram_id, flow)])
 
 
 async def clear_flow_state(db: Database, telegram_id: int, flow: str) -> None:
     """Forget a flow's state (the caller handles users.active_flow)."""
-    await db.execute(
+    await db.apply([_forget_state(telegram_id, flow)])
+
+
+def _forget_state(telegram_id: int, flow: str) -> Change:
+    return (
         "DELETE FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
         (telegram_id, flow),
     )

@@ -18,7 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from storage import flows
 from storage.db import Conn, Database, TransactionView, now_text
+from storage.flows import KEEP, Pointer
 from storage.users import WHATSAPP_BASE
 
 AUDIENCES = ("cadres", "workers", "all")
@@ -90,8 +92,9 @@ async def draft_of(db: Database, author_id: int) -> Broadcast | None:
     return _broadcast(row)
 
 
-async def new_draft(db: Database, author_id: int, step: str) -> int:
-    """Start a broadcast draft (replacing an unsent one); returns its id."""
+async def new_draft(db: Database, author_id: int, step: str, *, flow: Pointer = KEEP) -> int:
+    """Start a broadcast draft (replacing an unsent one), with the author's active-flow pointer
+    (unless KEEP) in the same transaction; returns its id."""
     async with db.write() as conn:
         await conn.execute(
             "DELETE FROM broadcasts WHERE author_id = ? AND status = 'draft'", (author_id,)
@@ -101,27 +104,43 @@ async def new_draft(db: Database, author_id: int, step: str) -> int:
         )
         row = await cursor.fetchone()
         assert row is not None
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(author_id, flow))
         return int(row[0])
 
 
-async def update_draft(db: Database, broadcast_id: int, **fields: Any) -> bool:
-    """Store answers on a draft; False if it is no longer a draft."""
+async def update_draft(
+    db: Database,
+    broadcast_id: int,
+    *,
+    author_id: int | None = None,
+    flow: Pointer = KEEP,
+    **fields: Any,
+) -> bool:
+    """Store answers on a draft, with its author's active-flow pointer (unless KEEP; then
+    `author_id` is needed) in the same commit; False if it is no longer a draft."""
     unknown = set(fields) - _DRAFT_FIELDS
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    changed = await db.execute(
+    answers = (
         f"UPDATE broadcasts SET {assignments} WHERE id = ? AND status = 'draft'",
         [*fields.values(), broadcast_id],
     )
-    return changed > 0
+    if flow is KEEP:
+        return (await db.execute(*answers)) > 0
+    if author_id is None:
+        raise ValueError("a pointer needs the draft's author_id")
+    return (await flows.commit_step(db, author_id, flow, [answers]))[0] > 0
 
 
-async def delete_draft(db: Database, author_id: int) -> int:
-    """Discard an author's unsent draft."""
-    return await db.execute(
-        "DELETE FROM broadcasts WHERE author_id = ? AND status = 'draft'", (author_id,)
-    )
+async def delete_draft(db: Database, author_id: int, *, flow: Pointer = KEEP) -> int:
+    """Discard an author's unsent draft, with their active-flow pointer (unless KEEP) in the
+    same commit; returns how many rows went."""
+    discard = ("DELETE FROM broadcasts WHERE author_id = ? AND status = 'draft'", (author_id,))
+    if flow is KEEP:
+        return await db.execute(*discard)
+    return (await flows.commit_step(db, author_id, flow, [discard]))[0]
 
 
 async def get(db: Database, broadcast_id: int) -> Broadcast | None:
@@ -204,8 +223,11 @@ async def count_recipients(
     return result
 
 
-async def queue(db: Database, broadcast_id: int, send_at: str, now: str) -> int | None:
-    """Turn a complete draft into outbox rows (one per recipient), atomically.
+async def queue(
+    db: Database, broadcast_id: int, send_at: str, now: str, *, flow: Pointer = KEEP
+) -> int | None:
+    """Turn a complete draft into outbox rows (one per recipient), atomically; once queued, the
+    author's active-flow pointer (unless KEEP) is set in the same transaction.
 
     Returns the number of recipients, or None if the draft is gone or incomplete.
     """
@@ -232,6 +254,8 @@ async def queue(db: Database, broadcast_id: int, send_at: str, now: str) -> int 
             "queued_at = ? WHERE id = ?",
             (status, send_at, recipients, now, broadcast_id),
         )
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(draft["author_id"], flow))
         return recipients
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from storage import audit
+from storage import audit, flows
 from storage.db import Database, now_text
+from storage.flows import KEEP, Pointer
 from storage.registrations import Registration
 from storage.review import InTransaction
 
@@ -109,8 +110,16 @@ async def session(db: Database, telegram_id: int, *, attempts_window: str) -> Se
 _SESSION_FIELDS = frozenset({"step", "nik_hash", "verified_id", "correction_id"})
 
 
-async def set_session(db: Database, telegram_id: int, **fields: Any) -> None:
-    """Store session fields (committed before the next question is asked)."""
+async def set_session(
+    db: Database,
+    telegram_id: int,
+    *,
+    flow: Pointer = KEEP,
+    leaving: str | None = None,
+    **fields: Any,
+) -> None:
+    """Store session fields with the person's active-flow pointer (unless KEEP), or leaving the
+    flow `leaving` if it is still the active one, in one commit before the next question."""
     unknown = set(fields) - _SESSION_FIELDS
     if unknown:
         raise ValueError(f"not session fields: {sorted(unknown)}")
@@ -118,17 +127,24 @@ async def set_session(db: Database, telegram_id: int, **fields: Any) -> None:
     columns = ", ".join(["telegram_id", *names])
     marks = ", ".join("?" for _ in range(len(names) + 1))
     updates = ", ".join([f"{n} = excluded.{n}" for n in names] + ["updated_at = ?"])
-    await db.execute(
+    state = (
         f"INSERT INTO privacy_sessions({columns}) VALUES ({marks}) "
         f"ON CONFLICT(telegram_id) DO UPDATE SET {updates}",
         (telegram_id, *fields.values(), now_text()),
     )
+    left = [] if leaving is None else [flows.leave(telegram_id, leaving)]
+    await flows.commit_step(db, telegram_id, flow, [state, *left])
 
 
-async def failed_attempt(db: Database, telegram_id: int, *, attempts_window: str) -> int:
-    """Count a failed NIK + birth date proof; returns the failures within the window."""
+async def failed_attempt(
+    db: Database, telegram_id: int, *, attempts_window: str, flow: Pointer = KEEP
+) -> int:
+    """Count a failed NIK + birth date proof, with the person's active-flow pointer (unless
+    KEEP) in the same transaction; returns the failures within the window."""
     now = now_text()
     async with db.write() as conn:
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(telegram_id, flow))
         await conn.execute(
             "INSERT INTO privacy_sessions(telegram_id) VALUES (?) ON CONFLICT DO NOTHING",
             (telegram_id,),
@@ -160,10 +176,12 @@ async def request_correction(
     *,
     on_behalf: bool,
     then: InTransaction | None = None,
+    flow: Pointer = KEEP,
 ) -> int:
     """Store a correction request for the district's reviewers and end the session step.
 
-    `then` runs in the same transaction (to queue the reviewers' notices).
+    `then` runs in the same transaction (to queue the reviewers' notices), and so does the
+    requester's active-flow pointer (unless KEEP).
     """
     async with db.write() as conn:
         cursor = await conn.execute(
@@ -186,6 +204,8 @@ async def request_correction(
             "WHERE telegram_id = ?",
             (now_text(), requested_by),
         )
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(requested_by, flow))
         if then is not None:
             await then(conn)
         return int(row[0])
@@ -236,12 +256,18 @@ class Withdrawal:
 
 
 async def withdraw(
-    db: Database, registration_id: int, requested_by: int, *, on_behalf: bool
+    db: Database,
+    registration_id: int,
+    requested_by: int,
+    *,
+    on_behalf: bool,
+    draft_flow: str | None = None,
 ) -> Withdrawal | None:
     """Withdraw consent: delete the registration, or anonymise an approved one; None if gone.
 
     Runs in one transaction: the status is read under the write lock, the withdrawal recorded, the
-    audit trail told (for kept rows), and a cadre's verified access ended.
+    audit trail told (for kept rows), a cadre's verified access ended, and, when a draft goes,
+    the requester leaves `draft_flow` if it is still their active one (the draft it answered).
     """
     now = now_text()
     async with db.write() as conn:
@@ -295,6 +321,8 @@ async def withdraw(
                 "WHERE kind = 'correction' AND outcome = 'open' AND registration_id = ?",
                 (now, registration_id),
             )
+        if status == "draft" and draft_flow is not None:
+            await conn.execute(*flows.leave(requested_by, draft_flow))
     return Withdrawal(outcome, ref, status, now)
 
 

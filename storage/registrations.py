@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from storage import audit
-from storage.db import Conn, Database, IntegrityError, now_text
+from storage import audit, flows
+from storage.db import Change, Conn, Database, IntegrityError, now_text
+from storage.flows import KEEP, Pointer
 
 
 class Status(StrEnum):
@@ -157,40 +158,59 @@ async def waiting_fix_of(db: Database, telegram_id: int) -> Registration | None:
     return _model(row)
 
 
-async def create_draft(db: Database, operator_id: int, step: str) -> int:
-    """Start a new draft (replacing an unsent one) waiting at `step`; returns its id."""
+async def create_draft(
+    db: Database, operator_id: int, step: str, *, flow: Pointer = KEEP, scratch: str = "{}"
+) -> int:
+    """Start a new draft (replacing an unsent one) waiting at `step`, with the operator's
+    active-flow pointer (unless KEEP) in the same commit; returns its id."""
     async with db.write() as conn:
-        await conn.execute(
-            "DELETE FROM registrations WHERE operator_id = ? AND status = 'draft'", (operator_id,)
-        )
+        await conn.execute(*_discard_draft(operator_id))
         cursor = await conn.execute(
-            "INSERT INTO registrations(operator_id, step) VALUES (?, ?) RETURNING id",
-            (operator_id, step),
+            "INSERT INTO registrations(operator_id, step, scratch) VALUES (?, ?, ?) RETURNING id",
+            (operator_id, step, scratch),
         )
         row = await cursor.fetchone()
         assert row is not None
+        if flow is not KEEP:
+            await conn.execute(*flows.pointer(operator_id, flow))
         return int(row[0])
 
 
-async def update(db: Database, registration_id: int, **fields: Any) -> None:
-    """Store answers (and the next step) on a registration, committed before returning."""
+def answers(registration_id: int, **fields: Any) -> Change:
+    """The change that stores answers (and the next step) on a registration."""
     unknown = set(fields) - WRITABLE
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
-    if not fields:
-        return
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    await db.execute(
+    return (
         f"UPDATE registrations SET {assignments}, updated_at = ? WHERE id = ?",
         [*fields.values(), now_text(), registration_id],
     )
 
 
-async def delete_draft(db: Database, operator_id: int) -> int:
-    """Discard a person's unsent draft; returns how many rows went."""
-    return await db.execute(
-        "DELETE FROM registrations WHERE operator_id = ? AND status = 'draft'", (operator_id,)
-    )
+async def update(db: Database, registration_id: int, **fields: Any) -> None:
+    """Store answers on a registration outside a conversation (imports, tests), committed."""
+    if fields:
+        await db.apply([answers(registration_id, **fields)])
+
+
+async def save_step(
+    db: Database, registration_id: int, person: int, flow: Pointer, **fields: Any
+) -> None:
+    """Store answers (and the next step) on a registration with the answering person's
+    active-flow pointer (unless KEEP), in one commit before returning: the flow kernel's write."""
+    changes = [answers(registration_id, **fields)] if fields else []
+    await flows.commit_step(db, person, flow, changes)
+
+
+def _discard_draft(operator_id: int) -> Change:
+    return ("DELETE FROM registrations WHERE operator_id = ? AND status = 'draft'", (operator_id,))
+
+
+async def delete_draft(db: Database, operator_id: int, *, flow: Pointer = KEEP) -> int:
+    """Discard a person's unsent draft, with their active-flow pointer (unless KEEP) in the same
+    commit; returns how many rows went."""
+    return (await flows.commit_step(db, operator_id, flow, [_discard_draft(operator_id)]))[0]
 
 
 async def live_by_nik_hash(db: Database, nik_hash: str) -> Registration | None:
@@ -228,9 +248,16 @@ def _nik_taken(exc: Exception) -> bool:
 
 
 async def submit(
-    db: Database, registration_id: int, ref: str, flags: str, actor: str = "system"
+    db: Database,
+    registration_id: int,
+    ref: str,
+    flags: str,
+    actor: str = "system",
+    *,
+    operator: int | None = None,
 ) -> None:
-    """Turn a draft into a submission with its reference number, logged, in one transaction."""
+    """Turn a draft into a submission with its reference number, logged, in one transaction;
+    with `operator`, that person leaves the flow in the same transaction."""
     now = now_text()
     try:
         async with db.write() as conn:
@@ -242,14 +269,19 @@ async def submit(
             )
             if cursor.rowcount:
                 await audit.log_transition(conn, registration_id, actor, "draft", "diajukan")
+            if operator is not None:
+                await conn.execute(*flows.pointer(operator, None))
     except IntegrityError as exc:
         if _nik_taken(exc):
             raise DuplicateNik from None
         raise
 
 
-async def resubmit(db: Database, registration_id: int, flags: str, actor: str) -> bool:
-    """Send a corrected registration back to the queue, closing its fix request; False if stale."""
+async def resubmit(
+    db: Database, registration_id: int, flags: str, actor: str, *, operator: int | None = None
+) -> bool:
+    """Send a corrected registration back to the queue, closing its fix request; False if stale.
+    With `operator`, that person leaves the flow in the same transaction (stale or not)."""
     from storage import review  # the review desk owns fix requests
 
     now = now_text()
@@ -260,6 +292,8 @@ async def resubmit(db: Database, registration_id: int, flags: str, actor: str) -
             "WHERE id = ? AND status = 'perlu_perbaikan'",
             (flags, now, now, registration_id),
         )
+        if operator is not None:
+            await conn.execute(*flows.pointer(operator, None))
         if not cursor.rowcount:
             return False
         await review.close_fix_request(conn, registration_id)

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from storage import audit, funding
+from storage import audit, flows, funding
 from storage.db import Conn, Database, now_text
+from storage.flows import KEEP, Pointer
 from storage.registrations import Registration, Status
 
 # Work done inside a decision's transaction, after its update (queueing its notices): what it
@@ -348,26 +349,38 @@ async def step_of(db: Database, reviewer_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-async def set_step(db: Database, reviewer_id: int, **values: Any) -> None:
-    """Store part of a reviewer's step (committed before the next prompt)."""
+async def set_step(
+    db: Database,
+    reviewer_id: int,
+    *,
+    flow: Pointer = KEEP,
+    leaving: str | None = None,
+    **values: Any,
+) -> None:
+    """Store part of a reviewer's step with their active-flow pointer (unless KEEP), or leaving
+    the flow `leaving` if it is still the active one, in one commit before the next prompt."""
     unknown = set(values) - STEP_FIELDS
     if unknown:
         raise ValueError(f"not a step field: {sorted(unknown)}")
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     updates = ", ".join(f"{n} = excluded.{n}" for n in values)
-    await db.execute(
+    step = (
         f"INSERT INTO review_steps(reviewer_id, {names}) VALUES (?, {marks}) "
         f"ON CONFLICT(reviewer_id) DO UPDATE SET {updates}, updated_at = ?",
         [reviewer_id, *values.values(), now_text()],
     )
+    left = [] if leaving is None else [flows.leave(reviewer_id, leaving)]
+    await flows.commit_step(db, reviewer_id, flow, [step, *left])
 
 
-async def clear_step(db: Database, reviewer_id: int) -> None:
-    """Forget the unfinished action (the queue filter stays)."""
+async def clear_step(db: Database, reviewer_id: int, *, leaving: str | None = None) -> None:
+    """Forget the unfinished action (the queue filter stays), leaving the flow `leaving` in the
+    same commit if it is still the reviewer's active one."""
     await set_step(
         db,
         reviewer_id,
+        leaving=leaving,
         registration_id=None,
         action=None,
         program_id=None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage.db import Conn, Database, DatabaseSettingError, Params
+from storage.db import Change, Conn, Database, DatabaseSettingError, Params
 from storage.files import ensure_private_database
 
 # WAL lets the reader run beside the writer; FULL makes a committed answer survive power loss.
@@ -36,8 +36,9 @@ class SqliteDatabase(Database):
         self._reader = reader
         # One connection is one transaction: coroutines must not interleave their statements.
         self._write_lock = asyncio.Lock()
-        # Single changes waiting for the writer, committed together (see `execute`).
-        self._queued: list[tuple[str, Params, asyncio.Future[int]]] = []
+        # Changes waiting for the writer, committed together (see `apply`): each entry is one
+        # unit (one statement, or a flow step's statements) with the future of its row counts.
+        self._queued: list[tuple[Sequence[Change], asyncio.Future[list[int]]]] = []
         self._committer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -89,27 +90,32 @@ class SqliteDatabase(Database):
             await asyncio.shield(self._writer.execute("ROLLBACK"))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one change, committed on return; returns the number of rows changed.
+        """Run one change, committed on return; returns the number of rows changed."""
+        return (await self.apply([(sql, params)]))[0]
 
-        Group commit: changes that arrive while the writer is busy wait in a queue and are then
+    async def apply(self, changes: Sequence[Change]) -> list[int]:
+        """Run changes as one unit (all or none), committed on return; rows changed by each.
+
+        Group commit: units that arrive while the writer is busy wait in a queue and are then
         committed together, each in a savepoint of its own (a failing one fails alone), so that
         a burst of answers costs one fsync instead of one each. Every caller still returns only
-        once its change is committed. A caller cancelled before its change ran leaves nothing.
+        once its unit is committed. A caller cancelled before its unit ran leaves nothing.
         """
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queued.append((sql, params, future))
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._queued.append((changes, future))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_queued())
         return await future
 
     async def _commit_queued(self) -> None:
-        """Commit the queued changes, a batch at a time, until the queue is empty."""
+        """Commit the queued units, a batch at a time, until the queue is empty."""
         while self._queued:
             async with self._write_lock:
-                batch = [item for item in self._queued if not item[2].done()]
+                batch = [item for item in self._queued if not item[1].done()]
                 self._queued = []
-                if len(batch) == 1:  # alone: autocommit, one trip to the database thread
-                    sql, params, future = batch[0]
+                if len(batch) == 1 and len(batch[0][0]) == 1:
+                    # One statement alone: autocommit, one trip to the database thread.
+                    (sql, params), future = batch[0][0][0], batch[0][1]
                     try:
                         cursor = await self._writer.execute(sql, params)
                     except BaseException as exc:  # the caller's to handle
@@ -117,33 +123,40 @@ class SqliteDatabase(Database):
                         if not isinstance(exc, Exception):
                             raise
                     else:
-                        _settle(future, cursor.rowcount)
+                        _settle(future, [cursor.rowcount])
                 elif batch:
                     await self._commit_together(batch)
 
-    async def _commit_together(self, batch: list[tuple[str, Params, asyncio.Future[int]]]) -> None:
-        outcomes: list[int | Exception] = []
+    async def _commit_together(
+        self, batch: list[tuple[Sequence[Change], asyncio.Future[list[int]]]]
+    ) -> None:
+        outcomes: list[list[int] | Exception] = []
         try:
             await self._writer.execute("BEGIN IMMEDIATE")
-            for sql, params, _ in batch:
+            for changes, _ in batch:
                 await self._writer.execute("SAVEPOINT one_change")
                 try:
-                    cursor = await self._writer.execute(sql, params)
-                except sqlite3.Error as exc:  # this change fails; the others go on
+                    counts = []
+                    for sql, params in changes:
+                        cursor = await self._writer.execute(sql, params)
+                        counts.append(cursor.rowcount)
+                except sqlite3.Error as exc:  # this unit fails; the others go on
+                    if not self._writer.in_transaction:
+                        raise  # SQLite rolled everything back itself (SQLITE_FULL, SQLITE_IOERR)
                     await self._writer.execute("ROLLBACK TO one_change")
                     outcomes.append(exc)
                 else:
-                    outcomes.append(cursor.rowcount)
+                    outcomes.append(counts)
                 await self._writer.execute("RELEASE one_change")
             await self._writer.execute("COMMIT")
         except BaseException as exc:  # the commit itself failed: nothing of the batch stands
             await self._roll_back()
-            for _, _, future in batch:
+            for _, future in batch:
                 _settle(future, exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
@@ -188,7 +201,7 @@ class SqliteDatabase(Database):
         )
 
 
-def _settle(future: asyncio.Future[int], outcome: int | BaseException) -> None:
+def _settle(future: asyncio.Future[list[int]], outcome: list[int] | BaseException) -> None:
     """Hand a queued change's outcome to its caller, unless the caller has gone."""
     if future.done():
         return

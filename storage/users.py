@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage import flows
 from storage.db import Database, now_text
 
 # People on WhatsApp have the id WHATSAPP_BASE + wa_id, above every Telegram user id
@@ -93,10 +94,5 @@ async def set_language(db: Database, telegram_id: int, language: str) -> None:
 
 
 async def set_active_flow(db: Database, telegram_id: int, flow: str | None) -> None:
-    """Record which flow (if any) the user's next free-text message answers."""
-    await db.execute(
-        "INSERT INTO users(telegram_id, active_flow) VALUES (?, ?) ON CONFLICT(telegram_id) DO "
-        "UPDATE SET active_flow = excluded.active_flow, "
-        "updated_at = ?",
-        (telegram_id, flow, now_text()),
-    )
+    """Record which flow (if any) the user's next free-text message answers (no step with it)."""
+    await flows.commit_step(db, telegram_id, flow, [])
