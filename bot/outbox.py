@@ -15,11 +15,14 @@ again once their lease lapses, so at most the messages in flight at the kill go 
 With several processes on PostgreSQL, only the leading process (bot/leader.py) claims rows in
 the background, and the pace is one bucket in the database for all of them (bot/limits.py).
 
-Rows for WhatsApp people (bot/channels.py) go through the same Bot calls, which the WhatsApp
-adapter turns into Cloud API sends. They have their own pace (WhatsApp's throughput, not
-Telegram's budgets) and their own flood pauses. If the adapter says the channel stopped (its
-access token expired), WhatsApp rows stay queued, their attempt not counted, while Telegram rows
-keep flowing; a restart with a new token sends them.
+Each row is sent as a channel-neutral prompt (bot/prompts.py) through `deliver`, which the
+composition root wires to each channel's adapter (handlers/common.py `deliverer`): Telegram
+renders it as a message with an inline keyboard, WhatsApp as a Cloud API send. Both raise the
+Bot API's errors, so one set of rules handles them. Rows for WhatsApp people (bot/channels.py)
+have their own pace (WhatsApp's throughput, not Telegram's budgets) and their own flood pauses.
+If the adapter says the channel stopped (its access token expired), WhatsApp rows stay queued,
+their attempt not counted, while Telegram rows keep flowing; a restart with a new token sends
+them.
 """
 
 from __future__ import annotations
@@ -30,15 +33,16 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels import ChannelStopped, is_whatsapp
 from bot.i18n import translator
+from bot.prompts import Choice, Choices, Prompt
 from bot.retry import RetryingRateLimiter
 from bot.settings import Settings
 from storage import outbox
@@ -51,6 +55,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+# Sends one message: (chat id, prompt, kind: "reminder", "broadcast" …) -> the sent message's id.
+# Raises the Bot API's errors (RetryAfter, Forbidden, BadRequest, NetworkError) or ChannelStopped.
+Deliver = Callable[[int, Prompt, str], Awaitable[int]]
 
 
 def _utcnow() -> dt.datetime:
@@ -107,6 +114,7 @@ class OutboxSender:
         bot: Bot,
         db: Database,
         *,
+        deliver: Deliver,
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
         concurrency: int | None = None,
@@ -123,8 +131,9 @@ class OutboxSender:
         leads: Callable[[], bool] | None = None,
         whatsapp_rate: float = 20.0,
     ):
-        self.bot = bot
+        self.bot = bot  # edits the author's progress line (desk officials are on Telegram)
         self.db = db
+        self.deliver = deliver
         self.bucket = TokenBucket(rate)
         # WhatsApp's own pace and flood pauses: Telegram's budgets below are not drawn from.
         self.whatsapp_bucket = TokenBucket(whatsapp_rate)
@@ -325,28 +334,16 @@ class OutboxSender:
         if whatsapp and self._whatsapp_stopped:  # stopped while this row waited for its turn
             await outbox.release(self.db, message.id)
             return
-        markup = None
-        if message.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(t, callback_data=d) for t, d in row]
-                    for row in message.buttons
-                ]
-            )
+        try:
+            prompt = _prompt_of(message)
+        except ValueError as exc:  # a stored button no version of the bot makes
+            log.warning("event=outbox_bad_buttons row=%s error=%s", message.id, exc)
+            await outbox.mark(self.db, message.id, "failed", self._now(), "bad buttons")
+            return
         try:
             try:
-                if whatsapp:
-                    # Outside the 24-hour window the adapter sends the template of this kind.
-                    sent = await self.bot.send_message(
-                        message.chat_id,
-                        message.text,
-                        reply_markup=markup,
-                        api_kwargs={"jaga_kind": message.kind},
-                    )
-                else:
-                    sent = await self.bot.send_message(
-                        message.chat_id, message.text, reply_markup=markup
-                    )
+                # On WhatsApp, outside the 24-hour window, the adapter sends the kind's template.
+                sent_id = await self.deliver(message.chat_id, prompt, message.kind)
             finally:
                 self._last_sent[message.chat_id] = time.monotonic()
         except ChannelStopped as exc:
@@ -380,9 +377,7 @@ class OutboxSender:
         except (NetworkError, TelegramError) as exc:  # network, timeouts, 5xx: try again later
             await self._retry(message, str(exc)[:200])
         else:
-            await outbox.mark(
-                self.db, message.id, "sent", self._now(), sent_message_id=sent.message_id
-            )
+            await outbox.mark(self.db, message.id, "sent", self._now(), sent_message_id=sent_id)
 
     async def _retry(self, message: outbox.Message, error: str) -> None:
         if message.attempts >= self.max_attempts:
@@ -472,11 +467,20 @@ def report_text(broadcast: Broadcast, counts: dict[str, int], language: str | No
 # --- wiring into the Application (post_init / post_shutdown) ---------------------------------
 
 
+def _prompt_of(message: outbox.Message) -> Prompt:
+    """The stored text and buttons ((label, callback data) rows) as a prompt."""
+    rows = tuple(
+        tuple(Choice(data, label) for label, data in row) for row in message.buttons or ()
+    )
+    return Prompt(message.text, Choices(rows))
+
+
 def build_sender(
     bot: Bot,
     db: Database,
     settings: Settings,
     *,
+    deliver: Deliver,
     overall: AsyncLimiter | None = None,
     **overrides: float,
 ) -> OutboxSender:
@@ -490,6 +494,7 @@ def build_sender(
     return OutboxSender(
         bot,
         db,
+        deliver=deliver,
         language=settings.language,
         overall=overall,
         **values,  # type: ignore[arg-type]
@@ -507,12 +512,15 @@ def plain_bot(app: JagaApplication) -> Bot:
     )
 
 
-async def start_background(app: JagaApplication) -> None:
-    """Start the outbox sender (called from post_init)."""
+async def start_background(app: JagaApplication, deliver: Callable[[Bot], Deliver]) -> None:
+    """Start the outbox sender (called from post_init), sending through `deliver(plain bot)`."""
     services = app.bot_data
     limiter = app.bot.rate_limiter
     overall = limiter.overall_limiter if isinstance(limiter, RetryingRateLimiter) else None
-    sender = build_sender(plain_bot(app), services.db, services.settings, overall=overall)
+    bot = plain_bot(app)
+    sender = build_sender(
+        bot, services.db, services.settings, deliver=deliver(bot), overall=overall
+    )
     if (shared := services.shared) is not None:  # several processes share the database
         sender.pace, sender.leads = shared.outbox, lambda: shared.leader.is_leader
     services.outbox = sender

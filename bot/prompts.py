@@ -1,65 +1,104 @@
-"""What a flow asks, independent of the channel that shows it.
+"""What a flow shows, independent of the channel that shows it.
 
-A flow step produces one `Prompt`: the question (already translated), the choices it offers, each
-with a stable id, and what the person may send instead of typing (their phone number, a photo, a
-location). Each channel renders it its own way (Telegram inline keyboards, WhatsApp reply buttons
-or lists) and hands the chosen id back; `parse_choice_id` is the one check on such an id, since an
-id comes back from the person's client and can be forged.
+A flow step produces one `Prompt`: the text (already translated) and its `Choices`: rows of
+choices, each with a stable id, links, and what the person may send instead of typing (their
+phone number, a photo, a location). A choice's id is the callback data the flow handles when it
+is picked, so it must fit the one grammar of callback data (`bot.callbacks.parse`). Each channel
+renders a prompt its own way (handlers/telegram/render.py: inline or reply keyboards;
+handlers/whatsapp/render.py: reply buttons or lists, with the channel's own wire ids).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.patterns import linear
-
-# Short and plain: fits Telegram's 64-byte callback data and WhatsApp's row and button ids with
-# room for a channel's own prefix, and cannot carry markup or control characters.
-MAX_CHOICE_ID = 32
-_CHOICE_ID = linear(r"[a-z0-9_:.\-]{1,32}")
+from bot import callbacks
 
 Request = Literal["contact", "photo", "location"]
-
-
-def parse_choice_id(raw: object) -> str | None:
-    """The choice id if `raw` is a well-formed one (≤ 32 of a-z 0-9 _ : . -), else None."""
-    if not isinstance(raw, str) or _CHOICE_ID.fullmatch(raw) is None:
-        return None
-    return raw
+_LINK_SCHEMES = ("https://", "http://", "tg://")
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One answer a person can pick: a stable id, the label shown, an optional line under it."""
+    """One answer a person can pick (its callback data as id), or a link (a url, no id)."""
 
     id: str
     label: str
     description: str | None = None
+    url: str | None = None
 
     def __post_init__(self) -> None:
-        if parse_choice_id(self.id) is None:
-            raise ValueError(f"malformed choice id: {self.id!r}")
         if not self.label.strip():
-            raise ValueError(f"empty label for choice {self.id!r}")
+            raise ValueError(f"empty label for choice {self.id or self.url!r}")
+        if self.url is not None:
+            if self.id or not self.url.startswith(_LINK_SCHEMES):
+                raise ValueError(f"a link choice has a url and no id: {self.id!r} {self.url!r}")
+        elif callbacks.parse(self.id) is None:
+            raise ValueError(f"malformed choice id: {self.id!r}")
+
+    @classmethod
+    def link(cls, label: str, url: str) -> Choice:
+        """A choice that opens `url`."""
+        return cls("", label, url=url)
+
+    @property
+    def is_link(self) -> bool:
+        """Whether the choice opens a url instead of answering the flow."""
+        return self.url is not None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a prompt offers: rows of choices, or a request with ready typed answers, or a clear."""
+
+    rows: tuple[tuple[Choice, ...], ...] = ()
+    # Something the person sends instead of typing, and the label of its button (a contact
+    # request needs one).
+    request: Request | None = None
+    request_label: str | None = None
+    replies: tuple[str, ...] = ()  # texts a press sends as if typed, below the request's button
+    clear: bool = False  # take away the reply keyboard an earlier contact request left
+
+    def __post_init__(self) -> None:
+        # Accept any sequences but keep the value immutable (and hashable).
+        rows = tuple(tuple(row) for row in self.rows)
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "replies", tuple(self.replies))
+        ids = [choice.id for row in rows for choice in row if not choice.is_link]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate choice ids: {ids}")
+        if self.request == "contact" and not (self.request_label or "").strip():
+            raise ValueError("a contact request needs the label of its button")
+        if self.clear and (rows or self.request or self.replies):
+            raise ValueError("a cleared keyboard offers nothing")
+        if rows and (self.request in ("contact", "location") or self.replies):
+            raise ValueError("choices and a request for a contact or location do not mix")
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """Every choice, row after row."""
+        return tuple(choice for row in self.rows for choice in row)
+
+    def choice(self, choice_id: str) -> Choice | None:
+        """The choice with this id, if offered."""
+        return next((c for c in self.choices if c.id == choice_id and not c.is_link), None)
+
+
+NOTHING = Choices()
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """A question with its choices (ids unique) and what may be sent instead of typing."""
+    """A text and what it offers."""
 
     text: str
-    choices: Sequence[Choice] = ()
-    request: Request | None = None
+    choices: Choices = NOTHING
 
-    def __post_init__(self) -> None:
-        # Accept any sequence of choices but keep the prompt immutable (and hashable).
-        object.__setattr__(self, "choices", tuple(self.choices))
-        ids = [choice.id for choice in self.choices]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"duplicate choice ids: {ids}")
-
-    def choice(self, choice_id: str) -> Choice | None:
-        """The choice with this id, if the prompt offers it."""
-        return next((c for c in self.choices if c.id == choice_id), None)
+    @classmethod
+    def of(
+        cls, text: str, rows: Iterable[Sequence[Choice]] = (), request: Request | None = None
+    ) -> Prompt:
+        """A prompt from rows of choices (and a request)."""
+        return cls(text, Choices(tuple(tuple(row) for row in rows), request=request))

@@ -45,6 +45,7 @@ from handlers import (
     start,
     status,
 )
+from handlers.common import deliverer
 from handlers.whatsapp.bridge import NoTelegram
 from handlers.whatsapp.channel import WhatsAppChannel
 from storage.db import Database
@@ -279,7 +280,8 @@ async def _post_init(app: JagaApplication) -> None:
             first=30,
             name="reminders",
         )
-    await outbox.start_background(app)  # the paced sender of broadcasts and reminders
+    # The paced sender of broadcasts and reminders, rendering each for its person's channel.
+    await outbox.start_background(app, deliverer(services.whatsapp))
     if services.whatsapp is not None:  # the WhatsApp webhook, once the database is open
         await services.whatsapp.start(app)
 

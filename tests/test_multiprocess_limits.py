@@ -21,6 +21,7 @@ from bot.leader import Leader, when_leader
 from bot.limits import SharedFlood, SharedRate
 from bot.outbox import OutboxSender
 from bot.retry import RetryingRateLimiter
+from handlers.common import deliverer
 from jaga.app import build_application, running
 from storage import outbox as outbox_storage
 from tests import pg
@@ -265,7 +266,10 @@ async def test_a_follower_sender_does_not_claim_the_outbox(tmp_path: Path, url: 
             "INSERT INTO outbox(kind, chat_id, text) VALUES ('notice', ?, 'Halo') RETURNING id",
             (USER,),
         )
-        follower = OutboxSender(app.bot, db, poll_interval=0.01, leads=lambda: False)
+        deliver = deliverer(None)(app.bot)
+        follower = OutboxSender(
+            app.bot, db, deliver=deliver, poll_interval=0.01, leads=lambda: False
+        )
         follower.start()
         await asyncio.sleep(0.2)
         await follower.stop()

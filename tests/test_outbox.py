@@ -11,6 +11,7 @@ from typing import Any
 from bot import outbox as sender_module
 from bot.fakeapi import RecordingBotApi
 from bot.outbox import OutboxSender, plain_bot
+from handlers.common import deliverer
 from storage import outbox
 from tests.conftest import Harness, HarnessFactory
 
@@ -30,7 +31,8 @@ async def fast_sender(h: Harness, **overrides: Any) -> OutboxSender:
         "progress_interval": 0.05,
     }
     values.update(overrides)
-    sender = OutboxSender(plain_bot(h.app), h.db, **values)
+    bot = plain_bot(h.app)
+    sender = OutboxSender(bot, h.db, deliver=deliverer(h.app.bot_data.whatsapp)(bot), **values)
     sender.start()
     return sender
 

@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -19,6 +18,7 @@ from telegram.error import RetryAfter
 
 from bot.channels import ChannelStopped, whatsapp_person
 from bot.outbox import OutboxSender
+from bot.prompts import Prompt
 from storage import outbox
 from storage.db import Database
 
@@ -30,31 +30,27 @@ TELEGRAM = list(range(501, 511))
 
 @dataclass
 class Call:
-    """One send_message call the fake bot received."""
+    """One message the fake channel was asked to deliver."""
 
     chat_id: int
     text: str
-    api_kwargs: dict[str, Any] | None
+    kind: str
     at: float
     message_id: int | None  # None: it raised
 
 
 @dataclass
 class FakeBot:
-    """Answers send_message with increasing message ids, or raises what a test queued."""
+    """Delivers with increasing message ids, or raises what a test queued."""
 
     calls: list[Call] = field(default_factory=list)
     raises: dict[int, list[Exception]] = field(default_factory=dict)  # chat -> next errors
     always: dict[int, Callable[[], Exception]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        reply_markup: Any = None,
-        api_kwargs: dict[str, Any] | None = None,
-    ) -> Any:
+    async def deliver(self, chat_id: int, prompt: Prompt, kind: str) -> int:
+        """The outbox's send (bot/outbox.py Deliver), as each channel's adapter does it."""
+        text = prompt.text
         await asyncio.sleep(0)
         error: Exception | None = None
         if self.raises.get(chat_id):
@@ -62,10 +58,11 @@ class FakeBot:
         elif chat_id in self.always:
             error = self.always[chat_id]()
         message_id = None if error else next(self.ids)
-        self.calls.append(Call(chat_id, text, api_kwargs, time.monotonic(), message_id))
+        self.calls.append(Call(chat_id, text, kind, time.monotonic(), message_id))
         if error is not None:
             raise error
-        return SimpleNamespace(message_id=message_id)
+        assert message_id is not None
+        return message_id
 
     async def edit_message_text(self, *args: Any, **kwargs: Any) -> None:
         """Progress lines: not used by these tests."""
@@ -102,7 +99,7 @@ def sender_for(bot: FakeBot, db: Database, **overrides: Any) -> OutboxSender:
         "progress_interval": 0.05,
     }
     values.update(overrides)
-    return OutboxSender(cast(Bot, bot), db, **values)
+    return OutboxSender(cast(Bot, bot), db, deliver=bot.deliver, **values)
 
 
 async def enqueue(db: Database, chats: list[int], text: str, kind: str = "reminder") -> list[int]:
@@ -155,8 +152,8 @@ async def test_a_whatsapp_row_names_its_kind_and_its_sent_message_is_stored(
     await until(all_sent(db, [whatsapp_row, telegram_row]))
     await sender.stop()
     [to_ani], [to_telegram] = bot.sent(ANI), bot.sent(501)
-    assert to_ani.api_kwargs == {"jaga_kind": "reminder"}  # the adapter's template, if needed
-    assert to_telegram.api_kwargs is None  # Telegram's call is unchanged
+    # The kind picks WhatsApp's template outside the 24-hour window.
+    assert (to_ani.kind, to_telegram.kind) == ("reminder", "report")
     stored = await db.fetchall(
         "SELECT id, sent_message_id FROM outbox WHERE id IN (?, ?) ORDER BY id",
         (whatsapp_row, telegram_row),

@@ -8,7 +8,6 @@ import aiohttp
 import pytest
 
 from bot.i18n import translator
-from bot.prompts import Choice, Prompt
 from handlers.whatsapp.client import (
     CloudApi,
     CloudApiError,
@@ -19,7 +18,7 @@ from handlers.whatsapp.client import (
     Undeliverable,
     error_for,
 )
-from handlers.whatsapp.render import render
+from handlers.whatsapp.render import Row, Screen, render
 from handlers.whatsapp.standin import CloudApiStandIn
 
 ANI = "6281234567890"
@@ -46,7 +45,7 @@ async def test_send_a_rendered_prompt(
     standin: CloudApiStandIn, http: aiohttp.ClientSession
 ) -> None:
     api = _api(standin, http)
-    prompt = Prompt("Lanjutkan?", [Choice("ya", "Ya"), Choice("tidak", "Tidak")])
+    prompt = Screen("Lanjutkan?", [Row("ya", "Ya"), Row("tidak", "Tidak")])
     ids = await api.send_all(render(prompt, ANI, translator("id")))
     assert len(ids) == 1 and ids[0].startswith("wamid.")
     [sent] = standin.sent

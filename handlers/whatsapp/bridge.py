@@ -1,10 +1,13 @@
 """WhatsApp people in the same flows: their messages as updates, the bot's answers as messages.
 
-The flows answer through Bot API calls (sendMessage with an inline keyboard, answerCallbackQuery,
-getFile …). `ChannelRequest` sits under the Application's Bot: a call addressed to a WhatsApp
-person (bot/channels.py) goes to `WhatsAppBridge.call`, every other call to Telegram as before.
-The bridge turns the call into a channel-neutral `Prompt` (bot/prompts.py), renders it for
-WhatsApp (handlers/whatsapp/render.py) and sends it; each choice gets the id `m<message>.<n>`, and
+The flows send a channel-neutral `Prompt` (bot/prompts.py): for a WhatsApp person
+`handlers.common.say` hands it to `WhatsAppBridge.send_prompt`. What still comes as Bot API calls
+(the outbox's messages with their stored buttons, answerCallbackQuery, getFile, the edits and
+sends the flows make directly) reaches the bridge through `ChannelRequest`, which sits under the
+Application's Bot: a call addressed to a WhatsApp person (bot/channels.py) goes to
+`WhatsAppBridge.call`, every other call to Telegram as before; its keyboard is read back into
+choices (`_choices`). Either way the bridge renders the choices for WhatsApp
+(handlers/whatsapp/render.py) and sends them; each choice gets the id `m<message>.<n>`, and
 what the choice stands for (a button's callback data, a reply-keyboard label, "my own number") is
 kept in the database, so a press still works after a restart. Incoming WhatsApp messages become
 the Update Telegram would have sent for the same act: a typed text, a press, a photo, a contact.
@@ -38,7 +41,7 @@ from bot.channels import ChannelStopped, is_whatsapp, wa_id_of, whatsapp_person
 from bot.http import AiohttpRequest
 from bot.i18n import Translator, translator
 from bot.patterns import linear
-from bot.prompts import Choice, Prompt
+from bot.prompts import Choices, Prompt, Request
 from handlers.whatsapp import render
 from handlers.whatsapp.client import (
     CloudApi,
@@ -50,6 +53,7 @@ from handlers.whatsapp.client import (
     Undeliverable,
     template_payload,
 )
+from handlers.whatsapp.render import Row, Screen
 from handlers.whatsapp.webhook import Incoming, StatusEvent
 from storage import outbox as outbox_store
 from storage import users
@@ -99,8 +103,8 @@ class WhatsAppBridge:
         self.on_stop: Notify | None = None  # tells the admins (set by the channel)
         self._db: Database | None = None
         self._media: OrderedDict[str, bytes] = OrderedDict()
-        # The last list each person saw, to show another page of it: (message id, prompt).
-        self._lists: OrderedDict[int, tuple[int, Prompt]] = OrderedDict()
+        # The last list each person saw, to show another page of it: (message id, screen).
+        self._lists: OrderedDict[int, tuple[int, Screen]] = OrderedDict()
         # Short notices of a press (Telegram shows them over the chat, for a moment), kept to
         # open the turn's next message, or sent alone with a way on when the turn sends none.
         self._notices: dict[int, list[str]] = {}
@@ -174,14 +178,39 @@ class WhatsAppBridge:
         markup: object,
         params: dict[str, Any] | None = None,
     ) -> int:
-        """Send `text` with the choices of `markup` to a WhatsApp person; the message id."""
+        """Send `text` with the choices of a Bot API `markup` to a WhatsApp person; its id."""
         if self.stopped:
             raise ChannelStopped("whatsapp")
         choices, links = _choices(markup)
         kind = str((params or {}).get("jaga_kind") or "")
+        return await self._send_turn(person, text, choices, links, kind)
+
+    async def send_prompt(self, person: int, prompt: Prompt, kind: str = "") -> int:
+        """Send a prompt to a WhatsApp person, no Bot API call between; the message id. `kind`:
+        an outbox message's ("reminder", "broadcast" …), sent as its template outside the
+        24-hour window; "" for a reply."""
+        if self.stopped:
+            raise ChannelStopped("whatsapp")
+        choices, links, descriptions = _prompt_choices(prompt.choices)
+        request = prompt.choices.request if prompt.choices.request == "location" else None
+        return await self._send_turn(
+            person, prompt.text, choices, links, kind, descriptions, request
+        )
+
+    async def _send_turn(
+        self,
+        person: int,
+        text: str,
+        choices: list[tuple[str, str, str]],
+        links: list[str],
+        kind: str,
+        descriptions: Sequence[str | None] = (),
+        request: Request | None = None,
+    ) -> int:
+        """A message with the turn's press notices first (not for an outbox `kind`), links last."""
         notices = [] if kind else self._notices.pop(person, [])
         body = "\n\n".join(part for part in (*notices, text.strip(), *links) if part)
-        return await self._send(person, body, choices, kind)
+        return await self._send(person, body, choices, kind, descriptions, request)
 
     async def end_turn(self, person: int) -> None:
         """After a message was handled: a notice no message took is sent with a way on."""
@@ -191,7 +220,13 @@ class WhatsAppBridge:
             await self._send(person, "\n\n".join(notices), [(COMMAND, label, MENU_COMMAND)], "")
 
     async def _send(
-        self, person: int, body: str, choices: list[tuple[str, str, str]], kind: str
+        self,
+        person: int,
+        body: str,
+        choices: list[tuple[str, str, str]],
+        kind: str,
+        descriptions: Sequence[str | None] = (),
+        request: Request | None = None,
     ) -> int:
         """Send `body` with `choices` ((kind, label, data) each); the message id."""
         if self.stopped:
@@ -203,20 +238,22 @@ class WhatsAppBridge:
             message_id = next(self._plain_ids)
         # The words the channel adds ("Choose", "Next ›") in the person's language.
         tr = await self._translator(person) if choices or not body else translator(self.language)
-        prompt = Prompt(
-            body or tr.gettext("Silakan pilih."),
-            [Choice(f"m{message_id}.{n}", label) for n, (_, label, _) in enumerate(choices)],
-        )
+        notes = list(descriptions) or [None] * len(choices)
+        rows = [
+            Row(f"m{message_id}.{n}", label, note)
+            for n, ((_, label, _), note) in enumerate(zip(choices, notes, strict=True))
+        ]
+        screen = Screen(body or tr.gettext("Silakan pilih."), rows, request=request)
         if not await self._window_open(person):
             await self._send_template(person, to, body, kind, message_id)
             return message_id
         if len(choices) > render.MAX_ROWS:
-            self._lists[person] = (message_id, prompt)
+            self._lists[person] = (message_id, screen)
             self._lists.move_to_end(person)
             while len(self._lists) > LISTS_KEPT:
                 self._lists.popitem(last=False)
         try:
-            wamids = await self._post(render.render(prompt, to, tr))
+            wamids = await self._post(render.render(screen, to, tr))
         except ReEngagementRequired:
             await store.forget_window(self.db, person)
             await self._send_template(person, to, body, kind, message_id)
@@ -491,9 +528,42 @@ def _choices(markup: object) -> tuple[list[tuple[str, str, str]], list[str]]:
                 choices.append((OWN_PHONE, label, ""))
             elif label:
                 choices.append((TYPED, label, ""))
-    if len(choices) > render.MAX_ROWS:  # a long list: its main actions on the first page
-        choices = [c for c in choices if c in alone] + [c for c in choices if c not in alone]
-    return choices, links
+    return _main_first(choices, alone), links
+
+
+def _main_first(
+    choices: list[tuple[str, str, str]], alone: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """A long list with its main actions (the buttons on a row of their own) on the first page."""
+    if len(choices) <= render.MAX_ROWS:
+        return choices
+    return [c for c in choices if c in alone] + [c for c in choices if c not in alone]
+
+
+def _prompt_choices(
+    offered: Choices,
+) -> tuple[list[tuple[str, str, str]], list[str], list[str | None]]:
+    """A prompt's choices as (kind, label, data), its links as text lines, the descriptions."""
+    choices: list[tuple[str, str, str]] = []
+    alone: list[tuple[str, str, str]] = []
+    links: list[str] = []
+    described: dict[tuple[str, str, str], str | None] = {}
+    for row in offered.rows:
+        for choice in row:
+            label = choice.label.strip()
+            if choice.url is not None:
+                links.append(f"{label}: {choice.url}")
+                continue
+            stored = (CALLBACK, label, choice.id)
+            choices.append(stored)
+            described.setdefault(stored, choice.description)
+            if len(row) == 1:
+                alone.append(stored)
+    if offered.request == "contact" and offered.request_label:
+        choices.append((OWN_PHONE, offered.request_label.strip(), ""))
+    choices.extend((TYPED, reply.strip(), "") for reply in offered.replies if reply.strip())
+    choices = _main_first(choices, alone)
+    return choices, links, [described.get(c) for c in choices]
 
 
 class ChannelRequest(BaseRequest):

@@ -1,11 +1,14 @@
-"""A channel-neutral `Prompt` as WhatsApp Cloud API messages.
+"""What a prompt shows, as WhatsApp Cloud API messages.
+
+The bridge turns a channel-neutral `bot.prompts.Prompt` into a `Screen`: its text and its
+choices as `Row`s with WhatsApp wire ids (`m<message>.<n>`, handlers/whatsapp/bridge.py).
 
 No choices: a text message (or a location request when the prompt asks for one). One to three
 choices whose labels fit a button whole: reply buttons. Four to ten, or labels a button would
 cut: a list. More than ten: a list in pages, with "next" and "previous" rows whose ids are
 `page:<n>`; when one of those comes back, the channel renders the
-same prompt again at that page (`page_of`). Ids go through `bot.prompts.parse_choice_id`, the one
-check on choice ids, and `page:` ids are reserved for paging.
+same screen again at that page (`page_of`). Ids go through `parse_choice_id`, the one check on
+wire ids, and `page:` ids are reserved for paging.
 
 Limits are WhatsApp's (Cloud API reference, "Interactive messages" and "Text messages"): at most
 3 reply buttons with titles of 20 characters; a list of at most 10 rows in all, row titles of 24
@@ -16,11 +19,12 @@ of an interactive message at most 1024 characters, of a text message 4096.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import Translator
 from bot.patterns import linear
-from bot.prompts import Choice, Prompt, parse_choice_id
+from bot.prompts import Request
 
 MAX_BUTTONS = 3
 BUTTON_TITLE = 20
@@ -38,6 +42,50 @@ ELLIPSIS = "…"
 _WA_ID = linear(r"[0-9]{5,20}")
 
 Payload = dict[str, Any]
+
+# Short and plain: fits WhatsApp's row and button ids with room for the bridge's own prefix, and
+# cannot carry markup or control characters.
+MAX_CHOICE_ID = 32
+_CHOICE_ID = linear(r"[a-z0-9_:.\-]{1,32}")
+
+
+def parse_choice_id(raw: object) -> str | None:
+    """The wire id if `raw` is a well-formed one (≤ 32 of a-z 0-9 _ : . -), else None."""
+    # An id comes back from the person's client and can be forged: the one check on it.
+    if not isinstance(raw, str) or _CHOICE_ID.fullmatch(raw) is None:
+        return None
+    return raw
+
+
+@dataclass(frozen=True)
+class Row:
+    """One reply button or list row: its wire id, the label shown, an optional line under it."""
+
+    id: str
+    label: str
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if parse_choice_id(self.id) is None:
+            raise ValueError(f"malformed choice id: {self.id!r}")
+        if not self.label.strip():
+            raise ValueError(f"empty label for choice {self.id!r}")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One send: a text, its rows (ids unique) and what may be sent instead of typing."""
+
+    text: str
+    choices: Sequence[Row] = ()
+    request: Request | None = None
+
+    def __post_init__(self) -> None:
+        # Accept any sequence of rows but keep the screen immutable (and hashable).
+        object.__setattr__(self, "choices", tuple(self.choices))
+        ids = [choice.id for choice in self.choices]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate choice ids: {ids}")
 
 
 def page_id(page: int) -> str:
@@ -104,7 +152,7 @@ def page_bounds(count: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def render(prompt: Prompt, to: str, tr: Translator, page: int = 0) -> list[Payload]:
+def render(prompt: Screen, to: str, tr: Translator, page: int = 0) -> list[Payload]:
     """The Cloud API message payloads (in order) that show `prompt` to `to` (a wa_id)."""
     if not _WA_ID.fullmatch(to):
         raise ValueError("a WhatsApp recipient is its wa_id: digits only")
@@ -152,7 +200,7 @@ def _location_request(to: str, body: str) -> Payload:
     return _envelope(to, "interactive", content)
 
 
-def _buttons(choices: Sequence[Choice]) -> list[Payload] | None:
+def _buttons(choices: Sequence[Row]) -> list[Payload] | None:
     """Reply buttons, or None when a label does not fit a button's title whole: a list row
     shows the whole label under its title, where a cut button would hide a price, a number or
     the word that tells the choices apart ("JKK + JKM + JHT…", "Iuran dibayar…")."""
@@ -177,7 +225,7 @@ def _row(row_id: str, label: str, description: str | None) -> Payload:
     return row
 
 
-def _list(choices: Sequence[Choice], body: str, tr: Translator, page: int) -> Payload:
+def _list(choices: Sequence[Row], body: str, tr: Translator, page: int) -> Payload:
     _ = tr.gettext
     bounds = page_bounds(len(choices))
     page = min(max(page, 0), len(bounds) - 1)

@@ -31,7 +31,7 @@ import tornado.httpserver
 import tornado.web
 
 from bot.patterns import linear
-from bot.prompts import parse_choice_id
+from handlers.whatsapp.render import parse_choice_id
 
 log = logging.getLogger(__name__)
 
