@@ -27,7 +27,8 @@ class Flow:
     name: str
     # Answers a message sent while the flow is active.
     on_message: Callable[[Update, JagaContext], Coroutine[Any, Any, None]]
-    # Discards (or keeps, see cancel_text) the flow's unsent state when the user cancels (/batal).
+    # Leaves the flow when the user cancels (/batal): discards (or keeps, see cancel_text) its
+    # unsent state and clears the active-flow pointer, in one commit.
     on_cancel: Callable[[JagaContext, int], Coroutine[Any, Any, None]]
     # What /batal says instead of "deleted" when the flow keeps its answers (marked with N_).
     cancel_text: str | None = None

@@ -24,7 +24,7 @@ from bot.i18n import N_
 from bot.registration import CHAT_FILLER, normalise, region_name
 from bot.review import typed_regions
 from handlers.cadres import in_scope, is_desa, region_rows
-from handlers.common import Button, Turn, answer_button, columns, inline, say
+from handlers.common import Button, Turn, answer_button, columns, layout, say
 from storage import outbox, users
 from storage.outbox import Broadcast
 
@@ -76,7 +76,7 @@ async def siaran(update: Update, context: JagaContext) -> None:
         lines.append(_status_line(turn, item))
         if item.status == "scheduled":
             rows.append([(_("Batalkan siaran #{id}").format(id=item.id), f"SIA C {item.id}")])
-    await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+    await say(context, turn.chat_id, "\n".join(lines), layout(rows))
 
 
 def _status_line(turn: Turn, item: Broadcast) -> str:
@@ -157,8 +157,7 @@ async def button(update: Update, context: JagaContext) -> None:
 
 async def _new(context: JagaContext, turn: Turn) -> None:
     """Starts a draft and asks for the message."""
-    await outbox.new_draft(context.db, turn.id, "text")
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await outbox.new_draft(context.db, turn.id, "text", flow=FLOW)
     await _ask_text(context, turn)
 
 
@@ -214,15 +213,15 @@ async def on_message(update: Update, context: JagaContext) -> None:
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Discards the author's unsent draft."""
-    await outbox.delete_draft(context.db, telegram_id)
+    """Leaves the flow, discarding the author's unsent draft."""
+    await outbox.delete_draft(context.db, telegram_id, flow=None)
 
 
 async def _ask_audience(context: JagaContext, turn: Turn, broadcast_id: int) -> None:
     _ = turn.gettext
     rows = [[(_(label), f"SIA W {broadcast_id} {key}")] for key, label in _AUDIENCE_LABELS.items()]
     rows.append([(_("Batal"), f"SIA DEL {broadcast_id}")])
-    await say(context, turn.chat_id, _("Siaran ini untuk siapa?"), inline(rows))
+    await say(context, turn.chat_id, _("Siaran ini untuk siapa?"), layout(rows))
 
 
 async def _audience(
@@ -242,7 +241,7 @@ async def _audience(
     await outbox.update_draft(context.db, draft.id, audience=audience, step="state")
     _ = turn.gettext
     rows = [[(_(label), f"SIA S {draft.id} {key}")] for key, label in _STATE_LABELS.items()]
-    await say(context, turn.chat_id, _("Pekerja yang mana?"), inline(rows))
+    await say(context, turn.chat_id, _("Pekerja yang mana?"), layout(rows))
 
 
 async def _state(
@@ -286,7 +285,7 @@ async def _ask_region(
         lambda c: f"SIA RA {broadcast_id} {c}" if is_desa(c) else f"SIA R {broadcast_id} {c}",
         lambda p: f"SIA R {broadcast_id} {code or '-'} {p}",
     )
-    await say(context, turn.chat_id, _("Kirim ke wilayah mana?"), inline(rows))
+    await say(context, turn.chat_id, _("Kirim ke wilayah mana?"), layout(rows))
 
 
 async def _browse(
@@ -357,7 +356,7 @@ async def _preview(context: JagaContext, turn: Turn, draft: Broadcast) -> None:
         rows.append([(_("Kirim sekarang"), f"SIA GO {bid}")])
         rows.append([(_("Jadwalkan"), f"SIA T {bid}")])
     rows.append([(_("Ubah pesan"), f"SIA E {bid}"), (_("Batal"), f"SIA DEL {bid}")])
-    await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+    await say(context, turn.chat_id, "\n".join(lines), layout(rows))
 
 
 async def _pick_day(
@@ -380,7 +379,7 @@ async def _pick_day(
         buttons.append((label, f"SIA D {draft.id} {day:%Y%m%d}"))
     question = _("Kirim pada hari apa?")
     text = f"{lead} {question}" if lead else question
-    await say(context, turn.chat_id, text, inline(columns(buttons, 2)))
+    await say(context, turn.chat_id, text, layout(columns(buttons, 2)))
 
 
 def _day_of(value: str) -> dt.date | None:
@@ -411,7 +410,7 @@ async def _pick_hour(
         context,
         turn.chat_id,
         _("Jam berapa (WIB) pada {date}?").format(date=turn.tr.date(day)),
-        inline(columns(buttons, 4)),
+        layout(columns(buttons, 4)),
     )
 
 
@@ -446,11 +445,11 @@ async def _go(
         return
     now = _now()
     send_at = draft.send_at if draft.send_at and draft.send_at > now else now
-    recipients = await outbox.queue(context.db, draft.id, send_at, now)
+    # Once queued there is nothing more to type for it: the author leaves the flow with it.
+    recipients = await outbox.queue(context.db, draft.id, send_at, now, flow=None)
     if recipients is None:
         await say(context, turn.chat_id, _("Draf siaran ini sudah dikirim atau dibuang."))
         return
-    await users.set_active_flow(context.db, turn.id, None)  # nothing more to type for it
     if send_at > now:
         text = _(
             "Siaran #{id} dijadwalkan {when} untuk {n} penerima. Ketik /siaran untuk melihat "
@@ -477,8 +476,7 @@ async def _edit_text(
     context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Asks for the message again (the audience and region chosen so far are kept)."""
-    await outbox.update_draft(context.db, draft.id, step="text")
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await outbox.update_draft(context.db, draft.id, author_id=turn.id, flow=FLOW, step="text")
     await _ask_text(context, turn)
 
 
@@ -486,8 +484,7 @@ async def _discard(
     context: JagaContext, turn: Turn, access: Access, draft: Broadcast, args: list[str]
 ) -> None:
     """Throws the draft away."""
-    await outbox.delete_draft(context.db, turn.id)
-    await users.set_active_flow(context.db, turn.id, None)
+    await outbox.delete_draft(context.db, turn.id, flow=None)
     await say(context, turn.chat_id, turn.gettext("Draf siaran dibuang."))
 
 
@@ -581,7 +578,7 @@ async def _typed_choice(
             return
         if codes:
             rows = [[(region_name(c), f"SIA RA {draft.id} {c}")] for c in codes[:6]]
-            await say(context, turn.chat_id, _("Maksud Anda yang mana?"), inline(rows))
+            await say(context, turn.chat_id, _("Maksud Anda yang mana?"), layout(rows))
             return
         hint = _("Wilayah itu tidak ditemukan. Ketik nama desa atau kecamatan, atau pilih tombol.")
     else:

@@ -13,7 +13,7 @@ from bot.context import JagaContext
 from bot.i18n import N_, Translator
 from bot.patterns import linear
 from bot.untrusted import clean_text
-from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.common import Button, Turn, answer_button, layout, say
 from handlers.status import leave_for_other_words, limit_reached
 from storage import membership as store
 
@@ -177,7 +177,7 @@ async def klaim(update: Update, context: JagaContext) -> None:
                 "dengan data Anda.\n"
                 "Ketik /batal untuk berhenti."
             ),
-            inline([[(_("Hubungkan data saya"), "STS SELF")]]),
+            layout([[(_("Hubungkan data saya"), "STS SELF")]]),
         )
         return
     claims = await store.claims_of(context.db, worker.nik_hash, worker.kpj, limit=MAX_SHOWN + 1)
@@ -187,12 +187,12 @@ async def klaim(update: Update, context: JagaContext) -> None:
             context,
             turn.chat_id,
             _("Belum ada data klaim untuk Anda.") + "\n\n" + _footer(turn.tr),
-            inline(buttons),
+            layout(buttons),
         )
         return
     if len(claims) == 1:
         text = describe_claim(turn.tr, claims[0]) + "\n\n" + _footer(turn.tr)
-        await say(context, turn.chat_id, text, inline(_claim_buttons(turn, claims[0]) + buttons))
+        await say(context, turn.chat_id, text, layout(_claim_buttons(turn, claims[0]) + buttons))
         return
     # A short line per claim; each claim's steps and next step are behind its own button.
     shown = claims[:MAX_SHOWN]
@@ -205,7 +205,7 @@ async def klaim(update: Update, context: JagaContext) -> None:
         [(_("Klaim {number}").format(number=claim["claim_no"]), f"CLM D {claim['claim_no']}")]
         for claim in shown
     ]
-    await say(context, turn.chat_id, "\n\n".join(parts), inline(rows + buttons))
+    await say(context, turn.chat_id, "\n\n".join(parts), layout(rows + buttons))
 
 
 async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
@@ -236,7 +236,7 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
                 "Klaim dengan nomor {number} tidak ditemukan. Periksa lagi nomornya. Data klaim "
                 "dari BPJS cabang bisa terlambat beberapa hari."
             ).format(number=number),
-            inline([[(_("Coba nomor lain"), "CLM NO")]]),
+            layout([[(_("Coba nomor lain"), "CLM NO")]]),
         )
         return
     text = describe_claim(turn.tr, claim, owner=own)
@@ -244,7 +244,7 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
         context,
         turn.chat_id,
         text + "\n\n" + _footer(turn.tr),
-        inline(_claim_buttons(turn, claim)) if is_open(claim) else None,
+        layout(_claim_buttons(turn, claim)) if is_open(claim) else None,
     )
 
 
@@ -280,7 +280,7 @@ async def button(update: Update, context: JagaContext) -> None:
             context,
             turn.chat_id,
             describe_claim(turn.tr, claim) + "\n\n" + _footer(turn.tr),
-            inline(_claim_buttons(turn, claim)) if is_open(claim) else None,
+            layout(_claim_buttons(turn, claim)) if is_open(claim) else None,
         )
         return
     await answer_button(query)
@@ -344,5 +344,5 @@ async def on_message(update: Update, context: JagaContext) -> None:
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Nothing typed is kept; forgets the step."""
-    await store.clear_flow_state(context.db, telegram_id, FLOW)
+    """Leaves the flow; nothing typed is kept."""
+    await store.end_flow(context.db, telegram_id, FLOW)

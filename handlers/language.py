@@ -7,7 +7,7 @@ from telegram import Update
 from bot.context import JagaContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
 from bot.registration import normalise
-from handlers.common import Turn, answer_button, inline, say
+from handlers.common import Turn, answer_button, layout, say
 from storage import users
 
 # Asking in words for a language ("English please" typed in the middle of a registration).
@@ -29,7 +29,7 @@ async def ask(update: Update, context: JagaContext) -> None:
     turn = await Turn.load(update, context)
     # Both languages, so someone who cannot read the current one still finds theirs.
     text = "Pilih bahasa / Choose a language:"
-    keyboard = inline([[(LANGUAGE_NAMES[lang], f"LANG {lang}")] for lang in LANGUAGES])
+    keyboard = layout([[(LANGUAGE_NAMES[lang], f"LANG {lang}")] for lang in LANGUAGES])
     await say(context, turn.chat_id, text, keyboard)
 
 

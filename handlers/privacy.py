@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot import callbacks, clock, notify
@@ -30,8 +30,9 @@ from bot.patterns import linear
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
 from bot.review import SOURCE_LABELS, region_name
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
-from handlers.common import Button, Turn, account_words, answer_button, inline, say
+from handlers.common import Button, Turn, account_words, answer_button, layout, open_link, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
+from handlers.telegram.render import markup_of
 from storage import membership as membership_store
 from storage import privacy, registrations, roles, users, whatsapp
 from storage.registrations import Registration, Status
@@ -69,10 +70,14 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     # A new look at one's data ends any earlier cadre proof and unfinished step.
     await privacy.set_session(
-        context.db, turn.id, step=None, nik_hash=None, verified_id=None, correction_id=None
+        context.db,
+        turn.id,
+        leaving=FLOW,
+        step=None,
+        nik_hash=None,
+        verified_id=None,
+        correction_id=None,
     )
-    if turn.user.active_flow == FLOW:
-        await users.set_active_flow(context.db, turn.id, None)
     rows = await privacy.registrations_of(context.db, turn.id)
     linked = await _linked_rows(context, turn.id, rows)
     language = LANGUAGE_NAMES.get(turn.user.language or context.settings.language, "")
@@ -116,7 +121,7 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     cadre = any(role == "cadre" for role, _region in access)
     if cadre or await privacy.registered_for_others(context.db, turn.id):
         buttons.append([(_("Data pekerja yang saya daftarkan"), "DATA OTHER")])
-    await say(context, turn.chat_id, "\n\n".join(parts), inline(buttons) if buttons else None)
+    await say(context, turn.chat_id, "\n\n".join(parts), layout(buttons) if buttons else None)
 
 
 def _row_buttons(turn: Turn, row: Registration, *, may_delete: bool) -> list[list[Button]]:
@@ -278,7 +283,7 @@ async def button(update: Update, context: JagaContext) -> None:
             context,
             turn.chat_id,
             describe(turn.tr, context, shown),
-            inline(_row_buttons(turn, shown, may_delete=may_delete)),
+            layout(_row_buttons(turn, shown, may_delete=may_delete)),
         )
         return
     if action not in {"FIX", "DEL", "DELOK"} or len(parts) != 3 or not parts[2].isdigit():
@@ -345,7 +350,7 @@ async def _confirm_delete(context: JagaContext, turn: Turn, row: Registration) -
             "Semua data pendaftaran {ref} akan dihapus dan tidak bisa dikembalikan. "
             "Pendaftaran ini juga batal. Lanjutkan?"
         ).format(ref=ref)
-    keyboard = inline(
+    keyboard = layout(
         [
             [(_("Ya, tarik persetujuan dan hapus"), f"DATA DELOK {row.id}")],
             [(_("Tidak jadi"), "DATA NO")],
@@ -357,7 +362,10 @@ async def _confirm_delete(context: JagaContext, turn: Turn, row: Registration) -
 async def _delete(context: JagaContext, turn: Turn, row: Registration, *, on_behalf: bool) -> None:
     """Withdraws consent, deletes or anonymises, and confirms what was deleted."""
     _ = turn.gettext
-    result = await privacy.withdraw(context.db, row.id, turn.id, on_behalf=on_behalf)
+    # A withdrawn draft takes the registration flow it answered with it (if it is active).
+    result = await privacy.withdraw(
+        context.db, row.id, turn.id, on_behalf=on_behalf, draft_flow=REGISTRATION_FLOW
+    )
     if result is None:
         await say(context, turn.chat_id, _("Data ini sudah dihapus sebelumnya."))
         return
@@ -367,8 +375,6 @@ async def _delete(context: JagaContext, turn: Turn, row: Registration, *, on_beh
         result.outcome,
         int(on_behalf),
     )
-    if result.status == "draft" and turn.user.active_flow == REGISTRATION_FLOW:
-        await users.set_active_flow(context.db, turn.id, None)  # the draft it answered is gone
     ref = result.ref or _("draf")
     if result.outcome == "deleted":
         text = _(
@@ -447,7 +453,7 @@ async def _show_links(context: JagaContext, turn: Turn) -> None:
     if await membership_store.linked_nik_hash(context.db, turn.id) is not None:
         text += "\n\n" + _("Akun ini sendiri terhubung dengan data seorang pekerja.")
         buttons.append([(_("Hapus tautan akun ini"), f"DATA UNLINK {turn.id}")])
-    await say(context, turn.chat_id, text, inline(buttons) if buttons else None)
+    await say(context, turn.chat_id, text, layout(buttons) if buttons else None)
 
 
 async def _unlink(context: JagaContext, turn: Turn, query: CallbackQuery, other: int) -> None:
@@ -480,8 +486,9 @@ async def _unlink(context: JagaContext, turn: Turn, query: CallbackQuery, other:
 async def _ask_correction(context: JagaContext, turn: Turn, row: Registration) -> None:
     """Asks what is wrong; the next text message is the correction request."""
     _ = turn.gettext
-    await privacy.set_session(context.db, turn.id, step="correction", correction_id=row.id)
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await privacy.set_session(
+        context.db, turn.id, flow=FLOW, step="correction", correction_id=row.id
+    )
     await say(
         context,
         turn.chat_id,
@@ -518,8 +525,8 @@ async def _store_correction(
         context.cipher.encrypt(text),
         on_behalf=on_behalf,
         then=notices.queue,
+        flow=None,
     )
-    await users.set_active_flow(context.db, turn.id, None)
     log.info("event=correction_requested registration=%s", row.id)
     await say(
         context,
@@ -558,8 +565,9 @@ async def _ask_nik(context: JagaContext, turn: Turn) -> None:
     if state.attempts >= MAX_ATTEMPTS:
         await say(context, turn.chat_id, _("Terlalu banyak percobaan. Silakan coba lagi besok."))
         return
-    await privacy.set_session(context.db, turn.id, step="nik", nik_hash=None, verified_id=None)
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await privacy.set_session(
+        context.db, turn.id, flow=FLOW, step="nik", nik_hash=None, verified_id=None
+    )
     await say(
         context,
         turn.chat_id,
@@ -617,8 +625,9 @@ async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, 
         row = await privacy.registered_by(context.db, turn.id, state.nik_hash, birth.isoformat())
     if row is None:
         # The same answer for an unknown NIK and a wrong date: nothing to learn by guessing.
-        failures = await privacy.failed_attempt(context.db, turn.id, attempts_window=_window())
-        await users.set_active_flow(context.db, turn.id, None)
+        failures = await privacy.failed_attempt(
+            context.db, turn.id, attempts_window=_window(), flow=None
+        )
         log.info("event=cadre_proof_failed user=%s attempts=%d", turn.id, failures)
         await say(
             context,
@@ -629,13 +638,14 @@ async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, 
             ),
         )
         return
-    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, verified_id=row.id)
-    await users.set_active_flow(context.db, turn.id, None)
+    await privacy.set_session(
+        context.db, turn.id, flow=None, step=None, nik_hash=None, verified_id=row.id
+    )
     await say(
         context,
         turn.chat_id,
         describe(turn.tr, context, row),
-        inline(_row_buttons(turn, row, may_delete=True)),
+        layout(_row_buttons(turn, row, may_delete=True)),
     )
 
 
@@ -665,15 +675,16 @@ async def on_message(update: Update, context: JagaContext) -> None:
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Forgets the unfinished step (failed attempts are kept)."""
+    """Leaves the flow, forgetting the unfinished step (failed attempts are kept)."""
     await privacy.set_session(
-        context.db, telegram_id, step=None, nik_hash=None, correction_id=None
+        context.db, telegram_id, flow=None, step=None, nik_hash=None, correction_id=None
     )
 
 
 async def _end(context: JagaContext, turn: Turn) -> None:
-    await privacy.set_session(context.db, turn.id, step=None, nik_hash=None, correction_id=None)
-    await users.set_active_flow(context.db, turn.id, None)
+    await privacy.set_session(
+        context.db, turn.id, flow=None, step=None, nik_hash=None, correction_id=None
+    )
 
 
 def _window() -> str:
@@ -714,15 +725,8 @@ async def _answer_in_group(update: Update, context: JagaContext) -> None:
         return  # addressed to another bot in the group
     turn = await Turn.load(update, context)
     _ = turn.gettext
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("Buka chat pribadi"), url=f"https://t.me/{context.bot.username}"
-                )
-            ]
-        ]
-    )
+    # A group is on Telegram: answered in the group's own thread, as a reply there is.
+    keyboard = markup_of(open_link(_("Buka chat pribadi"), f"https://t.me/{context.bot.username}"))
     await message.reply_text(
         _(
             "Jaga Pekerja hanya melayani lewat chat pribadi, supaya data pribadi Anda tidak "

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import Update
 
 from bot import membership
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, Step, looks_like_question, normalise, progress
 from handlers import claims, language, questions, registration, status
-from handlers.common import Turn, answer_button, inline, say
-from storage import registrations, users
+from handlers.common import Turn, answer_button, clear_keyboard, layout, say
+from storage import registrations
 from storage.registrations import Status
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ async def _unfinished_draft(update: Update, context: JagaContext, turn: Turn, te
         "Halo! Pendaftaran Anda belum selesai ({done} dari {total} terisi). Tekan tombol untuk "
         "melanjutkan, atau tulis pertanyaan Anda."
     ).format(done=done, total=total)
-    await say(context, turn.chat_id, line, inline([[(_("Lanjutkan pendaftaran"), "REGX go")]]))
+    await say(context, turn.chat_id, line, layout([[(_("Lanjutkan pendaftaran"), "REGX go")]]))
     return True
 
 
@@ -128,8 +128,7 @@ async def cancel(update: Update, context: JagaContext) -> None:
     if flow is None:
         text = _("Tidak ada langkah yang sedang berjalan. Ketik /start untuk melihat menu.")
     else:
-        await flow.on_cancel(context, turn.id)
-        await users.set_active_flow(context.db, turn.id, None)
+        await flow.on_cancel(context, turn.id)  # its state and the pointer, in one commit
         text = (
             _(flow.cancel_text)
             if flow.cancel_text
@@ -137,7 +136,7 @@ async def cancel(update: Update, context: JagaContext) -> None:
                 "Dibatalkan. Data yang belum dikirim sudah dihapus. Ketik /start untuk ke menu."
             )
         )
-    await say(context, turn.chat_id, text, ReplyKeyboardRemove())
+    await say(context, turn.chat_id, text, clear_keyboard())
 
 
 async def stale_button(update: Update, context: JagaContext) -> None:

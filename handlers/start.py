@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import menus
 from bot.access import OFFICIAL_COMMANDS, access_of, audience
 from bot.context import JagaContext
 from handlers import cadres, registration
-from handlers.common import Turn, answer_button, columns, inline, say
+from handlers.common import Keyboard, Turn, answer_button, columns, layout, say
 
 # Left out of a worker's /bantuan (600 characters at most): /start is how everyone arrives.
 _NOT_IN_HELP = frozenset({"start"})
@@ -16,7 +16,7 @@ _NOT_IN_HELP = frozenset({"start"})
 PHOTO_MENU = "daftar_foto"
 
 
-def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
+def menu_keyboard(turn: Turn, context: JagaContext) -> Keyboard:
     """The main menu: one button per command that has a menu label, in the user's language."""
     _ = turn.gettext
     buttons = [
@@ -26,7 +26,7 @@ def menu_keyboard(turn: Turn, context: JagaContext) -> InlineKeyboardMarkup:
     ]
     # Registering from a photo of the KTP (handlers/registration/photo.py photo_start).
     buttons.insert(1, (_("Daftar pakai foto KTP"), f"MENU {PHOTO_MENU}"))
-    return inline(columns(buttons, 2))
+    return layout(columns(buttons, 2))
 
 
 async def start(update: Update, context: JagaContext) -> None:

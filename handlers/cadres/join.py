@@ -13,7 +13,7 @@ from bot.patterns import linear
 from bot.registration import check_name, region_name
 from handlers.cadres.common import FLOW, now_iso, welcome_cadre
 from handlers.cadres.phone import PHONE_CLAIM, claim_by_phone
-from handlers.common import Turn, inline, say
+from handlers.common import Turn, layout, say
 from storage import cadres, users
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,7 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
         desa=region_name(invite.desa_code), place=region_name(invite.desa_code[:8])
     )
     if name is None:
-        await cadres.set_pending_invite(context.db, turn.id, code)
-        await users.set_active_flow(context.db, turn.id, FLOW)
+        await cadres.set_pending_invite(context.db, turn.id, code, flow=FLOW)
         await say(context, turn.chat_id, text + "\n\n" + _("Ketik nama lengkap Anda."))
         return
     # The name shown is the name confirmed, whatever the Telegram profile says by then.
@@ -64,7 +63,7 @@ async def open_invite(update: Update, context: JagaContext, code: str) -> None:
         [(_("Ya, benar"), f"KDR OK {code}")],
         [(_("Bukan, saya ketik nama"), f"KDR NM {code}")],
     ]
-    await say(context, turn.chat_id, text + "\n\n" + question, inline(rows))
+    await say(context, turn.chat_id, text + "\n\n" + question, layout(rows))
 
 
 async def _already_cadre(context: JagaContext, turn: Turn, invite: cadres.Invite) -> bool:
@@ -105,8 +104,7 @@ async def confirm(
     pending = await cadres.pending_invite(context.db, turn.id)
     name = pending[1] if pending is not None and pending[0] == code else None
     if typed or name is None:
-        await cadres.set_pending_invite(context.db, turn.id, code)
-        await users.set_active_flow(context.db, turn.id, FLOW)
+        await cadres.set_pending_invite(context.db, turn.id, code, flow=FLOW)
         await say(context, turn.chat_id, _("Ketik nama lengkap Anda."))
         return
     await _join(context, turn, code, name)
@@ -116,12 +114,11 @@ async def _join(context: JagaContext, turn: Turn, code: str, name: str) -> None:
     _ = turn.gettext
     issued = await cadres.invite_by_code(context.db, code)
     if issued is None or not await _issuer_may(context, issued):
-        await users.set_active_flow(context.db, turn.id, None)
-        await cadres.set_pending_invite(context.db, turn.id, None)
+        await cadres.set_pending_invite(context.db, turn.id, None, flow=None)
         await _invite_not_valid(context, turn)
         return
-    invite = await cadres.join(context.db, code, turn.id, name, now_iso())
-    await users.set_active_flow(context.db, turn.id, None)
+    # Joined or not, the typed name is done with: the person leaves the flow in that commit.
+    invite = await cadres.join(context.db, code, turn.id, name, now_iso(), flow=None)
     if invite is None:
         await _invite_not_valid(context, turn)
         return
@@ -159,5 +156,5 @@ async def on_message(update: Update, context: JagaContext) -> None:
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Forgets the invite the person was typing their name for."""
-    await cadres.set_pending_invite(context.db, telegram_id, None)
+    """Leaves the flow, forgetting the invite the person was typing their name for."""
+    await cadres.set_pending_invite(context.db, telegram_id, None, flow=None)

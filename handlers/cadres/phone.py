@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import Update
 
 from bot.context import JagaContext
 from bot.registration import check_phone
 from handlers.cadres.common import FLOW, welcome_cadre
-from handlers.common import Turn, say
-from storage import cadres, users
+from handlers.common import Turn, clear_keyboard, phone_request, say
+from storage import cadres
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,8 @@ PHONE_CLAIM = "phone"  # users.pending_invite while someone is asked for their c
 async def offer_phone_claim(context: JagaContext, turn: Turn) -> None:
     """/kader without a role while imported cadres wait: asks for the person's own contact."""
     _ = turn.gettext
-    await cadres.set_pending_invite(context.db, turn.id, PHONE_CLAIM)
-    await users.set_active_flow(context.db, turn.id, FLOW)
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(_("Kirim nomor HP saya"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    await cadres.set_pending_invite(context.db, turn.id, PHONE_CLAIM, flow=FLOW)
+    keyboard = phone_request(_("Kirim nomor HP saya"))
     await say(
         context,
         turn.chat_id,
@@ -56,8 +51,7 @@ async def claim_by_phone(update: Update, context: JagaContext, turn: Turn) -> No
             ),
         )
         return
-    await cadres.set_pending_invite(context.db, turn.id, None)
-    await users.set_active_flow(context.db, turn.id, None)
+    await cadres.set_pending_invite(context.db, turn.id, None, flow=None)
     phone = check_phone(contact.phone_number)
     found = []
     if phone is not None:
@@ -71,10 +65,8 @@ async def claim_by_phone(update: Update, context: JagaContext, turn: Turn) -> No
                 "Nomor HP ini tidak tercatat sebagai kader. Mintalah tautan undangan kepada "
                 "petugas dinas tenaga kerja kabupaten Anda."
             ),
-            ReplyKeyboardRemove(),
+            clear_keyboard(),
         )
         return
     log.info("event=cadre_claimed_by_phone user=%s desa=%s", turn.id, len(found))
-    await welcome_cadre(
-        context, turn, found[0][1], [desa for desa, _n in found], ReplyKeyboardRemove()
-    )
+    await welcome_cadre(context, turn, found[0][1], [desa for desa, _n in found], clear_keyboard())

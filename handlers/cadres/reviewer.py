@@ -23,7 +23,8 @@ from handlers.cadres.common import (
     paged,
     region_rows,
 )
-from handlers.common import Button, Turn, columns, inline, say
+from handlers.common import Button, Turn, columns, layout, say
+from handlers.telegram.render import markup_of
 from storage import cadres
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def reviewer_menu(context: JagaContext, turn: Turn, access: Access) -> Non
     rows.append([(_("Pendaftaran per kader"), "KDR REP")])
     if access.is_cadre:
         rows.append([(_("Ringkasan kader saya"), "KDR ME")])
-    await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+    await say(context, turn.chat_id, "\n".join(lines), layout(rows))
 
 
 async def pick_desa(
@@ -86,7 +87,7 @@ async def pick_desa(
         text = _("Pilih wilayah:")
     else:
         text = _("Pilih desa untuk tautan undangan ({region}):").format(region=region_name(code))
-    await say(context, turn.chat_id, text, inline(rows))
+    await say(context, turn.chat_id, text, layout(rows))
 
 
 async def ask_places(context: JagaContext, turn: Turn, access: Access, desa: str) -> None:
@@ -105,7 +106,7 @@ async def ask_places(context: JagaContext, turn: Turn, access: Access, desa: str
             "Berapa calon kader Desa {desa} yang boleh bergabung dengan tautan ini? "
             "Setelah itu tautan tidak bisa dipakai lagi."
         ).format(desa=region_name(desa)),
-        inline(rows),
+        layout(rows),
     )
 
 
@@ -138,7 +139,7 @@ async def create_invite(
         turn.chat_id,
         png.getvalue(),
         caption=caption + " " + who,
-        reply_markup=inline([[(_("Cabut tautan ini"), f"KDR X {invite.id}")]]),
+        reply_markup=markup_of(layout([[(_("Cabut tautan ini"), f"KDR X {invite.id}")]])),
     )
     log.info(
         "event=cadre_invite_created invite=%s desa=%s places=%s by=%s",
@@ -187,4 +188,4 @@ async def per_cadre(context: JagaContext, turn: Turn, access: Access, page: int 
         lines.append(_("Belum ada kader di wilayah Anda."))
     shown = paged(_("Pendaftaran oleh kader:"), lines, "", page, page_words(turn))
     nav = nav_row("KDR REP", shown.page, shown.pages)
-    await say(context, turn.chat_id, shown.text, inline([nav]) if nav else None)
+    await say(context, turn.chat_id, shown.text, layout([nav]) if nav else None)

@@ -9,7 +9,7 @@ from bot.context import JagaContext
 from bot.registration import STATUS_WORDS, region_name
 from bot.reminders import desa_quota, quota_lines
 from handlers.cadres.common import nav_row, page_words, paged
-from handlers.common import Button, Turn, inline, say
+from handlers.common import Button, Turn, layout, say
 from storage import cadres
 from storage.registrations import Status
 
@@ -68,4 +68,4 @@ async def cadre_view(context: JagaContext, turn: Turn, access: Access, page: int
         rows.append(nav)
     # Register many workers offline: a spreadsheet to fill and send back (bot/cadre_sheet.py).
     rows.append([(_("Unduh formulir"), "KDR SHEET")])
-    await say(context, turn.chat_id, shown.text, inline(rows))
+    await say(context, turn.chat_id, shown.text, layout(rows))

@@ -19,10 +19,10 @@ from bot.registration import (
     read_birth_date,
 )
 from handlers.common import Turn, say
+from handlers.registration import person
 from handlers.registration.asking import ask_current, offered_choices, short_question
-from handlers.registration.common import TextAnswer, scratch_with, step_of
+from handlers.registration.common import FLOW, StepDef, scratch_with, step_of
 from handlers.registration.flow import advance, again, stale
-from handlers.registration.person import CHOICES as PERSON_CHOICES
 from storage import registrations
 from storage.registrations import Registration
 
@@ -32,12 +32,6 @@ _ASKED = {
     Step.BIRTH_YEAR: "year",
     Step.BIRTH_MONTH: "month",
     Step.BIRTH_DAY: "day",
-}
-# What can be typed at each birth-date question (the same lines as the other questions' hints).
-_HINTS = {
-    Step.BIRTH_YEAR: N_("Ketik tahun lahirnya, misalnya 1985."),
-    Step.BIRTH_MONTH: N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
-    Step.BIRTH_DAY: N_("Ketik tanggalnya saja, misalnya 17."),
 }
 
 
@@ -124,9 +118,11 @@ async def take_date(context: JagaContext, turn: Turn, r: Registration, birth: dt
     settings = context.settings
     cleared: dict[str, Any] = {"birth_year": None, "birth_month": None, "decade": None}
     if not settings.min_age <= age <= settings.max_age:
-        await registrations.update(
+        await registrations.save_step(
             context.db,
             r.id,
+            turn.id,
+            FLOW,
             step=Step.BIRTH_YEAR,
             scratch=scratch_with(r, correcting_birth=True, **cleared),
         )
@@ -155,7 +151,7 @@ async def take_date(context: JagaContext, turn: Turn, r: Registration, birth: dt
                 **cleared,
             ),
         }
-        await registrations.update(context.db, r.id, **fields)
+        await registrations.save_step(context.db, r.id, turn.id, FLOW, **fields)
         await ask_current(context, turn, r.with_answers(**fields))
         return
     await advance(
@@ -210,7 +206,7 @@ async def typed_date(context: JagaContext, turn: Turn, r: Registration, text: st
             decade=None,
         ),
     }
-    await registrations.update(context.db, r.id, **fields)
+    await registrations.save_step(context.db, r.id, turn.id, FLOW, **fields)
     await ask_current(context, turn, r.with_answers(**fields))
 
 
@@ -222,10 +218,12 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     choices = offered_choices(turn, r)
     picked = match_choice(text, choices)
     if picked is not None:
-        await (CHOICES.get(step) or PERSON_CHOICES[step])(context, turn, r, picked.value)
+        pressed = STEPS[step].pressed
+        assert pressed is not None  # every date question offers choices
+        await pressed(context, turn, r, picked.value)
         return
-    if step in _HINTS:
-        hint = _(_HINTS[step])
+    if (known := STEPS[step].hint) is not None:
+        hint = _(known)
     else:
         labels = " / ".join(c.label for c in choices if c.shown)
         hint = _("Ketik salah satu: {choices}").format(choices=labels)
@@ -233,9 +231,21 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     await say(context, turn.chat_id, hint, markup)
 
 
-# This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {step: typed_date for step in _ASKED}
-CHOICES: dict[Step, TextAnswer] = {
-    Step.BIRTH_CONFIRM: birth_confirm,
-    Step.BIRTH_DAY: birth_day,
+# The questions of the birth date: a whole or partial date typed at any of them is read here
+# (the check against the NIK is this part's); the year and month pickers are person.py's.
+STEPS: dict[Step, StepDef] = {
+    Step.BIRTH_CONFIRM: StepDef(typed=typed_date, pressed=birth_confirm),
+    Step.BIRTH_YEAR: StepDef(
+        typed=typed_date,
+        pressed=person.birth_year,
+        hint=N_("Ketik tahun lahirnya, misalnya 1985."),
+    ),
+    Step.BIRTH_MONTH: StepDef(
+        typed=typed_date,
+        pressed=person.birth_month,
+        hint=N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
+    ),
+    Step.BIRTH_DAY: StepDef(
+        typed=typed_date, pressed=birth_day, hint=N_("Ketik tanggalnya saja, misalnya 17.")
+    ),
 }

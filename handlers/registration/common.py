@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from bot import clock
@@ -13,7 +14,7 @@ from bot.context import JagaContext
 from bot.contributions import Quote, payer_of, quote, sector_of
 from bot.i18n import N_
 from bot.registration import Step
-from handlers.common import Turn
+from handlers.common import Keyboard, Turn
 from storage.registrations import Registration
 
 # One logger for the whole flow, so its lines keep the name they always had.
@@ -29,6 +30,25 @@ CANCEL_TEXT = N_(
 MAX_MESSAGE = 600
 # A step's handler of a typed answer or a button value: (context, turn, registration, input).
 TextAnswer = Callable[[JagaContext, Turn, Registration, str], Coroutine[Any, Any, None]]
+# Whether typed text is an answer to the registration's question (not a question of its own).
+Reads = Callable[[Registration, str], bool]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """One question as data: its text and choices, how it takes a typed answer and a pressed
+    choice, and the line saying what may be typed instead of pressing. Each part of the flow
+    defines its questions' answers; steps.py joins them with their text (asking.py) in one
+    table. What each answer fills is bot/registration.py FIELDS."""
+
+    # The question's text and choices, for a registration waiting at it (asking.py).
+    ask: Callable[[Turn, Registration, str], tuple[str, Keyboard | None]] | None = None
+    typed: TextAnswer | None = None  # None: a typed word is read only as one of its choices
+    pressed: TextAnswer | None = None  # takes the value of a pressed (or typed) choice
+    reads: Reads | None = (
+        None  # typed text this reads is its answer, even if it looks like a question
+    )
+    hint: str | None = None  # marked with N_: what to type instead of pressing
 
 
 def reg_data(step: Step, value: str) -> str:

@@ -7,7 +7,7 @@ from bot import clock
 from bot.context import JagaContext
 from bot.registration import CHAT_FILLER, CONSENT_VERSION, NEGATIONS, Step, normalise
 from handlers.common import Turn, say
-from handlers.registration.common import TextAnswer, log, scratch_with
+from handlers.registration.common import StepDef, log, scratch_with
 from handlers.registration.flow import advance, again
 from storage import registrations, users
 from storage.registrations import Registration
@@ -28,8 +28,7 @@ async def _consent(context: JagaContext, turn: Turn, r: Registration, value: str
         await again(context, turn, text, r)
         return
     if value == "no":
-        await registrations.delete_draft(context.db, turn.id)
-        await users.set_active_flow(context.db, turn.id, None)
+        await registrations.delete_draft(context.db, turn.id, flow=None)
         await say(
             context,
             turn.chat_id,
@@ -124,8 +123,8 @@ def whom_of(text: str) -> str | None:
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-CHOICES: dict[Step, TextAnswer] = {
-    Step.CONSENT: _consent,
-    Step.FOR_WHOM: _for_whom,
-    Step.CONSENT_OTHER: _consent_other,
+STEPS: dict[Step, StepDef] = {
+    Step.CONSENT: StepDef(pressed=_consent),
+    Step.FOR_WHOM: StepDef(pressed=_for_whom),
+    Step.CONSENT_OTHER: StepDef(pressed=_consent_other),
 }

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.access import access_of
 from bot.context import JagaContext
 from bot.registration import FIELDS, ORDER, STATUS_WORDS, Step, progress
-from handlers.common import Turn, answer_button, inline, say
+from handlers.common import Keyboard, Turn, answer_button, layout, say
 from handlers.registration.asking import ask_current
 from handlers.registration.common import FLOW, scratch_with
 from storage import registrations, review, roles, users
@@ -23,11 +23,10 @@ async def daftar(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     current = await registrations.active_of(context.db, turn.id)
     if current is not None and current.status == Status.DRAFT and current.step != Step.CONSENT:
-        await users.set_active_flow(context.db, turn.id, FLOW)
         # While this choice is open, typed text is read only as this choice (messages.py),
         # never as the answer to the question behind it.
-        await registrations.update(
-            context.db, current.id, scratch=scratch_with(current, resume_open=True)
+        await registrations.save_step(
+            context.db, current.id, turn.id, FLOW, scratch=scratch_with(current, resume_open=True)
         )
         await say(
             context,
@@ -41,7 +40,7 @@ async def daftar(update: Update, context: JagaContext) -> None:
     )
     if waiting is not None:
         # A fix stopped with /batal is resumed here, not by registering the same NIK again.
-        keyboard = inline(
+        keyboard = layout(
             [[(_("Perbaiki data"), f"FIX {waiting.id}")], [(_("Daftar baru"), "REGX new")]]
         )
         await say(
@@ -57,7 +56,7 @@ async def daftar(update: Update, context: JagaContext) -> None:
     own = None if current is not None else await _own_submission(context, turn.id)
     if own is not None:
         # Back the next day, typing "daftar": they are registered; maybe someone else is meant.
-        keyboard = inline(
+        keyboard = layout(
             [[(_("Daftarkan orang lain"), "REGX new")], [(_("Cek status"), "MENU status")]]
         )
         state = STATUS_WORDS[own.status]
@@ -74,11 +73,11 @@ async def daftar(update: Update, context: JagaContext) -> None:
     await start_new(context, turn)
 
 
-def resume_keyboard(turn: Turn, current: Registration) -> InlineKeyboardMarkup:
+def resume_keyboard(turn: Turn, current: Registration) -> Keyboard:
     """The two buttons of the resume choice: continue (with how much is filled), or start over."""
     _ = turn.gettext
     done, total = progress(current)
-    return inline(
+    return layout(
         [
             [(_("Lanjutkan ({done} dari {total} terisi)").format(done=done, total=total),
               "REGX go")],
@@ -89,11 +88,12 @@ def resume_keyboard(turn: Turn, current: Registration) -> InlineKeyboardMarkup:
 
 async def continue_draft(context: JagaContext, turn: Turn, current: Registration) -> None:
     """Closes the resume choice and asks the question the draft waits for."""
-    await users.set_active_flow(context.db, turn.id, FLOW)
     if "resume_open" in json.loads(current.scratch or "{}"):
         scratch = scratch_with(current, resume_open=None)
-        await registrations.update(context.db, current.id, scratch=scratch)
+        await registrations.save_step(context.db, current.id, turn.id, FLOW, scratch=scratch)
         current = current.with_answers(scratch=scratch)
+    else:
+        await users.set_active_flow(context.db, turn.id, FLOW)
     await ask_current(context, turn, current)
 
 
@@ -110,8 +110,7 @@ async def _own_submission(context: JagaContext, telegram_id: int) -> Registratio
 
 
 async def start_new(context: JagaContext, turn: Turn) -> None:
-    await registrations.create_draft(context.db, turn.id, Step.CONSENT)
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await registrations.create_draft(context.db, turn.id, Step.CONSENT, flow=FLOW)
     await ask_current(context, turn)
 
 
@@ -170,14 +169,15 @@ async def fix(update: Update, context: JagaContext) -> None:
     fields = sorted((f for f in requested if f in FIELDS), key=lambda f: ORDER.index(FIELDS[f][0]))
     if not fields:
         fields = ["name"]  # a request with no known field: let them check everything from the name
-    await registrations.update(
+    await registrations.save_step(
         context.db,
         r.id,
+        turn.id,
+        FLOW,
         step=FIELDS[fields[0]][0],
         editing=1,
         scratch=scratch_with(r, fixing=fields, page=None, decade=None, correcting_birth=None),
     )
-    await users.set_active_flow(context.db, turn.id, FLOW)
     lines = [_("Perbaikan untuk pendaftaran {ref}.").format(ref=r.ref)]
     if note:
         lines.append(_("Catatan petugas: {note}").format(note=note))
@@ -194,10 +194,15 @@ async def _still_cadre_of(context: JagaContext, telegram_id: int, r: Registratio
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:
-    """Keeps the unsent draft for /daftar to continue; a fix in progress stops being asked.
+    """Leaves the flow, keeping the unsent draft for /daftar to continue; a fix in progress
+    stops being asked (its step and the pointer in one commit).
 
     Kept drafts still go under the retention rule (storage/privacy.py purge_expired).
     """
     current = await registrations.active_of(context.db, telegram_id)
     if current is not None and current.status != Status.DRAFT:
-        await registrations.update(context.db, current.id, step=None, editing=0, scratch="{}")
+        await registrations.save_step(
+            context.db, current.id, telegram_id, None, step=None, editing=0, scratch="{}"
+        )
+    else:  # the draft is kept as it is: only the pointer changes
+        await users.set_active_flow(context.db, telegram_id, None)

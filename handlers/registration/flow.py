@@ -12,7 +12,7 @@ from bot.context import JagaContext
 from bot.registration import Step, kabupaten_choices, next_step, previous_step
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current, short_question
-from handlers.registration.common import scratch_with, turn_region
+from handlers.registration.common import FLOW, scratch_with, turn_region
 from storage import registrations
 from storage.registrations import Registration, Status
 
@@ -63,7 +63,7 @@ async def advance(
         merged = merged.with_answers(**fields)
     if following == Step.SUMMARY and merged.status == Status.DRAFT:
         fields.setdefault("editing", 1)  # from the summary on, a change returns to it
-    await registrations.update(context.db, r.id, step=following, **fields)
+    await registrations.save_step(context.db, r.id, turn.id, FLOW, step=following, **fields)
     # What was just committed, so the next question needs no read-back.
     await ask_current(context, turn, merged.with_answers(**fields, step=following), note)
 
@@ -129,7 +129,7 @@ async def go_back(context: JagaContext, turn: Turn, r: Registration) -> None:
         )
         return
     scratch = scratch_with(r, page=None, decade=None)
-    await registrations.update(context.db, r.id, step=previous, scratch=scratch)
+    await registrations.save_step(context.db, r.id, turn.id, FLOW, step=previous, scratch=scratch)
     note = turn.gettext("Baik, kembali ke pertanyaan sebelumnya.")
     await ask_current(context, turn, r.with_answers(step=previous, scratch=scratch), note)
 

@@ -18,9 +18,9 @@ from bot.registration import (
 )
 from handlers.common import Turn
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, scratch_with
+from handlers.registration.common import FLOW, StepDef, scratch_with
 from handlers.registration.flow import advance, again, stale
-from handlers.registration.person import NAME_RULE, NOT_A_NAME_HINT
+from handlers.registration.person import NAME_RULE, NOT_A_NAME_HINT, name_like
 from storage import registrations
 from storage.registrations import Registration
 
@@ -67,7 +67,7 @@ async def _heir_name(context: JagaContext, turn: Turn, r: Registration, text: st
             heir_said=relation,
             heir_mother=True if first in HEIR_MOTHER_WORDS else None,
         )
-        await registrations.update(context.db, r.id, scratch=scratch)
+        await registrations.save_step(context.db, r.id, turn.id, FLOW, scratch=scratch)
         await ask_current(context, turn, r.with_answers(scratch=scratch))
         return
     said = json.loads(r.scratch or "{}").get("heir_said")
@@ -103,8 +103,11 @@ async def _heir_relation(context: JagaContext, turn: Turn, r: Registration, valu
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {Step.HEIR_NAME: _heir_name}
-CHOICES: dict[Step, TextAnswer] = {
-    Step.HEIR_NAME: _heir_button,
-    Step.HEIR_RELATION: _heir_relation,
+def _reads_heir(r: Registration, text: str) -> bool:
+    return name_like(split_heir(text)[1])
+
+
+STEPS: dict[Step, StepDef] = {
+    Step.HEIR_NAME: StepDef(typed=_heir_name, pressed=_heir_button, reads=_reads_heir),
+    Step.HEIR_RELATION: StepDef(pressed=_heir_relation),
 }

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from telegram import Message, ReplyKeyboardRemove, Update
+from telegram import Message, Update
 
-from bot import clock
 from bot.context import JagaContext
-from bot.i18n import N_
 from bot.knowledge import parse_contribution_question
 from bot.registration import (
     CHAT_FILLER,
@@ -21,8 +19,6 @@ from bot.registration import (
     Step,
     check_free_text,
     check_name,
-    check_nik,
-    check_phone,
     find_phone,
     is_chat_word,
     is_help,
@@ -31,14 +27,11 @@ from bot.registration import (
     name_of_answer,
     normalise,
     read_income,
-    region_query,
-    search_regions,
-    split_heir,
 )
 from bot.untrusted import clean_text
 from handlers import cadres, questions
-from handlers.common import Turn, answer_button, say
-from handlers.registration import birth, consent, heir, nik, person, regions, submit, work
+from handlers.common import Turn, answer_button, clear_keyboard, say
+from handlers.registration import consent, person
 from handlers.registration.asking import ask_current, offered_choices, question_of, short_question
 from handlers.registration.common import (
     CANCEL_TEXT,
@@ -55,7 +48,7 @@ from handlers.registration.entry import continue_draft, on_cancel, resume_keyboa
 from handlers.registration.flow import advance, again, go_back
 from handlers.registration.person import answer_contact
 from handlers.registration.photo import image_of, ktp_photo
-from handlers.registration.pickers import region_options
+from handlers.registration.steps import STEPS
 from handlers.registration.work import occupation_choice
 from storage import registrations, users
 from storage.registrations import Registration, Status
@@ -136,7 +129,7 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
     step = step_of(r)
     if step == Step.FOR_WHOM and (whom := consent.whom_of(text)) is not None:
         # "untuk tetangga saya", "istri sy": another person; "sy sendiri": oneself.
-        await _CHOICES[step](context, turn, r, whom)
+        await _pressed(step)(context, turn, r, whom)
         return
     if step == Step.PHONE and await person.answer_phone_talk(context, turn, r, text):
         return  # "dia blm punya hp gmn?", "pake hp anak", "utk apa no hp sy"
@@ -144,7 +137,7 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
     if field is not None:  # "penghasilannya salah, cuma 900rb" at a later question
         await _correct(context, turn, r, field, text)
         return
-    handler = _TEXT_ANSWERS.get(step)
+    handler = STEPS[step].typed
     choices = offered_choices(turn, r)
     # Where a question takes free text too (a name, an amount), only an exact label or word
     # counts as a press: "Lewi" is a name, not a typo of "Lewati". Who is registered is read
@@ -164,9 +157,10 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
             await _answer_question(context, turn, r, text)
             return
     if picked is not None:
-        await _CHOICES[step](context, turn, r, picked.value)
+        await _pressed(step)(context, turn, r, picked.value)
         return
-    if is_help(text) or (looks_like_question(text) and not _parses(context, step, r, text)):
+    reads = STEPS[step].reads
+    if is_help(text) or (looks_like_question(text) and not (reads and reads(r, text))):
         await _answer_question(context, turn, r, text)
         return
     words = normalise(text)
@@ -181,8 +175,7 @@ async def _typed(context: JagaContext, turn: Turn, r: Registration, text: str) -
         plain in _STOP_WORDS or plain in _LATER_WORDS
     ):  # "batal", "stop aja bang": as /batal, the answers kept
         await on_cancel(context, turn.id)
-        await users.set_active_flow(context.db, turn.id, None)
-        await say(context, turn.chat_id, turn.gettext(CANCEL_TEXT), ReplyKeyboardRemove())
+        await say(context, turn.chat_id, turn.gettext(CANCEL_TEXT), clear_keyboard())
         return
     if plain in _REGISTER_WORDS:  # "daftar" typed while registering: the same question, short
         short, keyboard = short_question(turn, r)
@@ -316,11 +309,13 @@ async def _correct(
         r = r.with_answers(scratch=scratch_with(r, back_to=str(step)))
     handler, value = _corrected_value(field, text)
     if handler is None:
-        await submit.CHOICES[Step.SUMMARY](context, turn, r, f"e:{field}")
+        await _pressed(Step.SUMMARY)(context, turn, r, f"e:{field}")
         return
     first = FIELDS[field][0]
     scratch = scratch_with(r, page=None, decade=None)
-    await registrations.update(context.db, r.id, step=first, editing=1, scratch=scratch)
+    await registrations.save_step(
+        context.db, r.id, turn.id, FLOW, step=first, editing=1, scratch=scratch
+    )
     await handler(context, turn, r.with_answers(step=first, editing=1, scratch=scratch), value)
 
 
@@ -331,17 +326,17 @@ def _corrected_value(field: str, text: str) -> tuple[TextAnswer | None, str]:
         # "bukan sejuta, harusnya 900rb": the amount after "harusnya" is the new one.
         tail = _after_opener(text, (*_VALUE_OPENERS, "cuma", "cuman", "hanya"))
         if tail and read_income(tail).amount is not None:
-            return _TEXT_ANSWERS[Step.INCOME], tail
+            return STEPS[Step.INCOME].typed, tail
         reading = read_income(text)
         if reading.amount is not None or reading.problem in ("varies", "range", "daily"):
-            return _TEXT_ANSWERS[Step.INCOME], text
+            return STEPS[Step.INCOME].typed, text
     if field == "phone" and find_phone(text) is not None:
-        return _TEXT_ANSWERS[Step.PHONE], text
+        return STEPS[Step.PHONE].typed, text
     if field in ("name", "mother_name"):
         value = _after_opener(text, _VALUE_OPENERS)
         if value and not is_chat_word(value) and check_name(name_of_answer(value)):
             step = Step.NAME if field == "name" else Step.MOTHER
-            return _TEXT_ANSWERS[step], value
+            return STEPS[step].typed, value
     return None, ""
 
 
@@ -393,49 +388,12 @@ def _other_job(text: str) -> str | None:
     return check_free_text(text)
 
 
-def _parses(context: JagaContext, step: Step, r: Registration, text: str) -> bool:
-    """Whether the step's own parser reads `text` as an answer (then it is not a question)."""
-    if step == Step.NIK:
-        return check_nik(text, clock.today()).error != "digits"
-    if step in (Step.NAME, Step.MOTHER):
-        return _name_like(text)
-    if step == Step.HEIR_NAME:
-        return _name_like(split_heir(text)[1])
-    if step == Step.PHONE:
-        return check_phone(text) is not None
-    if step == Step.INCOME:
-        return read_income(text).amount is not None
-    if step == Step.OCCUPATION_OTHER:
-        return "?" not in text and check_free_text(text) is not None
-    if step in (Step.KABUPATEN, Step.KECAMATAN, Step.DESA):
-        return "?" not in text and bool(
-            search_regions(region_query(text), region_options(step, r))
-        )
-    return False
-
-
-def _name_like(text: str) -> bool:
-    """Whether `text` reads as a name: "apa harus sesuai ktp" has only letters but asks."""
-    words = normalise(text).split()
-    asks = len(words) >= 2 and looks_like_question(text)
-    return not asks and not is_chat_word(text) and check_name(name_of_answer(text)) is not None
-
-
 def _hint(turn: Turn, r: Registration, choices: list[Choice]) -> str:
     """One short line saying what can be typed at a question with buttons."""
     _ = turn.gettext
     step = step_of(r)
-    hints = {
-        Step.BIRTH_YEAR: N_("Ketik tahun lahirnya, misalnya 1985."),
-        Step.BIRTH_MONTH: N_("Ketik nama bulannya (misalnya Agustus) atau angkanya (8)."),
-        Step.BIRTH_DAY: N_("Ketik tanggalnya saja, misalnya 17."),
-        Step.OCCUPATION: N_("Ketik pekerjaannya, misalnya Nelayan atau Petani."),
-        Step.PROGRAMS: N_("Ketik JKK JKM, atau JKK JKM JHT."),
-        Step.PERIOD: N_("Ketik jumlah bulannya: 1, 3, 6 atau 12."),
-        Step.SUMMARY: N_("Ketik Kirim jika data sudah benar, atau misalnya: Ubah nama."),
-    }
-    if step in hints:
-        return _(hints[step])
+    if (hint := STEPS[step].hint) is not None:
+        return _(hint)
     labels = [c.label for c in choices if c.shown]
     line = _("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
     return (
@@ -550,7 +508,7 @@ async def button(update: Update, context: JagaContext) -> None:
     if "resume_open" in json.loads(registration.scratch or "{}"):
         # A question's button pressed instead of "Lanjutkan": the draft goes on from there.
         scratch = scratch_with(registration, resume_open=None)
-        await registrations.update(context.db, registration.id, scratch=scratch)
+        await registrations.save_step(context.db, registration.id, turn.id, FLOW, scratch=scratch)
         registration = registration.with_answers(scratch=scratch)
     # The press is acknowledged while the answer is stored and the next question sent, so
     # neither waits for the other's Bot API round trip.
@@ -558,28 +516,14 @@ async def button(update: Update, context: JagaContext) -> None:
     try:
         if turn.user.active_flow != FLOW:
             await users.set_active_flow(context.db, turn.id, FLOW)
-        await _CHOICES[Step(parts[1])](context, turn, registration, parts[2])
+        await _pressed(Step(parts[1]))(context, turn, registration, parts[2])
     finally:
         await acknowledged
 
 
-# Each step's handler of a typed answer and of a button value, from the part that asks it.
-# The birth-date check and the day picker are birth.py's (they compare the date with the NIK's),
-# so they come after the person's.
-_TEXT_ANSWERS: dict[Step, TextAnswer] = {
-    **nik.TEXT_ANSWERS,
-    **person.TEXT_ANSWERS,
-    **birth.TEXT_ANSWERS,
-    **regions.TEXT_ANSWERS,
-    **work.TEXT_ANSWERS,
-    **heir.TEXT_ANSWERS,
-}
-_CHOICES: dict[Step, TextAnswer] = {
-    **consent.CHOICES,
-    **person.CHOICES,
-    **regions.CHOICES,
-    **work.CHOICES,
-    **heir.CHOICES,
-    **submit.CHOICES,
-    **birth.CHOICES,
-}
+def _pressed(step: Step) -> TextAnswer:
+    """The handler of a choice at `step` (every step a choice reaches has one)."""
+    pressed = STEPS[step].pressed
+    if pressed is None:
+        raise ValueError(f"no choices at {step}")
+    return pressed

@@ -11,9 +11,9 @@ from bot.context import JagaContext
 from bot.crypto import mask_nik
 from bot.registration import STATUS_WORDS, Step, age_on, check_nik, nik_in
 from handlers.common import Turn, say
-from handlers.registration.common import TextAnswer, log, scratch_with
+from handlers.registration.common import StepDef, log, scratch_with
 from handlers.registration.flow import advance, again
-from storage import registrations, users
+from storage import registrations
 from storage.registrations import Registration
 
 
@@ -141,8 +141,7 @@ async def _nik_taken(
                 "mendaftar lagi."
             ).format(ref=existing.ref, status=status)
             text += "\n" + _("Ketik /status untuk melihat status, atau /daftar untuk NIK lain.")
-            await registrations.delete_draft(context.db, turn.id)
-            await users.set_active_flow(context.db, turn.id, None)
+            await registrations.delete_draft(context.db, turn.id, flow=None)
             await say(context, turn.chat_id, text)
             return True
     if not taken and await membership_store.member_by_nik_hash(context.db, nik_hash) is not None:
@@ -156,8 +155,7 @@ async def _nik_taken(
         return False
     await membership_store.record_lookup(context.db, turn.id)
     log.info("event=registration_nik_taken registration=%s", r.id)
-    await registrations.delete_draft(context.db, turn.id)
-    await users.set_active_flow(context.db, turn.id, None)
+    await registrations.delete_draft(context.db, turn.id, flow=None)
     await say(
         context,
         turn.chat_id,
@@ -173,4 +171,9 @@ async def _nik_taken(
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {Step.NIK: _nik}
+def _reads_nik(r: Registration, text: str) -> bool:
+    """Sixteen digits, however written, answer the NIK question."""
+    return check_nik(text, clock.today()).error != "digits"
+
+
+STEPS: dict[Step, StepDef] = {Step.NIK: StepDef(typed=_nik, reads=_reads_nik)}

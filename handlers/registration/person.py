@@ -6,21 +6,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from telegram import ReplyKeyboardRemove
-
 from bot.context import JagaContext
 from bot.i18n import N_
 from bot.registration import (
     Step,
     check_name,
+    check_phone,
     find_phone,
     is_chat_word,
+    looks_like_question,
     name_of_answer,
     normalise,
 )
-from handlers.common import Turn, say
+from handlers.common import Turn, clear_keyboard, say
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, scratch_with
+from handlers.registration.common import FLOW, StepDef, TextAnswer, scratch_with
 from handlers.registration.flow import advance, again, stale
 from storage import registrations
 from storage.registrations import Registration
@@ -50,10 +50,12 @@ def _name_answer(step: Step, column: str) -> TextAnswer:
     return answer
 
 
-async def _birth_year(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+async def birth_year(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     if value == "back" or value.startswith("d"):
         decade = None if value == "back" else int(value[1:])
-        await registrations.update(context.db, r.id, scratch=scratch_with(r, decade=decade))
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, scratch=scratch_with(r, decade=decade)
+        )
         await ask_current(context, turn)
         return
     await advance(
@@ -61,7 +63,7 @@ async def _birth_year(context: JagaContext, turn: Turn, r: Registration, value: 
     )
 
 
-async def _birth_month(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
+async def birth_month(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     await advance(
         context, turn, r, Step.BIRTH_MONTH, scratch=scratch_with(r, birth_month=int(value))
     )
@@ -128,7 +130,7 @@ async def _store_phone(
     if r.for_self and not shared:
         # The share-phone keyboard (hidden by itself once pressed) must go before the next
         # (inline) question; that takes a message of its own.
-        await say(context, turn.chat_id, confirmation, ReplyKeyboardRemove())
+        await say(context, turn.chat_id, confirmation, clear_keyboard())
         await advance(context, turn, r, Step.PHONE, **fields)
         return
     await advance(context, turn, r, Step.PHONE, note=confirmation, **fields)
@@ -205,14 +207,24 @@ async def answer_phone_talk(context: JagaContext, turn: Turn, r: Registration, t
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {
-    Step.NAME: _name_answer(Step.NAME, "name"),
-    Step.MOTHER: _name_answer(Step.MOTHER, "mother_name"),
-    Step.PHONE: _phone_text,
-}
-CHOICES: dict[Step, TextAnswer] = {
-    Step.BIRTH_YEAR: _birth_year,
-    Step.BIRTH_MONTH: _birth_month,
-    Step.SEX: _sex,
-    Step.PHONE: _no_phone,
+def name_like(text: str) -> bool:
+    """Whether `text` reads as a name: "apa harus sesuai ktp" has only letters but asks."""
+    words = normalise(text).split()
+    asks = len(words) >= 2 and looks_like_question(text)
+    return not asks and not is_chat_word(text) and check_name(name_of_answer(text)) is not None
+
+
+def _reads_name(r: Registration, text: str) -> bool:
+    return name_like(text)
+
+
+def _reads_phone(r: Registration, text: str) -> bool:
+    return check_phone(text) is not None
+
+
+STEPS: dict[Step, StepDef] = {
+    Step.NAME: StepDef(typed=_name_answer(Step.NAME, "name"), reads=_reads_name),
+    Step.SEX: StepDef(pressed=_sex),
+    Step.MOTHER: StepDef(typed=_name_answer(Step.MOTHER, "mother_name"), reads=_reads_name),
+    Step.PHONE: StepDef(typed=_phone_text, pressed=_no_phone, reads=_reads_phone),
 }

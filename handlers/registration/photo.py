@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 
 from bot import clock, ktp
 from bot.context import JagaContext
@@ -24,7 +24,7 @@ from bot.registration import (
     kabupaten_choices,
     region_name,
 )
-from handlers.common import Keyboard, Turn, answer_button, columns, inline, say
+from handlers.common import Keyboard, Sent, Turn, answer_button, columns, edit, layout, say
 from handlers.registration.asking import ask_current, ktp_prompt
 from handlers.registration.common import FLOW, MAX_MESSAGE, fit, log, scratch_with, turn_region
 from handlers.registration.entry import daftar
@@ -52,34 +52,28 @@ async def photo_start(update: Update, context: JagaContext) -> None:
     turn = await Turn.load(update, context)
     current = await registrations.active_of(context.db, turn.id)
     if current is not None and current.step == Step.NIK:
-        await users.set_active_flow(context.db, turn.id, FLOW)
-        await registrations.update(
-            context.db, current.id, scratch=scratch_with(current, by_photo=1)
+        await registrations.save_step(
+            context.db, current.id, turn.id, FLOW, scratch=scratch_with(current, by_photo=1)
         )
         await ask_current(context, turn)
         return
     if current is not None and current.status == Status.DRAFT and current.step != Step.CONSENT:
         await daftar(update, context)
         return
-    await registrations.create_draft(context.db, turn.id, Step.CONSENT)
-    draft = await registrations.active_of(context.db, turn.id)
-    assert draft is not None
-    await registrations.update(context.db, draft.id, scratch=scratch_with(draft, by_photo=1))
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    scratch = json.dumps({"by_photo": 1})
+    await registrations.create_draft(context.db, turn.id, Step.CONSENT, flow=FLOW, scratch=scratch)
     await ask_current(context, turn)
 
 
 async def _ktp_problem(
-    context: JagaContext, turn: Turn, problem: str, status: Message | None = None
+    context: JagaContext, turn: Turn, problem: str, status: Sent | None = None
 ) -> None:
     """One line of why the photo cannot be used, with [Coba lagi] [Ketik saja]."""
     _ = turn.gettext
-    keyboard = inline([[(_("Coba lagi"), "KTP retry"), (_("Ketik saja"), "KTP type")]])
+    keyboard = layout([[(_("Coba lagi"), "KTP retry"), (_("Ketik saja"), "KTP type")]])
     text = _(ktp.PROBLEM_MESSAGES[problem])
     if status is not None:
-        await context.bot.edit_message_text(
-            text, chat_id=turn.chat_id, message_id=status.message_id, reply_markup=keyboard
-        )
+        await edit(context, status, text, keyboard)
         return
     await say(context, turn.chat_id, text, keyboard)
 
@@ -150,7 +144,7 @@ async def _read_and_show(
     turn: Turn,
     registration_id: int,
     file_id: str,
-    status: Message,
+    status: Sent,
     album: str | None,
 ) -> None:
     """Downloads and reads the photo, then shows the reading (or the problem) in `status`."""
@@ -171,7 +165,7 @@ async def _read_photo(
     turn: Turn,
     registration_id: int,
     file_id: str,
-    status: Message,
+    status: Sent,
     album: str | None,
 ) -> None:
     telegram_file = await context.bot.get_file(file_id)
@@ -187,11 +181,7 @@ async def _read_photo(
     user = await users.get_or_create(context.db, turn.id)
     if r is None or r.id != registration_id or r.step != Step.NIK or user.active_flow != FLOW:
         log.info("event=ktp_photo_dropped registration=%s reason=moved_on", registration_id)
-        await context.bot.edit_message_text(
-            turn.gettext("Foto ini tidak dipakai lagi."),
-            chat_id=turn.chat_id,
-            message_id=status.message_id,
-        )
+        await edit(context, status, turn.gettext("Foto ini tidak dipakai lagi."))
         return
     if reading.problem is None and reading.nik is None:
         reading.problem = "no_nik"
@@ -199,13 +189,15 @@ async def _read_photo(
         await _ktp_problem(context, turn, reading.problem, status)
         return
     sealed = base64.b64encode(context.cipher.encrypt(reading.model_dump_json())).decode()
-    await registrations.update(
-        context.db, r.id, scratch=scratch_with(r, ktp=sealed, ktp_skip=None, ktp_album=album)
+    await registrations.save_step(
+        context.db,
+        r.id,
+        turn.id,
+        FLOW,
+        scratch=scratch_with(r, ktp=sealed, ktp_skip=None, ktp_album=album),
     )
     text, keyboard = _ktp_summary(turn, r, reading)
-    await context.bot.edit_message_text(
-        text, chat_id=turn.chat_id, message_id=status.message_id, reply_markup=keyboard
-    )
+    await edit(context, status, text, keyboard)
 
 
 def _pending_reading(context: JagaContext, r: Registration) -> ktp.KtpReading | None:
@@ -221,9 +213,7 @@ _UNSURE = {"nik": N_("NIK"), "name": N_("nama"), "birth_date": N_("tanggal lahir
            "address": N_("alamat"), "desa": N_("desa")}  # fmt: skip
 
 
-def _ktp_summary(
-    turn: Turn, r: Registration, reading: ktp.KtpReading
-) -> tuple[str, InlineKeyboardMarkup]:
+def _ktp_summary(turn: Turn, r: Registration, reading: ktp.KtpReading) -> tuple[str, Keyboard]:
     """What was read, in one short message, with [Benar] and the [Ubah …] buttons."""
     _ = turn.gettext
     assert reading.nik is not None
@@ -260,7 +250,7 @@ def _ktp_summary(
     lines += ["", _("Apakah ini benar?")]
     text = fit("\n".join(lines), MAX_MESSAGE)
     edits = [(_(label), f"KTP edit {field}") for field, label in KTP_FIELDS.items()]
-    return text, inline([[(_("Benar"), "KTP ok")], *columns(edits, 2)])
+    return text, layout([[(_("Benar"), "KTP ok")], *columns(edits, 2)])
 
 
 async def ktp_button(update: Update, context: JagaContext) -> None:
@@ -278,14 +268,20 @@ async def ktp_button(update: Update, context: JagaContext) -> None:
     await users.set_active_flow(context.db, turn.id, FLOW)
     me = bool(r.for_self)
     if parts[1] in ("retry", "how"):
-        await registrations.update(context.db, r.id, scratch=scratch_with(r, ktp=None, by_photo=1))
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, scratch=scratch_with(r, ktp=None, by_photo=1)
+        )
         await say(
-            context, turn.chat_id, ktp_prompt(turn, me), inline([[(_("Ketik saja"), "KTP type")]])
+            context, turn.chat_id, ktp_prompt(turn, me), layout([[(_("Ketik saja"), "KTP type")]])
         )
         return
     if parts[1] == "type":
-        await registrations.update(
-            context.db, r.id, scratch=scratch_with(r, ktp=None, ktp_skip=None, by_photo=None)
+        await registrations.save_step(
+            context.db,
+            r.id,
+            turn.id,
+            FLOW,
+            scratch=scratch_with(r, ktp=None, ktp_skip=None, by_photo=None),
         )
         await ask_current(context, turn)
         return
@@ -298,7 +294,9 @@ async def ktp_button(update: Update, context: JagaContext) -> None:
         await _ktp_apply(context, turn, r, reading, skip, from_card=parts[2] == "card")
         return
     if reading.mismatches and skip not in ("nik", "birth"):
-        await registrations.update(context.db, r.id, scratch=scratch_with(r, ktp_skip=skip))
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, scratch=scratch_with(r, ktp_skip=skip)
+        )
         await say(context, turn.chat_id, *_mismatch_question(turn, reading))
         return
     await _ktp_apply(context, turn, r, reading, skip, from_card=False)
@@ -324,7 +322,7 @@ def _mismatch_question(turn: Turn, reading: ktp.KtpReading) -> tuple[str, Keyboa
             )
         )
     lines.append(_("Mana yang benar?"))
-    keyboard = inline([[(_("Sesuai NIK"), "KTP from nik"), (_("Sesuai kartu"), "KTP from card")]])
+    keyboard = layout([[(_("Sesuai NIK"), "KTP from nik"), (_("Sesuai kartu"), "KTP from card")]])
     return "\n".join(lines), keyboard
 
 
@@ -347,7 +345,9 @@ async def _ktp_apply(
         nik_fields = await fields_from_nik(context, turn, base, reading.nik)
         if nik_fields is None:  # the problem was said; the reading is not kept
             if await registrations.active_of(context.db, turn.id) is not None:
-                await registrations.update(context.db, r.id, scratch=base.scratch)
+                await registrations.save_step(
+                    context.db, r.id, turn.id, FLOW, scratch=base.scratch
+                )
             return
         fields.update(nik_fields)
         base = base.with_answers(scratch=nik_fields["scratch"])
@@ -378,7 +378,7 @@ async def _ktp_apply(
     log.info("event=ktp_confirmed registration=%s changed=%s", r.id, skip or "-")
     note = _("Terima kasih, data dari foto sudah disimpan.")
     if skip == "nik":
-        await registrations.update(context.db, r.id, **fields)
+        await registrations.save_step(context.db, r.id, turn.id, FLOW, **fields)
         text = (
             _("Ketik NIK Anda (16 angka).")
             if r.for_self

@@ -15,9 +15,9 @@ from bot.registration import (
     region_query,
     search_regions,
 )
-from handlers.common import Turn, inline, say
+from handlers.common import Turn, layout, say
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, reg_data, scratch_with, step_of
+from handlers.registration.common import FLOW, StepDef, reg_data, scratch_with, step_of
 from handlers.registration.flow import advance, again, stale
 from handlers.registration.pickers import region_options
 from storage import registrations
@@ -27,7 +27,9 @@ from storage.registrations import Registration
 async def _region_choice(context: JagaContext, turn: Turn, r: Registration, value: str) -> None:
     step = step_of(r)
     if value.startswith("p") and value[1:].isdigit():
-        await registrations.update(context.db, r.id, scratch=scratch_with(r, page=int(value[1:])))
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, scratch=scratch_with(r, page=int(value[1:]))
+        )
         await ask_current(context, turn)
         return
     if value == "up" and step != Step.KABUPATEN:
@@ -35,8 +37,8 @@ async def _region_choice(context: JagaContext, turn: Turn, r: Registration, valu
         up = Step.KECAMATAN if step == Step.DESA else Step.KABUPATEN
         # The kecamatan list keeps its own way up, to another kabupaten.
         home = r.kabupaten_code if up == Step.KECAMATAN else None
-        await registrations.update(
-            context.db, r.id, step=up, scratch=scratch_with(r, page=None, home=home)
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, step=up, scratch=scratch_with(r, page=None, home=home)
         )
         await ask_current(context, turn)
         return
@@ -95,7 +97,7 @@ async def _region_text(context: JagaContext, turn: Turn, r: Registration, text: 
         context,
         turn.chat_id,
         _("Mungkin yang Anda maksud salah satu ini? Silakan pilih."),
-        inline(rows),
+        layout(rows),
     )
 
 
@@ -181,13 +183,11 @@ def _bare_region(name: str) -> str:
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {
-    Step.KABUPATEN: _region_text,
-    Step.KECAMATAN: _region_text,
-    Step.DESA: _region_text,
-}
-CHOICES: dict[Step, TextAnswer] = {
-    Step.KABUPATEN: _region_choice,
-    Step.KECAMATAN: _region_choice,
-    Step.DESA: _region_choice,
-}
+def _reads_region(r: Registration, text: str) -> bool:
+    """A place name found among the question's choices answers it."""
+    options = region_options(step_of(r), r)
+    return "?" not in text and bool(search_regions(region_query(text), options))
+
+
+_REGION = StepDef(typed=_region_text, pressed=_region_choice, reads=_reads_region)
+STEPS: dict[Step, StepDef] = {Step.KABUPATEN: _REGION, Step.KECAMATAN: _REGION, Step.DESA: _REGION}

@@ -8,12 +8,13 @@ from typing import Any
 
 from bot import clock
 from bot.context import JagaContext
+from bot.i18n import N_
 from bot.registration import FIELDS, Step, check_nik, flags_for, reference
 from handlers.common import Turn, say
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, log, scratch_with
+from handlers.registration.common import FLOW, StepDef, log, scratch_with
 from handlers.registration.flow import own_area, stale
-from storage import registrations, users
+from storage import registrations
 from storage.registrations import Registration, Status
 
 
@@ -29,7 +30,9 @@ async def _summary_choice(context: JagaContext, turn: Turn, r: Registration, val
         if own is not None:  # a cadre's or reviewer's address list starts at their own area
             first, area = own
             fields.update(area)
-        await registrations.update(context.db, r.id, step=first, editing=1, **fields)
+        await registrations.save_step(
+            context.db, r.id, turn.id, FLOW, step=first, editing=1, **fields
+        )
         await ask_current(context, turn)
         return
     if value == "send":
@@ -73,17 +76,17 @@ async def _submit(context: JagaContext, turn: Turn, r: Registration) -> None:
     assert r.kabupaten_code is not None  # a draft at the summary has its address
     ref = reference(r.id, r.kabupaten_code)
     try:
-        await registrations.submit(context.db, r.id, ref, flags, actor=str(turn.id))
+        await registrations.submit(
+            context.db, r.id, ref, flags, actor=str(turn.id), operator=turn.id
+        )
     except registrations.DuplicateNik:
-        await registrations.delete_draft(context.db, turn.id)
-        await users.set_active_flow(context.db, turn.id, None)
+        await registrations.delete_draft(context.db, turn.id, flow=None)
         await say(
             context,
             turn.chat_id,
             _("NIK ini baru saja didaftarkan orang lain. Ketik /status untuk melihat statusnya."),
         )
         return
-    await users.set_active_flow(context.db, turn.id, None)
     log.info(
         "event=registration_submitted registration=%s ref=%s flags=%s",
         r.id,
@@ -113,8 +116,9 @@ async def _resubmit(context: JagaContext, turn: Turn, r: Registration) -> None:
     """Sends the corrected registration back to the reviewer's queue."""
     _ = turn.gettext
     flags = await _flags(context, r)
-    done = await registrations.resubmit(context.db, r.id, flags, actor=str(turn.id))
-    await users.set_active_flow(context.db, turn.id, None)
+    done = await registrations.resubmit(
+        context.db, r.id, flags, actor=str(turn.id), operator=turn.id
+    )
     if not done:
         await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
         return
@@ -127,4 +131,9 @@ async def _resubmit(context: JagaContext, turn: Turn, r: Registration) -> None:
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-CHOICES: dict[Step, TextAnswer] = {Step.SUMMARY: _summary_choice}
+STEPS: dict[Step, StepDef] = {
+    Step.SUMMARY: StepDef(
+        pressed=_summary_choice,
+        hint=N_("Ketik Kirim jika data sudah benar, atau misalnya: Ubah nama."),
+    )
+}

@@ -15,7 +15,7 @@ from bot.registration import (
     format_nik,
     region_name,
 )
-from handlers.common import Turn, columns, inline
+from handlers.common import Turn, columns, layout
 from handlers.registration.common import quote_of, reg_data
 from storage.registrations import Registration, Status
 
@@ -84,7 +84,7 @@ def summary_screen(
         if field != "pay_period" or r.payer == "sendiri"  # a program pays: no period to ask
     ]
     send = _("Kirim perbaikan") if fixing else _("Kirim")
-    return "\n".join(lines), inline([*columns(edit, 2), [(send, reg_data(Step.SUMMARY, "send"))]])
+    return "\n".join(lines), layout([*columns(edit, 2), [(send, reg_data(Step.SUMMARY, "send"))]])
 
 
 def _amount_lines(turn: Turn, r: Registration) -> list[str]:

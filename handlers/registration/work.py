@@ -17,7 +17,7 @@ from bot.registration import (
 )
 from handlers.common import Turn
 from handlers.registration.asking import ask_current
-from handlers.registration.common import TextAnswer, normal_total
+from handlers.registration.common import FLOW, StepDef, normal_total
 from handlers.registration.flow import advance, again, stale
 from storage import registrations
 from storage.registrations import Registration
@@ -108,21 +108,28 @@ async def _payer(context: JagaContext, turn: Turn, r: Registration, value: str) 
         fields["pay_period_months"] = None  # the program pays: no period of the worker's own
     elif not r.pay_period_months and r.editing:
         # Changed to self-paying from the summary: the period was never asked, ask it now.
-        await registrations.update(context.db, r.id, step=Step.PERIOD, **fields)
+        await registrations.save_step(context.db, r.id, turn.id, FLOW, step=Step.PERIOD, **fields)
         await ask_current(context, turn, r.with_answers(**fields, step=Step.PERIOD))
         return
     await advance(context, turn, r, Step.PAYER, **fields)
 
 
 # This part's handlers by step, of a typed answer and of a button value (see messages.py).
-TEXT_ANSWERS: dict[Step, TextAnswer] = {
-    Step.OCCUPATION_OTHER: _occupation_other,
-    Step.INCOME: _income_text,
-}
-CHOICES: dict[Step, TextAnswer] = {
-    Step.OCCUPATION: occupation_choice,
-    Step.INCOME: _income_choice,
-    Step.PROGRAMS: _programs,
-    Step.PERIOD: _period,
-    Step.PAYER: _payer,
+def _reads_job(r: Registration, text: str) -> bool:
+    return "?" not in text and check_free_text(text) is not None
+
+
+def _reads_income(r: Registration, text: str) -> bool:
+    return read_income(text).amount is not None
+
+
+STEPS: dict[Step, StepDef] = {
+    Step.OCCUPATION: StepDef(
+        pressed=occupation_choice, hint=N_("Ketik pekerjaannya, misalnya Nelayan atau Petani.")
+    ),
+    Step.OCCUPATION_OTHER: StepDef(typed=_occupation_other, reads=_reads_job),
+    Step.INCOME: StepDef(typed=_income_text, pressed=_income_choice, reads=_reads_income),
+    Step.PROGRAMS: StepDef(pressed=_programs, hint=N_("Ketik JKK JKM, atau JKK JKM JHT.")),
+    Step.PAYER: StepDef(pressed=_payer),
+    Step.PERIOD: StepDef(pressed=_period, hint=N_("Ketik jumlah bulannya: 1, 3, 6 atau 12.")),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import review
 from bot.access import Access, access_of
@@ -21,11 +21,11 @@ from bot.registration import (
     normalise,
 )
 from handlers import router
-from handlers.common import Turn, say
+from handlers.common import Keyboard, Turn, say
 from handlers.review.approve import approve
 from handlers.review.buttons import ACTIONS
 from handlers.review.card import next_card, view
-from handlers.review.common import clear_step, decided_text, locked_text
+from handlers.review.common import FLOW, clear_step, decided_text, locked_text
 from handlers.review.fix import NOTE_ASKED, ask_fix_note, fix_keyboard, send_fix, toggle_field
 from handlers.review.reject import (
     ask_reject_note,
@@ -125,8 +125,9 @@ async def _still_ours(context: JagaContext, turn: Turn, row: Registration) -> bo
 
 
 async def on_cancel(context: JagaContext, user_id: int) -> None:
-    """Forgets the unfinished review step (/batal); the card is left for later."""
-    await store.clear_step(context.db, user_id)
+    """Leaves the desk's flow, forgetting the unfinished review step (/batal); the card is left
+    for later."""
+    await store.clear_step(context.db, user_id, leaving=FLOW)
 
 
 # Other words a reviewer types for a card's buttons (the labels themselves always work);
@@ -309,7 +310,7 @@ def _typed_reject_note(text: str) -> str | None:
 
 
 async def _hint(
-    context: JagaContext, turn: Turn, labels: list[str], keyboard: InlineKeyboardMarkup | None
+    context: JagaContext, turn: Turn, labels: list[str], keyboard: Keyboard | None
 ) -> None:
     """One short line saying which words work here; the step stays as it was."""
     line = turn.gettext("Ketik salah satu: {choices}").format(choices=" / ".join(labels))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
-from handlers.common import Turn, columns, inline, say
+from handlers.common import Turn, columns, layout, say
 from handlers.review.card import next_card
 from handlers.review.common import FLOW, begin_step, clear_step, open_step, tell_refused
-from storage import funding, users
+from storage import funding
 from storage import review as store
 from storage.registrations import Registration
 
@@ -55,7 +55,7 @@ async def choose_program(
         lines.append(_("Belum ada program pendanaan yang terbuka untuk desa ini."))
     buttons.append((_(review.SELF_PAID), f"REV {rid} P 0"))
     buttons.append((_("Kembali"), f"REV {rid} V"))
-    await say(context, turn.chat_id, "\n".join(lines), inline(columns(buttons, 1)))
+    await say(context, turn.chat_id, "\n".join(lines), layout(columns(buttons, 1)))
 
 
 async def _program_of(context: JagaContext, arg: str) -> funding.Program | None:
@@ -75,7 +75,7 @@ async def confirm_program(
     text = _("Setujui {ref} ({name}), iuran dibayar: {payer}?").format(
         ref=row.ref, name=row.name or "-", payer=payer
     )
-    keyboard = inline(
+    keyboard = layout(
         [
             [(_("Ya, setujui"), f"REV {rid} A {pid}")],
             [(_("Catat sponsor dulu"), f"REV {rid} S {pid}")],
@@ -99,9 +99,13 @@ async def ask_sponsor(
     _ = turn.gettext
     program = await _program_of(context, arg)
     await begin_step(
-        context, turn, row, "sponsor", program_id=program.id if program is not None else 0
+        context,
+        turn,
+        row,
+        "sponsor",
+        program_id=program.id if program is not None else 0,
+        flow=FLOW,
     )
-    await users.set_active_flow(context.db, turn.id, FLOW)
     await say(
         context,
         turn.chat_id,
@@ -109,7 +113,7 @@ async def ask_sponsor(
             "Tulis nama sponsor yang membayar iuran pekerja ini (pegawai, perusahaan, atau "
             "donatur), lalu kirim."
         ),
-        inline([[(_("Setujui tanpa sponsor"), f"REV {row.id} A {arg or 0}")]]),
+        layout([[(_("Setujui tanpa sponsor"), f"REV {row.id} A {arg or 0}")]]),
     )
 
 

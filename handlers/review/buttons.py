@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from bot import review
 from bot.access import access_of
 from bot.context import JagaContext
-from handlers.common import Turn, answer_button, say
+from handlers.common import Turn, answer_button, edit_choices, say
 from handlers.review.approve import approve_now, ask_sponsor, choose_program, confirm_program
 from handlers.review.card import details, next_card, view
 from handlers.review.common import clear_step, decided_text, locked_text, log_refusal
@@ -65,7 +65,7 @@ async def button(update: Update, context: JagaContext) -> None:
         await answer_button(query)
         chosen = await toggle_field(context, turn, row, arg)
         try:
-            await query.edit_message_reply_markup(fix_keyboard(turn, row.id, chosen))
+            await edit_choices(query, fix_keyboard(turn, row.id, chosen))
         except BadRequest:  # "message is not modified" after a double press
             log.debug("event=fix_keyboard_unchanged registration=%s", row.id)
         return

@@ -7,14 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardMarkup
-
 from bot import clock, review
 from bot.access import Access
 from bot.context import JagaContext
 from bot.i18n import N_, Translator
 from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, age_on
-from handlers.common import Button, Turn, inline, say
+from handlers.common import Button, Keyboard, Turn, layout, say
 from handlers.review.common import clear_step, open_step
 from storage import review as store
 from storage import roles, users
@@ -142,7 +140,7 @@ def _card_keyboard(
     *,
     details: bool = False,
     extra: Sequence[Sequence[Button]] = (),
-) -> InlineKeyboardMarkup:
+) -> Keyboard:
     _ = turn.gettext
     rid = registration_id
     rows: list[Sequence[Button]] = [
@@ -151,7 +149,7 @@ def _card_keyboard(
     ]
     if details:
         rows.append([(_("Rincian"), f"REV {rid} D")])
-    return inline([*rows, *extra])
+    return layout([*rows, *extra])
 
 
 def with_lead(lead: str, text: str) -> str:

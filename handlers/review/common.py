@@ -14,6 +14,7 @@ from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from handlers.common import Turn, say
 from storage import privacy, users
 from storage import review as store
+from storage.flows import KEEP, Pointer
 from storage.registrations import Registration
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,8 @@ def log_refusal(turn: Turn, data: str, why: str) -> None:
 
 async def clear_step(context: JagaContext, turn: Turn) -> None:
     """Forgets the unfinished review step, and leaves the review flow if it is the active one."""
-    await store.clear_step(context.db, turn.id)
     # Only our own flow: a reviewer may also be half-way through something else.
-    if (await users.get_or_create(context.db, turn.id)).active_flow == FLOW:
-        await users.set_active_flow(context.db, turn.id, None)
+    await store.clear_step(context.db, turn.id, leaving=FLOW)
 
 
 async def open_step(
@@ -62,13 +61,13 @@ async def open_step(
     await store.set_step(
         context.db,
         turn.id,
+        flow=FLOW,
         registration_id=row.id,
         action=None,
         program_id=program_id,
         reason_code=None,
         fields="[]",
     )
-    await users.set_active_flow(context.db, turn.id, FLOW)
 
 
 def area_names(access: Access) -> str:
@@ -133,11 +132,14 @@ async def begin_step(
     program_id: int | None = None,
     reason_code: str | None = None,
     fields: str = "[]",
+    flow: Pointer = KEEP,
 ) -> None:
-    """Store what the reviewer is doing on this card and what is chosen so far (all of it)."""
+    """Store what the reviewer is doing on this card and what is chosen so far (all of it),
+    with the reviewer's active-flow pointer (unless KEEP) in the same commit."""
     await store.set_step(
         context.db,
         turn.id,
+        flow=flow,
         registration_id=row.id,
         action=action,
         program_id=program_id,

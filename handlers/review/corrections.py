@@ -10,7 +10,7 @@ from bot import notify, review
 from bot.access import Access
 from bot.context import JagaContext
 from bot.i18n import translator
-from handlers.common import Turn, answer_button, inline, say
+from handlers.common import Turn, answer_button, layout, say
 from handlers.review.common import correction_text, locked_text, log_refusal, open_corrections
 from handlers.review.fix import choose_fields
 from storage import privacy, registrations, users
@@ -86,7 +86,7 @@ async def correction_button(
             context,
             turn.chat_id,
             text,
-            inline(
+            layout(
                 [
                     [(_("Ya, sudah diubah"), f"REVQ C {request_id} DY")],
                     [(_("Belum, kembali"), "REVQ C")],
@@ -154,7 +154,7 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
             button = (_("Minta pekerja memperbaiki"), f"REVQ C {rid} F")
         else:
             button = (_("Sudah diubah, tandai selesai"), f"REVQ C {rid} D")
-        await say(context, turn.chat_id, "\n".join(lines), inline([[button]]))
+        await say(context, turn.chat_id, "\n".join(lines), layout([[button]]))
     if len(requests) > MAX_CORRECTIONS_SHOWN:
         await say(
             context,

@@ -13,7 +13,7 @@ from bot import clock, review
 from bot import export as exporter
 from bot.access import access_of
 from bot.context import JagaContext
-from handlers.common import Turn, answer_button, inline, say
+from handlers.common import Turn, answer_button, layout, say
 from handlers.review.common import area_names, log_refusal, reviewer_access
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def export_command(update: Update, context: JagaContext) -> None:
         context,
         turn.chat_id,
         text,
-        inline([[("CSV", f"EXP csv{suffix}"), ("Excel (XLSX)", f"EXP xlsx{suffix}")]]),
+        layout([[("CSV", f"EXP csv{suffix}"), ("Excel (XLSX)", f"EXP xlsx{suffix}")]]),
     )
 
 

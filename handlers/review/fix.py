@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-from telegram import InlineKeyboardMarkup
-
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
-from handlers.common import Turn, columns, inline, say
+from handlers.common import Keyboard, Turn, columns, layout, say
 from handlers.review.card import next_card
 from handlers.review.common import (
     FLOW,
@@ -20,12 +18,12 @@ from handlers.review.common import (
     open_corrections,
     tell_refused,
 )
-from storage import privacy, users
+from storage import privacy
 from storage import review as store
 from storage.registrations import Registration
 
 
-def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineKeyboardMarkup:
+def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> Keyboard:
     _ = turn.gettext
     rid = registration_id
     buttons = [
@@ -34,7 +32,7 @@ def fix_keyboard(turn: Turn, registration_id: int, chosen: list[str]) -> InlineK
     ]
     rows = columns(buttons, 2)
     rows.append([(_("Lanjut"), f"REV {rid} FN"), (_("Kembali"), f"REV {rid} V")])
-    return inline(rows)
+    return layout(rows)
 
 
 # A fix step's `reason_code` once the note is asked for (before: the field list is shown).
@@ -54,8 +52,7 @@ async def choose_fields(
 ) -> None:
     """Asks which parts the worker must fix (several may be ticked), then Lanjut."""
     _ = turn.gettext
-    await begin_step(context, turn, row, "fix")
-    await users.set_active_flow(context.db, turn.id, FLOW)  # a typed field name ticks it
+    await begin_step(context, turn, row, "fix", flow=FLOW)  # a typed field name ticks it
     text = _(
         "Minta perbaikan {ref} ({name}). Pilih bagian yang perlu diperbaiki (boleh lebih "
         "dari satu), lalu tekan Lanjut."
@@ -93,8 +90,9 @@ async def ask_fix_note(
             fix_keyboard(turn, row.id, []),
         )
         return
-    await begin_step(context, turn, row, "fix", reason_code=NOTE_ASKED, fields=json.dumps(chosen))
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await begin_step(
+        context, turn, row, "fix", reason_code=NOTE_ASKED, fields=json.dumps(chosen), flow=FLOW
+    )
     labels = ", ".join(_(review.FIX_FIELDS[f]) for f in chosen)
     await say(
         context,
@@ -103,7 +101,7 @@ async def ask_fix_note(
             "Yang perlu diperbaiki: {fields}\nTulis catatan untuk pekerja: apa yang salah dan "
             "bagaimana memperbaikinya. Lalu kirim."
         ).format(fields=labels),
-        inline([[(_("Kirim tanpa catatan"), f"REV {row.id} FS")]]),
+        layout([[(_("Kirim tanpa catatan"), f"REV {row.id} FS")]]),
     )
 
 

@@ -7,7 +7,7 @@ from telegram import Update
 
 from bot.access import Access, access_of
 from bot.context import JagaContext
-from handlers.common import Button, Turn, answer_button, inline, say
+from handlers.common import Button, Turn, answer_button, layout, say
 from handlers.review.card import show_card, take_next
 from handlers.review.common import (
     area_names,
@@ -63,7 +63,7 @@ async def _open(context: JagaContext, turn: Turn, access: Access, decile_only: b
     if row is None:
         lines, rows = await _summary(context, turn, access, decile_only)
         lines += ["", _("Tidak ada pengajuan yang menunggu keputusan Anda. Terima kasih!")]
-        await say(context, turn.chat_id, "\n".join(lines), inline(rows))
+        await say(context, turn.chat_id, "\n".join(lines), layout(rows))
         return
     tail = []
     if decile_only:

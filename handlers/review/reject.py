@@ -7,11 +7,10 @@ import json
 from bot import review
 from bot.access import Access
 from bot.context import JagaContext
-from handlers.common import Turn, columns, inline, say
+from handlers.common import Turn, columns, layout, say
 from handlers.review.card import next_card
 from handlers.review.common import FLOW, begin_step, clear_step, tell_refused
 from storage import review as store
-from storage import users
 from storage.registrations import Registration
 
 
@@ -28,8 +27,9 @@ async def choose_reason_with_note(
     """Lists the rejection reasons; `note` (typed with "tolak, ...") goes to the worker with the
     reason picked next; `matched`, the reason the note seems to give, is named, not chosen."""
     # The reason list: a reject step with no reason yet; its `fields` keep the typed note.
-    await begin_step(context, turn, row, "reject", fields=json.dumps([note] if note else []))
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await begin_step(
+        context, turn, row, "reject", fields=json.dumps([note] if note else []), flow=FLOW
+    )
     _ = turn.gettext
     rid = row.id
     buttons = [(_(label), f"REV {rid} R {code}") for code, label in review.REJECT_REASONS.items()]
@@ -49,7 +49,7 @@ async def choose_reason_with_note(
         text = _("Tolak {ref} ({name}). Pilih alasannya:").format(
             ref=row.ref, name=row.name or "-"
         )
-    await say(context, turn.chat_id, text, inline(columns(buttons, 1)))
+    await say(context, turn.chat_id, text, layout(columns(buttons, 1)))
 
 
 async def pending_note(context: JagaContext, turn: Turn, row: Registration) -> str:
@@ -72,8 +72,7 @@ async def ask_reject_note(
     if note:
         await reject(context, turn, access, row, code, note)
         return
-    await begin_step(context, turn, row, "reject", reason_code=code)
-    await users.set_active_flow(context.db, turn.id, FLOW)
+    await begin_step(context, turn, row, "reject", reason_code=code, flow=FLOW)
     await say(
         context,
         turn.chat_id,
@@ -81,7 +80,7 @@ async def ask_reject_note(
             "Alasan: {reason}\nTulis catatan untuk pekerja jika perlu, lalu kirim. "
             "Atau tekan tombol di bawah."
         ).format(reason=_(review.REJECT_REASONS[code])),
-        inline(
+        layout(
             [
                 [(_("Tolak tanpa catatan"), f"REV {row.id} X {code}")],
                 [(_("Kembali"), f"REV {row.id} NO")],
