@@ -17,7 +17,7 @@ from bot.contributions import Quote
 from bot.i18n import N_, Translator
 
 DATA_FILE = Path(__file__).parent / "data" / "payment_channels.toml"
-# The [Cara bayar] button: handled by handlers/questions.py (the IUR buttons).
+# The [Cara bayar] button: handled by handlers/questions/calculator.py (the IUR buttons).
 PAY_BUTTON_DATA = "IUR PAY"
 PAY_BUTTON_LABEL = N_("Cara bayar")
 

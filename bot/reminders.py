@@ -118,7 +118,7 @@ async def _fixes(db: Database, settings: Settings, now: dt.datetime, languages: 
     before = utc_iso(now - dt.timedelta(days=settings.fix_reminder_days))
     for row in await store.fixes_due(db, before):
         if not row.for_self and await roles.lost(db, row.operator_id, "cadre"):
-            continue  # a revoked cadre: the district office handles the fix (handlers/status.py)
+            continue  # a revoked cadre: the district office handles the fix (handlers/status/)
         tr = await languages.of(row.operator_id)
         _ = tr.gettext
         if row.for_self:
