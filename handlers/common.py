@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
+from telegram import Bot, CallbackQuery, Update
 from telegram.constants import CallbackQueryLimit
 
 from bot import callbacks
@@ -16,7 +16,8 @@ from bot.crypto import mask_phone
 from bot.i18n import Translator, translator
 from bot.outbox import Deliver
 from bot.prompts import Choice, Choices, Prompt
-from handlers.telegram.render import inline_markup_of, markup_of
+from handlers.telegram.render import inline_markup_of
+from handlers.telegram.render import send as telegram_send
 from handlers.whatsapp.channel import WhatsAppChannel
 from storage import users
 from storage.users import User
@@ -130,15 +131,7 @@ async def say(
             context, chat_id, "sendMessage", lambda: channel.bridge.send_prompt(chat_id, prompt)
         )
         return Sent(chat_id, message_id)
-    if not previews:
-        message = await context.bot.send_message(
-            chat_id,
-            text,
-            reply_markup=markup_of(keyboard),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-    else:
-        message = await context.bot.send_message(chat_id, text, reply_markup=markup_of(keyboard))
+    message = await telegram_send(context.bot, chat_id, prompt, previews=previews)
     return Sent(message.chat_id, message.message_id)
 
 
@@ -150,8 +143,7 @@ def deliverer(whatsapp: WhatsAppChannel | None) -> Callable[[Bot], Deliver]:
         async def deliver(chat_id: int, prompt: Prompt, kind: str) -> int:
             if whatsapp is not None and is_whatsapp(chat_id):
                 return await whatsapp.bridge.send_prompt(chat_id, prompt, kind)
-            markup = markup_of(prompt.choices)
-            return (await bot.send_message(chat_id, prompt.text, reply_markup=markup)).message_id
+            return (await telegram_send(bot, chat_id, prompt)).message_id
 
         return deliver
 

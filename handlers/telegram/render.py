@@ -1,4 +1,4 @@
-"""A channel-neutral prompt (bot/prompts.py) as the Telegram keyboard sent with its message.
+"""A channel-neutral prompt (bot/prompts.py) as a Telegram message and its keyboard.
 
 Rows of choices: an inline keyboard (a choice's id is its callback data, a link a url button).
 A contact or location request: a reply keyboard of one button that sends it, with the ready
@@ -8,9 +8,12 @@ typed answers below it, shrunk to fit and hidden once used. A clear: the reply k
 from __future__ import annotations
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    LinkPreviewOptions,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -56,3 +59,13 @@ def inline_markup_of(shown: Prompt | Choices | None) -> InlineKeyboardMarkup | N
     if markup is not None and not isinstance(markup, InlineKeyboardMarkup):
         raise ValueError("an edited message can only offer inline choices")
     return markup
+
+
+async def send(bot: Bot, chat_id: int, prompt: Prompt, *, previews: bool = True) -> Message:
+    """Send a prompt as one Telegram message with its keyboard (`previews`: of its links)."""
+    return await bot.send_message(
+        chat_id,
+        prompt.text,
+        reply_markup=markup_of(prompt),
+        link_preview_options=None if previews else LinkPreviewOptions(is_disabled=True),
+    )
