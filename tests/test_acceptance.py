@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from bot import clock
+from bot.contributions import NON_TRANSPORT, SELF_PAID, quote
 from bot.crypto import FieldCipher
 from bot.settings import Settings
 from storage import registrations
@@ -194,3 +196,33 @@ async def test_a_queued_reminder_reaches_the_person_once(person: Driver, db: Dat
     assert person.last_text() == text
     status = await db.fetchval("SELECT status FROM outbox WHERE chat_id = ?", (person.person,))
     assert status == "sent"
+
+
+async def test_the_calculator_reads_a_typed_income(person: Driver) -> None:
+    await person.say("/iuran")
+    await person.press("Nelayan")  # the sector, pressed
+    await person.say("sekitar 2 juta")  # the income, typed the way people say it
+    answer = person.last_text()
+    today = clock.today()  # the bot's own day (Asia/Jakarta)
+    for programs in ("JKK_JKM", "JKK_JKM_JHT"):
+        figure = quote(2_000_000, programs, NON_TRANSPORT, SELF_PAID, today).to_pay
+        assert f"Rp{figure:,}".replace(",", ".") in answer
+    assert "Rp2.000.000" in answer
+    await person.press("Hitung lagi")
+    assert "pekerjaan" in person.last_text()
+
+
+async def test_my_data_shows_the_persons_registration_and_no_one_elses(
+    person: Driver, db: Database, settings: Settings
+) -> None:
+    cipher = FieldCipher(settings.key)
+    mine = await submitted_registration(db, cipher, operator_id=person.person)
+    other = await submitted_registration(db, cipher, operator_id=person.person + 1)
+    assert mine.ref is not None and other.ref is not None
+    await person.say("/data_saya")
+    assert mine.ref in person.last_text() and other.ref not in person.last_text()
+    await person.press(f"Lihat data {mine.ref}")
+    shown = person.last_text()
+    assert mine.name is not None and mine.name in shown
+    assert mine.nik_masked is not None and mine.nik_masked in shown  # never the full NIK
+    assert any(label.startswith("Hapus data") for label in person.labels())
