@@ -48,9 +48,9 @@ MAX_WRONG_CODES = 3
 # worker's cadre (or the district's reviewers), so throwaway accounts must not flood them.
 MAX_CODES_PER_WORKER = 3
 
-MEMBER_STATUSES = ("aktif", "nonaktif", "berakhir")
-CLAIM_TYPES = ("JHT", "JKK", "JKM", "BEASISWA")
-CLAIM_STATUSES = ("diajukan", "diverifikasi", "diproses", "disetujui", "ditolak", "dibayar")
+MEMBER_STATUSES = tuple(s.value for s in store.MemberStatus)
+CLAIM_TYPES = tuple(t.value for t in store.ClaimType)
+CLAIM_STATUSES = tuple(s.value for s in store.ClaimStatus)
 # The steps a claim goes through, in order (the bot's own names: BPJS publishes no official
 # labels for claim statuses).
 CLAIM_STEPS = ("diajukan", "diverifikasi", "diproses", "disetujui", "dibayar")
@@ -536,17 +536,17 @@ async def import_members(
             nik_hash = hashes[record.line]
             changed = await store.upsert_member(
                 conn,
-                {
-                    "nik_hash": nik_hash,
-                    "nik_enc": cipher.encrypt(record.nik),
-                    "nik_masked": mask_nik(record.nik),
-                    "kpj": record.kpj,
-                    "programs": record.programs,
-                    "protected_until": record.protected_until.isoformat(),
-                    "last_paid": record.last_paid.isoformat() if record.last_paid else None,
-                    "status": record.status,
-                    "birth_date": record.birth_date.isoformat() if record.birth_date else None,
-                },
+                store.Member(
+                    nik_hash=nik_hash,
+                    nik_enc=cipher.encrypt(record.nik),
+                    nik_masked=mask_nik(record.nik),
+                    kpj=record.kpj,
+                    programs=record.programs,
+                    protected_until=record.protected_until.isoformat(),
+                    last_paid=record.last_paid.isoformat() if record.last_paid else None,
+                    status=store.MemberStatus(record.status),
+                    birth_date=record.birth_date.isoformat() if record.birth_date else None,
+                ),
             )
             if changed:
                 summary.changed += 1
@@ -580,15 +580,15 @@ async def import_claims(
         for record in records:
             changed = await store.upsert_claim(
                 conn,
-                {
-                    "claim_no": record.claim_no,
-                    "nik_hash": cipher.lookup_hash("nik", record.nik) if record.nik else None,
-                    "kpj": record.kpj,
-                    "type": record.type,
-                    "status": record.status,
-                    "status_date": record.status_date.isoformat(),
-                    "amount_paid": record.amount_paid,
-                },
+                store.Claim(
+                    claim_no=record.claim_no,
+                    nik_hash=cipher.lookup_hash("nik", record.nik) if record.nik else None,
+                    kpj=record.kpj,
+                    type=store.ClaimType(record.type),
+                    status=store.ClaimStatus(record.status),
+                    status_date=record.status_date.isoformat(),
+                    amount_paid=record.amount_paid,
+                ),
             )
             if changed:
                 summary.changed += 1
@@ -659,13 +659,13 @@ class Worker:
 
     nik_hash: str
     registration: Registration | None
-    member: dict[str, Any] | None
+    member: store.Member | None
 
     @property
     def kpj(self) -> str | None:
         """The KPJ number, from BPJS's extract or the registration it completed."""
         if self.member is not None:
-            return str(self.member["kpj"])
+            return self.member.kpj
         if self.registration is not None and self.registration.kpj:
             return self.registration.kpj
         return None

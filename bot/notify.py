@@ -68,9 +68,9 @@ async def status_messages(
     linked: list[int] = []
     if new_status != Status.NEEDS_FIX and row.nik_hash:
         for link in await membership_store.links_to(db, row.nik_hash):
-            if int(link["telegram_id"]) not in recipients:
-                linked.append(int(link["telegram_id"]))
-                recipients.append(int(link["telegram_id"]))
+            if int(link.telegram_id) not in recipients:
+                linked.append(int(link.telegram_id))
+                recipients.append(int(link.telegram_id))
     messages: list[OutgoingMessage] = []
     for person in recipients:
         language = await users.language_of(db, person) or default_language

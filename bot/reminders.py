@@ -19,7 +19,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import contributions, paying
 from bot.clock import WIB, utc_iso
@@ -161,16 +162,16 @@ async def _protection(
     not_since = utc_iso(local - dt.timedelta(days=7))
     queued = 0
     for member in await store.members_due(db, ends_by.isoformat(), ended_after.isoformat()):
-        if member["for_cadre"] and await roles.lost(db, member["recipient_id"], "cadre"):
+        if member.for_cadre and await roles.lost(db, member.recipient_id, "cadre"):
             continue  # the cadre who registered them lost the role: nobody to tell here
-        tr = await languages.of(member["recipient_id"])
+        tr = await languages.of(member.recipient_id)
         text, pay = await protection_message(db, tr, member, today)
         if await store.queue_once(
             db,
             kind="protection",
-            subject=member["nik_hash"],
+            subject=member.nik_hash,
             period=today.isoformat(),
-            recipient_id=member["recipient_id"],
+            recipient_id=member.recipient_id,
             text=text,
             buttons=[[(tr.gettext(paying.PAY_BUTTON_LABEL), paying.PAY_BUTTON_DATA)]]
             if pay
@@ -182,7 +183,7 @@ async def _protection(
     return queued
 
 
-def protection_text(tr: Translator, member: dict[str, Any], today: dt.date) -> str:
+def protection_text(tr: Translator, member: store.MemberDue, today: dt.date) -> str:
     """The reminder about protection ending (or ended): when, how much, where to pay.
 
     A worker whose contribution a program pays is told who pays and is not asked to pay (use
@@ -192,29 +193,29 @@ def protection_text(tr: Translator, member: dict[str, Any], today: dt.date) -> s
 
 
 async def protection_message(
-    db: Database, tr: Translator, member: dict[str, Any], today: dt.date
+    db: Database, tr: Translator, member: store.MemberDue, today: dt.date
 ) -> tuple[str, bool]:
     """The reminder's text, and whether it asks to pay (then it gets the [Cara bayar] button)."""
     paid_by = None
     if _payer(member) != contributions.SELF_PAID:
-        label = SOURCE_LABELS.get(member.get("sumber_iuran") or "", "")
+        label = SOURCE_LABELS.get(member.sumber_iuran or "", "")
         who = tr.gettext(label) if label else tr.gettext("program pemerintah")
-        if member.get("funding_program_id"):
-            program = await funding.get(db, int(member["funding_program_id"]))
+        if member.funding_program_id:
+            program = await funding.get(db, member.funding_program_id)
             if program is not None:
                 who = f"{program.name} ({who})"
-        if member.get("sponsor"):
-            who = f"{member['sponsor']}, {who}"
+        if member.sponsor:
+            who = f"{member.sponsor}, {who}"
         paid_by = who
     lines = _protection_lines(tr, member, today, paid_by=paid_by)
     return "\n".join(lines), paid_by is None
 
 
-def _payer(member: dict[str, Any]) -> str:
+def _payer(member: store.MemberDue) -> str:
     """Who pays: from the registration; a member with no registration here pays themselves."""
-    if member.get("payer") is None and member.get("sumber_iuran") is None:
+    if member.payer is None and member.sumber_iuran is None:
         return contributions.SELF_PAID
-    return contributions.payer_of(member.get("sumber_iuran"), member.get("payer"))
+    return contributions.payer_of(member.sumber_iuran, member.payer)
 
 
 # A cadre's reminder names the worker; a very long name is shortened to keep it to one screen.
@@ -222,15 +223,15 @@ _NAME_SHOWN = 40
 
 
 def _protection_lines(
-    tr: Translator, member: dict[str, Any], today: dt.date, *, paid_by: str | None
+    tr: Translator, member: store.MemberDue, today: dt.date, *, paid_by: str | None
 ) -> list[str]:
     _ = tr.gettext
-    until = dt.date.fromisoformat(member["protected_until"])
+    until = dt.date.fromisoformat(member.protected_until)
     grace = _add_months(until, paying.rules().grace_months)
-    who = member["name"] or member["nik_masked"]
+    who = member.name or member.nik_masked
     if len(who) > _NAME_SHOWN:
         who = who[: _NAME_SHOWN - 1].rstrip() + "…"
-    cadre = bool(member["for_cadre"])
+    cadre = member.for_cadre
     ended = until < today and paid_by is None  # arrears are for the worker who pays
     if cadre:
         text = (
@@ -257,48 +258,56 @@ def _protection_lines(
     return lines
 
 
-def _amount_line(tr: Translator, member: dict[str, Any], today: dt.date) -> str:
-    sector = contributions.sector_of(member.get("occupation"))
-    if member["income"] is None:
+def _amount_line(tr: Translator, member: store.MemberDue, today: dt.date) -> str:
+    sector = contributions.sector_of(member.occupation)
+    if member.income is None:
         # No income on record: the lowest bracket is the least anyone pays.
-        lowest = contributions.quote(0, member["programs"], sector, contributions.SELF_PAID, today)
+        lowest = contributions.quote(0, member.programs, sector, contributions.SELF_PAID, today)
         text = tr.gettext(
             "Iuran mulai {amount} per bulan, tergantung penghasilan (tanyakan jumlah pastinya "
             "saat membayar)."
         )
         return text.format(amount=tr.money(lowest.to_pay))
-    q = contributions.quote(
-        int(member["income"]), member["programs"], sector, contributions.SELF_PAID, today
-    )
+    q = contributions.quote(member.income, member.programs, sector, contributions.SELF_PAID, today)
     return paying.amount_line(tr, q)
 
 
-async def desa_quota(db: Database, desa_code: str, day: dt.date) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Quota:
+    """A funding program paying for a desa: its name, its places and how many are used."""
+
+    name: str
+    limit: int
+    used: int
+    per_desa: bool  # the places are the desa's own share, not the whole program's
+
+
+async def desa_quota(db: Database, desa_code: str, day: dt.date) -> list[Quota]:
     """Funding programs paying for a desa today: name, places and places used."""
     result = []
     for program in await funding.open_for(db, desa_code, day.isoformat()):
         per_desa = program.quota_per_desa is not None
         used = await funding.used(db, program.id, desa_code if per_desa else None)
         limit = program.quota_per_desa if program.quota_per_desa is not None else program.quota
-        result.append({"name": program.name, "limit": limit, "used": used, "per_desa": per_desa})
+        result.append(Quota(program.name, limit, used, per_desa))
     return result
 
 
-def quota_lines(tr: Translator, quotas: list[dict[str, Any]]) -> list[str]:
+def quota_lines(tr: Translator, quotas: list[Quota]) -> list[str]:
     """One line per funding program: places used of the desa's (or the program's) quota."""
     _ = tr.gettext
     lines = []
     for q in quotas:
-        if q["per_desa"]:
+        if q.per_desa:
             text = _("{program}: {used} dari {limit} kuota desa terpakai, sisa {left}.")
         else:
             text = _("{program}: {used} dari {limit} kuota program terpakai, sisa {left}.")
         lines.append(
             text.format(
-                program=q["name"],
-                used=tr.number(q["used"]),
-                limit=tr.number(q["limit"]),
-                left=tr.number(max(q["limit"] - q["used"], 0)),
+                program=q.name,
+                used=tr.number(q.used),
+                limit=tr.number(q.limit),
+                left=tr.number(max(q.limit - q.used, 0)),
             )
         )
     return lines
@@ -310,8 +319,8 @@ async def _cadre_summaries(db: Database, local: dt.datetime, languages: _Languag
     since = utc_iso(local - dt.timedelta(days=7))
     queued = 0
     for cadre in await cadres.active_cadres(db):
-        desa = cadre["desa_code"]
-        tr = await languages.of(cadre["telegram_id"])
+        desa = cadre.desa_code
+        tr = await languages.of(cadre.telegram_id)
         _ = tr.gettext
         counts = await cadres.desa_counts_since(db, desa, since)
         lines = [
@@ -328,9 +337,9 @@ async def _cadre_summaries(db: Database, local: dt.datetime, languages: _Languag
         if await store.queue_once(
             db,
             kind="cadre_summary",
-            subject=f"{cadre['telegram_id']} {desa}",
+            subject=f"{cadre.telegram_id} {desa}",
             period=period,
-            recipient_id=cadre["telegram_id"],
+            recipient_id=cadre.telegram_id,
             text="\n".join(lines),
             at=utc_iso(local),
         ):

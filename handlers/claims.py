@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from telegram import Update
 
@@ -84,28 +83,32 @@ NEXT_WORDS = {
         "Ketenagakerjaan atau BPJS 175."
     ),
 }
-OPEN_STATUSES = ("diajukan", "diverifikasi", "diproses")
+OPEN_STATUSES = (
+    store.ClaimStatus.SUBMITTED,
+    store.ClaimStatus.VERIFIED,
+    store.ClaimStatus.PROCESSING,
+)
 
 
-def is_open(claim: dict[str, Any]) -> bool:
+def is_open(claim: store.Claim) -> bool:
     """Whether the claim is still being handled (its papers are explained behind a button)."""
-    return claim["status"] in OPEN_STATUSES
+    return claim.status in OPEN_STATUSES
 
 
-def describe_claim(tr: Translator, claim: dict[str, Any], *, owner: bool = True) -> str:
+def describe_claim(tr: Translator, claim: store.Claim, *, owner: bool = True) -> str:
     """One claim, short: type, steps done and current, last change, amount paid (to its owner
     only), and the next step in a line or two (what to prepare is behind "Penjelasan")."""
     _ = tr.gettext
-    status = claim["status"]
-    kind = TYPE_WORDS[claim["type"]]
-    lines = [_("Klaim {type} – nomor {number}").format(type=_(kind), number=claim["claim_no"])]
+    status = claim.status
+    kind = TYPE_WORDS[claim.type]
+    lines = [_("Klaim {type} – nomor {number}").format(type=_(kind), number=claim.claim_no)]
     for step, state in membership.iter_claim_steps(status):
         suffix = _(" (sekarang)") if state == "current" else ""
         lines.append(f"{MARKS[state]} {_(STEP_WORDS[step])}{suffix}")
-    changed = dt.date.fromisoformat(claim["status_date"])
+    changed = dt.date.fromisoformat(claim.status_date)
     lines.append(_("Perubahan terakhir: {date}").format(date=tr.date(changed)))
-    if owner and status == "dibayar" and claim.get("amount_paid") is not None:
-        lines.append(_("Dibayar: {amount}").format(amount=tr.money(int(claim["amount_paid"]))))
+    if owner and status == store.ClaimStatus.PAID and claim.amount_paid is not None:
+        lines.append(_("Dibayar: {amount}").format(amount=tr.money(claim.amount_paid)))
     lines.append("")
     if is_open(claim):
         lines.append(
@@ -113,7 +116,7 @@ def describe_claim(tr: Translator, claim: dict[str, Any], *, owner: bool = True)
         )
     else:
         lines.append(_(NEXT_WORDS[status]))
-        if status == "dibayar" and claim["type"] == "BEASISWA":
+        if status == store.ClaimStatus.PAID and claim.type == store.ClaimType.BEASISWA:
             lines.append(_("Beasiswa diajukan lagi setiap tahun sesuai jenjang sekolah anak."))
     return "\n".join(lines)
 
@@ -130,11 +133,11 @@ def explain_open(tr: Translator, kind: str) -> str:
     )
 
 
-def _claim_buttons(turn: Turn, claim: dict[str, Any]) -> list[list[Button]]:
+def _claim_buttons(turn: Turn, claim: store.Claim) -> list[list[Button]]:
     """The Penjelasan button for an open claim (none otherwise)."""
     if not is_open(claim):
         return []
-    return [[(turn.gettext("Penjelasan"), f"CLM E {claim['type']}")]]
+    return [[(turn.gettext("Penjelasan"), f"CLM E {claim.type}")]]
 
 
 def _footer(tr: Translator) -> str:
@@ -145,13 +148,13 @@ def _footer(tr: Translator) -> str:
     )
 
 
-def _list_line(tr: Translator, claim: dict[str, Any]) -> str:
+def _list_line(tr: Translator, claim: store.Claim) -> str:
     """One short line of the list: number, type, current step and its date."""
     _ = tr.gettext
-    changed = dt.date.fromisoformat(claim["status_date"])
-    kind, state = claim["type"], claim["status"]
+    changed = dt.date.fromisoformat(claim.status_date)
+    kind, state = claim.type, claim.status
     return _("• {number} – {type}: {step} ({date})").format(
-        number=claim["claim_no"],
+        number=claim.claim_no,
         type=_(TYPE_WORDS[kind]),
         step=_(STEP_WORDS[state]),
         date=tr.date(changed),
@@ -202,7 +205,7 @@ async def klaim(update: Update, context: JagaContext) -> None:
         lines.append(_("Hanya {count} klaim terbaru yang ditampilkan.").format(count=MAX_SHOWN))
     parts = ["\n".join(lines), _("Tekan tombol klaim untuk melihat rinciannya."), _footer(turn.tr)]
     rows: list[list[Button]] = [
-        [(_("Klaim {number}").format(number=claim["claim_no"]), f"CLM D {claim['claim_no']}")]
+        [(_("Klaim {number}").format(number=claim.claim_no), f"CLM D {claim.claim_no}")]
         for claim in shown
     ]
     await say(context, turn.chat_id, "\n\n".join(parts), layout(rows + buttons))
@@ -248,11 +251,10 @@ async def show_by_number(context: JagaContext, turn: Turn, number: str) -> None:
     )
 
 
-def _is_own(claim: dict[str, Any], worker: membership.Worker | None) -> bool:
+def _is_own(claim: store.Claim, worker: membership.Worker | None) -> bool:
     """Whether the claim is the linked worker's (by NIK hash or KPJ)."""
     return worker is not None and (
-        claim["nik_hash"] == worker.nik_hash
-        or (worker.kpj is not None and claim["kpj"] == worker.kpj)
+        claim.nik_hash == worker.nik_hash or (worker.kpj is not None and claim.kpj == worker.kpj)
     )
 
 

@@ -421,7 +421,7 @@ async def _link_count(context: JagaContext, telegram_id: int, rows: list[Registr
     count = 0
     for nik_hash in await _own_nik_hashes(context, telegram_id, rows):
         links = await membership_store.links_to(context.db, nik_hash)
-        count += sum(1 for link in links if link["telegram_id"] != telegram_id)
+        count += sum(1 for link in links if link.telegram_id != telegram_id)
     if await membership_store.linked_nik_hash(context.db, telegram_id) is not None:
         count += 1
     return count
@@ -434,14 +434,14 @@ async def _show_links(context: JagaContext, turn: Turn) -> None:
     buttons: list[list[Button]] = []
     for nik_hash in sorted(await _own_nik_hashes(context, turn.id)):
         for link in await membership_store.links_to(context.db, nik_hash):
-            other = int(link["telegram_id"])
+            other = link.telegram_id
             if other == turn.id:
                 continue
             lines.append(
                 _("• {account}, sejak {date} (bukti: {proof})").format(
                     account=account_words(turn.tr, other),
-                    date=_stored_date(turn.tr, str(link["linked_at"])),
-                    proof=_(PROOF_WORDS.get(str(link["proof"]), str(link["proof"]))),
+                    date=_stored_date(turn.tr, link.linked_at),
+                    proof=_(PROOF_WORDS.get(link.proof, link.proof)),
                 )
             )
             buttons.append([(_("Hapus tautan {id}").format(id=other), f"DATA UNLINK {other}")])

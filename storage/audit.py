@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from lokal import mask_pii
 
@@ -27,11 +27,24 @@ async def log_transition(
     )
 
 
-async def history(db: Database, registration_id: int) -> list[dict[str, Any]]:
+class Event(NamedTuple):
+    """One status change of a registration: who, from which status to which, why, when."""
+
+    actor: str  # a Telegram id, 'cli', 'import' or 'system'
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    at: str
+
+
+async def history(db: Database, registration_id: int) -> list[Event]:
     """A registration's status changes, oldest first."""
     rows = await db.fetchall(
         "SELECT actor, from_status, to_status, reason, at FROM registration_events "
         "WHERE registration_id = ? ORDER BY id",
         (registration_id,),
     )
-    return [dict(r) for r in rows]
+    return [
+        Event(str(r["actor"]), r["from_status"], r["to_status"], r["reason"], r["at"])
+        for r in rows
+    ]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -240,7 +240,17 @@ async def desa_counts_since(db: Database, desa_code: str, since: str) -> dict[st
     return {"new": row["new"] or 0, "fixing": row["fixing"] or 0, "approved": row["approved"] or 0}
 
 
-async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class CadreCounts:
+    """A cadre of a desa, with their name if known and their submissions by status."""
+
+    telegram_id: int
+    name: str | None
+    desa_code: str
+    counts: dict[Status, int] = field(default_factory=dict)  # only statuses they have
+
+
+async def counts_per_cadre(db: Database, region_prefix: str) -> list[CadreCounts]:
     """For the review report: each cadre in a region with their submissions by status.
 
     Every holder of the cadre role counts, however it was granted (invite, `jaga grant`, an
@@ -261,19 +271,14 @@ async def counts_per_cadre(db: Database, region_prefix: str) -> list[dict[str, A
         "ORDER BY ro.region_code, name NULLS FIRST, ro.telegram_id",
         (region_prefix, region_prefix),
     )
-    out: dict[tuple[int, str], dict[str, Any]] = {}
+    out: dict[tuple[int, str], CadreCounts] = {}
     for r in rows:
         entry = out.setdefault(
             (r["telegram_id"], r["desa_code"]),
-            {
-                "telegram_id": r["telegram_id"],
-                "name": r["name"],
-                "desa_code": r["desa_code"],
-                "counts": {},
-            },
+            CadreCounts(int(r["telegram_id"]), r["name"], str(r["desa_code"])),
         )
         if r["status"] is not None:
-            entry["counts"][r["status"]] = r["n"]
+            entry.counts[Status(r["status"])] = int(r["n"])
     return list(out.values())
 
 
@@ -356,11 +361,19 @@ async def claim_pending(db: Database, phone_hash: str, telegram_id: int) -> list
     return found
 
 
-async def active_cadres(db: Database) -> list[dict[str, Any]]:
+class ActiveCadre(NamedTuple):
+    """A cadre holding the role now: who, for which desa, and their confirmed name."""
+
+    telegram_id: int
+    desa_code: str
+    name: str | None
+
+
+async def active_cadres(db: Database) -> list[ActiveCadre]:
     """Every cadre holding the role now, with their desa and name (weekly summaries)."""
     rows = await db.fetchall(
         "SELECT ro.telegram_id, ro.region_code AS desa_code, c.name FROM roles ro "
         "LEFT JOIN cadres c ON c.telegram_id = ro.telegram_id AND c.desa_code = ro.region_code "
         "WHERE ro.role = 'cadre' AND ro.revoked_at IS NULL ORDER BY ro.telegram_id"
     )
-    return [dict(r) for r in rows]
+    return [ActiveCadre(int(r["telegram_id"]), str(r["desa_code"]), r["name"]) for r in rows]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from storage import audit, flows, outbox
 from storage.db import Change, Conn, Database, now_text
@@ -13,14 +16,44 @@ from storage.registrations import Registration
 # --- members and claims ---------------------------------------------------------------------
 
 
+class MemberStatus(StrEnum):
+    """A membership as BPJS's extract gives it."""
+
+    ACTIVE = "aktif"
+    INACTIVE = "nonaktif"
+    ENDED = "berakhir"
+
+
+class Member(BaseModel):
+    """One row of `members` (an import's input leaves the two times empty)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    nik_hash: str
+    nik_enc: bytes
+    nik_masked: str
+    kpj: str
+    programs: str  # 'JKK_JKM' or 'JKK_JKM_JHT'
+    protected_until: str  # ISO date, the last day of cover paid for
+    last_paid: str | None = None  # ISO date
+    status: MemberStatus
+    birth_date: str | None = None  # ISO date
+    imported_at: str = ""
+    updated_at: str = ""
+
+
 _MEMBER_COLUMNS = (
     "nik_hash", "nik_enc", "nik_masked", "kpj", "programs", "protected_until", "last_paid",
     "status", "birth_date",
 )  # fmt: skip
 
 
-async def upsert_member(conn: Conn, member: dict[str, Any]) -> bool:
+async def upsert_member(conn: Conn, member: Member) -> bool:
     """Insert or refresh one member inside an import transaction; True when something changed."""
+    values = (  # in the order of _MEMBER_COLUMNS
+        member.nik_hash, member.nik_enc, member.nik_masked, member.kpj, member.programs,
+        member.protected_until, member.last_paid, member.status.value, member.birth_date,
+    )  # fmt: skip
     # The existing row is named by its table (members.x): a bare name would be ambiguous with
     # `excluded` on PostgreSQL.
     cursor = await conn.execute(
@@ -35,7 +68,7 @@ async def upsert_member(conn: Conn, member: dict[str, Any]) -> bool:
         "IS DISTINCT FROM (excluded.kpj, excluded.programs, excluded.protected_until, "
         "COALESCE(excluded.last_paid, ''), excluded.status, "
         "COALESCE(excluded.birth_date, members.birth_date, ''))",
-        [*(member[name] for name in _MEMBER_COLUMNS), now_text()],
+        [*values, now_text()],
     )
     return cursor.rowcount > 0
 
@@ -53,10 +86,10 @@ async def kpj_owners(db: Database, kpjs: Sequence[str]) -> dict[str, str]:
     return owners
 
 
-async def member_by_nik_hash(db: Database, nik_hash: str) -> dict[str, Any] | None:
+async def member_by_nik_hash(db: Database, nik_hash: str) -> Member | None:
     """The imported member record of a NIK."""
     row = await db.fetchone("SELECT * FROM members WHERE nik_hash = ?", (nik_hash,))
-    return None if row is None else dict(row)
+    return None if row is None else Member.model_validate(dict(row))
 
 
 async def members_among(db: Database, nik_hashes: Sequence[str]) -> set[str]:
@@ -72,13 +105,53 @@ async def members_among(db: Database, nik_hashes: Sequence[str]) -> set[str]:
     return found
 
 
+class ClaimType(StrEnum):
+    """The benefit a claim is for."""
+
+    JHT = "JHT"  # old-age savings
+    JKK = "JKK"  # work accident
+    JKM = "JKM"  # death
+    BEASISWA = "BEASISWA"  # a member's child's scholarship
+
+
+class ClaimStatus(StrEnum):
+    """Where a claim is at BPJS, as the branch's extract says."""
+
+    SUBMITTED = "diajukan"
+    VERIFIED = "diverifikasi"
+    PROCESSING = "diproses"
+    APPROVED = "disetujui"
+    REJECTED = "ditolak"
+    PAID = "dibayar"
+
+
+class Claim(BaseModel):
+    """One row of `claims` (an import's input leaves the two times empty)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    claim_no: str
+    nik_hash: str | None = None
+    kpj: str | None = None
+    type: ClaimType
+    status: ClaimStatus
+    status_date: str  # ISO date of the last change
+    amount_paid: int | None = None
+    imported_at: str = ""
+    updated_at: str = ""
+
+
 _CLAIM_COLUMNS = (
     "claim_no", "nik_hash", "kpj", "type", "status", "status_date", "amount_paid",
 )  # fmt: skip
 
 
-async def upsert_claim(conn: Conn, claim: dict[str, Any]) -> bool:
+async def upsert_claim(conn: Conn, claim: Claim) -> bool:
     """Insert or refresh one claim inside an import transaction; True when something changed."""
+    values = (  # in the order of _CLAIM_COLUMNS
+        claim.claim_no, claim.nik_hash, claim.kpj, claim.type.value, claim.status.value,
+        claim.status_date, claim.amount_paid,
+    )  # fmt: skip
     cursor = await conn.execute(
         f"INSERT INTO claims({', '.join(_CLAIM_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(_CLAIM_COLUMNS))}) "
@@ -93,27 +166,27 @@ async def upsert_claim(conn: Conn, claim: dict[str, Any]) -> bool:
         "OR (excluded.nik_hash IS NOT NULL "
         " AND claims.nik_hash IS DISTINCT FROM excluded.nik_hash) "
         "OR (excluded.kpj IS NOT NULL AND claims.kpj IS DISTINCT FROM excluded.kpj)",
-        [*(claim[name] for name in _CLAIM_COLUMNS), now_text()],
+        [*values, now_text()],
     )
     return cursor.rowcount > 0
 
 
-async def claim_by_no(db: Database, claim_no: str) -> dict[str, Any] | None:
+async def claim_by_no(db: Database, claim_no: str) -> Claim | None:
     """One claim by its number."""
     row = await db.fetchone("SELECT * FROM claims WHERE claim_no = ?", (claim_no,))
-    return None if row is None else dict(row)
+    return None if row is None else Claim.model_validate(dict(row))
 
 
 async def claims_of(
     db: Database, nik_hash: str, kpj: str | None, *, limit: int = 20
-) -> list[dict[str, Any]]:
+) -> list[Claim]:
     """A worker's claims (by NIK hash or KPJ), most recently changed first."""
     rows = await db.fetchall(
         "SELECT * FROM claims WHERE nik_hash = ? OR (CAST(? AS TEXT) IS NOT NULL AND kpj = ?) "
         "ORDER BY status_date DESC, claim_no LIMIT ?",
         (nik_hash, kpj, kpj, limit),
     )
-    return [dict(r) for r in rows]
+    return [Claim.model_validate(dict(r)) for r in rows]
 
 
 async def register_approved(conn: Conn, nik_hash: str, kpj: str) -> Registration | None:
@@ -181,7 +254,28 @@ async def link_of(db: Database, telegram_id: int) -> tuple[str, str] | None:
     return None if row is None else (str(row["nik_hash"]), str(row["proof"]))
 
 
-PROOFS = ("own", "phone", "kpj", "code")
+class Proof(StrEnum):
+    """How an account proved it may see a worker's record."""
+
+    OWN = "own"  # the worker's own account
+    PHONE = "phone"  # a shared contact matching the phone on record
+    KPJ = "kpj"  # the membership number of that NIK
+    CODE = "code"  # a one-time code confirmed by the worker's cadre or a reviewer
+
+
+PROOFS = tuple(p.value for p in Proof)
+
+
+class Link(BaseModel):
+    """An account linked to a worker: who, by which proof, and when."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    telegram_id: int
+    proof: Proof
+    linked_at: str
+
+
 Notice = tuple[int, str]  # (chat id, text) of a message to queue in the outbox
 
 
@@ -207,14 +301,14 @@ async def link(
         await _queue(conn, notices)
 
 
-async def links_to(db: Database, nik_hash: str) -> list[dict[str, Any]]:
+async def links_to(db: Database, nik_hash: str) -> list[Link]:
     """The accounts linked to a worker: Telegram id, proof and when, oldest first."""
     rows = await db.fetchall(
         "SELECT telegram_id, proof, linked_at FROM member_links WHERE nik_hash = ? "
         "ORDER BY linked_at, telegram_id",
         (nik_hash,),
     )
-    return [dict(r) for r in rows]
+    return [Link.model_validate(dict(r)) for r in rows]
 
 
 async def unlink(db: Database, telegram_id: int, nik_hash: str) -> bool:
@@ -226,6 +320,35 @@ async def unlink(db: Database, telegram_id: int, nik_hash: str) -> bool:
 
 
 # --- link requests confirmed by a cadre or reviewer ------------------------------------------
+
+
+class LinkRequestStatus(StrEnum):
+    """A code request's life: open until confirmed, refused or replaced by a newer one."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+    REPLACED = "replaced"
+
+
+class LinkRequest(BaseModel):
+    """One row of `link_requests`: an account asking to be linked to a worker by a code."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    telegram_id: int  # the account asking
+    nik_hash: str
+    code_salt: bytes
+    code_digest: str  # sha256(salt || code), hex
+    kabupaten_code: str | None = None  # whose reviewers may confirm
+    cadre_id: int | None = None  # the cadre who registered the worker, if any
+    status: LinkRequestStatus = LinkRequestStatus.OPEN
+    wrong_codes: int = 0
+    created_at: str = ""
+    expires_at: str
+    decided_by: int | None = None
+    decided_at: str | None = None
 
 
 async def open_link_request(
@@ -270,10 +393,10 @@ async def recent_link_requests(db: Database, nik_hash: str, now: str) -> int:
     return int(value or 0)
 
 
-async def link_request(db: Database, request_id: int) -> dict[str, Any] | None:
+async def link_request(db: Database, request_id: int) -> LinkRequest | None:
     """One link request by id."""
     row = await db.fetchone("SELECT * FROM link_requests WHERE id = ?", (request_id,))
-    return None if row is None else dict(row)
+    return None if row is None else LinkRequest.model_validate(dict(row))
 
 
 async def wrong_code(db: Database, request_id: int, max_wrong: int) -> int:
@@ -302,7 +425,7 @@ async def decide_link_request(
     confirm: bool,
     now: str,
     notices: Sequence[Notice] = (),
-) -> dict[str, Any] | None:
+) -> LinkRequest | None:
     """Confirm (link the account, proof 'code') or refuse an open, unexpired request, with its
     notices, in one transaction; None if it was no longer open."""
     async with db.write() as conn:
@@ -316,15 +439,16 @@ async def decide_link_request(
         cursor = await conn.execute("SELECT * FROM link_requests WHERE id = ?", (request_id,))
         row = await cursor.fetchone()
         assert row is not None
+        request = LinkRequest.model_validate(dict(row))
         if confirm:
             await conn.execute(
                 "INSERT INTO member_links(telegram_id, nik_hash, proof) VALUES (?, ?, 'code') "
                 "ON CONFLICT(telegram_id) DO UPDATE SET nik_hash = excluded.nik_hash, "
                 "proof = excluded.proof, linked_at = ?",
-                (row["telegram_id"], row["nik_hash"], now_text()),
+                (request.telegram_id, request.nik_hash, now_text()),
             )
         await _queue(conn, notices)
-        return dict(row)
+        return request
 
 
 # --- lookup limit ---------------------------------------------------------------------------
@@ -351,7 +475,21 @@ async def record_lookup(db: Database, telegram_id: int) -> None:
 # --- flow state -----------------------------------------------------------------------------
 
 
-async def flow_state(db: Database, telegram_id: int, flow: str) -> dict[str, Any] | None:
+class FlowState(BaseModel):
+    """The step a person's status/claims/iuran/answer flow waits at, with its answers so far."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    step: str
+    purpose: str | None = None  # status: 'self' or 'other'
+    nik_enc: str | None = None  # status: the NIK waiting for a proof (encrypted, base64)
+    kpj_enc: str | None = None  # status: the KPJ typed before the NIK (encrypted, base64)
+    request: int | None = None  # status: the link request waiting for its code
+    sector: str | None = None  # iuran: the kind of work chosen
+    question_id: int | None = None  # answer: the question being answered
+
+
+async def flow_state(db: Database, telegram_id: int, flow: str) -> FlowState | None:
     """The step and answers of a person's status/claims/iuran/answer flow, if they are in it."""
     row = await db.fetchone(
         "SELECT step, data FROM membership_flow_state WHERE telegram_id = ? AND flow = ?",
@@ -359,7 +497,7 @@ async def flow_state(db: Database, telegram_id: int, flow: str) -> dict[str, Any
     )
     if row is None:
         return None
-    return {"step": row["step"], **json.loads(row["data"])}
+    return FlowState.model_validate({**json.loads(row["data"]), "step": row["step"]})
 
 
 async def set_flow_state(

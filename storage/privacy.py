@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from storage import audit, flows
 from storage.db import Database, now_text
@@ -211,7 +214,35 @@ async def request_correction(
         return int(row[0])
 
 
-async def open_corrections(db: Database, region_prefix: str) -> list[dict[str, Any]]:
+class Outcome(StrEnum):
+    """What became of a data-subject request."""
+
+    OPEN = "open"  # a correction waiting for the district
+    DONE = "done"  # a correction handled
+    DELETED = "deleted"  # a withdrawal: the registration was deleted
+    ANONYMISED = "anonymised"  # a withdrawal: an approved enrolment kept without contact data
+
+
+class PrivacyRequest(BaseModel):
+    """One row of `privacy_requests`: a correction or a withdrawal of consent."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    kind: str  # 'correction' or 'withdrawal'
+    registration_id: int | None = None  # may no longer exist after a deletion
+    ref: str | None = None
+    kabupaten_code: str | None = None  # whose reviewers handle a correction
+    requested_by: int  # the worker's or their cadre's Telegram id
+    on_behalf: bool = False  # asked by the cadre
+    text_enc: bytes | None = None  # a correction: what is wrong, encrypted
+    outcome: Outcome
+    created_at: str = ""
+    resolved_at: str | None = None
+    resolved_by: int | None = None
+
+
+async def open_corrections(db: Database, region_prefix: str) -> list[PrivacyRequest]:
     """Open correction requests for registrations in or under a region, oldest first."""
     rows = await db.fetchall(
         "SELECT * FROM privacy_requests WHERE kind = 'correction' AND outcome = 'open' "
@@ -219,7 +250,7 @@ async def open_corrections(db: Database, region_prefix: str) -> list[dict[str, A
         "ORDER BY id",
         (region_prefix, region_prefix, region_prefix),
     )
-    return [dict(r) for r in rows]
+    return [PrivacyRequest.model_validate(dict(r)) for r in rows]
 
 
 async def resolve_correction(

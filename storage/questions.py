@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 from storage.db import Database, now_text
 from storage.review import InTransaction
+
+
+class QuestionStatus(StrEnum):
+    """A question's life: kept for its asker, passed on, then answered."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class Question(BaseModel):
+    """One row of `questions`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    asker_id: int
+    text: str
+    region_code: str | None = None  # desa (or kabupaten) of the asker, when known
+    status: QuestionStatus = QuestionStatus.DRAFT
+    answer: str | None = None
+    answered_by: int | None = None
+    created_at: str = ""
+    forwarded_at: str | None = None
+    answered_at: str | None = None
 
 
 async def add_draft(db: Database, asker_id: int, text: str) -> int:
@@ -21,10 +48,10 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "")
 
 
-async def get(db: Database, question_id: int) -> dict[str, Any] | None:
+async def get(db: Database, question_id: int) -> Question | None:
     """One question."""
     row = await db.fetchone("SELECT * FROM questions WHERE id = ?", (question_id,))
-    return None if row is None else dict(row)
+    return None if row is None else Question.model_validate(dict(row))
 
 
 async def forward(
@@ -52,13 +79,13 @@ async def forward(
     return changed
 
 
-async def open_questions(db: Database, *, limit: int = 200) -> list[dict[str, Any]]:
+async def open_questions(db: Database, *, limit: int = 200) -> list[Question]:
     """Questions waiting for an answer, oldest first (the caller filters by region)."""
     rows = await db.fetchall(
         "SELECT * FROM questions WHERE status = 'open' ORDER BY forwarded_at, id LIMIT ?",
         (limit,),
     )
-    return [dict(r) for r in rows]
+    return [Question.model_validate(dict(r)) for r in rows]
 
 
 async def answer(

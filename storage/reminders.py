@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -10,7 +11,31 @@ from pydantic import BaseModel, ConfigDict
 from storage import outbox
 from storage.db import Database
 
-KINDS = ("protection", "fix", "draft", "cadre_summary")
+
+class Kind(StrEnum):
+    """What a reminder is about."""
+
+    PROTECTION = "protection"  # a member's protection ends (or ended)
+    FIX = "fix"  # a registration waits to be fixed
+    DRAFT = "draft"  # a draft was left unfinished
+    CADRE_SUMMARY = "cadre_summary"  # a cadre's weekly summary
+
+
+KINDS = tuple(k.value for k in Kind)
+
+
+class Sent(BaseModel):
+    """One row of `reminders_sent`: a reminder queued once for its (kind, subject, period)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: int
+    kind: Kind
+    subject: str  # a NIK hash, registration id or cadre id + desa
+    period: str  # what makes it due again (week, fix request …)
+    recipient_id: int
+    outbox_id: int | None = None
+    created_at: str = ""
 
 
 async def queue_once(
@@ -59,7 +84,7 @@ async def queue_once(
         return outbox_id
 
 
-async def sent(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
+async def sent(db: Database, kind: str | None = None) -> list[Sent]:
     """Reminders queued so far (of one kind), oldest first."""
     sql = "SELECT * FROM reminders_sent"
     params: list[Any] = []
@@ -67,7 +92,7 @@ async def sent(db: Database, kind: str | None = None) -> list[dict[str, Any]]:
         sql += " WHERE kind = ?"
         params.append(kind)
     rows = await db.fetchall(sql + " ORDER BY id", params)
-    return [dict(r) for r in rows]
+    return [Sent.model_validate(dict(r)) for r in rows]
 
 
 class FixDue(BaseModel):
@@ -95,7 +120,31 @@ async def fixes_due(db: Database, requested_before: str) -> list[FixDue]:
     return [FixDue.model_validate(dict(r)) for r in rows]
 
 
-async def members_due(db: Database, ends_by: str, ended_after: str) -> list[dict[str, Any]]:
+class MemberDue(BaseModel):
+    """An active member whose protection ends soon, whom to tell, and what their registration
+    here knows (nothing when they registered elsewhere)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    nik_hash: str
+    nik_masked: str
+    programs: str
+    protected_until: str  # ISO date
+    recipient_id: int
+    for_cadre: bool = False  # the recipient is the cadre who registered them
+    name: str | None = None
+    income: int | None = None
+    occupation: str | None = None
+    operator_id: int | None = None
+    for_self: bool | None = None
+    payer: str | None = None
+    sumber_iuran: str | None = None
+    funding_program_id: int | None = None
+    sponsor: str | None = None
+    pay_period_months: int | None = None
+
+
+async def members_due(db: Database, ends_by: str, ended_after: str) -> list[MemberDue]:
     """Active members whose protection ends by `ends_by` and did not end before `ended_after`.
 
     Each comes with whom to tell: the worker's own account from the registration, else the
@@ -119,4 +168,4 @@ async def members_due(db: Database, ends_by: str, ended_after: str) -> list[dict
         "ORDER BY m.protected_until, m.nik_hash",
         (ends_by, ended_after),
     )
-    return [dict(r) for r in rows if r["recipient_id"] is not None]
+    return [MemberDue.model_validate(dict(r)) for r in rows if r["recipient_id"] is not None]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
 
 from storage import audit, flows, funding
 from storage.db import Conn, Database, now_text
@@ -333,20 +336,36 @@ STEP_FIELDS = frozenset(
 )
 
 
-async def step_of(db: Database, reviewer_id: int) -> dict[str, Any]:
+class StepAction(StrEnum):
+    """What a reviewer's unfinished step waits to finish: a rejection's note, a fix request's
+    fields and note, or a sponsor's name."""
+
+    REJECT = "reject"
+    FIX = "fix"
+    SPONSOR = "sponsor"
+
+
+class ReviewStep(BaseModel):
+    """One row of `review_steps`: a reviewer's queue filter and unfinished action."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    reviewer_id: int
+    decile_only: bool = False  # the queue shows only workers with a P3KE decile
+    registration_id: int | None = None
+    action: StepAction | None = None
+    program_id: int | None = None
+    reason_code: str | None = None
+    fields: str = "[]"  # JSON list of the field groups chosen for a fix request
+    updated_at: str = ""
+
+
+async def step_of(db: Database, reviewer_id: int) -> ReviewStep:
     """The reviewer's step row (defaults when they have none)."""
     row = await db.fetchone("SELECT * FROM review_steps WHERE reviewer_id = ?", (reviewer_id,))
     if row is None:
-        return {
-            "reviewer_id": reviewer_id,
-            "decile_only": 0,
-            "registration_id": None,
-            "action": None,
-            "program_id": None,
-            "reason_code": None,
-            "fields": "[]",
-        }
-    return dict(row)
+        return ReviewStep(reviewer_id=reviewer_id)
+    return ReviewStep.model_validate(dict(row))
 
 
 async def set_step(

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import NamedTuple
+
 from storage.db import Database, now_text
 from storage.review import InTransaction
 
-ROLES = ("admin", "reviewer", "cadre")
+
+class Role(StrEnum):
+    """What a person may do: everything, review a kabupaten, or register workers of a desa."""
+
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+    CADRE = "cadre"
+
+
+ROLES = tuple(r.value for r in Role)
+
+
+class Grant(NamedTuple):
+    """A role a person holds now, and the region it is for."""
+
+    role: Role
+    region_code: str
+
+
+class Holder(NamedTuple):
+    """A person holding a role now, and the region it is for."""
+
+    telegram_id: int
+    region_code: str
 
 
 async def grant(
@@ -57,24 +83,24 @@ async def lost(db: Database, telegram_id: int, role: str) -> bool:
     return row is not None and row["held"] > 0 and row["holds"] == 0
 
 
-async def held_by(db: Database, telegram_id: int) -> list[tuple[str, str]]:
+async def held_by(db: Database, telegram_id: int) -> list[Grant]:
     """The (role, region code) pairs a person holds now."""
     rows = await db.fetchall(
         "SELECT role, region_code FROM roles WHERE telegram_id = ? AND revoked_at IS NULL "
         "ORDER BY role, region_code",
         (telegram_id,),
     )
-    return [(r["role"], r["region_code"]) for r in rows]
+    return [Grant(Role(r["role"]), str(r["region_code"])) for r in rows]
 
 
-async def holders(db: Database, role: str, region_prefix: str) -> list[tuple[int, str]]:
+async def holders(db: Database, role: str, region_prefix: str) -> list[Holder]:
     """(Telegram id, region code) of everyone holding `role` in or under a region."""
     rows = await db.fetchall(
         "SELECT telegram_id, region_code FROM roles WHERE role = ? AND revoked_at IS NULL "
         "AND (region_code = ? OR region_code LIKE ? || '.%') ORDER BY telegram_id",
         (role, region_prefix, region_prefix),
     )
-    return [(r["telegram_id"], r["region_code"]) for r in rows]
+    return [Holder(int(r["telegram_id"]), str(r["region_code"])) for r in rows]
 
 
 async def holders_of_any(db: Database) -> list[int]:

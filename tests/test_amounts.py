@@ -76,17 +76,17 @@ async def reminder_of(h: Harness, nik: str, day: dt.date) -> dict[str, Any]:
     async with h.db.write() as conn:
         await member_store.upsert_member(
             conn,
-            {
-                "nik_hash": nik_hash,
-                "nik_enc": cipher.encrypt(nik),
-                "nik_masked": mask_nik(nik),
-                "kpj": "12345678901",
-                "programs": "JKK_JKM",
-                "protected_until": (day + dt.timedelta(days=3)).isoformat(),
-                "last_paid": None,
-                "status": "aktif",
-                "birth_date": None,
-            },
+            member_store.Member(
+                nik_hash=nik_hash,
+                nik_enc=cipher.encrypt(nik),
+                nik_masked=mask_nik(nik),
+                kpj="12345678901",
+                programs="JKK_JKM",
+                protected_until=(day + dt.timedelta(days=3)).isoformat(),
+                last_paid=None,
+                status=member_store.MemberStatus.ACTIVE,
+                birth_date=None,
+            ),
         )
     now = dt.datetime(day.year, day.month, day.day, 9, 0, tzinfo=WIB)
     assert (await scan(h.db, h.app.bot_data.settings, now))["protection"] == 1

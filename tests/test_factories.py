@@ -36,7 +36,7 @@ async def test_submission_is_logged_and_the_log_is_append_only(tmp_path: Path) -
     try:
         row = await submitted_registration(db, FieldCipher(b"k" * 32))
         events = await audit.history(db, row.id)
-        assert [(e["from_status"], e["to_status"]) for e in events] == [("draft", "diajukan")]
+        assert [(e.from_status, e.to_status) for e in events] == [("draft", "diajukan")]
         with pytest.raises(Exception, match="append-only"):
             await db.execute("UPDATE registration_events SET reason = 'x'")
     finally:

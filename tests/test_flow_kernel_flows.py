@@ -89,25 +89,25 @@ async def test_review_steps_and_their_pointer_are_one_commit(
     await roles.grant(h.db, REVIEWER, "reviewer", "12.10", "test")
     await submitted_registration(h.db, h.app.bot_data.cipher, operator_id=WORKER)
     await h.send(REVIEWER, "/tinjau")
-    assert (await desk.step_of(h.db, REVIEWER))["registration_id"] is not None
+    assert (await desk.step_of(h.db, REVIEWER)).registration_id is not None
 
     built = broken(monkeypatch)
     await h.tap(REVIEWER, "Tolak")
     assert built == [(REVIEWER, "tinjau")]
-    assert (await desk.step_of(h.db, REVIEWER))["action"] is None
+    assert (await desk.step_of(h.db, REVIEWER)).action is None
     monkeypatch.undo()
     await h.tap(REVIEWER, "Tolak")
-    assert (await desk.step_of(h.db, REVIEWER))["action"] == "reject"
+    assert (await desk.step_of(h.db, REVIEWER)).action == "reject"
     assert await active_flow(h, REVIEWER) == "tinjau"
 
     # Forgetting the step leaves the review flow in the same commit.
     left = broken(monkeypatch, "leave")
     await h.send(REVIEWER, "/tinjau")
     assert left == [(REVIEWER, "tinjau")]
-    assert (await desk.step_of(h.db, REVIEWER))["action"] == "reject"
+    assert (await desk.step_of(h.db, REVIEWER)).action == "reject"
     monkeypatch.undo()
     await h.send(REVIEWER, "/tinjau")
-    assert (await desk.step_of(h.db, REVIEWER))["action"] is None
+    assert (await desk.step_of(h.db, REVIEWER)).action is None
 
 
 async def test_a_broadcast_draft_and_its_pointer_are_one_commit(

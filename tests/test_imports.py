@@ -210,7 +210,7 @@ async def test_kpj_moves_approved_registration_to_terdaftar_and_tells_the_worker
     )
     assert (row["status"], row["kpj"]) == ("terdaftar", "12345678901")
     events = await audit.history(harness.db, registration.id)
-    assert (events[-1]["actor"], events[-1]["to_status"]) == ("import", "terdaftar")
+    assert (events[-1].actor, events[-1].to_status) == ("import", "terdaftar")
     still = await harness.db.fetchval(
         "SELECT status FROM registrations WHERE id = ?", (waiting.id,)
     )

@@ -58,17 +58,17 @@ async def fill(path: Path) -> dict[str, Any]:
         async with db.write() as conn:
             await membership.upsert_member(
                 conn,
-                {
-                    "nik_hash": cipher.lookup_hash("nik", member_nik),
-                    "nik_enc": cipher.encrypt(member_nik),
-                    "nik_masked": mask_nik(member_nik),
-                    "kpj": "12345678901",
-                    "programs": "JKK_JKM",
-                    "protected_until": "2026-12-31",
-                    "last_paid": None,
-                    "status": "aktif",
-                    "birth_date": "1980-05-15",
-                },
+                membership.Member(
+                    nik_hash=cipher.lookup_hash("nik", member_nik),
+                    nik_enc=cipher.encrypt(member_nik),
+                    nik_masked=mask_nik(member_nik),
+                    kpj="12345678901",
+                    programs="JKK_JKM",
+                    protected_until="2026-12-31",
+                    last_paid=None,
+                    status=membership.MemberStatus.ACTIVE,
+                    birth_date="1980-05-15",
+                ),
             )
             claims = [
                 ("K-1", cipher.lookup_hash("nik", member_nik), "12345678901"),
@@ -80,15 +80,15 @@ async def fill(path: Path) -> dict[str, Any]:
             for claim_no, nik_hash, kpj in claims:
                 await membership.upsert_claim(
                     conn,
-                    {
-                        "claim_no": claim_no,
-                        "nik_hash": nik_hash,
-                        "kpj": kpj,
-                        "type": "JHT",
-                        "status": "diproses",
-                        "status_date": "2026-10-01",
-                        "amount_paid": None,
-                    },
+                    membership.Claim(
+                        claim_no=claim_no,
+                        nik_hash=nik_hash,
+                        kpj=kpj,
+                        type=membership.ClaimType.JHT,
+                        status=membership.ClaimStatus.PROCESSING,
+                        status_date="2026-10-01",
+                        amount_paid=None,
+                    ),
                 )
             await conn.execute(
                 "INSERT INTO reminders_sent(kind, subject, period, recipient_id) "
@@ -154,15 +154,13 @@ async def check(path: Path, clear: dict[str, Any]) -> None:
 
         member_hash = new.lookup_hash("nik", clear["member_nik"])
         member = await membership.member_by_nik_hash(db, member_hash)
-        assert member is not None and new.decrypt(member["nik_enc"]) == clear["member_nik"]
+        assert member is not None and new.decrypt(member.nik_enc) == clear["member_nik"]
         assert await membership.linked_nik_hash(db, LINKED) == member_hash
-        assert [c["claim_no"] for c in await membership.claims_of(db, member_hash, None)] == [
-            "K-1"
-        ]
+        assert [c.claim_no for c in await membership.claims_of(db, member_hash, None)] == ["K-1"]
         own_claims = await membership.claims_of(db, new.lookup_hash("nik", clear["nik"]), None)
-        assert [c["claim_no"] for c in own_claims] == ["K-2"]
+        assert [c.claim_no for c in own_claims] == ["K-2"]
         k3 = await membership.claim_by_no(db, "K-3")
-        assert k3 is not None and k3["nik_hash"] is None and k3["kpj"] == "99999999999"
+        assert k3 is not None and k3.nik_hash is None and k3.kpj == "99999999999"
         assert await membership.claim_by_no(db, "K-4") is None
 
         reminders = {
@@ -171,7 +169,8 @@ async def check(path: Path, clear: dict[str, Any]) -> None:
         assert reminders == {"protection": member_hash, "fix": str(clear["own"])}
 
         [request] = await privacy.open_corrections(db, "")
-        assert new.decrypt(request["text_enc"]) == "Nama ibu salah"
+        assert request.text_enc is not None
+        assert new.decrypt(request.text_enc) == "Nama ibu salah"
 
         window = "2000-01-01T00:00:00Z"
         cadre = await privacy.session(db, CADRE, attempts_window=window)
@@ -182,13 +181,13 @@ async def check(path: Path, clear: dict[str, Any]) -> None:
         assert stranger.nik_hash is None and stranger.step is None  # types the NIK again
 
         state = await membership.flow_state(db, STATUS_USER, "status")
-        assert state is not None
-        token = base64.b64decode(state["nik_enc"])
+        assert state is not None and state.nik_enc is not None
+        token = base64.b64decode(state.nik_enc)
         assert new.decrypt(token) == clear["status_nik"]
 
         assert await p3ke.size(db) == 0
         # The old key opens nothing any more.
-        tokens = [own.nik_enc, own.phone_enc, member["nik_enc"], request["text_enc"], token]
+        tokens = [own.nik_enc, own.phone_enc, member.nik_enc, request.text_enc, token]
         for value in tokens:
             with pytest.raises(ValueError, match="cannot decrypt"):
                 old.decrypt(value)

@@ -264,7 +264,7 @@ async def test_the_workers_own_account_outranks_a_link_for_reminders(
         harness.db, B + 1, harness.app.bot_data.cipher.lookup_hash("nik", nik), proof="kpj"
     )
     due = await reminders.members_due(harness.db, "2027-01-31", "2026-01-01")
-    assert [(r["recipient_id"], r["for_cadre"]) for r in due] == [(A, 0)]
+    assert [(r.recipient_id, r.for_cadre) for r in due] == [(A, 0)]
 
 
 async def test_the_worker_sees_and_removes_a_link_in_data_saya(harness: Harness) -> None:

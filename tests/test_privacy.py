@@ -137,8 +137,9 @@ async def test_correction_request_reaches_the_reviewers_masked(harness: Harness)
     open_rows = await privacy.open_corrections(h.db, "12.10")
     assert len(open_rows) == 1
     stored = open_rows[0]
-    assert other_nik.encode() not in stored["text_enc"]
-    assert other_nik in h.app.bot_data.cipher.decrypt(stored["text_enc"])
+    assert stored.text_enc is not None
+    assert other_nik.encode() not in stored.text_enc
+    assert other_nik in h.app.bot_data.cipher.decrypt(stored.text_enc)
     user = await h.db.fetchone("SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,))
     assert user["active_flow"] is None
 

@@ -90,7 +90,7 @@ async def test_fisherman_registers_himself(harness: Harness) -> None:
     assert row.nik_enc is not None and nik.encode() not in row.nik_enc
     assert h.app.bot_data.cipher.decrypt(row.nik_enc) == nik
     assert row.nik_hash == h.app.bot_data.cipher.lookup_hash("nik", nik)
-    assert [e["to_status"] for e in await audit.history(h.db, row.id)] == ["diajukan"]
+    assert [e.to_status for e in await audit.history(h.db, row.id)] == ["diajukan"]
     StoredRegistration.model_validate(row)
     # The flow is over: free text is no longer an answer to it.
     flow = await h.db.fetchval("SELECT active_flow FROM users WHERE telegram_id = ?", (WORKER,))
@@ -435,7 +435,7 @@ async def test_fix_request_opens_exactly_those_questions_and_returns_to_queue(
     assert (fixed.status, fixed.mother_name) == ("diajukan", "Nur Aisyah")
     assert fixed.desa_code != row.desa_code
     assert await review.open_fix_request(h.db, row.id) is None
-    history = [(e["from_status"], e["to_status"]) for e in await audit.history(h.db, row.id)]
+    history = [(e.from_status, e.to_status) for e in await audit.history(h.db, row.id)]
     assert history == [
         ("draft", "diajukan"),
         ("diajukan", "perlu_perbaikan"),

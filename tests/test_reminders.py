@@ -30,17 +30,17 @@ async def add_member(h: Harness, nik: str, protected_until: dt.date, status: str
     async with h.db.write() as conn:
         await membership.upsert_member(
             conn,
-            {
-                "nik_hash": nik_hash,
-                "nik_enc": cipher.encrypt(nik),
-                "nik_masked": mask_nik(nik),
-                "kpj": str(next(_kpj)),
-                "programs": "JKK_JKM",
-                "protected_until": protected_until.isoformat(),
-                "last_paid": None,
-                "status": status,
-                "birth_date": None,
-            },
+            membership.Member(
+                nik_hash=nik_hash,
+                nik_enc=cipher.encrypt(nik),
+                nik_masked=mask_nik(nik),
+                kpj=str(next(_kpj)),
+                programs="JKK_JKM",
+                protected_until=protected_until.isoformat(),
+                last_paid=None,
+                status=membership.MemberStatus(status),
+                birth_date=None,
+            ),
         )
     return nik_hash
 
@@ -213,7 +213,7 @@ async def test_queued_reminder_is_delivered_with_its_fix_button(harness: Harness
     [reminder] = await reminders.sent(db, "fix")
     for _ in range(500):
         if (
-            await db.fetchval("SELECT status FROM outbox WHERE id = ?", (reminder["outbox_id"],))
+            await db.fetchval("SELECT status FROM outbox WHERE id = ?", (reminder.outbox_id,))
             == "sent"
         ):
             break
@@ -254,13 +254,15 @@ def test_the_longest_reminder_fits_one_message() -> None:
     # A cadre, protection ended, a long name, the highest (uncertain) bracket, three programs,
     # the discount on: still one message of at most 600 characters.
     from bot.reminders import protection_text
+    from storage.reminders import MemberDue
 
-    member = {
-        "protected_until": "2026-05-20", "for_cadre": 1, "nik_masked": "1210********0001",
-        "name": "Muhammad Abdurrahman Sulaiman Siregar Harahap Nasution Lubis Batubara",
-        "income": 19_500_000, "programs": "JKK_JKM_JHT", "occupation": "ojek_sopir",
-        "payer": "sendiri", "sumber_iuran": "mandiri",
-    }  # fmt: skip
+    member = MemberDue(
+        nik_hash="h", recipient_id=1,
+        protected_until="2026-05-20", for_cadre=True, nik_masked="1210********0001",
+        name="Muhammad Abdurrahman Sulaiman Siregar Harahap Nasution Lubis Batubara",
+        income=19_500_000, programs="JKK_JKM_JHT", occupation="ojek_sopir",
+        payer="sendiri", sumber_iuran="mandiri",
+    )  # fmt: skip
     text = protection_text(translator("id"), member, dt.date(2026, 6, 1))
     assert len(text) <= 600
     assert "Pastikan jumlahnya" in text and "dipotong sampai 31 Maret 2027" in text

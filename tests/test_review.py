@@ -132,9 +132,7 @@ async def test_whole_cycle_fix_then_approve_notifies_the_worker(harness: Harness
     assert "sudah disetujui petugas kabupaten" in told[0]
     assert "Iuran dibayar oleh APBD Labuhanbatu 2026 (APBD kabupaten)." in told[0]
     assert "Anda tidak perlu membayar." in told[0]
-    history = [
-        (e["actor"], e["from_status"], e["to_status"]) for e in await audit.history(h.db, row.id)
-    ]
+    history = [(e.actor, e.from_status, e.to_status) for e in await audit.history(h.db, row.id)]
     assert history[1:] == [
         (str(REVIEWER), "diajukan", "perlu_perbaikan"),
         (str(WORKER), "perlu_perbaikan", "diajukan"),
@@ -160,8 +158,8 @@ async def test_rejection_with_reason_and_note_tells_worker_and_cadre(harness: Ha
     assert rejected.reason_code == "usia"
     assert rejected.reason == "Usia di luar batas program: Umur 70 tahun menurut KTP"
     events = await audit.history(h.db, row.id)
-    assert events[-1]["reason"] == rejected.reason
-    assert events[-1]["actor"] == str(REVIEWER)
+    assert events[-1].reason == rejected.reason
+    assert events[-1].actor == str(REVIEWER)
     cadre_text = texts(calls, CADRE)
     assert len(cadre_text) == 1
     assert cadre_text[0].startswith("Kabar untuk pekerja yang Anda daftarkan:")
@@ -333,7 +331,7 @@ async def test_sponsor_is_recorded_on_approval(harness: Harness) -> None:
         "Bapak Edwin, NIP 1980",
         "csr_sertakan",
     )
-    assert "sponsor: Bapak Edwin, NIP 1980" in (await audit.history(h.db, row.id))[-1]["reason"]
+    assert "sponsor: Bapak Edwin, NIP 1980" in str((await audit.history(h.db, row.id))[-1].reason)
 
 
 async def _program(h: Harness, quota: int, per_desa: int | None = None) -> int:
@@ -460,7 +458,7 @@ async def test_batal_drops_the_unfinished_note(harness: Harness) -> None:
     await h.tap(REVIEWER, "Tolak")
     await h.tap(REVIEWER, "Alasan lain")
     await h.send(REVIEWER, "/batal")
-    assert (await store.step_of(h.db, REVIEWER))["action"] is None
+    assert (await store.step_of(h.db, REVIEWER)).action is None
     # Text now is not taken as a note.
     await h.send(REVIEWER, "ini bukan catatan")
     assert await status_of(h, row.id) == "diajukan"
@@ -476,7 +474,7 @@ async def test_changing_course_drops_the_half_asked_note(harness: Harness) -> No
     await h.tap(REVIEWER, "Alasan lain")
     # The reviewer goes back to the card and chooses to approve instead.
     await h.press(REVIEWER, f"REV {row.id} OK", card)
-    assert (await store.step_of(h.db, REVIEWER))["action"] is None
+    assert (await store.step_of(h.db, REVIEWER)).action is None
     await h.send(REVIEWER, "bukan catatan penolakan")  # now a question, not a note
     assert await status_of(h, row.id) == "diajukan"
 
@@ -523,7 +521,7 @@ async def test_a_decision_whose_notice_cannot_be_queued_is_rolled_back(
     await h.tap(REVIEWER, "Mandiri (dibayar sendiri)")
     calls = await h.tap(REVIEWER, "Ya, setujui")
     assert await status_of(h, row.id) == "diajukan"
-    assert [e["to_status"] for e in await audit.history(h.db, row.id)][-1] == "diajukan"
+    assert [e.to_status for e in await audit.history(h.db, row.id)][-1] == "diajukan"
     assert await notices_of(h) == []
     assert texts(calls, WORKER) == []
 

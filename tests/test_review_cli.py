@@ -21,8 +21,8 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cli.sqlite3"
 
 
-def held(path: Path, telegram_id: int) -> list[tuple[str, str]]:
-    async def go() -> list[tuple[str, str]]:
+def held(path: Path, telegram_id: int) -> list[roles.Grant]:
+    async def go() -> list[roles.Grant]:
         db = await Database.open(path)
         try:
             return await roles.held_by(db, telegram_id)

@@ -90,7 +90,7 @@ async def test_a_correction_of_an_approved_enrolment_is_marked_done_after_confir
     assert "Status: disetujui" in h.text(REVIEWER)
     assert h.labels(REVIEWER) == ["Sudah diubah, tandai selesai"]
     [request] = await privacy.open_corrections(h.db, "12.10")
-    done_data = f"REVQ C {request['id']} DY"
+    done_data = f"REVQ C {request.id} DY"
 
     # Outsiders and another district's reviewer cannot close it, even with forged data.
     calls = await h.press(STRANGER, done_data)

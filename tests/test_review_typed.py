@@ -182,7 +182,7 @@ async def test_the_card_stays_open_after_an_unknown_word(harness: Harness) -> No
     for words in ("apa kabar", "gimana ini?", "privasi data", "terima kasih"):
         assert said(await h.send(REVIEWER, words)) == CARD_HINT
     step = await store.step_of(h.db, REVIEWER)
-    assert (step["registration_id"], step["action"]) == (row.id, None)
+    assert (step.registration_id, step.action) == (row.id, None)
     text = said(await h.send(REVIEWER, "tolak"))
     assert text.startswith(f"Tolak {row.ref} (Budi Santoso). Pilih alasannya:")
 
@@ -223,7 +223,7 @@ async def test_a_no_a_but_or_a_question_at_the_approval_question_does_not_approv
     assert (await row_of(h, row.id)).status == "diajukan"
     assert not [c for c in h.api.calls if c.chat_id == row.operator_id]  # nobody told
     step = await store.step_of(h.db, REVIEWER)
-    assert (step["registration_id"], step["action"], step["program_id"]) == (row.id, None, 0)
+    assert (step.registration_id, step.action, step.program_id) == (row.id, None, 0)
     text = said(await h.send(REVIEWER, "ya pak"))  # the question is still open
     assert text.startswith(f"✅ Disetujui: {row.ref} (Budi Santoso)")
 
@@ -236,7 +236,7 @@ async def test_tolak_with_an_if_does_not_reject(harness: Harness) -> None:
     assert said(await h.send(REVIEWER, "tolak jika nik salah")) == CARD_HINT
     assert (await row_of(h, row.id)).status == "diajukan"
     step = await store.step_of(h.db, REVIEWER)
-    assert (step["registration_id"], step["action"]) == (row.id, None)
+    assert (step.registration_id, step.action) == (row.id, None)
 
 
 async def test_setujui_with_an_if_at_the_card_does_not_open_the_approval(
@@ -249,7 +249,7 @@ async def test_setujui_with_an_if_at_the_card_does_not_open_the_approval(
     for words in ("setuju kalau nik benar", "acc tp nanti", "jangan setujui dulu", "setujui?"):
         assert said(await h.send(REVIEWER, words)) == CARD_HINT, words
     step = await store.step_of(h.db, REVIEWER)
-    assert (step["registration_id"], step["action"], step["program_id"]) == (row.id, None, None)
+    assert (step.registration_id, step.action, step.program_id) == (row.id, None, None)
 
 
 async def test_with_a_note_kept_only_a_reason_alone_rejects_at_the_list(

@@ -26,6 +26,7 @@ from handlers.cadres.common import (
 from handlers.common import Button, Turn, columns, layout, say
 from handlers.telegram.render import markup_of
 from storage import cadres
+from storage.registrations import Status
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +170,17 @@ async def per_cadre(context: JagaContext, turn: Turn, access: Access, page: int 
     lines: list[str] = []
     for region in access.review_regions():
         for entry in await cadres.counts_per_cadre(context.db, region):
-            counts = entry["counts"]
+            counts = entry.counts
             parts = [
-                f"{_(STATUS_WORDS[status])} {turn.tr.number(counts[status])}"
-                for status in STATUS_WORDS
-                if counts.get(status)
+                f"{_(words)} {turn.tr.number(counts[Status(status)])}"
+                for status, words in STATUS_WORDS.items()
+                if counts.get(Status(status))
             ]
-            name = entry["name"] or _("tanpa nama (ID {id})").format(id=entry["telegram_id"])
+            name = entry.name or _("tanpa nama (ID {id})").format(id=entry.telegram_id)
             lines.append(
                 "• {name} ({desa}): {total}{detail}".format(
                     name=name[:40],
-                    desa=region_name(entry["desa_code"]),
+                    desa=region_name(entry.desa_code),
                     total=turn.tr.number(sum(counts.values())),
                     detail=" – " + ", ".join(parts) if parts else "",
                 )

@@ -92,7 +92,7 @@ async def iuran_button(update: Update, context: JagaContext) -> None:
         return
     if len(args) == 2 and args[0] == "I" and args[1].isdigit():
         state = await store.flow_state(context.db, turn.id, IURAN_FLOW_NAME)
-        sector = state.get("sector") if state else None
+        sector = state.sector if state else None
         await store.end_flow(context.db, turn.id, IURAN_FLOW_NAME)
         await show_contribution(context, turn, int(args[1]), sector)
         return
@@ -118,7 +118,7 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
     state = await store.flow_state(context.db, turn.id, IURAN_FLOW_NAME)
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
-    if state is None or state["step"] == "sector":
+    if state is None or state.step == "sector":
         typed = match_choice(text, _sector_choices(turn)) if text else None
         if typed is None and len(text.split()) > 1:  # "brp iuran nelayan?": the one job named
             words = set(normalise(text).split())
@@ -150,7 +150,7 @@ async def iuran_message(update: Update, context: JagaContext) -> None:
         )
         return
     await store.end_flow(context.db, turn.id, IURAN_FLOW_NAME)
-    await show_contribution(context, turn, amount, state.get("sector"))
+    await show_contribution(context, turn, amount, state.sector)
 
 
 async def iuran_cancel(context: JagaContext, telegram_id: int) -> None:

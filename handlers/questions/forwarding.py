@@ -24,10 +24,10 @@ async def forward(context: JagaContext, turn: Turn, question_id: int) -> None:
     """Passes the asker's question on (once) and tells the officials of their region."""
     _ = turn.gettext
     question = await questions.get(context.db, question_id)
-    if question is None or question["asker_id"] != turn.id:
+    if question is None or question.asker_id != turn.id:
         await say(context, turn.chat_id, _("Tombol ini sudah tidak berlaku."))
         return
-    if question["status"] != "draft":
+    if question.status != questions.QuestionStatus.DRAFT:
         await say(context, turn.chat_id, _("Pertanyaan ini sudah diteruskan ke petugas."))
         return
     region = await _region_of(context, turn.id)

@@ -37,7 +37,7 @@ async def pertanyaan(update: Update, context: JagaContext) -> None:
         return
     waiting = [
         q for q in await questions.open_questions(context.db)
-        if await _visible(context, turn.id, q["region_code"])
+        if await _visible(context, turn.id, q.region_code)
     ]  # fmt: skip
     if not waiting:
         await say(context, turn.chat_id, _("Tidak ada pertanyaan yang menunggu jawaban."))
@@ -45,8 +45,8 @@ async def pertanyaan(update: Update, context: JagaContext) -> None:
     lines = [_("Pertanyaan yang menunggu jawaban ({count}):").format(count=len(waiting))]
     rows: list[list[Button]] = []
     for question in waiting[:MAX_LISTED]:
-        lines.append(f"\n#{question['id']} ({question['region_code'] or '-'}): {question['text']}")
-        rows.append([(_("Jawab #{id}").format(id=question["id"]), f"QNA {question['id']}")])
+        lines.append(f"\n#{question.id} ({question.region_code or '-'}): {question.text}")
+        rows.append([(_("Jawab #{id}").format(id=question.id), f"QNA {question.id}")])
     await say(context, turn.chat_id, "\n".join(lines)[:4000], layout(rows))
 
 
@@ -58,21 +58,21 @@ async def answer_question_button(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     arg = query.data.removeprefix("QNA ").strip()
     question = await questions.get(context.db, int(arg)) if arg.isdigit() else None
-    if question is None or not await _visible(context, turn.id, question["region_code"]):
+    if question is None or not await _visible(context, turn.id, question.region_code):
         await answer_button(query, _("Tombol ini sudah tidak berlaku."))
         return
-    if question["status"] != "open":
+    if question.status != questions.QuestionStatus.OPEN:
         await answer_button(query, _("Pertanyaan ini sudah dijawab."))
         return
     await answer_button(query)
     await store.set_flow_state(
-        context.db, turn.id, ANSWER_FLOW_NAME, "answer", question_id=question["id"]
+        context.db, turn.id, ANSWER_FLOW_NAME, "answer", question_id=question.id
     )
     await say(
         context,
         turn.chat_id,
         _("Tulis jawaban untuk pertanyaan #{id}:\n«{text}»\n\nKetik /batal untuk batal.").format(
-            id=question["id"], text=question["text"]
+            id=question.id, text=question.text
         ),
     )
 
@@ -91,35 +91,33 @@ async def answer_message(update: Update, context: JagaContext) -> None:
     if not text:
         await say(context, turn.chat_id, _("Tulis jawabannya sebagai teks, atau /batal."))
         return
-    question = await questions.get(context.db, int(state["question_id"]))
+    question = (
+        None if state.question_id is None else await questions.get(context.db, state.question_id)
+    )
     await store.end_flow(context.db, turn.id, ANSWER_FLOW_NAME)
-    if question is None or not await _visible(context, turn.id, question["region_code"]):
+    if question is None or not await _visible(context, turn.id, question.region_code):
         await say(context, turn.chat_id, _("Anda tidak lagi bisa menjawab pertanyaan ini."))
         return
-    asker_language = await language_of(context.db, question["asker_id"])
+    asker_language = await language_of(context.db, question.asker_id)
     tr = translator(asker_language or context.settings.language)
     answer = notify.QueuedNotices(
-        [
-            notify.OutgoingMessage(
-                int(question["asker_id"]), _answer_text(tr, question["text"], text[:3000])
-            )
-        ]
+        [notify.OutgoingMessage(question.asker_id, _answer_text(tr, question.text, text[:3000]))]
     )
     if not await questions.answer(
-        context.db, question["id"], turn.id, text[:3000], then=answer.queue
+        context.db, question.id, turn.id, text[:3000], then=answer.queue
     ):
         await say(context, turn.chat_id, _("Pertanyaan ini sudah dijawab orang lain."))
         return
     (row_id,) = await answer.dispatch(context.services.outbox)
     if await outbox_store.status_of(context.db, row_id) in ("blocked", "failed", "skipped"):
-        log.warning("event=question_answer_undelivered id=%s", question["id"])
+        log.warning("event=question_answer_undelivered id=%s", question.id)
         await say(
             context,
             turn.chat_id,
             _("Jawaban tersimpan, tetapi tidak bisa dikirim: pekerja itu tidak lagi memakai bot."),
         )
         return
-    log.info("event=question_answered_by_official id=%s by=%s", question["id"], turn.id)
+    log.info("event=question_answered_by_official id=%s by=%s", question.id, turn.id)
     await say(context, turn.chat_id, _("Jawaban terkirim. Terima kasih."))
 
 

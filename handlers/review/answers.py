@@ -5,7 +5,6 @@ note to the worker; and /batal."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from telegram import Update
 
@@ -51,9 +50,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
     access = await access_of(context.db, context.settings, turn.id)
     step = await store.step_of(context.db, turn.id)
     row = (
-        await registrations.get(context.db, step["registration_id"])
-        if step["registration_id"]
-        else None
+        await registrations.get(context.db, step.registration_id) if step.registration_id else None
     )
     if not access.is_reviewer or not review.may_review(access, row):
         await clear_step(context, turn)
@@ -64,13 +61,13 @@ async def on_message(update: Update, context: JagaContext) -> None:
         )
         return
     assert row is not None and message is not None
-    if step["action"] is None:  # a card (or its payer question) is open: a typed press?
+    if step.action is None:  # a card (or its payer question) is open: a typed press?
         await _typed_press(update, context, turn, access, row, step, message.text or "")
         return
-    if step["action"] == "reject" and not step["reason_code"]:  # the reason list
+    if step.action == store.StepAction.REJECT and not step.reason_code:  # the reason list
         await _typed_reason(context, turn, access, row, message.text or "")
         return
-    if step["action"] == "fix" and step["reason_code"] != NOTE_ASKED:  # the field list
+    if step.action == store.StepAction.FIX and step.reason_code != NOTE_ASKED:  # the field list
         await _typed_field(context, turn, access, row, message.text or "")
         return
     text = (message.text or "").strip()
@@ -86,7 +83,7 @@ async def on_message(update: Update, context: JagaContext) -> None:
         return
     if not await _still_ours(context, turn, row):
         return
-    if _not_an_entry(text, sponsor=step["action"] == "sponsor"):
+    if _not_an_entry(text, sponsor=step.action == store.StepAction.SPONSOR):
         # "jangan", "batal", "siapa ya?": not a sponsor's name or a note; nothing is decided.
         await say(
             context,
@@ -94,10 +91,10 @@ async def on_message(update: Update, context: JagaContext) -> None:
             _("Itu belum saya catat. Tulis teksnya, atau tekan salah satu tombol di atas."),
         )
         return
-    if step["action"] == "sponsor":
-        await approve(context, turn, access, row, str(step["program_id"] or 0), text)
-    elif step["action"] == "reject":
-        await reject(context, turn, access, row, step["reason_code"] or "lain", text)
+    if step.action == store.StepAction.SPONSOR:
+        await approve(context, turn, access, row, str(step.program_id or 0), text)
+    elif step.action == store.StepAction.REJECT:
+        await reject(context, turn, access, row, step.reason_code or "lain", text)
     else:
         await send_fix(context, turn, access, row, text)
 
@@ -323,14 +320,14 @@ async def _typed_press(
     turn: Turn,
     access: Access,
     row: Registration,
-    step: dict[str, Any],
+    step: store.ReviewStep,
     text: str,
 ) -> None:
     """Acts on the open card as if the typed word's button were pressed ("tolak, <reason>"
     lists the reasons with it kept as the note); a typed command leaves the desk; anything
     else (a question, a no, an "if") gets one line of what to type, and the card stays open."""
     _ = turn.gettext
-    confirming = step["program_id"] is not None
+    confirming = step.program_id is not None
     note = _typed_reject_note(text)
     held = note is not None and _held_back(text, negations=False, hedges=_NOTE_HEDGES)
     if note is not None and not held:
@@ -351,7 +348,7 @@ async def _typed_press(
             labels = [_("Setujui"), _("Tolak"), _("Minta perbaikan"), _("Lewati")]
         await _hint(context, turn, labels, None)
         return
-    arg = str(step["program_id"]) if action in ("A", "S") else ("0" if action == "P" else "")
+    arg = str(step.program_id) if action in ("A", "S") else ("0" if action == "P" else "")
     if not await _still_ours(context, turn, row):
         return
     if action == "SKIP":
@@ -414,7 +411,7 @@ async def _typed_field(
     _ = turn.gettext
     name = typed_field(turn, text)
     if name is None:
-        chosen = json.loads((await store.step_of(context.db, turn.id))["fields"] or "[]")
+        chosen = json.loads((await store.step_of(context.db, turn.id)).fields or "[]")
         await _hint(
             context,
             turn,

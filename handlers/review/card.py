@@ -167,7 +167,7 @@ async def take_next(
     """Locks the next waiting card of the reviewer's regions and returns it (None: none left)."""
     regions = access.review_regions()
     step = await store.step_of(context.db, turn.id)
-    decile_only = bool(step["decile_only"])
+    decile_only = step.decile_only
     # A few tries: another reviewer may take a card between our query and our lock.
     for _attempt in range(5):
         row = await store.next_in_queue(context.db, turn.id, regions, decile_only, after)

@@ -4,7 +4,6 @@ the texts for a card already decided or locked, and the open correction requests
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from bot import review
 from bot.access import Access, access_of
@@ -148,22 +147,22 @@ async def begin_step(
     )
 
 
-async def open_corrections(context: JagaContext, access: Access) -> list[dict[str, Any]]:
+async def open_corrections(context: JagaContext, access: Access) -> list[privacy.PrivacyRequest]:
     """Open correction requests of the person's review regions, oldest first."""
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, privacy.PrivacyRequest] = {}
     for region in access.review_regions():
         for request in await privacy.open_corrections(context.db, region):
-            found[request["id"]] = request
+            found[request.id] = request
     return [found[key] for key in sorted(found)]
 
 
-def correction_text(context: JagaContext, request: dict[str, Any]) -> str:
+def correction_text(context: JagaContext, request: privacy.PrivacyRequest) -> str:
     """What the person asked to correct, decrypted, with NIK and phone numbers masked."""
-    if not request.get("text_enc"):
+    if not request.text_enc:
         return "-"
     try:
-        text = context.cipher.decrypt(request["text_enc"])
+        text = context.cipher.decrypt(request.text_enc)
     except ValueError:
-        log.warning("event=correction_undecryptable request=%s", request["id"])
+        log.warning("event=correction_undecryptable request=%s", request.id)
         return "-"
     return mask_text(text, IDENTIFIER_TYPES)

@@ -39,14 +39,14 @@ async def correction_button(
         return
     request_id, action = int(args[0]), args[1]
     request = next(
-        (c for c in await open_corrections(context, access) if c["id"] == request_id), None
+        (c for c in await open_corrections(context, access) if c.id == request_id), None
     )
     if request is None:  # done by another reviewer, or not this reviewer's district
         await answer_button(query, _("Permintaan perbaikan ini sudah selesai ditangani."))
         return
     row = (
-        await registrations.get(context.db, request["registration_id"])
-        if request["registration_id"] is not None
+        await registrations.get(context.db, request.registration_id)
+        if request.registration_id is not None
         else None
     )
     if row is not None and not review.may_review(access, row):
@@ -54,7 +54,7 @@ async def correction_button(
         await answer_button(query, _("Anda tidak berwenang meninjau pengajuan ini."))
         return
     await answer_button(query)
-    ref = request["ref"] or "-"
+    ref = request.ref or "-"
     if action == "F":
         if row is None or row.status != Status.SUBMITTED:
             await say(context, turn.chat_id, _correction_state_changed(turn, ref, row))
@@ -130,23 +130,23 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
         return
     for request in requests[:MAX_CORRECTIONS_SHOWN]:
         row = (
-            await registrations.get(context.db, request["registration_id"])
-            if request["registration_id"] is not None
+            await registrations.get(context.db, request.registration_id)
+            if request.registration_id is not None
             else None
         )
-        ref = request["ref"] or "-"
-        by = _("kader, atas nama pekerja") if request["on_behalf"] else _("pekerja sendiri")
+        ref = request.ref or "-"
+        by = _("kader, atas nama pekerja") if request.on_behalf else _("pekerja sendiri")
         lines = [_("Permintaan perbaikan data untuk {ref}").format(ref=ref)]
         if row is not None:
             status = _(review.STATUS_LABELS.get(row.status, row.status))
             lines.append(
                 _("Nama: {name} · Status: {status}").format(name=row.name or "-", status=status)
             )
-        sent = review.wib_date(request["created_at"])
+        sent = review.wib_date(request.created_at)
         if sent is not None:
             lines.append(_("Dikirim {date} oleh {by}").format(date=turn.tr.date(sent), by=by))
         lines.append(f"«{correction_text(context, request)}»")
-        rid = request["id"]
+        rid = request.id
         if row is None:
             lines.append(_("Data pendaftaran ini sudah dihapus."))
             button = (_("Tandai selesai"), f"REVQ C {rid} D")
@@ -166,14 +166,14 @@ async def _list_corrections(context: JagaContext, turn: Turn, access: Access) ->
 
 
 async def _requester_notice(
-    context: JagaContext, request: dict[str, Any]
+    context: JagaContext, request: privacy.PrivacyRequest
 ) -> notify.OutgoingMessage:
     """The note telling whoever asked for the correction that it was handled (UU 27/2022
     Pasal 30)."""
-    language = await users.language_of(context.db, request["requested_by"])
+    language = await users.language_of(context.db, request.requested_by)
     _ = translator(language or context.settings.language).gettext
     text = _(
         "Permintaan perbaikan data Anda untuk {ref} sudah ditangani petugas kabupaten. "
         "Lihat data Anda lewat /data_saya."
-    ).format(ref=request["ref"] or "-")
-    return notify.OutgoingMessage(int(request["requested_by"]), text)
+    ).format(ref=request.ref or "-")
+    return notify.OutgoingMessage(request.requested_by, text)

@@ -42,8 +42,8 @@ NOTE_ASKED = "note"
 async def _fix_step(context: JagaContext, turn: Turn, row: Registration) -> list[str]:
     """The fields chosen so far for this card (a fix step for another card starts afresh)."""
     step = await store.step_of(context.db, turn.id)
-    if step["action"] == "fix" and step["registration_id"] == row.id:
-        return [f for f in json.loads(step["fields"]) if f in review.FIX_FIELDS]
+    if step.action == store.StepAction.FIX and step.registration_id == row.id:
+        return [f for f in json.loads(step.fields) if f in review.FIX_FIELDS]
     return []
 
 
@@ -60,7 +60,7 @@ async def choose_fields(
     wishes = [
         correction_text(context, c)
         for c in await open_corrections(context, access)
-        if c["registration_id"] == row.id
+        if c.registration_id == row.id
     ]
     if wishes:
         text += "\n\n" + _("Permintaan perbaikan dari pekerja:") + "\n"
@@ -136,8 +136,8 @@ async def send_fix(
     # The worker now corrects the data themselves: their correction requests are answered.
     resolved = 0
     for request in await open_corrections(context, access):
-        if request["registration_id"] == row.id:
-            resolved += await privacy.resolve_correction(context.db, request["id"], turn.id)
+        if request.registration_id == row.id:
+            resolved += await privacy.resolve_correction(context.db, request.id, turn.id)
     if resolved:
         text += "\n" + _(
             "Permintaan perbaikan data dari pekerja untuk {ref} ditandai selesai."

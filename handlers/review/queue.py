@@ -28,7 +28,7 @@ async def queue(update: Update, context: JagaContext) -> None:
         return
     await clear_step(context, turn)  # a note half-asked for an earlier card is dropped
     step = await store.step_of(context.db, turn.id)
-    await _open(context, turn, access, bool(step["decile_only"]))
+    await _open(context, turn, access, step.decile_only)
 
 
 async def queue_filter(update: Update, context: JagaContext) -> None:

@@ -55,9 +55,13 @@ async def choose_reason_with_note(
 async def pending_note(context: JagaContext, turn: Turn, row: Registration) -> str:
     """The note typed with "tolak, ..." for this card's reason list, or ""."""
     step = await store.step_of(context.db, turn.id)
-    if step["action"] != "reject" or step["reason_code"] or step["registration_id"] != row.id:
+    if (
+        step.action != store.StepAction.REJECT
+        or step.reason_code
+        or step.registration_id != row.id
+    ):
         return ""
-    kept = json.loads(step["fields"] or "[]")
+    kept = json.loads(step.fields or "[]")
     return str(kept[0]) if kept else ""
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Any
 
 from telegram import CallbackQuery
 
@@ -24,7 +23,7 @@ def _who(worker: Worker) -> str:
     if registration is not None and registration.name:
         return f"{registration.name} ({registration.ref})"
     if worker.member is not None:
-        return str(worker.member["nik_masked"])
+        return worker.member.nik_masked
     return str(registration.ref) if registration is not None else ""
 
 
@@ -41,7 +40,7 @@ async def link_notices(
     another account was linked (each in their language; not to the new account or `skip`)."""
     own = membership.own_account(worker.registration)
     cadre = await membership.cadre_of(context.db, worker.registration, context.settings.admins)
-    linked = [int(r["telegram_id"]) for r in await store.links_to(context.db, worker.nik_hash)]
+    linked = [r.telegram_id for r in await store.links_to(context.db, worker.nik_hash)]
     notices: list[tuple[int, str]] = []
     seen = {new_account, skip}
     for person in [own, *linked]:
@@ -169,23 +168,27 @@ async def request_code(context: JagaContext, turn: Turn, worker: Worker, nik: st
     )
 
 
-async def _may_confirm(context: JagaContext, telegram_id: int, request: dict[str, Any]) -> bool:
+async def _may_confirm(context: JagaContext, telegram_id: int, request: store.LinkRequest) -> bool:
     """The worker's cadre named on the request, or a reviewer of its kabupaten (not the asker)."""
-    if telegram_id == request["telegram_id"]:
+    if telegram_id == request.telegram_id:
         return False
-    if request["cadre_id"] is not None and telegram_id == request["cadre_id"]:
+    if request.cadre_id is not None and telegram_id == request.cadre_id:
         # Still a cadre: a role revoked since the request was made confirms nothing.
         return await membership.acts_as_cadre(context.db, telegram_id, context.settings.admins)
-    kabupaten = str(request["kabupaten_code"] or "")
+    kabupaten = request.kabupaten_code or ""
     return any(
         role == "reviewer" and (kabupaten == region or kabupaten.startswith(region + "."))
         for role, region in await roles.held_by(context.db, telegram_id)
     )
 
 
-def _open(request: dict[str, Any] | None) -> bool:
+def _open(request: store.LinkRequest | None) -> bool:
     now = clock.utc_iso(clock.now())
-    return request is not None and request["status"] == "open" and request["expires_at"] > now
+    return (
+        request is not None
+        and request.status == store.LinkRequestStatus.OPEN
+        and request.expires_at > now
+    )
 
 
 async def answer_request(
@@ -212,7 +215,7 @@ async def answer_request(
             ),
         )
         return
-    tr = await _translator_of(context, int(request["telegram_id"]))
+    tr = await _translator_of(context, request.telegram_id)
     refused = tr.gettext(
         "Permintaan menghubungkan akun Anda dengan data pekerja tidak disetujui. Bila ini data "
         "Anda, hubungkan dengan nomor HP atau nomor KPJ lewat /status."
@@ -223,7 +226,7 @@ async def answer_request(
         decided_by=turn.id,
         confirm=False,
         now=clock.utc_iso(clock.now()),
-        notices=[(int(request["telegram_id"]), refused)],
+        notices=[(request.telegram_id, refused)],
     )
     log.info("event=link_request_refused request=%s by=%s", request_id, turn.id)
     await say(
@@ -235,18 +238,20 @@ async def answer_request(
     )
 
 
-async def _code(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
+async def _code(context: JagaContext, turn: Turn, state: store.FlowState, text: str) -> None:
     """The code a cadre or reviewer types: right links the asker, wrong is counted."""
     _ = turn.gettext
-    request_id = int(state["request"])
-    request = await store.link_request(context.db, request_id)
+    request = (
+        None if state.request is None else await store.link_request(context.db, state.request)
+    )
     if request is None or not _open(request) or not await _may_confirm(context, turn.id, request):
         await store.end_flow(context.db, turn.id, FLOW)
         await say(context, turn.chat_id, _("Permintaan ini sudah selesai atau kedaluwarsa."))
         return
+    request_id = request.id
     code = text.replace(" ", "")
-    digest = membership.code_digest(bytes(request["code_salt"]), code)
-    if not hmac.compare_digest(digest, str(request["code_digest"])):
+    digest = membership.code_digest(request.code_salt, code)
+    if not hmac.compare_digest(digest, request.code_digest):
         wrong = await store.wrong_code(context.db, request_id, membership.MAX_WRONG_CODES)
         log.info("event=link_code_wrong request=%s count=%d", request_id, wrong)
         if wrong >= membership.MAX_WRONG_CODES:
@@ -262,8 +267,8 @@ async def _code(context: JagaContext, turn: Turn, state: dict[str, Any], text: s
             return
         await say(context, turn.chat_id, _("Kode itu tidak cocok. Periksa lagi, atau /batal."))
         return
-    worker = await membership.worker_of_nik_hash(context.db, str(request["nik_hash"]))
-    asker = int(request["telegram_id"])
+    worker = await membership.worker_of_nik_hash(context.db, request.nik_hash)
+    asker = request.telegram_id
     tr = await _translator_of(context, asker)
     notices = [
         (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from telegram import Update
 
@@ -41,11 +40,11 @@ async def on_message(update: Update, context: JagaContext) -> None:
         await status(update, context)
         return
     text = (message.text or "").strip()
-    if state["step"] in ("nik", "proof") and await leave_for_other_words(update, context, text):
+    if state.step in ("nik", "proof") and await leave_for_other_words(update, context, text):
         return
-    if state["step"] == "nik":
+    if state.step == "nik":
         await _nik(context, turn, state, text)
-    elif state["step"] == "proof":
+    elif state.step == "proof":
         await _proof(context, turn, state, message)
     else:
         await _code(context, turn, state, text)
@@ -91,7 +90,7 @@ async def typed_nik(update: Update, context: JagaContext) -> bool:
         await _ask_nik_for_kpj(context, turn, kpj)
         return True
     await store.set_flow_state(context.db, turn.id, FLOW, "nik", purpose="self")
-    await _nik(context, turn, {"purpose": "self"}, text)
+    await _nik(context, turn, store.FlowState(step="nik", purpose="self"), text)
     return True
 
 
@@ -135,18 +134,18 @@ def _answer_then_ask_nik(turn: Turn, text: str) -> str:
     return fit(body, MAX_MESSAGE - len(again) - 2) + "\n\n" + again
 
 
-async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: str) -> None:
+async def _nik(context: JagaContext, turn: Turn, state: store.FlowState, text: str) -> None:
     """A NIK: shows the details to an entitled account, the general state to anyone else; to
     link, asks for a proof."""
     _ = turn.gettext
     nik, _problem = membership.clean_nik(text)
-    kpj = _typed_kpj(text) if nik is None and state.get("purpose") == "self" else None
-    if kpj is not None and not state.get("kpj_enc"):
+    kpj = _typed_kpj(text) if nik is None and state.purpose == "self" else None
+    if kpj is not None and not state.kpj_enc:
         await _ask_nik_for_kpj(context, turn, kpj)
         return
     ref = membership.clean_ref(text) if nik is None and len(text) <= 40 else None
     if ref is not None:
-        await _ref(context, turn, ref, retry=str(state["purpose"]).upper())
+        await _ref(context, turn, ref, retry=str(state.purpose).upper())
         return
     if nik is None:
         if is_help(text) or (len(text.split()) >= 2 and looks_like_question(text)):
@@ -157,7 +156,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
                 "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. Nomor pendaftaran "
                 "juga bisa (diawali JP, misalnya JP-1210-000003). Silakan ketik lagi, atau /batal."
             )
-            if state.get("purpose") == "other"
+            if state.purpose == "other"
             else _(
                 "NIK harus 16 angka, seperti tertulis di KTP. Spasi boleh. "
                 "Silakan ketik lagi, atau /batal."
@@ -183,7 +182,7 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
             ),
             layout(
                 [
-                    [(_("Coba lagi"), f"STS {str(state['purpose']).upper()}")],
+                    [(_("Coba lagi"), f"STS {str(state.purpose).upper()}")],
                     [(_("Daftar sekarang"), "MENU daftar")],
                 ]
             ),
@@ -196,15 +195,15 @@ async def _nik(context: JagaContext, turn: Turn, state: dict[str, Any], text: st
         body = await describe(context.db, turn.tr, worker, own=own)
         await say(context, turn.chat_id, body, layout(own_buttons(turn, worker)) if own else None)
         return
-    if state.get("kpj_enc"):
-        kpj = context.cipher.decrypt(base64.b64decode(str(state["kpj_enc"])))
+    if state.kpj_enc:
+        kpj = context.cipher.decrypt(base64.b64decode(str(state.kpj_enc)))
         if membership.kpj_matches(worker, kpj):
             await linked(context, turn, worker, "kpj")
             return
         await await_proof(context, turn, nik)
         await proof_failed(context, turn, _(KPJ_MISMATCH))
         return
-    if state["purpose"] == "other":
+    if state.purpose == "other":
         await store.end_flow(context.db, turn.id, FLOW)
         await say(
             context,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from telegram import Message
 
@@ -43,11 +42,11 @@ KPJ_MISMATCH = N_(
 
 
 async def _proof(
-    context: JagaContext, turn: Turn, state: dict[str, Any], message: Message
+    context: JagaContext, turn: Turn, state: store.FlowState, message: Message
 ) -> None:
     """A shared contact or a typed KPJ that must match the worker; or a request for a code."""
     _ = turn.gettext
-    nik = context.cipher.decrypt(base64.b64decode(str(state["nik_enc"])))
+    nik = context.cipher.decrypt(base64.b64decode(str(state.nik_enc)))
     worker = await membership.worker_by_nik(context.db, context.cipher, nik)
     if worker is None:  # deleted in the meantime
         await store.end_flow(context.db, turn.id, FLOW)

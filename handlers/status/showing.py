@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from bot import contributions, membership, paying
 from bot.context import JagaContext
@@ -80,12 +79,12 @@ async def history(db: Database, tr: Translator, registration: Registration) -> s
     for event in (await audit.history(db, registration.id))[-MAX_EVENTS:]:
         words = (
             _(RESENT)
-            if event["from_status"] == "perlu_perbaikan" and event["to_status"] == "diajukan"
-            else _(EVENT_WORDS.get(event["to_status"], event["to_status"]))
+            if event.from_status == "perlu_perbaikan" and event.to_status == "diajukan"
+            else _(EVENT_WORDS.get(event.to_status, event.to_status))
         )
-        if event.get("reason") and event["to_status"] in ("perlu_perbaikan", "ditolak"):
-            words += f" ({event['reason']})"
-        lines.append(f"• {tr.date(_event_date(event['at']))}: {words}")
+        if event.reason and event.to_status in ("perlu_perbaikan", "ditolak"):
+            words += f" ({event.reason})"
+        lines.append(f"• {tr.date(_event_date(event.at))}: {words}")
     return "\n".join(lines)
 
 
@@ -99,25 +98,25 @@ def general_state(tr: Translator, worker: Worker) -> str:
 
 
 def member_lines(
-    tr: Translator, member: dict[str, Any], registration: Registration | None
+    tr: Translator, member: store.Member, registration: Registration | None
 ) -> list[str]:
     """KPJ, programs, protection period and a warning when contributions are late."""
     _ = tr.gettext
-    protected = dt.date.fromisoformat(member["protected_until"])
-    programs = PROGRAM_WORDS[member["programs"]]
+    protected = dt.date.fromisoformat(member.protected_until)
+    programs = PROGRAM_WORDS[member.programs]
     lines = [
         _("Kepesertaan BPJS Ketenagakerjaan (data BPJS per {date}):").format(
-            date=tr.date(_event_date(member["updated_at"]))
+            date=tr.date(_event_date(member.updated_at))
         ),
-        _("Nomor KPJ: {kpj}").format(kpj=member["kpj"]),
+        _("Nomor KPJ: {kpj}").format(kpj=member.kpj),
         _("Program: {programs}").format(programs=_(programs)),
         _("Terlindungi sampai: {date}").format(date=tr.date(protected)),
     ]
-    if member.get("last_paid"):
-        last = dt.date.fromisoformat(member["last_paid"])
+    if member.last_paid:
+        last = dt.date.fromisoformat(member.last_paid)
         lines.append(_("Pembayaran terakhir: {date}").format(date=tr.date(last)))
     lines.append("")
-    if member["status"] == "berakhir":
+    if member.status == store.MemberStatus.ENDED:
         lines.append(
             _(
                 "Menurut data BPJS, kepesertaan ini sudah berakhir. Untuk terlindungi lagi, "
@@ -125,7 +124,7 @@ def member_lines(
             )
         )
         return lines
-    if member["status"] == "nonaktif":
+    if member.status == store.MemberStatus.INACTIVE:
         lines.append(
             _(
                 "Menurut data BPJS, kepesertaan ini tidak aktif. Tanyakan ke kantor cabang "
@@ -147,16 +146,20 @@ def _payer(registration: Registration | None) -> str:
 def asks_to_pay(worker: Worker) -> bool:
     """Whether /status asks this worker to pay now (late, self-paying, still a member)."""
     member = worker.member
-    if member is None or member["status"] != "aktif" or _payer(worker.registration) != "mandiri":
+    if (
+        member is None
+        or member.status != store.MemberStatus.ACTIVE
+        or _payer(worker.registration) != "mandiri"
+    ):
         return False
-    protected = dt.date.fromisoformat(member["protected_until"])
+    protected = dt.date.fromisoformat(member.protected_until)
     late = membership.arrears(protected, membership.today())
     return not late.covered and not late.lapsed
 
 
 def _payment_lines(
     tr: Translator,
-    member: dict[str, Any],
+    member: store.Member,
     registration: Registration | None,
     protected: dt.date,
     late: membership.Arrears,
@@ -192,7 +195,7 @@ def _payment_lines(
     if registration is not None and registration.income:
         q = contributions.quote(
             registration.income,
-            member["programs"],
+            member.programs,
             contributions.sector_of(registration.occupation),
             contributions.SELF_PAID,
             membership.today(),
