@@ -1,15 +1,16 @@
 """WhatsApp people in the same flows: their messages as updates, the bot's answers as messages.
 
-The flows send a channel-neutral `Prompt` (bot/prompts.py): for a WhatsApp person
-`handlers.common.say` hands it to `WhatsAppBridge.send_prompt`. What still comes as Bot API calls
-(the outbox's messages with their stored buttons, answerCallbackQuery, getFile, the edits and
-sends the flows make directly) reaches the bridge through `ChannelRequest`, which sits under the
+The flows and the outbox send a channel-neutral `Prompt` (bot/prompts.py): for a WhatsApp person
+`handlers.common.say` and the outbox's `deliverer` hand it to `WhatsAppBridge.send_prompt`. What
+still comes as Bot API calls (answerCallbackQuery, getFile, the plain notice of an error, a
+photo's or document's caption) reaches the bridge through `ChannelRequest`, which sits under the
 Application's Bot: a call addressed to a WhatsApp person (bot/channels.py) goes to
-`WhatsAppBridge.call`, every other call to Telegram as before; its keyboard is read back into
-choices (`_choices`). Either way the bridge renders the choices for WhatsApp
-(handlers/whatsapp/render.py) and sends them; each choice gets the id `m<message>.<n>`, and
-what the choice stands for (a button's callback data, a reply-keyboard label, "my own number") is
-kept in the database, so a press still works after a restart. Incoming WhatsApp messages become
+`WhatsAppBridge.call`, every other call to Telegram as before; a keyboard on such a call would
+be read back into choices (`_choices`), though no flow sends one that way. Either way the
+bridge renders the choices for WhatsApp (handlers/whatsapp/render.py) and sends them; each
+choice gets the id `m<message>.<n>`, and what the choice stands for (a button's callback data, a
+reply-keyboard label, "my own number") is kept in the database, so a press still works after a
+restart. Incoming WhatsApp messages become
 the Update Telegram would have sent for the same act: a typed text, a press, a photo, a contact.
 
 WhatsApp's rules (Cloud API, "Messages" and "Error codes"): a free-form message only within 24
