@@ -334,12 +334,7 @@ class OutboxSender:
         if whatsapp and self._whatsapp_stopped:  # stopped while this row waited for its turn
             await outbox.release(self.db, message.id)
             return
-        try:
-            prompt = _prompt_of(message)
-        except ValueError as exc:  # a stored button no version of the bot makes
-            log.warning("event=outbox_bad_buttons row=%s error=%s", message.id, exc)
-            await outbox.mark(self.db, message.id, "failed", self._now(), "bad buttons")
-            return
+        prompt = _prompt_of(message)
         try:
             try:
                 # On WhatsApp, outside the 24-hour window, the adapter sends the kind's template.
@@ -376,6 +371,9 @@ class OutboxSender:
             await outbox.mark(self.db, message.id, "failed", self._now(), exc.message[:200])
         except (NetworkError, TelegramError) as exc:  # network, timeouts, 5xx: try again later
             await self._retry(message, str(exc)[:200])
+        except Exception as exc:  # a channel's own failure (its storage, its client): later
+            log.exception("event=outbox_send_failed row=%s", message.id)
+            await self._retry(message, type(exc).__name__)
         else:
             await outbox.mark(self.db, message.id, "sent", self._now(), sent_message_id=sent_id)
 
@@ -468,11 +466,23 @@ def report_text(broadcast: Broadcast, counts: dict[str, int], language: str | No
 
 
 def _prompt_of(message: outbox.Message) -> Prompt:
-    """The stored text and buttons ((label, callback data) rows) as a prompt."""
-    rows = tuple(
-        tuple(Choice(data, label) for label, data in row) for row in message.buttons or ()
-    )
-    return Prompt(message.text, Choices(rows))
+    """The stored text and buttons ((label, callback data) rows) as a prompt; a button this
+    version no longer makes (data outside the grammar) is left out and the text still goes."""
+    rows: list[tuple[Choice, ...]] = []
+    for stored in message.buttons:
+        row = []
+        for label, data in stored:
+            try:
+                row.append(Choice(data, label))
+            except ValueError:
+                log.warning("event=outbox_button_dropped row=%s", message.id)
+        if row:
+            rows.append(tuple(row))
+    try:
+        return Prompt(message.text, Choices(tuple(rows)))
+    except ValueError:  # the same button twice
+        log.warning("event=outbox_buttons_dropped row=%s", message.id)
+        return Prompt(message.text)
 
 
 def build_sender(

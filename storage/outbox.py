@@ -388,6 +388,29 @@ def _channels_sql(
     return "", []
 
 
+def _buttons(stored: str | None) -> list[list[tuple[str, str]]]:
+    """A row's stored buttons as rows of (label, callback data); what is not such a pair (a
+    hand edit, an older version's shape) is left out, so that one row never stops the claim."""
+    try:
+        rows = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    if not isinstance(rows, list):
+        return []
+    kept = [
+        [
+            (button[0], button[1])
+            for button in row
+            if isinstance(button, list | tuple)
+            and len(button) == 2
+            and all(isinstance(part, str) for part in button)
+        ]
+        for row in rows
+        if isinstance(row, list)
+    ]
+    return [row for row in kept if row]
+
+
 async def claim_ids(
     db: Database,
     row_ids: Sequence[int],
@@ -422,10 +445,7 @@ async def claim_ids(
                 broadcast_id=row["broadcast_id"],
                 chat_id=row["chat_id"],
                 text=row["text"] or "",
-                buttons=[
-                    [(str(label), str(data)) for label, data in r]
-                    for r in json.loads(row["buttons"] or "[]")
-                ],
+                buttons=_buttons(row["buttons"]),
                 attempts=row["attempts"],
             )
             for row in rows
@@ -491,10 +511,7 @@ async def claim(
                     broadcast_id=row["broadcast_id"],
                     chat_id=row["chat_id"],
                     text=row["text"] if row["text"] is not None else row["broadcast_text"] or "",
-                    buttons=[
-                        [(str(label), str(data)) for label, data in r]
-                        for r in json.loads(row["buttons"] or "[]")
-                    ],
+                    buttons=_buttons(row["buttons"]),
                     attempts=row["attempts"] + 1,
                 )
             )

@@ -140,7 +140,7 @@ class SqliteDatabase(Database):
                     for sql, params in changes:
                         cursor = await self._writer.execute(sql, params)
                         counts.append(cursor.rowcount)
-                except sqlite3.Error as exc:  # this unit fails; the others go on
+                except Exception as exc:  # this unit fails (an error, a value that cannot bind)
                     if not self._writer.in_transaction:
                         raise  # SQLite rolled everything back itself (SQLITE_FULL, SQLITE_IOERR)
                     await self._writer.execute("ROLLBACK TO one_change")

@@ -38,6 +38,19 @@ async def test_units_committed_together_fail_alone(db: Database) -> None:
     assert sorted(r[0] for r in rows) == list(range(700, 720, 2))
 
 
+async def test_a_value_that_cannot_be_stored_fails_only_its_own_unit(db: Database) -> None:
+    # Queued together while the writer is busy (one commit on SQLite): only the bad unit fails.
+    results = await asyncio.gather(
+        db.apply([flows.pointer(801, "daftar")]),
+        db.apply([flows.pointer(2**64, "daftar")]),  # beyond a 64-bit integer
+        db.apply([flows.pointer(802, "daftar")]),
+        return_exceptions=True,
+    )
+    assert [isinstance(r, BaseException) for r in results] == [False, True, False]
+    rows = await db.fetchall("SELECT telegram_id FROM users ORDER BY telegram_id")
+    assert [r[0] for r in rows] == [801, 802]
+
+
 async def test_an_answer_is_not_kept_when_its_pointer_cannot_be(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

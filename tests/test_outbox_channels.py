@@ -37,6 +37,7 @@ class Call:
     kind: str
     at: float
     message_id: int | None  # None: it raised
+    labels: tuple[str, ...] = ()  # the choices' labels
 
 
 @dataclass
@@ -58,7 +59,8 @@ class FakeBot:
         elif chat_id in self.always:
             error = self.always[chat_id]()
         message_id = None if error else next(self.ids)
-        self.calls.append(Call(chat_id, text, kind, time.monotonic(), message_id))
+        labels = tuple(choice.label for choice in prompt.choices.choices)
+        self.calls.append(Call(chat_id, text, kind, time.monotonic(), message_id, labels))
         if error is not None:
             raise error
         assert message_id is not None
@@ -269,3 +271,39 @@ async def test_delivery_reports_requeue_and_undeliverable_rows(db: Database) -> 
     assert await outbox.mark_sent_blocked(db, WHATSAPP[0], 73, now) is True
     assert await outbox.status_of(db, third_row) == "blocked"
     assert await db.fetchval("SELECT blocked_at FROM users WHERE telegram_id = ?", (WHATSAPP[0],))
+
+
+async def test_stored_buttons_this_version_cannot_show_never_stop_the_outbox(
+    db: Database,
+) -> None:
+    # A hand edit or an older version: a button of three parts, one outside the grammar, junk.
+    shapes = [
+        '[["Buka", "", "https://x"]]',
+        '[[["Lama", "OLD 1"], ["Cara bayar", "IUR PAY"]]]',
+        "{",
+    ]
+    async with db.write() as conn:
+        ids = [await outbox.enqueue(conn, "reminder", 501 + n, f"Pesan {n}") for n in range(4)]
+        for row_id, shape in zip(ids, shapes, strict=False):
+            await conn.execute("UPDATE outbox SET buttons = ? WHERE id = ?", (shape, row_id))
+    bot = FakeBot()
+    sender = sender_for(bot, db)
+    sender.start()
+    await until(all_sent(db, ids))  # every text goes, the last row's untouched
+    await sender.stop()
+    assert [bot.sent(501 + n)[0].labels for n in range(4)] == [(), ("Cara bayar",), (), ()]
+
+
+async def test_a_channels_own_failure_is_retried_and_the_sender_goes_on(db: Database) -> None:
+    bot = FakeBot(always={ANI: lambda: RuntimeError("the channel's storage is down")})
+    failing, fine = await enqueue(db, [ANI, 501], "Pengingat")
+    sender = sender_for(bot, db, max_attempts=2)
+    sender.start()
+    await until(all_sent(db, [fine]))
+    await until(lambda: _status_is(db, failing, "failed"))
+    await sender.stop()
+    assert await rows(db, [failing]) == [("failed", 2)]  # tried again, then given up
+
+
+async def _status_is(db: Database, row_id: int, status: str) -> bool:
+    return await outbox.status_of(db, row_id) == status
