@@ -605,8 +605,19 @@ _NAME_CLOSERS = frozenset(
 )  # fmt: skip
 
 
-# Words after which a sentence gives the name ("mertua sy namanya Siti", "his mother is Ramlah").
-_NAME_MARKERS = frozenset({"namanya", "namaku", "bernama", "adalah", "yaitu", "ialah", "is"})
+# Words after which a sentence gives the name ("mertua sy namanya Siti", "his mother is Ramlah"),
+# also as a correction ("nama ibu salah, harusnya Siti Aminah", "yang benar Siti").
+_NAME_MARKERS = frozenset(
+    {"namanya", "namaku", "bernama", "adalah", "yaitu", "ialah", "is", "harusnya", "seharusnya",
+     "mestinya", "benarnya"}
+)  # fmt: skip
+# A title said before a name ("pak Darwis", "bu Siti"): not part of the name on the KTP.
+_HONORIFICS = frozenset(
+    {"pak", "bapak", "bu", "bang", "abang", "kak", "kakak", "mas", "mbak", "dek", "adek", "lae",
+     "ito"}
+)  # fmt: skip
+# A correction said first ("salah, nama ibu sy Siti"): the name comes after it.
+_CORRECTION_OPENERS = frozenset({"salah", "ralat", "koreksi", "keliru", "maaf"})
 
 
 def name_of_answer(text: str) -> str:
@@ -614,13 +625,20 @@ def name_of_answer(text: str) -> str:
     words = clean_text(text[:200]).split()
     lowered = [w.lower().strip(",.:;-") for w in words]
     # The name follows the last marker among the first words, if anything follows it.
-    marked = [i for i, w in enumerate(lowered[:6]) if w in _NAME_MARKERS and i < len(words) - 1]
+    marked = [
+        i
+        for i, w in enumerate(lowered[:8])
+        if i < len(words) - 1
+        and (w in _NAME_MARKERS or (w == "benar" and i > 0 and lowered[i - 1] in ("yang", "yg")))
+    ]
     if marked:
         words, lowered = words[marked[-1] + 1 :], lowered[marked[-1] + 1 :]
+    if len(words) > 1 and lowered[0] in _CORRECTION_OPENERS:
+        words, lowered = words[1:], lowered[1:]
     start, said_name = 0, False
     while start < len(words) - 1:
         word, following = lowered[start], lowered[start + 1]
-        if word in _NAME_OPENERS or not word:
+        if word in _NAME_OPENERS or word in _HONORIFICS or not word:
             said_name = said_name or word.startswith("nama")
         elif word in _MOTHER_WORDS and (said_name or following in _NAME_OPENERS):
             pass

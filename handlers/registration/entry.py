@@ -123,17 +123,30 @@ async def resume_choice(update: Update, context: JagaContext) -> None:
     """Continues the unsent registration at its question, or starts over."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    await answer_button(query)
     turn = await Turn.load(update, context)
-    if query.data == "REGX new":
+    current = await registrations.active_of(context.db, turn.id)
+    if query.data == "REGX new" and (current is None or not _answers_at_stake(current)):
+        await answer_button(query)
         await start_new(context, turn)
         return
-    current = await registrations.active_of(context.db, turn.id)
+    if query.data == "REGX new":
+        # An old "Mulai dari awal" or "Daftarkan orang lain" under an earlier message: starting
+        # over would wipe the answers given since. Only the open resume choice starts over.
+        await answer_button(query, turn.gettext("Tombol ini sudah tidak berlaku."))
+    else:
+        await answer_button(query)
     if current is None:
         await say(context, turn.chat_id, turn.gettext("Tidak ada pendaftaran yang belum selesai."))
         await start_new(context, turn)
         return
     await continue_draft(context, turn, current)
+
+
+def _answers_at_stake(r: Registration) -> bool:
+    """Whether starting over would lose answers the person did not choose to drop: a draft past
+    its first question, without the resume choice (continue or start over) open."""
+    opened = "resume_open" in json.loads(r.scratch or "{}")
+    return r.status == Status.DRAFT and r.step not in (None, Step.CONSENT) and not opened
 
 
 async def fix(update: Update, context: JagaContext) -> None:

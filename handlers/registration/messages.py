@@ -333,8 +333,16 @@ def _corrected_value(field: str, text: str) -> tuple[TextAnswer | None, str]:
     if field == "phone" and find_phone(text) is not None:
         return STEPS[Step.PHONE].typed, text
     if field in ("name", "mother_name"):
-        value = _after_opener(text, _VALUE_OPENERS)
-        if value and not is_chat_word(value) and check_name(name_of_answer(value)):
+        # "..., harusnya Siti Aminah", or the name said with the field ("salah, nama ibu sy
+        # Siti Aminah"); never a correction word itself ("nama ibu keliru", "bukan Budi").
+        value = _after_opener(text, _VALUE_OPENERS) or name_of_answer(text)
+        said = set(normalise(value).split())
+        if (
+            value
+            and _CORRECTION_WORDS.isdisjoint(said)
+            and not is_chat_word(value)
+            and check_name(name_of_answer(value))
+        ):
             step = Step.NAME if field == "name" else Step.MOTHER
             return STEPS[step].typed, value
     return None, ""
