@@ -62,3 +62,26 @@ async def test_an_old_start_over_button_does_not_wipe_the_answers(harness: Harne
     await h.send(WORKER, "/daftar")
     await h.tap(WORKER, "Mulai dari awal")  # the open choice still starts over
     assert (await row_of(h, WORKER)).name is None
+
+
+async def test_a_village_name_several_kecamatan_share_offers_each_with_its_place(
+    harness: Harness,
+) -> None:
+    h = harness
+    await start_to_name(h)
+    await h.send(WORKER, "Budi Santoso")
+    await h.tap(WORKER, "Benar")
+    await h.send(WORKER, "Siti Aminah")
+    await h.update(h.updates.contact(WORKER, "0812-3456-7890"))
+    await h.send(WORKER, "wonosari")  # a desa in three kabupaten of Sumatera Utara
+    offered = h.labels(WORKER)
+    assert len(offered) == 3 and all(label.startswith("Wono") for label in offered)
+    [here] = [label for label in offered if "Panai Hilir" in label]
+    await h.tap(WORKER, here)
+    row = await row_of(h, WORKER)
+    assert (row.kabupaten_code, row.kecamatan_code, row.desa_code) == (
+        "12.10",
+        "12.10.19",
+        "12.10.19.2008",
+    )
+    assert row.step == "job"

@@ -44,7 +44,12 @@ async def _region_choice(context: JagaContext, turn: Turn, r: Registration, valu
         return
     options = region_options(step, r)
     if value not in {w.code for w in options}:
-        await stale(context, turn)
+        # A place below the question, offered when several share the name typed.
+        path = next((p for p in _paths_below(step, r) if p[-1] == value), None)
+        if path is None:
+            await stale(context, turn)
+            return
+        await _fill_below(context, turn, r, step, path)
         return
     note = await _outside_note(context, turn, r, value) if step == Step.DESA else None
     fields: dict[str, Any] = {"scratch": scratch_with(r, page=None)}
@@ -85,6 +90,16 @@ async def _region_text(context: JagaContext, turn: Turn, r: Registration, text: 
         return
     if not exact and await _below(context, turn, r, step, typed):
         return
+    if not found and (several := _named_below(r, step, typed)):
+        # "wonosari": a desa name several kecamatan have; each offered with where it is.
+        rows = [[(_path_name(turn, path), reg_data(step, path[-1]))] for path in several]
+        await say(
+            context,
+            turn.chat_id,
+            _("Ada beberapa tempat dengan nama itu. Pilih yang benar."),
+            layout(rows),
+        )
+        return
     if not found:
         await again(
             context,
@@ -111,15 +126,41 @@ async def _below(
     wanted = _squeezed(typed)
     if len(wanted) < 4:
         return False
-    if step == Step.DESA:  # from the kabupaten down: the kecamatan may be the mistake
-        assert r.kabupaten_code is not None  # asked before the desa
-        codes: tuple[str, ...] = (r.kabupaten_code,)
-    else:
-        codes = tuple(w.code for w in region_options(step, r))
-    matches = _places_below(codes).get(wanted, ())
+    matches = _places_below(_codes_above(step, r)).get(wanted, ())
     if len(matches) != 1:
         return False
-    path = matches[0]
+    await _fill_below(context, turn, r, step, matches[0])
+    return True
+
+
+MAX_NAMESAKES = 10  # places sharing a typed name that are offered as choices
+
+
+def _named_below(r: Registration, step: Step, typed: str) -> tuple[tuple[str, ...], ...]:
+    """The places below the question named exactly `typed`, when there are 2 to MAX_NAMESAKES."""
+    wanted = _squeezed(typed)
+    matches = _places_below(_codes_above(step, r)).get(wanted, ()) if len(wanted) >= 4 else ()
+    return matches if 2 <= len(matches) <= MAX_NAMESAKES else ()
+
+
+def _paths_below(step: Step, r: Registration) -> list[tuple[str, ...]]:
+    """Every path to a place below the question (what a namesake's button may carry)."""
+    return [path for paths in _places_below(_codes_above(step, r)).values() for path in paths]
+
+
+def _codes_above(step: Step, r: Registration) -> tuple[str, ...]:
+    """Where places typed at this question are looked for below: the listed options, or for the
+    desa question the whole kabupaten (the kecamatan picked may be the mistake)."""
+    if step == Step.DESA:
+        assert r.kabupaten_code is not None  # asked before the desa
+        return (r.kabupaten_code,)
+    return tuple(w.code for w in region_options(step, r))
+
+
+async def _fill_below(
+    context: JagaContext, turn: Turn, r: Registration, step: Step, path: tuple[str, ...]
+) -> None:
+    """Fills the address down to the place at the end of `path` and asks what follows."""
     fields: dict[str, Any] = {"scratch": scratch_with(r, page=None)}
     if step == Step.KABUPATEN:
         fields.update(kabupaten_code=path[0], kecamatan_code=path[1], desa_code=None)
@@ -140,7 +181,6 @@ async def _below(
         outside = await _outside_note(context, turn, r, path[-1])
         note = f"{note}\n{outside}" if outside else note
     await advance(context, turn, r.with_answers(**fields), answered, note=note, **fields)
-    return True
 
 
 @functools.lru_cache(maxsize=64)
