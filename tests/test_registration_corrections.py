@@ -85,3 +85,16 @@ async def test_a_village_name_several_kecamatan_share_offers_each_with_its_place
         "12.10.19.2008",
     )
     assert row.step == "job"
+
+
+async def test_status_while_registering_says_it_is_not_sent_yet_and_leads_back(
+    harness: Harness,
+) -> None:
+    h = harness
+    await start_to_name(h)
+    await h.send(WORKER, "Budi Santoso")
+    asked = h.text(WORKER)
+    await h.send(WORKER, "/status")
+    assert "belum selesai" in h.text(WORKER)
+    await h.tap(WORKER, "Lanjutkan pendaftaran")
+    assert h.text(WORKER) == asked

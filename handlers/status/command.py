@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import membership
 from bot.context import JagaContext
-from bot.registration import STATUS_WORDS
+from bot.registration import STATUS_WORDS, Step, progress
 from handlers.common import Button, Turn, answer_button, layout, say
 from handlers.registration.common import MAX_MESSAGE
 from handlers.status.common import FLOW, MAX_LISTED, limit_reached, sender_sees
@@ -15,7 +15,7 @@ from handlers.status.showing import describe, history, own_buttons, show_registr
 from storage import membership as store
 from storage import registrations, roles
 from storage.db import Database
-from storage.registrations import Registration
+from storage.registrations import Registration, Status
 
 
 async def status(update: Update, context: JagaContext) -> None:
@@ -25,6 +25,8 @@ async def status(update: Update, context: JagaContext) -> None:
     _ = turn.gettext
     worker = await membership.worker_of(context.db, turn.id)
     if worker is None and await _list_submitted(context, turn, has_own=False):
+        return
+    if worker is None and await _unsent_draft(context, turn):
         return
     if worker is None:
         text = _(
@@ -43,6 +45,26 @@ async def status(update: Update, context: JagaContext) -> None:
     text = await describe(context.db, turn.tr, worker, own=True)
     others = bool(await _submitted_for_others(context.db, turn.id, limit=1))
     await say(context, turn.chat_id, text, layout(own_buttons(turn, worker, others=others)))
+
+
+async def _unsent_draft(context: JagaContext, turn: Turn) -> bool:
+    """Says that the registration being filled in has no status until it is sent, with a way to
+    continue it; False when there is none."""
+    draft = await registrations.active_of(context.db, turn.id)
+    if draft is None or draft.status != Status.DRAFT or draft.step in (None, Step.CONSENT):
+        return False
+    _ = turn.gettext
+    done, total = progress(draft)
+    text = _(
+        "Ada pendaftaran yang belum selesai ({done} dari {total} terisi). Statusnya baru ada "
+        "setelah dikirim. Lanjutkan sekarang?"
+    ).format(done=done, total=total)
+    rows: list[list[Button]] = [
+        [(_("Lanjutkan pendaftaran"), "REGX go")],
+        [(_("Cek status orang lain"), "STS OTHER")],
+    ]
+    await say(context, turn.chat_id, text, layout(rows))
+    return True
 
 
 async def _list_submitted(context: JagaContext, turn: Turn, *, has_own: bool) -> bool:
