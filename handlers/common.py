@@ -186,6 +186,13 @@ async def answer_button(query: CallbackQuery, text: str | None = None) -> None:
     )
 
 
+def typed_choices(tr: Translator, labels: Sequence[str]) -> str:
+    """The line saying which labels may be typed: each quoted, since a label may hold a "/"
+    ("Suami / istri")."""
+    quoted = ", ".join(f"«{label}»" for label in labels)
+    return tr.gettext("Ketik salah satu: {choices}").format(choices=quoted)
+
+
 def account_words(tr: Translator, person: int) -> str:
     """A chat account as its owner knows it: a Telegram id, or a WhatsApp number (masked)."""
     if is_whatsapp(person):

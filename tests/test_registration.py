@@ -176,7 +176,7 @@ async def test_stickers_photos_and_bad_answers_get_the_question_again(harness: H
     await h.send(WORKER, "bu\u200bdi\u200f  o'neil-santoso")
     assert (await row_of(h, WORKER)).name == "Budi O'neil-Santoso"
     calls = await h.send(WORKER, "entahlah")  # neither button
-    assert calls[0].text == "Ketik salah satu: Benar / Salah"
+    assert calls[0].text == "Ketik salah satu: «Benar», «Salah»"
     await h.send(WORKER, "ya benar")  # typed instead of pressed
     await h.send(WORKER, "Siti")
     calls = await h.send(WORKER, "nomor saya")

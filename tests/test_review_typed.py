@@ -17,7 +17,7 @@ from tests.factories import submitted_registration
 
 REVIEWER = 7001
 COLLEAGUE = 7002
-CARD_HINT = "Ketik salah satu: Setujui / Tolak / Minta perbaikan / Lewati"
+CARD_HINT = "Ketik salah satu: «Setujui», «Tolak», «Minta perbaikan», «Lewati»"
 
 
 async def desk(h: Harness) -> None:
@@ -150,7 +150,7 @@ async def test_an_unknown_word_at_the_reason_list_says_what_works(harness: Harne
     await h.send(REVIEWER, "/tinjau")
     await h.send(REVIEWER, "tolak")
     text = said(await h.send(REVIEWER, "hmm yang mana ya"))
-    assert text.startswith("Ketik salah satu: Data tidak lengkap")
+    assert text.startswith("Ketik salah satu: «Data tidak lengkap")
     assert "Usia" in said(await h.send(REVIEWER, "usia"))  # the list is still open
     assert (await row_of(h, row.id)).status == "diajukan"
 
@@ -206,7 +206,7 @@ async def test_a_typed_decision_keeps_the_buttons_re_checks(harness: Harness) ->
     assert [(await row_of(h, r.id)).status for r in (row, other)] == ["diajukan", "diajukan"]
 
 
-CONFIRM_HINT = "Ketik salah satu: Ya, setujui / Catat sponsor dulu / Kembali"
+CONFIRM_HINT = "Ketik salah satu: «Ya, setujui», «Catat sponsor dulu», «Kembali»"
 
 
 @pytest.mark.parametrize("words", ["jgn di acc", "ok tapi tunggu", "setujui? masa sih"])

@@ -18,7 +18,7 @@ from bot.registration import (
     match_choice,
     read_birth_date,
 )
-from handlers.common import Turn, say
+from handlers.common import Turn, say, typed_choices
 from handlers.registration import person
 from handlers.registration.asking import ask_current, offered_choices, short_question
 from handlers.registration.common import FLOW, StepDef, scratch_with, step_of
@@ -225,8 +225,7 @@ async def _by_button(context: JagaContext, turn: Turn, r: Registration, text: st
     if (known := STEPS[step].hint) is not None:
         hint = _(known)
     else:
-        labels = " / ".join(c.label for c in choices if c.shown)
-        hint = _("Ketik salah satu: {choices}").format(choices=labels)
+        hint = typed_choices(turn.tr, [c.label for c in choices if c.shown])
     _short, markup = short_question(turn, r)
     await say(context, turn.chat_id, hint, markup)
 

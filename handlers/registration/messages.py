@@ -30,7 +30,7 @@ from bot.registration import (
 )
 from bot.untrusted import clean_text
 from handlers import cadres, questions
-from handlers.common import Turn, answer_button, clear_keyboard, say
+from handlers.common import Turn, answer_button, clear_keyboard, say, typed_choices
 from handlers.registration import consent, person
 from handlers.registration.asking import ask_current, offered_choices, question_of, short_question
 from handlers.registration.common import (
@@ -402,8 +402,7 @@ def _hint(turn: Turn, r: Registration, choices: list[Choice]) -> str:
     step = step_of(r)
     if (hint := STEPS[step].hint) is not None:
         return _(hint)
-    labels = [c.label for c in choices if c.shown]
-    line = _("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
+    line = typed_choices(turn.tr, [c.label for c in choices if c.shown])
     return (
         line
         if len(line) <= 110

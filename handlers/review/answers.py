@@ -20,7 +20,7 @@ from bot.registration import (
     normalise,
 )
 from handlers import router
-from handlers.common import Keyboard, Turn, say
+from handlers.common import Keyboard, Turn, say, typed_choices
 from handlers.review.approve import approve
 from handlers.review.buttons import ACTIONS
 from handlers.review.card import next_card, view
@@ -310,8 +310,7 @@ async def _hint(
     context: JagaContext, turn: Turn, labels: list[str], keyboard: Keyboard | None
 ) -> None:
     """One short line saying which words work here; the step stays as it was."""
-    line = turn.gettext("Ketik salah satu: {choices}").format(choices=" / ".join(labels))
-    await say(context, turn.chat_id, line, keyboard)
+    await say(context, turn.chat_id, typed_choices(turn.tr, labels), keyboard)
 
 
 async def _typed_press(
