@@ -328,6 +328,24 @@ class Choice:
     shown: bool = True
 
 
+# Words naming a job too generally to tell its sector ("harian", "lain"): not read as one.
+_VAGUE_JOB_WORDS = frozenset({"harian", "lain", "lainnya", "lain lain", "other", "jual"})
+
+
+def occupation_named(text: str) -> str | None:
+    """The one occupation code a message names ("brp iuran ojek gaji 2jt" → ojek_sopir), by the
+    words people use for each job; None when it names none or several."""
+    padded = f" {normalise(text)} "
+    named = {
+        code
+        for code, words in SYNONYMS[Step.OCCUPATION].items()
+        if code != "lainnya"
+        for word in (*words, code.replace("_", " "))
+        if word not in _VAGUE_JOB_WORDS and f" {word} " in padded
+    }
+    return named.pop() if len(named) == 1 else None
+
+
 def normalise(text: str) -> str:
     """Lowercase words without punctuation, thousands dots dropped, short forms spelled out."""
     text = clean_text(text[:200]).lower().translate(_YES_SIGNS)

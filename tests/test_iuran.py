@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bot import membership
+from bot import clock, membership
+from bot.contributions import SELF_PAID, TRANSPORT, quote
 from tests.conftest import Harness
 from tests.factories import submitted_registration
 
@@ -228,3 +229,14 @@ async def test_a_question_naming_one_job_at_the_job_step_is_read_as_that_job(
     await harness.send(USER, "/iuran")
     await harness.send(USER, "nelayan atau ojek bedanya apa?")  # two jobs: asked again
     assert "pilih pekerjaan Anda dengan tombol" in harness.text(USER)
+
+
+async def test_a_job_said_with_the_amount_picks_its_discount(harness: Harness) -> None:
+    h = harness
+    await h.send(USER + 40, "brp iuran ojek gaji 2jt sebulan")
+    answer = h.text(USER + 40)
+    transport = quote(2_000_000, "JKK_JKM", TRANSPORT, SELF_PAID, clock.today())
+    assert f"Rp{transport.to_pay:,}".replace(",", ".") in answer
+    assert transport.discount_until is not None
+    assert str(transport.discount_until.year) in answer
+    assert "pekerjaan" not in answer.lower()  # not asked: the job was said

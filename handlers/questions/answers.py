@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import membership
 from bot.context import JagaContext
-from bot.contributions import is_transport, load_table, payer_of
+from bot.contributions import is_transport, load_table, payer_of, sector_of
 from bot.i18n import translator
 from bot.knowledge import (
     OTHER_LANGUAGE_MARGIN,
@@ -15,7 +15,7 @@ from bot.knowledge import (
     answer_any,
     parse_contribution_question,
 )
-from bot.registration import STATUS_WORDS
+from bot.registration import STATUS_WORDS, occupation_named
 from handlers import registration
 from handlers.common import Button, Turn, say
 from handlers.questions.amounts import show_contribution
@@ -58,7 +58,10 @@ async def on_text(update: Update, context: JagaContext) -> None:
         return
     income = parse_contribution_question(text)
     if income is not None:
-        await show_contribution(context, turn, income, await _sector_of(context, turn.id))
+        # The job said with the amount ("iuran ojek 2jt") decides the sector, else their own.
+        named = sector_of(occupation_named(text))
+        sector = named or await _sector_of(context, turn.id)
+        await show_contribution(context, turn, income, sector)
         return
     if any(k.asks_own_status(text) for k in (kb, *_other_knowledge(kb))):
         await own_status(context, turn, kb, text)
