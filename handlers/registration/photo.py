@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from telegram import Message, Update
+from telegram.error import TelegramError
 
 from bot import clock, ktp
 from bot.context import JagaContext
@@ -168,11 +169,16 @@ async def _read_photo(
     status: Sent,
     album: str | None,
 ) -> None:
-    telegram_file = await context.bot.get_file(file_id)
-    if telegram_file.file_size is not None and telegram_file.file_size > ktp.MAX_BYTES:
-        await _ktp_problem(context, turn, "too_large", status)
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        if telegram_file.file_size is not None and telegram_file.file_size > ktp.MAX_BYTES:
+            await _ktp_problem(context, turn, "too_large", status)
+            return
+        data = bytes(await telegram_file.download_as_bytearray())  # in memory only, not on disk
+    except TelegramError as exc:  # the file could not be fetched now: asked for again
+        log.warning("event=ktp_photo_fetch_failed registration=%s error=%s", registration_id, exc)
+        await _ktp_problem(context, turn, "failed", status)
         return
-    data = bytes(await telegram_file.download_as_bytearray())  # in memory only, never on disk
     reading = await ktp.read_ktp(data, today=clock.today())
     del data
     log.info("event=ktp_photo registration=%s problem=%s", registration_id, reading.problem or "-")

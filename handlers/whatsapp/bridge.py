@@ -428,19 +428,23 @@ class WhatsAppBridge:
         """The photo fetched now (the flows read it through getFile) as a message's photo."""
         assert event.media_id is not None
         file_id = f"wa{event.media_id}"[:64]
+        content: bytes | None
         try:
             media = await self.api.fetch_media(event.media_id)
         except MediaTooLarge:
             size = render.TEXT_BODY * 10_000  # over every limit: the flows say it is too big
             content = b""
         except (CloudApiError, aiohttp.ClientError, TimeoutError) as exc:
+            # Still a photo: a flow that reads it finds it cannot be fetched (getFile fails)
+            # and asks for it again, as it does when Telegram cannot give a file.
             log.warning("event=whatsapp_media_failed error=%s", type(exc).__name__)
-            return {"sticker": _STICKER}  # unreadable: answered like any unusable message
+            size, content = 0, None
         else:
             content, size = media.content, len(media.content)
-        self._media[file_id] = content
-        while len(self._media) > MEDIA_CACHE:
-            self._media.popitem(last=False)
+        if content is not None:
+            self._media[file_id] = content
+            while len(self._media) > MEDIA_CACHE:
+                self._media.popitem(last=False)
         photo = {"file_id": file_id, "file_unique_id": file_id, "width": 1280,
                  "height": 800, "file_size": size}  # fmt: skip
         fields: dict[str, Any] = {"photo": [photo]}
