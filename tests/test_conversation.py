@@ -149,7 +149,9 @@ async def test_no_match_gets_one_short_line_of_what_to_type(harness: Harness) ->
     h = harness
     await h.send(WORKER, "/daftar")
     calls = await h.send(WORKER, "hmm entahlah")
-    assert [c.text for c in calls] == ["Ketik salah satu: «Setuju», «Kenapa data diminta?», «Tidak»"]
+    assert [c.text for c in calls] == [
+        "Ketik salah satu: «Setuju», «Kenapa data diminta?», «Tidak»"
+    ]
     assert len(calls[0].text) < 120
     assert calls[0].buttons  # the buttons come with it
     assert (await row_of(h, WORKER)).step == Step.CONSENT
