@@ -13,9 +13,9 @@ answers 200 at once; the update is handled by whichever process claims it first:
   A person's next update can be claimed only when the previous one is done, so one person's
   updates are handled in order whichever processes take them.
 * A process killed mid-update: its lease lapses and another process claims the update. Every write
-  transaction of a handling marks its update applied (storage/db.py `handling_update`); an update
+  transaction of a handling marks its update applied (storage/db.py `handling_row`); an update
   already applied is not handled again (`event=inbox_skip_applied`): the answer it stored is not
-  asked a second time.
+  asked a second time, the person's current question is (`resume`, also used by WhatsApp).
 
 Done rows are deleted a day later by the claim loop. SQLite and polling do not use any of this.
 """
@@ -44,7 +44,7 @@ from bot.i18n import translator
 from bot.processing import OrderedUpdateProcessor
 from bot.settings import SettingsError
 from storage import inbox, users
-from storage.db import handling_update
+from storage.db import InboxRow, handling
 
 log = logging.getLogger(__name__)
 
@@ -247,29 +247,13 @@ class InboxWorker:
             log.exception("event=inbox_handle_failed update=%d", item.update_id)
 
     async def _resume(self, item: inbox.Claimed) -> None:
-        """The update's answer is stored but its reply may be lost: ask the current question
-        again, or (outside a flow) say that the message arrived and may be sent again."""
+        """The update's answer is stored but its reply may be lost: `resume`."""
         try:
             update = Update.de_json(json.loads(item.body), self.app.bot)
         except Exception:  # stored by the receiver, so it parsed once
             log.exception("event=inbox_unreadable update=%d", item.update_id)
             return
-        if update.effective_user is None or update.effective_chat is None:
-            return
-        context = self.app.context_types.context.from_update(update, self.app)
-        user = await users.get_or_create(self.app.bot_data.db, update.effective_user.id)
-        flow = self.app.bot_data.flows.get(user.active_flow or "")
-        if flow is not None and flow.resume is not None:
-            await self.app.update_processor.process_update(update, flow.resume(update, context))
-            return
-        _ = translator(user.language or self.app.bot_data.settings.language).gettext
-        await self.app.bot.send_message(
-            update.effective_chat.id,
-            _(
-                "Maaf, balasan kami untuk pesan terakhir Anda mungkin tidak sampai. Pesan Anda "
-                "sudah kami terima. Jika belum terjawab, silakan kirim sekali lagi."
-            ),
-        )
+        await resume(self.app, update)
 
     async def _process(self, item: inbox.Claimed) -> bool:
         """Run the update through the processor; whether its handlers ran to their end."""
@@ -286,11 +270,8 @@ class InboxWorker:
             completed = True
 
         # Every write transaction of this handling marks the update applied (storage/db.py).
-        marker = handling_update.set(item.update_id)
-        try:
+        with handling(InboxRow("inbox", item.update_id)):
             await self.app.update_processor.process_update(update, handle())
-        finally:
-            handling_update.reset(marker)
         return completed
 
     async def stop(self) -> None:
@@ -309,6 +290,28 @@ class InboxWorker:
                 await asyncio.wait_for(self._listener.close(), 2)
             self._listener = None
         log.info("event=inbox_worker_stop worker=%s", self.name)
+
+
+async def resume(app: JagaApplication, update: Update) -> None:
+    """An update whose answer is stored but whose reply may be lost (its handler died after the
+    commit): ask the person's current question again, or (outside a flow) say that the message
+    arrived and may be sent again. Telegram's inbox and WhatsApp's use it."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    context = app.context_types.context.from_update(update, app)
+    user = await users.get_or_create(app.bot_data.db, update.effective_user.id)
+    flow = app.bot_data.flows.get(user.active_flow or "")
+    if flow is not None and flow.resume is not None:
+        await app.update_processor.process_update(update, flow.resume(update, context))
+        return
+    _ = translator(user.language or app.bot_data.settings.language).gettext
+    await app.bot.send_message(
+        update.effective_chat.id,
+        _(
+            "Maaf, balasan kami untuk pesan terakhir Anda mungkin tidak sampai. Pesan Anda "
+            "sudah kami terima. Jika belum terjawab, silakan kirim sekali lagi."
+        ),
+    )
 
 
 def run(

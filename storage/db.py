@@ -12,9 +12,10 @@ import abc
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -50,10 +51,58 @@ class Conn(Protocol):
     ) -> Awaitable[Iterable[Any]]: ...
 
 
-# The inbox update this task is handling (several processes on PostgreSQL): every write
-# transaction marks it applied, so a process that takes the update over after a crash knows the
-# answer is already committed and does not apply it a second time.
-handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
+# The inboxes whose rows record a handling's answer as applied, with each one's key column.
+InboxTable = Literal["inbox", "whatsapp_inbox"]
+_INBOX_KEYS: dict[InboxTable, str] = {"inbox": "update_id", "whatsapp_inbox": "seq"}
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """A stored incoming message: Telegram's (`inbox`, update_id) or WhatsApp's
+    (`whatsapp_inbox`, seq)."""
+
+    table: InboxTable
+    key: int
+
+    def applied_sql(self) -> str:
+        """The statement marking the row applied, its values inline (an int and a fixed-format
+        time), so that PostgreSQL sends it with BEGIN in one round trip."""
+        return (
+            f"UPDATE {self.table} SET applied_at = '{now_text(milliseconds=True)}' "
+            f"WHERE {_INBOX_KEYS[self.table]} = {int(self.key)} AND applied_at IS NULL"
+        )
+
+
+# The inbox row this task is handling: every write transaction marks it applied in that same
+# transaction, so a process that takes the message over after a crash knows the answer is
+# already committed and does not apply it a second time (bot/inbox.py, handlers/whatsapp/).
+handling_row: ContextVar[InboxRow | None] = ContextVar("handling_row", default=None)
+
+
+def applied_marker() -> str | None:
+    """The statement marking the row this task handles applied, or None if it handles none."""
+    row = handling_row.get()
+    return None if row is None else row.applied_sql()
+
+
+@contextmanager
+def handling(row: InboxRow) -> Iterator[None]:
+    """Every write transaction of the block also marks `row` applied, in that transaction."""
+    token = handling_row.set(row)
+    try:
+        yield
+    finally:
+        handling_row.reset(token)
+
+
+@contextmanager
+def not_handling() -> Iterator[None]:
+    """Writes of the block are no part of the answer (a channel's own records): no marker."""
+    token = handling_row.set(None)
+    try:
+        yield
+    finally:
+        handling_row.reset(token)
 
 
 class DatabaseSettingError(Exception):

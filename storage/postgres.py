@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.db import Conn, Database, DatabaseSettingError, Params, handling_update, now_text
+from storage.db import Conn, Database, DatabaseSettingError, Params, applied_marker
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,10 @@ class PostgresDatabase(Database):
                 self._writer = await asyncpg.connect(self.url, timeout=10)
             try:
                 begin = _BEGIN_SERIALISED if serialised else _BEGIN
-                if (update_id := handling_update.get()) is not None:
-                    # In the same round trip; both values are ours (an int, a fixed format).
-                    begin += (
-                        f"; UPDATE inbox SET applied_at = '{now_text()}'"
-                        f" WHERE update_id = {int(update_id)} AND applied_at IS NULL"
-                    )
+                if (marker := applied_marker()) is not None:
+                    # The inbox row being handled, marked applied (storage/db.py `handling_row`)
+                    # in the same round trip; its values are ours (an int, a fixed format).
+                    begin += f"; {marker}"
                 await self._writer.execute(begin)
                 yield PgConn(self._writer)
                 await self._writer.execute("COMMIT")

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import Change, Conn, Database, DatabaseSettingError, Params
+from storage.db import Change, Conn, Database, DatabaseSettingError, Params, applied_marker
 from storage.files import ensure_private_database
 
 # WAL lets the reader run beside the writer; FULL makes a committed answer survive power loss.
@@ -67,10 +67,14 @@ class SqliteDatabase(Database):
     @asynccontextmanager
     async def write(self, *, serialised: bool = True) -> AsyncIterator[Conn]:
         """A write transaction (BEGIN IMMEDIATE … COMMIT), rolled back if the block raises; one
-        writer, so every transaction is serialised whatever `serialised` says."""
+        writer, so every transaction is serialised whatever `serialised` says. It marks the
+        inbox row being handled applied (storage/db.py `handling_row`)."""
+        marker = applied_marker()
         async with self._write_lock:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
+                if marker is not None:
+                    await self._writer.execute(marker)
                 yield self._writer
                 await self._writer.execute("COMMIT")
             except BaseException:
@@ -100,12 +104,17 @@ class SqliteDatabase(Database):
         committed together, each in a savepoint of its own (a failing one fails alone), so that
         a burst of answers costs one fsync instead of one each. Every caller still returns only
         once its unit is committed. A caller cancelled before its unit ran leaves nothing.
+        The marker of the inbox row the caller handles joins the caller's unit: it is read
+        here, in the caller's context, not in the committer's.
         """
+        marker = applied_marker() if changes else None
+        unit = changes if marker is None else [*changes, (marker, ())]
         future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        self._queued.append((changes, future))
+        self._queued.append((unit, future))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_queued())
-        return await future
+        counts = await future
+        return counts if marker is None else counts[:-1]
 
     async def _commit_queued(self) -> None:
         """Commit the queued units, a batch at a time, until the queue is empty."""

@@ -3,18 +3,21 @@
 A WhatsApp person's id is `WHATSAPP_BASE + wa_id` (bot/channels.py). Incoming events are stored
 once per WhatsApp message id (Meta redelivers an event until the webhook answers), handled in
 arrival order and replayed at start if the process died before finishing them; what the person
-typed is cleared from the row once handled. Receiving a message opens the person's customer
-service window: free-form messages may be sent for 24 hours after their last message, templates
-only afterwards. Each message the bot sends gets a local id (reported to the flows as the sent
-message's id) with the choices it offered, looked up again when the person answers it.
+typed is cleared from the row once handled. Every write transaction of a message's handling marks
+its row applied (storage/db.py `handling_row`): one replayed after that is not handled again.
+Receiving a message opens the person's customer service window: free-form messages may be sent
+for 24 hours after their last message, templates only afterwards. Each message the bot sends
+gets a local id (reported to the flows as the sent message's id) with the choices it offered,
+looked up again when the person answers it.
 Times are UTC with milliseconds (2026-01-05T01:02:03.456Z) so that they sort as text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from storage.db import Database, now_text
+from storage.db import Database, InboxRow, not_handling, now_text
 
 
 def _now() -> str:
@@ -43,6 +46,30 @@ async def receive(
             (person, now),
         )
     return True
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a stored message stands."""
+
+    seq: int
+    applied: bool  # a write transaction of its handling committed (the answer is stored)
+    done: bool
+
+    @property
+    def row(self) -> InboxRow:
+        """The row, for `storage.db.handling`."""
+        return InboxRow("whatsapp_inbox", self.seq)
+
+
+async def stored(db: Database, message_id: str) -> Stored | None:
+    """Where the message stands, read as it is about to be handled; None if not stored."""
+    row = await db.fetchone(
+        "SELECT seq, applied_at, done_at FROM whatsapp_inbox WHERE message_id = ?", (message_id,)
+    )
+    if row is None:
+        return None
+    return Stored(int(row[0]), row[1] is not None, row[2] is not None)
 
 
 async def pending(db: Database) -> list[tuple[str, int, str]]:
@@ -96,18 +123,20 @@ async def forget_window(db: Database, person: int) -> None:
 
 async def record_message(db: Database, person: int, choices: str) -> int:
     """Remember a message about to be sent with the choices it offers; returns its local id."""
-    return await db.insert(
-        "INSERT INTO whatsapp_messages(person, choices, created_at) VALUES (?, ?, ?) "
-        "RETURNING message_id",
-        (person, choices, _now()),
-    )
+    with not_handling():  # the channel's record, not an answer: a replay still answers
+        return await db.insert(
+            "INSERT INTO whatsapp_messages(person, choices, created_at) VALUES (?, ?, ?) "
+            "RETURNING message_id",
+            (person, choices, _now()),
+        )
 
 
 async def set_wamid(db: Database, message_id: int, wamid: str) -> None:
     """Store WhatsApp's id of a sent message (its delivery reports name it)."""
-    await db.execute(
-        "UPDATE whatsapp_messages SET wamid = ? WHERE message_id = ?", (wamid, message_id)
-    )
+    with not_handling():  # the channel's record, not an answer
+        await db.execute(
+            "UPDATE whatsapp_messages SET wamid = ? WHERE message_id = ?", (wamid, message_id)
+        )
 
 
 async def message_choices(db: Database, person: int, message_id: int) -> str | None:

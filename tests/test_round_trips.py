@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from storage import inbox
-from storage.db import Database, handling_update
+from storage.db import Database, InboxRow, handling
 from tests import pg
 
 pytestmark = pytest.mark.usefixtures("postgres_server")
@@ -32,14 +32,13 @@ async def test_a_write_transaction_begins_in_one_round_trip() -> None:
                 return await writer.execute(query, *args)
 
         db._writer = Counted()  # type: ignore[attr-defined]
-        marker = handling_update.set(7)
         try:
-            async with db.write() as conn:
-                await conn.execute(
-                    "UPDATE users SET language = ? WHERE telegram_id = ?", ("en", 1)
-                )
+            with handling(InboxRow("inbox", 7)):
+                async with db.write() as conn:
+                    await conn.execute(
+                        "UPDATE users SET language = ? WHERE telegram_id = ?", ("en", 1)
+                    )
         finally:
-            handling_update.reset(marker)
             db._writer = writer  # type: ignore[attr-defined]
         # BEGIN, the write lock and the inbox's applied marker together; the change; COMMIT.
         assert len(sent) == 3

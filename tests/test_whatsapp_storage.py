@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
+
 from bot.channels import whatsapp_person
 from storage import whatsapp
-from storage.db import Database
+from storage.db import Database, handling, not_handling
 
 ANI = whatsapp_person("6281234567890")
 BUDI = whatsapp_person("6289876543210")
@@ -119,3 +121,50 @@ async def test_an_abandoned_event_is_taken_by_one_process_once_its_lease_lapsed(
     assert await whatsapp.claim_stale(db, 30) == []  # another process asking gets nothing
     await whatsapp.done(db, "wamid.L1")
     assert await whatsapp.pending(db) == []
+
+
+async def test_every_write_path_marks_the_message_being_handled_applied_in_its_own_unit(
+    db: Database,
+) -> None:
+    async def applied(message_id: str) -> bool:
+        state = await whatsapp.stored(db, message_id)
+        assert state is not None and not state.done
+        return state.applied
+
+    paths = ("write", "apply", "execute", "insert", "failing", "record")
+    for name in paths:
+        assert await whatsapp.receive(db, f"wamid.{name}", ANI, "{}")
+    states = {name: await whatsapp.stored(db, f"wamid.{name}") for name in paths}
+    rows = {name: state.row for name, state in states.items() if state is not None}
+    assert not any([await applied(f"wamid.{name}") for name in paths])
+    language = ("UPDATE users SET language = 'en' WHERE telegram_id = ?", (ANI,))
+    with handling(rows["write"]):
+        async with db.write(serialised=False) as conn:
+            await conn.execute(*language)
+    with handling(rows["apply"]):
+        assert await db.apply([language, language]) == [0, 0]  # the marker's count is not told
+    with handling(rows["execute"]):
+        assert await db.execute(*language) == 0
+    with handling(rows["insert"]):
+        assert await db.insert(
+            "INSERT INTO whatsapp_messages(person, choices, created_at) VALUES (?, '[]', '') "
+            "RETURNING message_id",
+            (ANI,),
+        )
+    # A unit that fails leaves the message unapplied.
+    with handling(rows["failing"]), pytest.raises(Exception, match="no_such_table"):
+        await db.apply([language, ("INSERT INTO no_such_table VALUES (1)", ())])
+    with handling(rows["record"]), not_handling():  # the channel's own records: no marker
+        await whatsapp.record_message(db, ANI, "[]")
+    with handling(rows["record"]):
+        await whatsapp.record_message(db, ANI, "[]")  # not_handling inside record_message
+    await db.execute(*language)  # outside any handling: no marker at all
+    got = {name: await applied(f"wamid.{name}") for name in paths}
+    assert got == {
+        "write": True,
+        "apply": True,
+        "execute": True,
+        "insert": True,
+        "failing": False,
+        "record": False,
+    }

@@ -8,6 +8,9 @@ delivers is stored in the inbox before the 200 answer (a redelivery is dropped t
 as an update in the person's order, then marked done. A stored message is leased to the process
 that received it; one whose lease lapsed (its process died) is taken by one process, at start
 and by a sweep every half lease, so several processes may serve the webhook behind one URL.
+Every write transaction of a handling marks the message applied (storage/db.py `handling_row`):
+one taken over after its answer was committed is not handled again; the person is asked their
+current question again (`event=whatsapp_skip_applied`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from telegram.request import BaseRequest
 
 from bot.channels import whatsapp_person
 from bot.i18n import translator
+from bot.inbox import resume
 from bot.settings import Settings, SettingsError
 from handlers.whatsapp.bridge import ChannelRequest, WhatsAppBridge
 from handlers.whatsapp.client import CloudApi
@@ -41,6 +45,7 @@ from handlers.whatsapp.webhook import (
 )
 from storage import outbox as outbox_store
 from storage import whatsapp as store
+from storage.db import handling
 
 if TYPE_CHECKING:
     from bot.context import JagaApplication
@@ -112,7 +117,7 @@ class WhatsAppChannel:
         assert self.app is not None
         lease = self.settings.inbox_lease_seconds
         for _message_id, _person, event in await store.claim_stale(self.app.bot_data.db, lease):
-            self.dispatcher.submit([Incoming(**json.loads(event))])
+            self.dispatcher.submit([Incoming(**json.loads(event))], taken_over=True)
 
     async def _sweep(self) -> None:
         """Look for abandoned messages every half lease, while the channel runs."""
@@ -170,15 +175,28 @@ class WhatsAppChannel:
         if isinstance(event, StatusEvent):
             await self.bridge.delivery(event)
             return
+        db = app.bot_data.db
+        state = await store.stored(db, event.message_id)
+        if state is not None and state.done:  # handled meanwhile (a lease that lapsed)
+            return
         try:
             update = await self.bridge.update_for(event, app.bot)
             if update is not None:
                 try:
-                    await app.update_processor.process_update(update, app.process_update(update))
+                    if state is not None and state.applied:
+                        # Its answer is committed, its reply may be lost: the question again.
+                        log.info("event=whatsapp_skip_applied seq=%d", state.seq)
+                        await resume(app, update)
+                    else:
+                        # Every write transaction of the handling marks the message applied.
+                        with handling(state.row) if state else contextlib.nullcontext():
+                            await app.update_processor.process_update(
+                                update, app.process_update(update)
+                            )
                 finally:
                     await self.bridge.end_turn(whatsapp_person(event.wa_id))
         finally:
-            await store.done(app.bot_data.db, event.message_id)
+            await store.done(db, event.message_id)
 
     async def _tell_admins(self, reason: str) -> None:
         """Tell the admins on Telegram that WhatsApp stopped and what to do."""

@@ -296,11 +296,13 @@ class Dispatcher:
             self._seen.popitem(last=False)
         return True
 
-    def submit(self, events: Iterable[Event]) -> int:
-        """Queue the new events for their people; returns how many were new."""
+    def submit(self, events: Iterable[Event], *, taken_over: bool = False) -> int:
+        """Queue the new events for their people; returns how many were new. `taken_over`:
+        messages this process claimed from the inbox after their lease lapsed, queued even if
+        seen here before (their handling here failed before it was marked done)."""
         accepted = 0
         for event in events:
-            if not self._first_time(event):
+            if not self._first_time(event) and not taken_over:
                 continue
             accepted += 1
             person = event.wa_id if isinstance(event, Incoming) else event.recipient
