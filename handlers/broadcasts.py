@@ -31,6 +31,10 @@ from storage.outbox import Broadcast
 log = logging.getLogger(__name__)
 
 FLOW = "siaran"
+# What /batal says while a broadcast is being written: its unsent draft is thrown away.
+CANCEL_TEXT = N_(
+    "Dibatalkan. Draf siaran yang belum dikirim sudah dibuang. Ketik /start untuk ke menu."
+)
 _AUDIENCE_LABELS = {
     "cadres": N_("Kader desa"),
     "workers": N_("Pekerja terdaftar"),

@@ -11,8 +11,11 @@ from bot import membership
 from bot.context import JagaContext
 from bot.i18n import N_, Translator
 from bot.patterns import linear
+from bot.registration import is_help, looks_like_question, normalise
 from bot.untrusted import clean_text
-from handlers.common import Button, Turn, answer_button, layout, say
+from handlers import questions
+from handlers.common import Button, Keyboard, Turn, answer_button, layout, say
+from handlers.registration.common import MAX_MESSAGE, fit
 from handlers.status import leave_for_other_words, limit_reached
 from storage import membership as store
 
@@ -165,9 +168,9 @@ async def klaim(update: Update, context: JagaContext) -> None:
     """Shows the linked worker's claims, a claim by number (/klaim NOMOR), or asks the number."""
     turn = await Turn.load(update, context)
     _ = turn.gettext
-    number = " ".join(context.args or []).strip()
-    if number:
-        await show_by_number(context, turn, number)
+    typed = " ".join(context.args or []).strip()
+    if typed:
+        await _take(context, turn, typed)
         return
     worker = await membership.worker_of(context.db, turn.id)
     if worker is None:
@@ -183,6 +186,8 @@ async def klaim(update: Update, context: JagaContext) -> None:
             layout([[(_("Hubungkan data saya"), "STS SELF")]]),
         )
         return
+    if turn.user.active_flow == FLOW:  # "Status klaim" pressed at the claim-number prompt
+        await store.end_flow(context.db, turn.id, FLOW)
     claims = await store.claims_of(context.db, worker.nik_hash, worker.kpj, limit=MAX_SHOWN + 1)
     buttons: list[list[Button]] = [[(_("Cari dengan nomor klaim"), "CLM NO")]]
     if not claims:
@@ -321,28 +326,84 @@ async def typed_claim(update: Update, context: JagaContext) -> bool:
     if number is None:
         return False
     turn = await Turn.load(update, context)
-    await show_by_number(context, turn, number)
+    await _take(context, turn, number)
     return True
 
 
 async def on_message(update: Update, context: JagaContext) -> None:
-    """Takes the claim number and shows that claim."""
+    """Takes the claim number and shows that claim; anything else keeps the prompt open."""
     turn = await Turn.load(update, context)
-    _ = turn.gettext
     message = update.effective_message
     text = (message.text or "").strip() if message is not None else ""
-    text = typed_number(text) or text
     if await leave_for_other_words(update, context, text):
         return
-    if not text or len(text) > 40:
-        await say(
-            context,
-            turn.chat_id,
-            _("Ketik nomor klaim saja (huruf dan angka), atau /batal."),
-        )
+    await _take(context, turn, text)
+
+
+# Words that show a message is about the claim number itself ("nomornya di mana", "ada di
+# kartu?") or about one's own claim ("klaim sy gmn"): answered with where the number is
+# written and how to see one's claims, not from the knowledge base.
+_ABOUT_NUMBER = ("nomor", "nomer", "kartu")
+_ABOUT_NUMBER_WORDS = frozenset({"no", "nmr", "kode", "nik", "kpj"})
+_OWN_WORDS = frozenset({"saya", "aku", "ku", "gue", "punya", "punyaku"})
+ASK_NUMBER = N_("Ketik nomor klaim saja (huruf dan angka), atau /batal.")
+WHERE_NUMBER = N_(
+    "Nomor klaim tertulis di tanda terima pengajuan klaim dari BPJS Ketenagakerjaan. "
+    "Nomor itu bukan NIK dan bukan nomor KPJ di kartu."
+)
+
+
+async def _take(context: JagaContext, turn: Turn, text: str) -> None:
+    """Looks up (and counts) only what can be a claim number; else answers, prompt kept."""
+    _ = turn.gettext
+    number = typed_number(text)
+    nik = membership.clean_nik(number or text)[0] if len(text) <= 40 else None
+    if number is not None and nik is None:
+        await store.end_flow(context.db, turn.id, FLOW)
+        await show_by_number(context, turn, number)
         return
-    await store.end_flow(context.db, turn.id, FLOW)
-    await show_by_number(context, turn, text)
+    if turn.user.active_flow != FLOW:
+        await store.set_flow_state(context.db, turn.id, FLOW, "number")
+    own, keyboard = await _own_claims(context, turn)
+    if nik is not None:
+        body = _("Itu NIK, bukan nomor klaim.") + " " + own
+    elif not clean_text(text[:80]).strip():
+        await say(context, turn.chat_id, _(ASK_NUMBER))  # nothing readable: the rule alone
+        return
+    else:
+        body = _answer(turn, text) or _(WHERE_NUMBER) + "\n" + own
+    ask = _(ASK_NUMBER)
+    await say(
+        context, turn.chat_id, fit(body, MAX_MESSAGE - len(ask) - 2) + "\n\n" + ask, keyboard
+    )
+
+
+async def _own_claims(context: JagaContext, turn: Turn) -> tuple[str, Keyboard]:
+    """How to see one's own claims without a number (the list, or linking), and its button."""
+    _ = turn.gettext
+    if await membership.worker_of(context.db, turn.id) is not None:
+        return (
+            _("Untuk melihat semua klaim Anda, tekan Status klaim."),
+            layout([[(_("Status klaim"), "MENU klaim")]]),
+        )
+    return (
+        _("Untuk melihat klaim Anda sendiri tanpa nomor klaim, tekan Hubungkan data saya."),
+        layout([[(_("Hubungkan data saya"), "STS SELF")]]),
+    )
+
+
+def _answer(turn: Turn, text: str) -> str | None:
+    """The knowledge base's answer to a question not about the claim number, else None."""
+    words = normalise(text).split()
+    if is_help(text) or len(words) < 2 or not looks_like_question(text):
+        return None
+    if any(w.startswith(_ABOUT_NUMBER) or w in _ABOUT_NUMBER_WORDS for w in words):
+        return None
+    claim = any(w.startswith(("klaim", "claim")) for w in words)
+    if claim and (not _OWN_WORDS.isdisjoint(words) or "klaimku" in words):
+        return None
+    match = questions.knowledge(turn.tr.language).answer(text)
+    return None if match is None else f"{match.topic.title}\n\n{match.topic.answer}"
 
 
 async def on_cancel(context: JagaContext, telegram_id: int) -> None:

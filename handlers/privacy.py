@@ -32,6 +32,7 @@ from bot.review import SOURCE_LABELS, region_name
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, account_words, answer_button, layout, open_link, say
 from handlers.registration import FLOW as REGISTRATION_FLOW
+from handlers.registration.common import MAX_MESSAGE, quote_of
 from handlers.telegram.render import markup_of
 from storage import membership as membership_store
 from storage import privacy, registrations, roles, users, whatsapp
@@ -155,9 +156,12 @@ async def _linked_rows(
     return [r for r in rows if r.id not in seen]
 
 
-def describe(tr: Translator, context: JagaContext, row: Registration) -> str:
-    """Every stored field of a registration, in plain words (NIK and phone partly hidden)."""
+def describe(turn: Turn, context: JagaContext, row: Registration) -> str:
+    """Every stored field of a registration, in plain words, as the worker or registrant."""
+    tr = turn.tr
     _ = tr.gettext
+    # The one who registered someone else is "Anda"; the worker is "Dia" to them.
+    registrant = row.for_self is False and row.operator_id == turn.id
     lines = [
         _("Pendaftaran {ref}").format(ref=row.ref or _("(belum dikirim)")),
         _("Status: {status}").format(status=_(STATUS_WORDS.get(row.status, row.status))),
@@ -199,17 +203,13 @@ def describe(tr: Translator, context: JagaContext, row: Registration) -> str:
         add(_("Penghasilan per bulan"), tr.money(row.income))
     if row.programs:
         add(_("Program"), PROGRAM_LABELS.get(row.programs, row.programs))
-    if row.monthly_contribution is not None:
-        contribution = _("{money} per bulan").format(money=tr.money(row.monthly_contribution))
-        months = row.pay_period_months
-        if months == 1:
-            contribution += _(", dibayar setiap bulan")
-        elif months:
-            contribution += _(", dibayar tiap {n} bulan").format(n=months)
-        add(_("Iuran"), contribution)
-    elif row.pay_period_months:
-        add(_("Dibayar tiap"), _("{n} bulan").format(n=row.pay_period_months))
-    payer = {"sendiri": _("Anda sendiri"), "program": _("program pemerintah")}
+    contribution = _contribution_lines(turn, row)
+    at = len(lines)
+    lines += contribution
+    payer = {
+        "sendiri": _("Dia sendiri") if registrant else _("Anda sendiri"),
+        "program": _("program pemerintah"),
+    }
     add(_("Pembayar iuran"), payer.get(row.payer or ""))
     if row.sumber_iuran:
         add(_("Sumber iuran"), _(SOURCE_LABELS.get(row.sumber_iuran, row.sumber_iuran)))
@@ -222,7 +222,9 @@ def describe(tr: Translator, context: JagaContext, row: Registration) -> str:
         lines.append(
             _("Persetujuan diberikan {date}").format(date=_stored_date(tr, row.consent_at))
         )
-    if row.for_self is False:
+    if registrant:
+        who = _("Anda")
+    elif row.for_self is False:
         who = _("kader desa ({account})").format(account=account_words(tr, row.operator_id))
     elif row.operator_id == 0:
         who = _("tidak lagi tertaut ke akun Telegram/WhatsApp")
@@ -231,7 +233,44 @@ def describe(tr: Translator, context: JagaContext, row: Registration) -> str:
     add(_("Didaftarkan oleh"), who)
     if row.submitted_at:
         add(_("Dikirim"), _stored_date(tr, row.submitted_at))
+    if len("\n".join(lines)) > MAX_MESSAGE:  # a long name or address: the amounts in short
+        lines[at : at + len(contribution)] = _contribution_lines(turn, row, short=True)
     return "\n".join(lines)
+
+
+def _contribution_lines(turn: Turn, row: Registration, *, short: bool = False) -> list[str]:
+    """The summary's contribution lines (`short`: the discount without its end date)."""
+    # The regulation's name is left out of the discount note: this view is long already.
+    _ = turn.gettext
+    tr = turn.tr
+    months = row.pay_period_months
+    if row.monthly_contribution is None:
+        if not months:
+            return []
+        return [_("Dibayar sekaligus untuk: {months} bulan").format(months=months)]
+    if row.income is None:  # withdrawn consent: the income is deleted, the amount kept
+        lines = [_("Iuran per bulan: {value}").format(value=tr.money(row.monthly_contribution))]
+        if months:
+            lines.append(_("Dibayar sekaligus untuk: {months} bulan").format(months=months))
+        return lines
+    q = quote_of(row)
+    if row.payer is None and not row.sumber_iuran:  # a draft not yet at the payer question
+        return [_("Iuran per bulan: {value}").format(value=tr.money(q.normal))]
+    if not q.self_paid:
+        return [_("Iuran per bulan: {value}, dibayar program").format(value=tr.money(q.normal))]
+    monthly = _("Iuran per bulan: {value}").format(value=tr.money(q.to_pay))
+    if q.discount_until is not None and short:
+        monthly += " " + _("(normal {normal})").format(normal=tr.money(q.normal))
+    elif q.discount_until is not None:
+        monthly += " " + _("(normal {normal}, dipotong sampai {end})").format(
+            normal=tr.money(q.normal), end=tr.date(q.discount_until)
+        )
+    if not months:
+        return [monthly]
+    period = _("Dibayar sekaligus untuk: {months} bulan ({amount})").format(
+        months=months, amount=tr.money(q.period_total(months))
+    )
+    return [monthly, period]
 
 
 def _display(value: str) -> str:
@@ -282,7 +321,7 @@ async def button(update: Update, context: JagaContext) -> None:
         await say(
             context,
             turn.chat_id,
-            describe(turn.tr, context, shown),
+            describe(turn, context, shown),
             layout(_row_buttons(turn, shown, may_delete=may_delete)),
         )
         return
@@ -644,7 +683,7 @@ async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, 
     await say(
         context,
         turn.chat_id,
-        describe(turn.tr, context, row),
+        describe(turn, context, row),
         layout(_row_buttons(turn, row, may_delete=True)),
     )
 

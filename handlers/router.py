@@ -132,9 +132,7 @@ async def cancel(update: Update, context: JagaContext) -> None:
         text = (
             _(flow.cancel_text)
             if flow.cancel_text
-            else _(
-                "Dibatalkan. Data yang belum dikirim sudah dihapus. Ketik /start untuk ke menu."
-            )
+            else _("Dibatalkan. Ketik /start untuk ke menu.")
         )
     await say(context, turn.chat_id, text, clear_keyboard())
 

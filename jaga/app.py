@@ -114,7 +114,7 @@ def register_handlers(app: JagaApplication) -> None:
         Flow(review.FLOW, review.on_message, review.on_cancel, review.CANCEL_TEXT),
         # A new cadre typing their name; a broadcast's text.
         Flow(cadres.FLOW, cadres.on_message, cadres.on_cancel),
-        Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel),
+        Flow(broadcasts.FLOW, broadcasts.on_message, broadcasts.on_cancel, broadcasts.CANCEL_TEXT),
     ]
     services.flows = {flow.name: flow for flow in flows}
 

@@ -48,7 +48,8 @@ async def test_worker_sees_everything_stored_with_nik_and_phone_partly_hidden(
     assert "+6281234567890" not in text and "890" in text
     assert "Siti Aminah" in text
     assert "15 Mei 1980" in text
-    assert "Rp1.000.000" in text and "Iuran: Rp16.800 per bulan, dibayar setiap bulan" in text
+    # Paid by a program: the contribution worded as the registration summary words it.
+    assert "Rp1.000.000" in text and "Iuran per bulan: Rp16.800, dibayar program" in text
     assert "Ani" in text
     # The consent date in words, never the version of the consent text.
     assert "Persetujuan diberikan 1 November 2026" in text and "versi" not in text
@@ -165,7 +166,8 @@ async def test_cadre_reaches_a_worker_only_with_nik_and_birth_date(harness: Harn
     await h.send(CADRE, " ".join(nik[i : i + 4] for i in range(0, 16, 4)))
     await h.send(CADRE, "15-05-1980")
     text = h.text(CADRE)
-    assert "Rahmat Hidayat" in text and "kader desa" in text
+    # The cadre who registered him is "Anda" here, not a stranger's account.
+    assert "Rahmat Hidayat" in text and "Didaftarkan oleh: Anda\n" in text
     await h.tap(CADRE, f"Hapus data {row.ref}")
     await h.tap(CADRE, "Ya, tarik persetujuan dan hapus")
     assert await registrations.get(h.db, row.id) is None
