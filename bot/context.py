@@ -30,7 +30,8 @@ class Flow:
     # Leaves the flow when the user cancels (/batal): discards (or keeps, see cancel_text) its
     # unsent state and clears the active-flow pointer, in one commit.
     on_cancel: Callable[[JagaContext, int], Coroutine[Any, Any, None]]
-    # What /batal says instead of "deleted" when the flow keeps its answers (marked with N_).
+    # What /batal says when it is more than "cancelled": answers kept, or a draft thrown away
+    # (marked with N_).
     cancel_text: str | None = None
     # Asks the flow's current question again: the answer to the last one was stored, but the
     # process that stored it died before its next question went out (bot/inbox.py).

@@ -114,10 +114,13 @@ _SIGNS = {"\U0001f44d": "ack", "\U0001f44c": "ack", "\u2705": "ack", "\U0001f64f
 
 
 def _sign_talk(text: str) -> str | None:
-    """The small-talk kind of a message made only of these signs (and skin tones), or None."""
+    """The small-talk kind of a message made only of these signs (and skin tones), "ack" for
+    one of other emoji or marks alone ("😂😂", "??": nothing to answer or forward), or None."""
     signs = {ch for ch in text if not ch.isspace() and not "\U0001f3fb" <= ch <= "\U0001f3ff"}
     kinds = {_SIGNS.get(ch) for ch in signs}
-    return kinds.pop() if len(kinds) == 1 and None not in kinds else None
+    if len(kinds) == 1 and None not in kinds:
+        return kinds.pop()
+    return "ack" if signs and not any(ch.isalnum() for ch in signs) else None
 
 
 async def cancel(update: Update, context: JagaContext) -> None:

@@ -1,4 +1,5 @@
-"""Corrections typed the way people type them, and old buttons that must not wipe a draft."""
+"""What persona walks found: corrections and names typed the way people type them, old buttons
+that must not wipe a draft, shared village names, /status mid-registration, emoji alone."""
 
 from __future__ import annotations
 
@@ -98,3 +99,11 @@ async def test_status_while_registering_says_it_is_not_sent_yet_and_leads_back(
     assert "belum selesai" in h.text(WORKER)
     await h.tap(WORKER, "Lanjutkan pendaftaran")
     assert h.text(WORKER) == asked
+
+
+async def test_emoji_alone_is_acknowledged_not_forwarded_as_a_question(harness: Harness) -> None:
+    h = harness
+    await h.send(WORKER, "😂😂")
+    assert "Teruskan ke petugas" not in h.labels(WORKER)
+    assert "belum bisa menjawab" not in h.text(WORKER)
+    assert await h.db.fetchval("SELECT count(*) FROM questions") == 0
