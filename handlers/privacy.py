@@ -27,7 +27,13 @@ from bot.i18n import LANGUAGE_NAMES, N_, Translator, translator
 from bot.logging_setup import IDENTIFIER_TYPES, mask_text
 from bot.membership import own_account
 from bot.patterns import linear
-from bot.registration import HEIR_LABELS, OCCUPATION_LABELS, PROGRAM_LABELS, STATUS_WORDS
+from bot.registration import (
+    HEIR_LABELS,
+    OCCUPATION_LABELS,
+    PROGRAM_LABELS,
+    STATUS_WORDS,
+    read_birth_date,
+)
 from bot.review import SOURCE_LABELS, region_name
 from bot.untrusted import MAX_TEXT_LENGTH, clean_text
 from handlers.common import Button, Turn, account_words, answer_button, layout, open_link, say
@@ -84,7 +90,7 @@ async def data_saya(update: Update, context: JagaContext) -> None:
     language = LANGUAGE_NAMES.get(turn.user.language or context.settings.language, "")
     parts = [
         _("Data Anda di Jaga Pekerja"),
-        _("Akun: {account}, bahasa {language}.").format(
+        _("Akun: {account}. Bahasa: {language}.").format(
             account=account_words(turn.tr, turn.id), language=language
         ),
     ]
@@ -175,7 +181,7 @@ def describe(turn: Turn, context: JagaContext, row: Registration) -> str:
     add(_("NIK"), row.nik_masked)
     if row.birth_date:
         add(_("Tanggal lahir"), tr.date(dt.date.fromisoformat(row.birth_date)))
-    sex = {"L": _("laki-laki"), "P": _("perempuan")}.get(row.sex or "")
+    sex = {"L": _("Laki-laki"), "P": _("Perempuan")}.get(row.sex or "")
     add(_("Jenis kelamin"), sex)
     add(_("Nama ibu kandung"), row.mother_name)
     if row.phone_enc:
@@ -634,21 +640,18 @@ async def _nik(context: JagaContext, turn: Turn, text: str) -> None:
 # Typed text: RE2 patterns, linear in the text (bot/patterns.py); clean_text made digits 0-9.
 _NIK_SEPARATORS = str.maketrans("", "", " \n.-")
 _NIK_DIGITS = linear(r"[0-9]{16}")
-_DATE = linear(r"(\d{1,2})[\s./-]+(\d{1,2})[\s./-]+(\d{4})")
-_ISO = linear(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def parse_birth_date(text: str) -> dt.date | None:
-    """`15-05-1980`, `15/5/1980`, `15 5 1980` or `1980-05-15`; None if not a real date."""
-    value = clean_text(text)
+    """A whole birth date as people type it (`15-05-1980`, `12 maret 1978`, `1980-05-15`, read
+    as the registration reads it); None if a part is missing or it is not a real date."""
+    reading = read_birth_date(text, clock.today(), asked="day")
+    if reading.year is None or reading.month is None or reading.day is None:
+        return None
     try:
-        if m := _ISO.fullmatch(value):
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _DATE.fullmatch(value):
-            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+        return dt.date(reading.year, reading.month, reading.day)
     except ValueError:
         return None
-    return None
 
 
 async def _birth_date(context: JagaContext, turn: Turn, state: privacy.Session, text: str) -> None:

@@ -247,7 +247,10 @@ def test_birth_dates_are_read_in_the_usual_forms() -> None:
     assert str(parse_birth_date("15 05 1980")) == "1980-05-15"
     assert str(parse_birth_date("1980-05-15")) == "1980-05-15"
     assert str(parse_birth_date("\u200f15.05.1980\u200e")) == "1980-05-15"
+    assert str(parse_birth_date("12 maret 1978")) == "1978-03-12"  # as people type it
+    assert str(parse_birth_date("tgl 12 bln 3 thn 1978")) == "1978-03-12"
     assert parse_birth_date("31-02-1980") is None
+    assert parse_birth_date("maret 1978") is None  # no day: not a whole date
     assert parse_birth_date("kemarin") is None
 
 
