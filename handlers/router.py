@@ -8,11 +8,10 @@ from telegram import Update
 
 from bot import membership
 from bot.context import JagaContext
-from bot.registration import CHAT_FILLER, Step, looks_like_question, normalise, progress
+from bot.registration import CHAT_FILLER, looks_like_question, normalise, progress
 from handlers import claims, language, questions, registration, status
 from handlers.common import Turn, answer_button, clear_keyboard, layout, say
 from storage import registrations
-from storage.registrations import Status
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,8 @@ async def _unfinished_draft(update: Update, context: JagaContext, turn: Turn, te
     words = normalise(text[:200]).split()
     if not words or len(words) > 10 or looks_like_question(text):
         return False
-    draft = await registrations.active_of(context.db, turn.id)
-    if draft is None or draft.status != Status.DRAFT or draft.step in (None, Step.CONSENT):
+    draft = await registrations.draft_under_way(context.db, turn.id)
+    if draft is None:
         return False
     if not _DRAFT_WORDS.isdisjoint(words):
         await registration.daftar(update, context)

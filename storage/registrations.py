@@ -147,6 +147,16 @@ async def active_of(db: Database, telegram_id: int) -> Registration | None:
     return _model(row)
 
 
+async def draft_under_way(db: Database, telegram_id: int) -> Registration | None:
+    """The person's unsent draft once past its first question (consent), if any."""
+    row = await db.fetchone(
+        "SELECT * FROM registrations WHERE status = 'draft' AND operator_id = ? "
+        "AND step IS NOT NULL AND step != 'consent' ORDER BY id DESC LIMIT 1",
+        (telegram_id,),
+    )
+    return _model(row)
+
+
 async def waiting_fix_of(db: Database, telegram_id: int) -> Registration | None:
     """The newest registration this person sent (or is the worker of) that waits for a fix."""
     row = await db.fetchone(

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import membership
 from bot.context import JagaContext
-from bot.registration import STATUS_WORDS, Step, progress
+from bot.registration import STATUS_WORDS, progress
 from handlers.common import Button, Turn, answer_button, layout, say
 from handlers.registration.common import MAX_MESSAGE
 from handlers.status.common import FLOW, MAX_LISTED, limit_reached, sender_sees
@@ -15,7 +15,7 @@ from handlers.status.showing import describe, history, own_buttons, show_registr
 from storage import membership as store
 from storage import registrations, roles
 from storage.db import Database
-from storage.registrations import Registration, Status
+from storage.registrations import Registration
 
 
 async def status(update: Update, context: JagaContext) -> None:
@@ -50,8 +50,8 @@ async def status(update: Update, context: JagaContext) -> None:
 async def _unsent_draft(context: JagaContext, turn: Turn) -> bool:
     """Says that the registration being filled in has no status until it is sent, with a way to
     continue it; False when there is none."""
-    draft = await registrations.active_of(context.db, turn.id)
-    if draft is None or draft.status != Status.DRAFT or draft.step in (None, Step.CONSENT):
+    draft = await registrations.draft_under_way(context.db, turn.id)
+    if draft is None:
         return False
     _ = turn.gettext
     done, total = progress(draft)
