@@ -10,7 +10,6 @@ handlers/whatsapp/render.py: reply buttons or lists, with the channel's own wire
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,10 +80,6 @@ class Choices:
         """Every choice, row after row."""
         return tuple(choice for row in self.rows for choice in row)
 
-    def choice(self, choice_id: str) -> Choice | None:
-        """The choice with this id, if offered."""
-        return next((c for c in self.choices if c.id == choice_id and not c.is_link), None)
-
 
 NOTHING = Choices()
 
@@ -95,10 +90,3 @@ class Prompt:
 
     text: str
     choices: Choices = NOTHING
-
-    @classmethod
-    def of(
-        cls, text: str, rows: Iterable[Sequence[Choice]] = (), request: Request | None = None
-    ) -> Prompt:
-        """A prompt from rows of choices (and a request)."""
-        return cls(text, Choices(tuple(tuple(row) for row in rows), request=request))

@@ -69,17 +69,6 @@ def test_choices_keep_their_checks() -> None:
         layout([[("Ya", "")]])
 
 
-def test_a_choice_is_found_by_its_id() -> None:
-    prompt = Prompt.of(
-        "Setuju?",
-        [[Choice("REG consent yes", "Ya"), Choice("REG consent no", "Tidak")]],
-    )
-    found = prompt.choices.choice("REG consent no")
-    assert found is not None and found.label == "Tidak"
-    assert prompt.choices.choice("REG consent why") is None
-    assert [c.id for c in prompt.choices.choices] == ["REG consent yes", "REG consent no"]
-
-
 def test_rows_render_as_the_inline_keyboard_made_before() -> None:
     rows = [
         [("Ya, saya setuju", "REG consent yes"), ("Kenapa?", "REG consent why")],
